@@ -1,0 +1,223 @@
+//! One line of a tracker's `.events` file: the audit of one message received from Kafka.
+//!
+//! Every field is written on every line, `null` when it has no value, so `jq` filters never
+//! have to guess whether a field exists. The payload is kept as received in `raw_message`;
+//! when it is not valid UTF-8, `raw_message` holds a lossy copy (invalid bytes become U+FFFD)
+//! and `raw_message_base64` holds the exact bytes.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::order::{Order, OrderEvent};
+
+/// `event_type` of an audit line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditEventType {
+    /// The payload parsed into an order event (valid or not).
+    #[serde(rename = "message.received")]
+    Received,
+    /// The payload could not be parsed into an order event.
+    #[serde(rename = "message.received.deserialization_error")]
+    DeserializationError,
+}
+
+/// Where a message came from.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageOrigin<'a> {
+    /// Topic name.
+    pub topic: &'a str,
+    /// Partition number.
+    pub partition: i32,
+    /// Offset within the partition.
+    pub offset: i64,
+    /// Message key bytes, if any.
+    pub key: Option<&'a [u8]>,
+    /// Payload bytes; `None` for a tombstone.
+    pub payload: Option<&'a [u8]>,
+}
+
+/// One line of `tracker-<id>.events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry<'a> {
+    /// Reception time, RFC 3339 UTC with milliseconds.
+    pub timestamp: Cow<'a, str>,
+    /// Parsed or not.
+    pub event_type: AuditEventType,
+    /// The tracker instance that received the message.
+    pub instance_id: Cow<'a, str>,
+    /// Source topic.
+    pub kafka_topic: Cow<'a, str>,
+    /// Source partition.
+    pub kafka_partition: i32,
+    /// Source offset.
+    pub kafka_offset: i64,
+    /// Message key as text (lossy if not UTF-8), `null` without a key.
+    pub kafka_key: Option<Cow<'a, str>>,
+    /// The payload as text (lossy if not UTF-8; empty for a tombstone).
+    pub raw_message: Cow<'a, str>,
+    /// The exact payload bytes in standard base64, only when they are not valid UTF-8.
+    pub raw_message_base64: Option<String>,
+    /// Payload size in bytes.
+    pub message_size: usize,
+    /// Whether the payload parsed into an order event.
+    pub deserialized: bool,
+    /// Envelope event id, when parsed.
+    pub event_id: Option<Uuid>,
+    /// Order id, when parsed.
+    pub order_id: Option<Uuid>,
+    /// Producer sequence number, when parsed.
+    pub sequence: Option<u64>,
+    /// Order status, when parsed.
+    pub status: Option<Cow<'a, str>>,
+    /// The whole parsed order, when parsed.
+    pub order_full: Option<Cow<'a, Order>>,
+    /// Why parsing failed, when it did.
+    pub error: Option<Cow<'a, str>>,
+    /// Which business rule the parsed order breaks, if any.
+    pub validation_error: Option<Cow<'a, str>>,
+}
+
+impl<'a> AuditEntry<'a> {
+    /// Builds the audit line of one message from what the tracker knows at reception.
+    ///
+    /// `parsed` is the result of parsing the payload; `validation_error` the broken rule of a
+    /// parsed order, if any.
+    pub fn new(
+        timestamp: &'a str,
+        instance_id: &'a str,
+        origin: MessageOrigin<'a>,
+        parsed: Result<&'a OrderEvent, &'a str>,
+        validation_error: Option<String>,
+    ) -> Self {
+        let payload = origin.payload.unwrap_or_default();
+        let (raw_message, raw_message_base64) = match std::str::from_utf8(payload) {
+            Ok(text) => (Cow::Borrowed(text), None),
+            Err(_) => (
+                String::from_utf8_lossy(payload),
+                Some(base64::engine::general_purpose::STANDARD.encode(payload)),
+            ),
+        };
+        let mut entry = AuditEntry {
+            timestamp: Cow::Borrowed(timestamp),
+            event_type: AuditEventType::Received,
+            instance_id: Cow::Borrowed(instance_id),
+            kafka_topic: Cow::Borrowed(origin.topic),
+            kafka_partition: origin.partition,
+            kafka_offset: origin.offset,
+            kafka_key: origin.key.map(String::from_utf8_lossy),
+            raw_message,
+            raw_message_base64,
+            message_size: payload.len(),
+            deserialized: false,
+            event_id: None,
+            order_id: None,
+            sequence: None,
+            status: None,
+            order_full: None,
+            error: None,
+            validation_error: validation_error.map(Cow::Owned),
+        };
+        match parsed {
+            Ok(event) => {
+                entry.deserialized = true;
+                entry.event_id = Some(event.event_id);
+                entry.order_id = Some(event.order.order_id);
+                entry.sequence = Some(event.sequence);
+                entry.status = Some(Cow::Borrowed(event.order.status.as_str()));
+                entry.order_full = Some(Cow::Borrowed(&event.order));
+            }
+            Err(error) => {
+                entry.event_type = AuditEventType::DeserializationError;
+                entry.error = Some(Cow::Borrowed(error));
+            }
+        }
+        entry
+    }
+
+    /// Appends the entry as one JSON line (with its `\n`) to `out`.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
+        // Serializing into a Vec cannot fail: every map key is a string.
+        if serde_json::to_writer(&mut *out, self).is_ok() {
+            out.push(b'\n');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::OrderGenerator;
+
+    fn origin(payload: Option<&[u8]>) -> MessageOrigin<'_> {
+        MessageOrigin { topic: "orders", partition: 0, offset: 0, key: Some(b"k"), payload }
+    }
+
+    fn line(entry: &AuditEntry<'_>) -> serde_json::Value {
+        let mut out = Vec::new();
+        entry.write_line(&mut out);
+        assert_eq!(out.last(), Some(&b'\n'));
+        assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "exactly one line");
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    const SEED_FIELDS: &[&str] = &[
+        "timestamp", "event_type", "kafka_topic", "kafka_partition", "kafka_offset", "kafka_key",
+        "raw_message", "message_size", "deserialized", "order_id", "sequence", "status",
+        "order_full", "error",
+    ];
+
+    #[test]
+    fn parsed_order_fills_every_field() {
+        let event = OrderGenerator::seeded(1).new_order_event();
+        let payload = event.to_json();
+        let value = line(&AuditEntry::new("2026-01-01T00:00:00.000Z", "i-1", origin(Some(&payload)), Ok(&event), None));
+        for field in SEED_FIELDS {
+            assert!(value.get(field).is_some(), "{field} missing");
+        }
+        assert_eq!(value["event_type"], "message.received");
+        assert_eq!(value["kafka_partition"], 0);
+        assert_eq!(value["kafka_offset"], 0);
+        assert_eq!(value["deserialized"], true);
+        assert_eq!(value["raw_message"].as_str().unwrap().as_bytes(), payload.as_slice());
+        assert_eq!(value["message_size"], payload.len());
+        assert_eq!(value["order_id"], event.order.order_id.to_string());
+        assert_eq!(value["order_full"]["total_cents"], event.order.total_cents);
+        assert!(value["error"].is_null());
+        let back: AuditEntry<'_> = serde_json::from_value(value).unwrap();
+        assert_eq!(back.order_full.as_deref(), Some(&event.order));
+    }
+
+    #[test]
+    fn unparsable_payload_keeps_raw_bytes() {
+        let payload = b"{not json";
+        let value = line(&AuditEntry::new("t", "i-1", origin(Some(payload)), Err("expected value"), None));
+        assert_eq!(value["event_type"], "message.received.deserialization_error");
+        assert_eq!(value["deserialized"], false);
+        assert_eq!(value["raw_message"], "{not json");
+        assert_eq!(value["error"], "expected value");
+        assert!(value["order_full"].is_null() && value["order_id"].is_null());
+        assert!(value["raw_message_base64"].is_null());
+    }
+
+    #[test]
+    fn non_utf8_payload_is_lossy_text_plus_exact_base64() {
+        let payload = [0xff, b'a', 0xfe];
+        let value = line(&AuditEntry::new("t", "i-1", origin(Some(&payload)), Err("not UTF-8"), None));
+        assert_eq!(value["raw_message"], "\u{fffd}a\u{fffd}");
+        assert_eq!(value["raw_message_base64"], "/2H+");
+        assert_eq!(value["message_size"], 3);
+    }
+
+    #[test]
+    fn tombstone_and_missing_key() {
+        let mut message = origin(None);
+        message.key = None;
+        let value = line(&AuditEntry::new("t", "i-1", message, Err("empty payload"), None));
+        assert_eq!(value["raw_message"], "");
+        assert_eq!(value["message_size"], 0);
+        assert!(value["kafka_key"].is_null());
+    }
+}

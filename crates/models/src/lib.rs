@@ -1,0 +1,31 @@
+//! The data shared by every part of the system.
+//!
+//! - [`order`]: the order event that travels on the `orders` topic. It carries the whole order
+//!   state (Event-Carried State Transfer), so a consumer never has to call anyone back.
+//! - [`validate`]: the business rules a consumer checks, as typed errors.
+//! - [`generate`]: a seedable generator of realistic orders and of their later lifecycle states.
+//! - [`audit`]: one line of a tracker's `.events` file (every message received).
+//! - [`health`]: one line of a tracker's `.log` file (the instance's own health).
+//!
+//! Money is held in integer cents everywhere, in memory and in JSON (`*_cents` fields), so that
+//! `total == subtotal + shipping + tax` holds exactly.
+
+pub mod audit;
+pub mod generate;
+pub mod health;
+pub mod order;
+pub mod validate;
+
+pub use audit::AuditEntry;
+pub use generate::OrderGenerator;
+pub use health::{HealthEntry, Level, LogKind};
+pub use order::{
+    Address, Customer, EventType, LineItem, Order, OrderEvent, OrderStatus, Payment,
+    PaymentMethod, PaymentStatus, SCHEMA_VERSION,
+};
+pub use validate::{validate, ValidationError};
+
+/// RFC 3339 in UTC with millisecond precision, the one timestamp format of every file.
+pub fn format_timestamp(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

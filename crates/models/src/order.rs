@@ -1,0 +1,304 @@
+//! The order event: an envelope (identity, type, version, time, sequence) around the full order.
+//!
+//! Field names are snake_case in JSON. Statuses and event types that this version does not know
+//! still deserialize (as `Unknown`), so that the consumer can reject them with a typed
+//! validation error instead of a generic parse failure.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use uuid::Uuid;
+
+/// The envelope version this code writes and accepts.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One message on the `orders` topic. The Kafka key is `order.order_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderEvent {
+    /// Unique per event (UUID v4), so consumers can drop duplicate deliveries.
+    pub event_id: Uuid,
+    /// What happened to the order.
+    pub event_type: EventType,
+    /// Envelope schema version, [`SCHEMA_VERSION`] for this code.
+    pub version: u32,
+    /// When the producer emitted the event.
+    #[serde(with = "timestamp_millis")]
+    pub timestamp: DateTime<Utc>,
+    /// Strictly increasing within one producer run.
+    pub sequence: u64,
+    /// The whole order as it stands after this event.
+    pub order: Order,
+}
+
+/// The full state of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Order {
+    /// The order's identity and the Kafka key of all its events.
+    pub order_id: Uuid,
+    /// Where the order is in its lifecycle.
+    pub status: OrderStatus,
+    /// Who placed it.
+    pub customer: Customer,
+    /// What was bought: 1 to 5 lines from the generator.
+    pub items: Vec<LineItem>,
+    /// ISO 4217 code; always `EUR` here.
+    pub currency: String,
+    /// Σ quantity × unit price, in cents.
+    pub subtotal_cents: i64,
+    /// Delivery fee, in cents.
+    pub shipping_cents: i64,
+    /// VAT, in cents.
+    pub tax_cents: i64,
+    /// subtotal + shipping + tax, in cents.
+    pub total_cents: i64,
+    /// How it is paid; never more than the last four card digits.
+    pub payment: Payment,
+    /// Where the parcel goes.
+    pub shipping_address: Address,
+    /// Where the invoice goes.
+    pub billing_address: Address,
+    /// When the order was placed.
+    #[serde(with = "timestamp_millis")]
+    pub created_at: DateTime<Utc>,
+    /// When this state was reached.
+    #[serde(with = "timestamp_millis")]
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The buyer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    /// `client01` .. `client50` from the generator.
+    pub customer_id: String,
+    /// Full name.
+    pub name: String,
+    /// Contact address.
+    pub email: String,
+}
+
+/// One line of the basket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineItem {
+    /// Catalogue reference, e.g. `SKU-1004`.
+    pub product_id: String,
+    /// Human-readable product name.
+    pub name: String,
+    /// How many; must be positive.
+    pub quantity: i64,
+    /// Price of one unit, in cents.
+    pub unit_price_cents: i64,
+}
+
+impl LineItem {
+    /// quantity × unit price, `None` on overflow.
+    pub fn line_total_cents(&self) -> Option<i64> {
+        self.quantity.checked_mul(self.unit_price_cents)
+    }
+}
+
+/// How the order is paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payment {
+    /// Means of payment.
+    pub method: PaymentMethod,
+    /// Where the money stands.
+    pub status: PaymentStatus,
+    /// The payment provider's reference.
+    pub transaction_id: String,
+    /// Last four digits of the card for card payments, `null` otherwise. Never a full number.
+    pub card_last4: Option<String>,
+}
+
+/// Means of payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    CreditCard,
+    DebitCard,
+    Paypal,
+    BankTransfer,
+    ApplePay,
+}
+
+impl PaymentMethod {
+    /// Whether the method involves a card (and so may carry `card_last4`).
+    pub fn is_card(self) -> bool {
+        matches!(self, Self::CreditCard | Self::DebitCard | Self::ApplePay)
+    }
+}
+
+/// Where the money stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Authorised, not yet captured.
+    Pending,
+    /// Captured.
+    Captured,
+    /// Given back after a cancellation.
+    Refunded,
+    /// Cancelled before capture.
+    Voided,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    /// Number and street.
+    pub street: String,
+    /// Five-digit French postal code.
+    pub postal_code: String,
+    /// City.
+    pub city: String,
+    /// ISO 3166 code, `FR`.
+    pub country: String,
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A value this version does not know, kept as received.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// Every known value, in lifecycle order.
+            pub const KNOWN: &'static [$name] = &[$($name::$variant),+];
+
+            /// The JSON spelling.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Unknown(other) => other,
+                }
+            }
+
+            /// Parses a JSON spelling; anything else becomes `Unknown`.
+            pub fn parse(text: &str) -> Self {
+                match text {
+                    $($text => $name::$variant,)+
+                    other => $name::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+                Ok(Self::parse(&text))
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Where an order is in its lifecycle.
+    OrderStatus {
+        /// Placed, payment authorised.
+        Created => "created",
+        /// Payment captured.
+        Paid => "paid",
+        /// Handed to the carrier.
+        Shipped => "shipped",
+        /// Received by the customer.
+        Delivered => "delivered",
+        /// Cancelled (and refunded if it was paid).
+        Cancelled => "cancelled",
+    }
+}
+
+string_enum! {
+    /// What happened to the order. `order.updated` covers paid, shipped and delivered: the
+    /// order's `status` says which.
+    EventType {
+        /// A new order.
+        Created => "order.created",
+        /// The order moved forward in its lifecycle.
+        Updated => "order.updated",
+        /// The order was cancelled.
+        Cancelled => "order.cancelled",
+    }
+}
+
+impl OrderStatus {
+    /// Position in the lifecycle, used to spot events that arrive out of order.
+    /// `None` for unknown statuses.
+    pub fn rank(&self) -> Option<u8> {
+        match self {
+            Self::Created => Some(0),
+            Self::Paid => Some(1),
+            Self::Shipped => Some(2),
+            Self::Delivered => Some(3),
+            Self::Cancelled => Some(4),
+            Self::Unknown(_) => None,
+        }
+    }
+
+    /// Whether no later status can follow.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Delivered | Self::Cancelled)
+    }
+
+    /// The event type that announces this status.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            Self::Created => EventType::Created,
+            Self::Cancelled => EventType::Cancelled,
+            _ => EventType::Updated,
+        }
+    }
+}
+
+/// Serde for timestamps: written as RFC 3339 UTC with milliseconds, read from any RFC 3339.
+pub mod timestamp_millis {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `2026-11-23T09:15:02.125Z`.
+    pub fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&crate::format_timestamp(*time))
+    }
+
+    /// Reads any RFC 3339 time and converts it to UTC.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(deserializer)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|time| time.with_timezone(&Utc))
+            .map_err(|error| serde::de::Error::custom(format!("invalid RFC 3339 time {text:?}: {error}")))
+    }
+}
+
+impl OrderEvent {
+    /// Parses a message payload. Fails on anything that is not an order event of this shape.
+    pub fn from_slice(payload: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(payload)
+    }
+
+    /// The JSON payload of the message.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing plain structs with string keys cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}

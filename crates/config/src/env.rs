@@ -1,0 +1,107 @@
+//! Environment variables that override the file. Each one maps to one key; its value is parsed
+//! with that key's type, and a value of the wrong form names the variable in the error.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::error::ConfigError;
+use crate::settings::{AutoOffsetReset, Settings};
+
+/// One supported variable and the key it sets.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvVar {
+    /// Variable name.
+    pub name: &'static str,
+    /// The `section.key` it overrides.
+    pub key: &'static str,
+}
+
+macro_rules! env_vars {
+    ($($name:literal => $key:literal: |$settings:ident, $value:ident| $apply:expr;)+) => {
+        /// Every variable [`Settings::apply_env`] reads, for `--help` texts and the README.
+        pub const ENV_VARS: &[EnvVar] = &[$(EnvVar { name: $name, key: $key }),+];
+
+        impl Settings {
+            /// Applies the variables present in `env` (names are case-sensitive).
+            pub fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+                $(
+                    if let Some(raw) = env.get($name) {
+                        let $settings = &mut *self;
+                        let $value = EnvValue { var: $name, raw };
+                        $apply;
+                    }
+                )+
+                Ok(())
+            }
+        }
+    };
+}
+
+env_vars! {
+    "KAFKA_BROKER" => "kafka.broker": |s, v| s.kafka.broker = v.text()?;
+    "KAFKA_TOPIC" => "kafka.topic": |s, v| s.kafka.topic = v.text()?;
+    "KAFKA_CONSUMER_GROUP" => "kafka.consumer_group": |s, v| s.kafka.consumer_group = v.text()?;
+    "KAFKA_SESSION_TIMEOUT_MS" => "kafka.session_timeout_ms": |s, v| s.kafka.session_timeout_ms = v.number("a whole number of milliseconds")?;
+    "KAFKA_AUTO_OFFSET_RESET" => "kafka.auto_offset_reset": |s, v| s.kafka.auto_offset_reset = v.offset_reset()?;
+    "PRODUCER_INTERVAL_MS" => "producer.interval_ms": |s, v| s.producer.interval_ms = v.number("a whole number of milliseconds")?;
+    "PRODUCER_POISON_RATE" => "producer.poison_rate": |s, v| s.producer.poison_rate = v.number("a number from 0 to 1")?;
+    "PRODUCER_LOG_DIR" => "producer.log_dir": |s, v| s.producer.log_dir = PathBuf::from(v.text()?);
+    "TRACKER_INSTANCE_ID" => "tracker.instance_id": |s, v| s.tracker.instance_id = Some(v.instance_id()?);
+    "TRACKER_LOG_DIR" => "tracker.log_dir": |s, v| s.tracker.log_dir = PathBuf::from(v.text()?);
+    "TRACKER_METRICS_INTERVAL_MS" => "tracker.metrics_interval_ms": |s, v| s.tracker.metrics_interval_ms = v.number("a whole number of milliseconds")?;
+    "TRACKER_PROCESSING_DELAY_MS" => "tracker.processing_delay_ms": |s, v| s.tracker.processing_delay_ms = v.number("a whole number of milliseconds")?;
+    "TRACKER_FAILURE_RATE" => "tracker.failure_rate": |s, v| s.tracker.failure_rate = v.number("a number from 0 to 1")?;
+    "RETRY_MAX_ATTEMPTS" => "retry.max_attempts": |s, v| s.retry.max_attempts = v.number("a whole number from 1 to 100")?;
+    "RETRY_INITIAL_DELAY_MS" => "retry.initial_delay_ms": |s, v| s.retry.initial_delay_ms = v.number("a whole number of milliseconds")?;
+    "RETRY_MULTIPLIER" => "retry.multiplier": |s, v| s.retry.multiplier = v.number("a number from 1 to 100")?;
+    "RETRY_MAX_DELAY_MS" => "retry.max_delay_ms": |s, v| s.retry.max_delay_ms = v.number("a whole number of milliseconds")?;
+    "DLQ_ENABLED" => "dlq.enabled": |s, v| s.dlq.enabled = v.boolean()?;
+    "DLQ_TOPIC" => "dlq.topic": |s, v| s.dlq.topic = v.text()?;
+}
+
+/// A variable's raw value, with the parsers that name the variable on failure.
+struct EnvValue<'a> {
+    var: &'static str,
+    raw: &'a str,
+}
+
+impl EnvValue<'_> {
+    fn error(&self, expected: &str) -> ConfigError {
+        ConfigError::Env { var: self.var.to_owned(), value: self.raw.to_owned(), expected: expected.to_owned() }
+    }
+
+    fn text(&self) -> Result<String, ConfigError> {
+        let trimmed = self.raw.trim();
+        if trimmed.is_empty() {
+            return Err(self.error("a non-empty value"));
+        }
+        Ok(trimmed.to_owned())
+    }
+
+    fn number<T: FromStr>(&self, expected: &str) -> Result<T, ConfigError> {
+        self.raw.trim().parse().map_err(|_| self.error(expected))
+    }
+
+    fn boolean(&self) -> Result<bool, ConfigError> {
+        match self.raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(self.error("true or false (also 1/0, yes/no, on/off)")),
+        }
+    }
+
+    fn offset_reset(&self) -> Result<AutoOffsetReset, ConfigError> {
+        match self.raw.trim() {
+            "earliest" => Ok(AutoOffsetReset::Earliest),
+            "latest" => Ok(AutoOffsetReset::Latest),
+            _ => Err(self.error("earliest or latest")),
+        }
+    }
+
+    fn instance_id(&self) -> Result<String, ConfigError> {
+        crate::settings::instance_id(self.var, self.raw)
+            .map_err(|_| self.error("1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"))?;
+        Ok(self.raw.to_owned())
+    }
+}

@@ -1,0 +1,326 @@
+//! The configuration structs: one per section of `config.yaml`, every field documented with its
+//! default. These doc comments are the user documentation that `config.yaml.example` repeats.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::error::ConfigError;
+use crate::Config;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where Kafka is and how to talk to it.
+    pub kafka: KafkaSettings,
+    /// The event producer.
+    pub producer: ProducerSettings,
+    /// The consumer that audits and processes orders.
+    pub tracker: TrackerSettings,
+    /// Backoff for transient processing failures.
+    pub retry: RetrySettings,
+    /// The dead-letter topic.
+    pub dlq: DlqSettings,
+}
+
+/// `kafka:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// Bootstrap servers, comma-separated `host:port`. Default `127.0.0.1:9092`.
+    pub broker: String,
+    /// Topic of order events. Default `orders`.
+    pub topic: String,
+    /// Consumer group of the trackers. Default `order-tracker`.
+    pub consumer_group: String,
+    /// Consumer session timeout: how long before a dead tracker's partitions move to the
+    /// others. Default 6000 (6 s), from 1000 to 300000.
+    pub session_timeout_ms: u64,
+    /// Where a group with no committed offset starts: `earliest` (default) or `latest`.
+    pub auto_offset_reset: AutoOffsetReset,
+    /// Extra librdkafka properties passed through unchanged (SASL, TLS, tuning), e.g.
+    /// `security.protocol: SASL_SSL`. Values holding secrets are never printed.
+    #[serde(deserialize_with = "scalar_map")]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        Self {
+            broker: "127.0.0.1:9092".to_owned(),
+            topic: "orders".to_owned(),
+            consumer_group: "order-tracker".to_owned(),
+            session_timeout_ms: 6_000,
+            auto_offset_reset: AutoOffsetReset::Earliest,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+/// Where a consumer group with no committed offset starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoOffsetReset {
+    /// From the oldest message still in the topic.
+    Earliest,
+    /// From messages produced after the group joined.
+    Latest,
+}
+
+impl fmt::Display for AutoOffsetReset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Earliest => "earliest",
+            Self::Latest => "latest",
+        })
+    }
+}
+
+/// `producer:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProducerSettings {
+    /// Steady mode: one event every this many milliseconds. Default 2000, from 1 to 3600000.
+    pub interval_ms: u64,
+    /// Share of events that move an earlier order forward (paid, shipped, delivered,
+    /// cancelled) instead of creating a new one. Default 0.4, from 0 to 1.
+    pub lifecycle_share: f64,
+    /// Share of lifecycle steps that cancel the order. Default 0.1, from 0 to 1.
+    pub cancel_share: f64,
+    /// Share of events replaced by a malformed record (poison pill). Default 0, from 0 to 1.
+    pub poison_rate: f64,
+    /// Longest wait for in-flight records at shutdown. Default 10000, from 0 to 300000.
+    pub flush_timeout_ms: u64,
+    /// How often `producer.log` gets a metrics line. Default 5000, from 100 to 3600000.
+    pub metrics_interval_ms: u64,
+    /// Folder of `producer.log`. Default `.` (the current directory).
+    pub log_dir: PathBuf,
+    /// Seed of the order generator, for reproducible runs. Default: none (random).
+    pub seed: Option<u64>,
+}
+
+impl Default for ProducerSettings {
+    fn default() -> Self {
+        Self {
+            interval_ms: 2_000,
+            lifecycle_share: 0.4,
+            cancel_share: 0.1,
+            poison_rate: 0.0,
+            flush_timeout_ms: 10_000,
+            metrics_interval_ms: 5_000,
+            log_dir: PathBuf::from("."),
+            seed: None,
+        }
+    }
+}
+
+/// `tracker:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrackerSettings {
+    /// Instance id, also the Kafka client id. Default: `TRACKER_INSTANCE_ID`, else
+    /// `instance-<pid>`.
+    pub instance_id: Option<String>,
+    /// Folder of `tracker-<id>.log` and `tracker-<id>.events`. Default `.`.
+    pub log_dir: PathBuf,
+    /// How often the `.log` gets a metrics entry. Default 30000, from 100 to 3600000.
+    pub metrics_interval_ms: u64,
+    /// How often stored offsets are committed. Default 1000, from 10 to 60000.
+    pub commit_interval_ms: u64,
+    /// Simulated work per message, to show lag and scaling. Default 0, up to 60000.
+    pub processing_delay_ms: u64,
+    /// Share of processing attempts that fail transiently, to show retries. Default 0, from 0
+    /// to 1.
+    pub failure_rate: f64,
+    /// How many recent event ids are remembered to detect duplicates. Default 100000, from 0
+    /// (off) to 10000000.
+    pub dedup_window: usize,
+    /// Longest time for a graceful stop after SIGINT/SIGTERM. Default 10000, from 1000 to
+    /// 60000.
+    pub shutdown_timeout_ms: u64,
+}
+
+impl Default for TrackerSettings {
+    fn default() -> Self {
+        Self {
+            instance_id: None,
+            log_dir: PathBuf::from("."),
+            metrics_interval_ms: 30_000,
+            commit_interval_ms: 1_000,
+            processing_delay_ms: 0,
+            failure_rate: 0.0,
+            dedup_window: 100_000,
+            shutdown_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// `retry:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Attempts in all, the first included; 1 means no retry. Default 3, from 1 to 100.
+    pub max_attempts: u32,
+    /// Ceiling of the first backoff. Default 100, from 1 to 3600000.
+    pub initial_delay_ms: u64,
+    /// Growth of the ceiling per attempt. Default 2.0, from 1 to 100.
+    pub multiplier: f64,
+    /// Largest ceiling. Default 5000, from 1 to 3600000; not below `initial_delay_ms`.
+    pub max_delay_ms: u64,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self { max_attempts: 3, initial_delay_ms: 100, multiplier: 2.0, max_delay_ms: 5_000 }
+    }
+}
+
+/// `dlq:` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DlqSettings {
+    /// Send failed messages to the dead-letter topic. Default true.
+    pub enabled: bool,
+    /// Dead-letter topic. Default `orders-dlq`.
+    pub topic: String,
+}
+
+impl Default for DlqSettings {
+    fn default() -> Self {
+        Self { enabled: true, topic: "orders-dlq".to_owned() }
+    }
+}
+
+/// Accepts any YAML scalar as a string, so `enable.ssl.certificate.verification: false` works.
+fn scalar_map<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let raw = BTreeMap::<String, serde_yaml_ng::Value>::deserialize(deserializer)?;
+    raw.into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_yaml_ng::Value::String(text) => text,
+                serde_yaml_ng::Value::Bool(flag) => flag.to_string(),
+                serde_yaml_ng::Value::Number(number) => number.to_string(),
+                _ => {
+                    return Err(serde::de::Error::custom(format!(
+                        "kafka.properties.{key} must be a string, number or boolean"
+                    )))
+                }
+            };
+            Ok((key, text))
+        })
+        .collect()
+}
+
+impl Settings {
+    /// Parses a YAML document; `source` names it in errors.
+    pub fn from_yaml(text: &str, source: &Path) -> Result<Self, ConfigError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_yaml_ng::from_str(text)
+            .map_err(|error| ConfigError::Parse { path: source.to_owned(), message: error.to_string() })
+    }
+
+    /// Reads and parses a YAML file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        if path.is_dir() {
+            return Err(ConfigError::Read { path: path.to_owned(), reason: "it is a directory, not a file".to_owned() });
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|error| ConfigError::Read { path: path.to_owned(), reason: error.to_string() })?;
+        let text = String::from_utf8(bytes).map_err(|_| ConfigError::Read {
+            path: path.to_owned(),
+            reason: "it is not UTF-8 text (a binary file?)".to_owned(),
+        })?;
+        Self::from_yaml(&text, path)
+    }
+
+    /// Checks ranges and cross-field rules.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let Settings { kafka, producer, tracker, retry, dlq } = &self;
+        non_empty("kafka.broker", &kafka.broker)?;
+        non_empty("kafka.topic", &kafka.topic)?;
+        non_empty("kafka.consumer_group", &kafka.consumer_group)?;
+        in_range("kafka.session_timeout_ms", kafka.session_timeout_ms, 1_000, 300_000)?;
+        for key in kafka.properties.keys() {
+            if key.trim().is_empty() || key.contains(char::is_whitespace) {
+                return Err(ConfigError::invalid("kafka.properties", key, "librdkafka property names without spaces"));
+            }
+        }
+
+        in_range("producer.interval_ms", producer.interval_ms, 1, 3_600_000)?;
+        share("producer.lifecycle_share", producer.lifecycle_share)?;
+        share("producer.cancel_share", producer.cancel_share)?;
+        share("producer.poison_rate", producer.poison_rate)?;
+        in_range("producer.flush_timeout_ms", producer.flush_timeout_ms, 0, 300_000)?;
+        in_range("producer.metrics_interval_ms", producer.metrics_interval_ms, 100, 3_600_000)?;
+
+        if let Some(id) = &tracker.instance_id {
+            instance_id("tracker.instance_id", id)?;
+        }
+        in_range("tracker.metrics_interval_ms", tracker.metrics_interval_ms, 100, 3_600_000)?;
+        in_range("tracker.commit_interval_ms", tracker.commit_interval_ms, 10, 60_000)?;
+        in_range("tracker.processing_delay_ms", tracker.processing_delay_ms, 0, 60_000)?;
+        share("tracker.failure_rate", tracker.failure_rate)?;
+        in_range("tracker.dedup_window", tracker.dedup_window as u64, 0, 10_000_000)?;
+        in_range("tracker.shutdown_timeout_ms", tracker.shutdown_timeout_ms, 1_000, 60_000)?;
+
+        in_range("retry.max_attempts", u64::from(retry.max_attempts), 1, 100)?;
+        in_range("retry.initial_delay_ms", retry.initial_delay_ms, 1, 3_600_000)?;
+        in_range("retry.max_delay_ms", retry.max_delay_ms, 1, 3_600_000)?;
+        if !(1.0..=100.0).contains(&retry.multiplier) {
+            return Err(ConfigError::invalid("retry.multiplier", retry.multiplier, "a number from 1 to 100"));
+        }
+        if retry.initial_delay_ms > retry.max_delay_ms {
+            return Err(ConfigError::Contradiction(format!(
+                "retry.initial_delay_ms ({}) is above retry.max_delay_ms ({}); the first delay cannot exceed the largest",
+                retry.initial_delay_ms, retry.max_delay_ms
+            )));
+        }
+
+        non_empty("dlq.topic", &dlq.topic)?;
+        if dlq.enabled && dlq.topic == kafka.topic {
+            return Err(ConfigError::Contradiction(format!(
+                "dlq.topic and kafka.topic are both {:?}; dead letters would be consumed again",
+                dlq.topic
+            )));
+        }
+        Ok(Config(self))
+    }
+}
+
+fn non_empty(key: &str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        return Err(ConfigError::invalid(key, value, "a non-empty string"));
+    }
+    Ok(())
+}
+
+fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
+    if !(min..=max).contains(&value) {
+        return Err(ConfigError::invalid(key, value, format!("a whole number from {min} to {max}")));
+    }
+    Ok(())
+}
+
+fn share(key: &str, value: f64) -> Result<(), ConfigError> {
+    if !(0.0..=1.0).contains(&value) {
+        return Err(ConfigError::invalid(key, value, "a number from 0 to 1"));
+    }
+    Ok(())
+}
+
+/// Instance ids end up in file names and client ids: letters, digits, `-`, `_`, `.`.
+pub(crate) fn instance_id(key: &str, value: &str) -> Result<(), ConfigError> {
+    let valid = !value.is_empty()
+        && value.len() <= 64
+        && !value.starts_with('.')
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        return Err(ConfigError::invalid(key, value, "1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"));
+    }
+    Ok(())
+}

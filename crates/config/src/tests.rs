@@ -1,0 +1,233 @@
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn yaml(text: &str) -> Result<Settings, ConfigError> {
+    Settings::from_yaml(text, Path::new("config.yaml"))
+}
+
+fn error_text(result: Result<impl std::fmt::Debug, ConfigError>) -> String {
+    result.expect_err("expected an error").to_string()
+}
+
+#[test]
+fn defaults_need_no_file_and_are_valid() {
+    let config = Settings::default().validate().unwrap();
+    assert_eq!(config.kafka.broker, "127.0.0.1:9092");
+    assert_eq!(config.kafka.topic, "orders");
+    assert_eq!(config.kafka.consumer_group, "order-tracker");
+    assert_eq!(config.producer.interval_ms, 2000);
+    assert_eq!(config.retry.max_attempts, 3);
+    assert!(config.dlq.enabled);
+    assert_eq!(config.dlq.topic, "orders-dlq");
+    assert_eq!(config.tracker.metrics_interval_ms, 30_000);
+}
+
+#[test]
+fn file_then_env_then_flags() {
+    let mut settings = yaml("kafka:\n  broker: file:9092\n  topic: from-file\nretry:\n  max_attempts: 5\n").unwrap();
+    assert_eq!(settings.kafka.broker, "file:9092");
+    settings.apply_env(&env(&[("KAFKA_BROKER", "env:9092"), ("RETRY_MAX_ATTEMPTS", "7")])).unwrap();
+    assert_eq!(settings.kafka.broker, "env:9092", "environment beats the file");
+    assert_eq!(settings.kafka.topic, "from-file", "the file beats defaults");
+    assert_eq!(settings.retry.max_attempts, 7);
+    settings.kafka.broker = "flag:9092".into(); // what a binary does with --broker
+    let config = settings.validate().unwrap();
+    assert_eq!(config.kafka.broker, "flag:9092");
+}
+
+#[test]
+fn every_documented_variable_is_applied() {
+    let values = [
+        ("KAFKA_BROKER", "b:1"),
+        ("KAFKA_TOPIC", "t"),
+        ("KAFKA_CONSUMER_GROUP", "g"),
+        ("KAFKA_SESSION_TIMEOUT_MS", "7000"),
+        ("KAFKA_AUTO_OFFSET_RESET", "latest"),
+        ("PRODUCER_INTERVAL_MS", "10"),
+        ("PRODUCER_POISON_RATE", "0.5"),
+        ("PRODUCER_LOG_DIR", "/tmp/p"),
+        ("TRACKER_INSTANCE_ID", "instance-9"),
+        ("TRACKER_LOG_DIR", "/tmp/t"),
+        ("TRACKER_METRICS_INTERVAL_MS", "1000"),
+        ("TRACKER_PROCESSING_DELAY_MS", "5"),
+        ("TRACKER_FAILURE_RATE", "0.25"),
+        ("RETRY_MAX_ATTEMPTS", "4"),
+        ("RETRY_INITIAL_DELAY_MS", "20"),
+        ("RETRY_MULTIPLIER", "3"),
+        ("RETRY_MAX_DELAY_MS", "40"),
+        ("DLQ_ENABLED", "false"),
+        ("DLQ_TOPIC", "dead"),
+    ];
+    assert_eq!(values.len(), ENV_VARS.len(), "the test covers every variable");
+    let mut settings = Settings::default();
+    settings.apply_env(&env(&values)).unwrap();
+    let c = settings.validate().unwrap();
+    assert_eq!((c.kafka.broker.as_str(), c.kafka.topic.as_str(), c.kafka.consumer_group.as_str()), ("b:1", "t", "g"));
+    assert_eq!(c.kafka.session_timeout_ms, 7000);
+    assert_eq!(c.kafka.auto_offset_reset, AutoOffsetReset::Latest);
+    assert_eq!((c.producer.interval_ms, c.producer.poison_rate), (10, 0.5));
+    assert_eq!(c.producer.log_dir, Path::new("/tmp/p"));
+    assert_eq!(c.tracker.instance_id.as_deref(), Some("instance-9"));
+    assert_eq!(c.tracker.log_dir, Path::new("/tmp/t"));
+    assert_eq!((c.tracker.metrics_interval_ms, c.tracker.processing_delay_ms), (1000, 5));
+    assert_eq!(c.tracker.failure_rate, 0.25);
+    assert_eq!((c.retry.max_attempts, c.retry.initial_delay_ms, c.retry.max_delay_ms), (4, 20, 40));
+    assert_eq!(c.retry.multiplier, 3.0);
+    assert!(!c.dlq.enabled);
+    assert_eq!(c.dlq.topic, "dead");
+}
+
+#[test]
+fn unknown_key_names_the_key_and_the_allowed_ones() {
+    let text = error_text(yaml("retry:\n  max_attempt: 3\n"));
+    assert!(text.contains("config.yaml"), "{text}");
+    assert!(text.contains("retry"), "{text}");
+    assert!(text.contains("max_attempt"), "{text}");
+    assert!(text.contains("max_attempts"), "lists the allowed keys: {text}");
+}
+
+#[test]
+fn unknown_section() {
+    let text = error_text(yaml("kafak:\n  broker: x\n"));
+    assert!(text.contains("kafak") && text.contains("kafka"), "{text}");
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let text = error_text(yaml("retry:\n  max_attempts: many\n"));
+    assert!(text.contains("retry.max_attempts"), "{text}");
+    assert!(text.contains("many"), "{text}");
+}
+
+#[test]
+fn malformed_yaml() {
+    let text = error_text(yaml("kafka: [broker\n"));
+    assert!(text.starts_with("invalid configuration file config.yaml"), "{text}");
+}
+
+#[test]
+fn empty_file_means_defaults() {
+    assert_eq!(yaml("  \n").unwrap(), Settings::default());
+}
+
+#[test]
+fn out_of_range_values() {
+    let cases: &[(&str, &str)] = &[
+        ("retry:\n  max_attempts: 0\n", "retry.max_attempts = 0 is invalid: expected a whole number from 1 to 100"),
+        ("retry:\n  multiplier: 0.5\n", "retry.multiplier = 0.5 is invalid: expected a number from 1 to 100"),
+        ("producer:\n  interval_ms: 0\n", "producer.interval_ms = 0 is invalid"),
+        ("producer:\n  poison_rate: 1.5\n", "producer.poison_rate = 1.5 is invalid: expected a number from 0 to 1"),
+        ("tracker:\n  failure_rate: -0.1\n", "tracker.failure_rate = -0.1 is invalid"),
+        ("kafka:\n  session_timeout_ms: 10\n", "kafka.session_timeout_ms = 10 is invalid"),
+        ("kafka:\n  topic: ''\n", "kafka.topic =  is invalid: expected a non-empty string"),
+        ("tracker:\n  instance_id: 'a/b'\n", "tracker.instance_id = a/b is invalid"),
+        ("kafka:\n  properties:\n    'bad key': x\n", "kafka.properties = bad key is invalid"),
+    ];
+    for (text, expected) in cases {
+        let message = error_text(yaml(text).and_then(Settings::validate));
+        assert!(message.starts_with(expected), "{text:?} gave {message:?}");
+    }
+}
+
+#[test]
+fn negative_number_for_unsigned_key() {
+    let text = error_text(yaml("retry:\n  max_delay_ms: -5\n"));
+    assert!(text.contains("retry.max_delay_ms") && text.contains("-5"), "{text}");
+}
+
+#[test]
+fn contradictions_name_both_keys() {
+    let text = error_text(yaml("retry:\n  initial_delay_ms: 500\n  max_delay_ms: 100\n").and_then(Settings::validate));
+    assert!(text.contains("retry.initial_delay_ms (500)") && text.contains("retry.max_delay_ms (100)"), "{text}");
+    let text = error_text(yaml("kafka:\n  topic: same\ndlq:\n  topic: same\n").and_then(Settings::validate));
+    assert!(text.contains("dlq.topic") && text.contains("kafka.topic"), "{text}");
+}
+
+#[test]
+fn bad_environment_values_name_the_variable() {
+    let cases = [
+        ("RETRY_MAX_ATTEMPTS", "three", "environment variable RETRY_MAX_ATTEMPTS=\"three\" is invalid: expected a whole number"),
+        ("DLQ_ENABLED", "maybe", "environment variable DLQ_ENABLED=\"maybe\" is invalid: expected true or false"),
+        ("PRODUCER_INTERVAL_MS", "-1", "environment variable PRODUCER_INTERVAL_MS=\"-1\" is invalid"),
+        ("KAFKA_BROKER", "  ", "environment variable KAFKA_BROKER=\"  \" is invalid: expected a non-empty value"),
+        ("KAFKA_AUTO_OFFSET_RESET", "oldest", "expected earliest or latest"),
+        ("TRACKER_INSTANCE_ID", "../x", "environment variable TRACKER_INSTANCE_ID=\"../x\" is invalid"),
+    ];
+    for (var, value, expected) in cases {
+        let message = error_text(Settings::default().apply_env(&env(&[(var, value)])));
+        assert!(message.contains(expected), "{var}={value} gave {message:?}");
+    }
+}
+
+#[test]
+fn environment_value_out_of_range_is_caught_by_validation() {
+    let mut settings = Settings::default();
+    settings.apply_env(&env(&[("RETRY_MAX_ATTEMPTS", "0")])).unwrap();
+    assert!(error_text(settings.validate()).contains("retry.max_attempts = 0"));
+}
+
+#[test]
+fn unreadable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.yaml");
+    let text = error_text(Settings::from_file(&missing));
+    assert!(text.starts_with("cannot read configuration file") && text.contains("missing.yaml"), "{text}");
+
+    let text = error_text(Settings::from_file(dir.path()));
+    assert!(text.contains("it is a directory"), "{text}");
+
+    let binary = dir.path().join("binary.yaml");
+    std::fs::File::create(&binary).unwrap().write_all(&[0xff, 0xfe, 0x00, 0x01]).unwrap();
+    let text = error_text(Settings::from_file(&binary));
+    assert!(text.contains("not UTF-8"), "{text}");
+}
+
+#[test]
+fn explicit_file_is_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("custom.yaml");
+    std::fs::write(&path, "dlq:\n  enabled: false\n").unwrap();
+    let settings = load(Some(&path), &env(&[("DLQ_TOPIC", "dead")])).unwrap();
+    assert!(!settings.dlq.enabled);
+    assert_eq!(settings.dlq.topic, "dead");
+}
+
+#[test]
+fn properties_pass_through_and_secrets_are_redacted() {
+    let settings = yaml(
+        "kafka:\n  properties:\n    security.protocol: SASL_PLAINTEXT\n    sasl.mechanism: SCRAM-SHA-512\n    sasl.username: alice\n    sasl.password: hunter2\n    enable.ssl.certificate.verification: false\n    linger.ms: 5\n",
+    )
+    .unwrap();
+    let config = settings.validate().unwrap();
+    assert_eq!(config.kafka.properties["sasl.password"], "hunter2");
+    assert_eq!(config.kafka.properties["enable.ssl.certificate.verification"], "false");
+    assert_eq!(config.kafka.properties["linger.ms"], "5");
+    let shown = config.redacted_json().to_string();
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains(REDACTED) && shown.contains("alice"));
+}
+
+#[test]
+fn secret_property_names() {
+    for key in ["sasl.password", "ssl.key.password", "ssl.keystore.password", "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config"] {
+        assert!(is_secret_property(key), "{key}");
+    }
+    for key in ["sasl.username", "security.protocol", "linger.ms"] {
+        assert!(!is_secret_property(key), "{key}");
+    }
+}
+
+#[test]
+fn example_file_matches_the_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config.yaml.example");
+    let settings = Settings::from_file(&path).unwrap();
+    assert_eq!(settings, Settings::default(), "config.yaml.example documents every default");
+}
+

@@ -1,1 +1,127 @@
-//! placeholder
+//! The project's thin layer over rdkafka: client settings built from the configuration, and
+//! topic creation.
+//!
+//! Settings are applied in this order: our defaults, then the user's `kafka.properties`
+//! (SASL, TLS, tuning), then the few settings a component's guarantees depend on (for example
+//! `enable.idempotence` for the producer), which the user cannot turn off by accident.
+
+use std::time::Duration;
+
+use config::KafkaSettings;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::types::RDKafkaErrorCode;
+use thiserror::Error;
+
+/// Why talking to Kafka failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum KafkaError {
+    /// The client could not be created (usually a bad `kafka.properties` entry).
+    #[error("cannot create the Kafka {what}: {source}")]
+    Client { what: &'static str, source: rdkafka::error::KafkaError },
+    /// Topic creation failed.
+    #[error("cannot create topic {topic}: {reason}")]
+    CreateTopic { topic: String, reason: String },
+}
+
+/// Settings every client shares: brokers, client id, then the user's properties.
+pub fn client_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &kafka.broker).set("client.id", client_id);
+    for (key, value) in &kafka.properties {
+        config.set(key, value);
+    }
+    config
+}
+
+/// A producer that never duplicates or reorders on retry and waits for all in-sync replicas.
+pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    // Defaults the user may tune through kafka.properties.
+    config.set("linger.ms", "5").set("compression.type", "lz4").set("message.timeout.ms", "30000");
+    for (key, value) in client_config(kafka, client_id).config_map() {
+        config.set(key, value);
+    }
+    config.set("enable.idempotence", "true").set("acks", "all");
+    config
+}
+
+/// A group consumer that stores offsets only when told to (at-least-once), and commits the
+/// stored offsets every `commit_interval`.
+pub fn consumer_config(kafka: &KafkaSettings, client_id: &str, commit_interval: Duration) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("session.timeout.ms", kafka.session_timeout_ms.to_string())
+        .set("heartbeat.interval.ms", (kafka.session_timeout_ms / 3).max(100).to_string())
+        .set("auto.offset.reset", kafka.auto_offset_reset.to_string())
+        .set("auto.commit.interval.ms", commit_interval.as_millis().to_string());
+    for (key, value) in client_config(kafka, client_id).config_map() {
+        config.set(key, value);
+    }
+    config
+        .set("group.id", &kafka.consumer_group)
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false");
+    config
+}
+
+/// Creates the topics that do not exist yet; existing ones are left as they are.
+pub async fn ensure_topics(kafka: &KafkaSettings, topics: &[(&str, i32)], timeout: Duration) -> Result<(), KafkaError> {
+    let admin: AdminClient<DefaultClientContext> = client_config(kafka, "order-tracking-admin")
+        .create()
+        .map_err(|source| KafkaError::Client { what: "admin client", source })?;
+    let new_topics: Vec<NewTopic<'_>> =
+        topics.iter().map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1))).collect();
+    let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
+    let results = admin
+        .create_topics(&new_topics, &options)
+        .await
+        .map_err(|error| KafkaError::CreateTopic { topic: topics_list(topics), reason: error.to_string() })?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => return Err(KafkaError::CreateTopic { topic, reason: code.to_string() }),
+        }
+    }
+    Ok(())
+}
+
+fn topics_list(topics: &[(&str, i32)]) -> String {
+    topics.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> KafkaSettings {
+        let mut kafka = KafkaSettings::default();
+        kafka.properties.insert("acks".into(), "0".into());
+        kafka.properties.insert("linger.ms".into(), "50".into());
+        kafka.properties.insert("enable.auto.offset.store".into(), "true".into());
+        kafka
+    }
+
+    #[test]
+    fn user_properties_tune_but_cannot_weaken_the_producer() {
+        let config = producer_config(&settings(), "p");
+        assert_eq!(config.get("linger.ms"), Some("50"), "tuning passes through");
+        assert_eq!(config.get("acks"), Some("all"), "durability is not negotiable");
+        assert_eq!(config.get("enable.idempotence"), Some("true"));
+        assert_eq!(config.get("bootstrap.servers"), Some("127.0.0.1:9092"));
+        assert_eq!(config.get("client.id"), Some("p"));
+    }
+
+    #[test]
+    fn consumer_stores_offsets_only_when_told() {
+        let config = consumer_config(&settings(), "instance-1", Duration::from_millis(250));
+        assert_eq!(config.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(config.get("group.id"), Some("order-tracker"));
+        assert_eq!(config.get("session.timeout.ms"), Some("6000"));
+        assert_eq!(config.get("heartbeat.interval.ms"), Some("2000"));
+        assert_eq!(config.get("auto.offset.reset"), Some("earliest"));
+        assert_eq!(config.get("auto.commit.interval.ms"), Some("250"));
+    }
+}

@@ -1,1 +1,312 @@
-//! placeholder
+//! Test harness: a private Tansu broker per test, on a free loopback port.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let broker = testkit::Broker::start()?;
+//! broker.create_topic("orders", 3).await?;
+//! // ... point the code under test at broker.bootstrap() ...
+//! # Ok(()) }
+//! ```
+//!
+//! The broker process is killed when the [`Broker`] is dropped, panics included, and also
+//! when the test process dies (Linux parent-death signal), so no broker outlives its test.
+//! Tests can run in parallel: each gets its own broker and port. The binary is found through
+//! `TANSU_BIN`, else `.tools/bin/tansu` (installed by `scripts/broker.sh install`), else `PATH`.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::Message;
+
+/// Longest wait for a broker to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running private broker.
+pub struct Broker {
+    child: Child,
+    port: u16,
+    /// Holds the broker's log file; removed with the broker.
+    dir: tempfile::TempDir,
+}
+
+impl Broker {
+    /// Starts a broker on a free port with in-memory storage and waits until it answers.
+    pub fn start() -> Result<Broker> {
+        Self::start_with(&[])
+    }
+
+    /// Like [`Broker::start`], with extra `tansu broker` arguments.
+    pub fn start_with(extra_args: &[&str]) -> Result<Broker> {
+        let binary = tansu_binary()?;
+        let mut last_error = None;
+        // Another process may take the free port between our probe and the broker's bind.
+        for _ in 0..3 {
+            match Self::spawn(&binary, free_port()?, extra_args) {
+                Ok(broker) => return Ok(broker),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("broker did not start")))
+    }
+
+    /// Starts a broker on a given port (e.g. to restart one on the port its clients know).
+    pub fn start_on_port(port: u16, extra_args: &[&str]) -> Result<Broker> {
+        Self::spawn(&tansu_binary()?, port, extra_args)
+    }
+
+    fn spawn(binary: &Path, port: u16, extra_args: &[&str]) -> Result<Broker> {
+        let dir = tempfile::tempdir().context("creating the broker's temporary folder")?;
+        let log = std::fs::File::create(dir.path().join("tansu.log")).context("creating the broker log")?;
+        let url = format!("tcp://127.0.0.1:{port}");
+        let mut command = Command::new(binary);
+        command
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the broker when
+        // the thread that spawned it (the test) dies.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        let mut broker = Broker { child, port, dir };
+        broker.wait_until_ready()?;
+        Ok(broker)
+    }
+
+    fn wait_until_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("broker exited with {status} during start-up; log:\n{}", self.log());
+            }
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("broker did not answer on port {} within {START_TIMEOUT:?}; log:\n{}", self.port, self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `127.0.0.1:<port>`, for `bootstrap.servers`.
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The port the broker listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// What the broker printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("tansu.log")).unwrap_or_default()
+    }
+
+    /// Stops the broker now (the same happens on drop).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// A client configuration pointing at this broker.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", self.bootstrap());
+        config
+    }
+
+    /// Creates a topic (fails if it exists).
+    pub async fn create_topic(&self, name: &str, partitions: i32) -> Result<()> {
+        let admin: AdminClient<DefaultClientContext> = self.client_config().create()?;
+        let timeout = Some(Duration::from_secs(10));
+        let options = AdminOptions::new().operation_timeout(timeout).request_timeout(timeout);
+        let results = admin
+            .create_topics(&[NewTopic::new(name, partitions, TopicReplication::Fixed(1))], &options)
+            .await?;
+        for result in results {
+            if let Err((topic, code)) = result {
+                bail!("creating topic {topic}: {code}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Produces records (key, payload, headers) and waits for every acknowledgement.
+    pub async fn produce(&self, topic: &str, records: &[Record]) -> Result<()> {
+        let producer: FutureProducer = self.client_config().set("enable.idempotence", "true").set("acks", "all").create()?;
+        let deliveries: Vec<_> = records
+            .iter()
+            .map(|record| {
+                let mut headers = OwnedHeaders::new();
+                for (key, value) in &record.headers {
+                    headers = headers.insert(Header { key, value: Some(value.as_bytes()) });
+                }
+                let mut message = FutureRecord::<[u8], [u8]>::to(topic).headers(headers);
+                if let Some(key) = &record.key {
+                    message = message.key(key);
+                }
+                if let Some(payload) = &record.payload {
+                    message = message.payload(payload);
+                }
+                producer.send(message, Duration::from_secs(10))
+            })
+            .collect();
+        for delivery in deliveries {
+            delivery.await.map_err(|(error, _)| anyhow::anyhow!("delivery failed: {error}"))?;
+        }
+        Ok(())
+    }
+
+    /// Reads every record of a topic, from the start up to the high watermarks at call time.
+    pub fn read_all(&self, topic: &str) -> Result<Vec<Record>> {
+        let consumer: BaseConsumer = self.client_config().set("group.id", "testkit-reader").set("enable.auto.commit", "false").create()?;
+        let timeout = Duration::from_secs(10);
+        let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        let mut records = Vec::new();
+        for partition in partitions {
+            let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
+            if high <= low {
+                continue;
+            }
+            let mut assignment = rdkafka::TopicPartitionList::new();
+            assignment.add_partition_offset(topic, partition, rdkafka::Offset::Offset(low))?;
+            consumer.assign(&assignment)?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let mut next = low;
+            while next < high {
+                if Instant::now() > deadline {
+                    bail!("reading {topic}/{partition}: stuck at offset {next} of {high}");
+                }
+                if let Some(message) = consumer.poll(Duration::from_millis(200)) {
+                    let message = message?;
+                    next = message.offset() + 1;
+                    records.push(Record::from_message(&message));
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    /// Sum of the high watermarks of a topic's partitions: how many records it ever received.
+    pub fn topic_size(&self, topic: &str) -> Result<i64> {
+        let consumer: BaseConsumer = self.client_config().create()?;
+        let timeout = Duration::from_secs(10);
+        let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
+        let mut total = 0;
+        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            let (low, high) = consumer.fetch_watermarks(topic, partition.id(), timeout)?;
+            total += high - low;
+        }
+        Ok(total)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A record as produced or read back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    /// Partition it was read from (ignored when producing).
+    pub partition: i32,
+    /// Offset it was read at (ignored when producing).
+    pub offset: i64,
+    /// Key bytes.
+    pub key: Option<Vec<u8>>,
+    /// Payload bytes; `None` for a tombstone.
+    pub payload: Option<Vec<u8>>,
+    /// Headers with UTF-8 values.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Record {
+    /// A record with a key and a payload.
+    pub fn new(key: impl Into<Vec<u8>>, payload: impl Into<Vec<u8>>) -> Self {
+        Record { key: Some(key.into()), payload: Some(payload.into()), ..Record::default() }
+    }
+
+    /// Copies a consumed message.
+    pub fn from_message<M: Message>(message: &M) -> Self {
+        use rdkafka::message::Headers;
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Record {
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            payload: message.payload().map(<[u8]>::to_vec),
+            headers,
+        }
+    }
+
+    /// The value of a header, if present.
+    pub fn header(&self, key: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Where the tansu binary is; a clear error says how to install it.
+pub fn tansu_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("TANSU_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let installed = workspace_root().join(".tools/bin/tansu");
+    if installed.is_file() {
+        return Ok(installed);
+    }
+    if let Some(found) = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("tansu"))
+        .find(|path| path.is_file())
+    {
+        return Ok(found);
+    }
+    bail!("no tansu binary: run `scripts/broker.sh install` (or `make test`, which does), or set TANSU_BIN")
+}
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+pub fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}

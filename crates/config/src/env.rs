@@ -68,7 +68,11 @@ struct EnvValue<'a> {
 
 impl EnvValue<'_> {
     fn error(&self, expected: &str) -> ConfigError {
-        ConfigError::Env { var: self.var.to_owned(), value: self.raw.to_owned(), expected: expected.to_owned() }
+        ConfigError::Env {
+            var: self.var.to_owned(),
+            value: self.raw.to_owned(),
+            expected: expected.to_owned(),
+        }
     }
 
     fn text(&self) -> Result<String, ConfigError> {

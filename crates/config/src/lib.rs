@@ -25,8 +25,7 @@ mod settings;
 pub use env::{EnvVar, ENV_VARS};
 pub use error::ConfigError;
 pub use settings::{
-    AutoOffsetReset, DlqSettings, KafkaSettings, ProducerSettings, RetrySettings, Settings,
-    TrackerSettings,
+    AutoOffsetReset, DlqSettings, KafkaSettings, ProducerSettings, RetrySettings, Settings, TrackerSettings,
 };
 
 use std::collections::HashMap;

@@ -227,7 +227,10 @@ impl Settings {
     /// Reads and parses a YAML file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         if path.is_dir() {
-            return Err(ConfigError::Read { path: path.to_owned(), reason: "it is a directory, not a file".to_owned() });
+            return Err(ConfigError::Read {
+                path: path.to_owned(),
+                reason: "it is a directory, not a file".to_owned(),
+            });
         }
         let bytes = std::fs::read(path)
             .map_err(|error| ConfigError::Read { path: path.to_owned(), reason: error.to_string() })?;
@@ -247,7 +250,11 @@ impl Settings {
         in_range("kafka.session_timeout_ms", kafka.session_timeout_ms, 1_000, 300_000)?;
         for key in kafka.properties.keys() {
             if key.trim().is_empty() || key.contains(char::is_whitespace) {
-                return Err(ConfigError::invalid("kafka.properties", key, "librdkafka property names without spaces"));
+                return Err(ConfigError::invalid(
+                    "kafka.properties",
+                    key,
+                    "librdkafka property names without spaces",
+                ));
             }
         }
 
@@ -320,7 +327,11 @@ pub(crate) fn instance_id(key: &str, value: &str) -> Result<(), ConfigError> {
         && !value.starts_with('.')
         && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if !valid {
-        return Err(ConfigError::invalid(key, value, "1 to 64 letters, digits, '-', '_' or '.', not starting with '.'"));
+        return Err(ConfigError::invalid(
+            key,
+            value,
+            "1 to 64 letters, digits, '-', '_' or '.', not starting with '.'",
+        ));
     }
     Ok(())
 }

@@ -31,7 +31,8 @@ fn defaults_need_no_file_and_are_valid() {
 
 #[test]
 fn file_then_env_then_flags() {
-    let mut settings = yaml("kafka:\n  broker: file:9092\n  topic: from-file\nretry:\n  max_attempts: 5\n").unwrap();
+    let mut settings =
+        yaml("kafka:\n  broker: file:9092\n  topic: from-file\nretry:\n  max_attempts: 5\n").unwrap();
     assert_eq!(settings.kafka.broker, "file:9092");
     settings.apply_env(&env(&[("KAFKA_BROKER", "env:9092"), ("RETRY_MAX_ATTEMPTS", "7")])).unwrap();
     assert_eq!(settings.kafka.broker, "env:9092", "environment beats the file");
@@ -69,7 +70,10 @@ fn every_documented_variable_is_applied() {
     let mut settings = Settings::default();
     settings.apply_env(&env(&values)).unwrap();
     let c = settings.validate().unwrap();
-    assert_eq!((c.kafka.broker.as_str(), c.kafka.topic.as_str(), c.kafka.consumer_group.as_str()), ("b:1", "t", "g"));
+    assert_eq!(
+        (c.kafka.broker.as_str(), c.kafka.topic.as_str(), c.kafka.consumer_group.as_str()),
+        ("b:1", "t", "g")
+    );
     assert_eq!(c.kafka.session_timeout_ms, 7000);
     assert_eq!(c.kafka.auto_offset_reset, AutoOffsetReset::Latest);
     assert_eq!((c.producer.interval_ms, c.producer.poison_rate), (10, 0.5));
@@ -120,10 +124,16 @@ fn empty_file_means_defaults() {
 #[test]
 fn out_of_range_values() {
     let cases: &[(&str, &str)] = &[
-        ("retry:\n  max_attempts: 0\n", "retry.max_attempts = 0 is invalid: expected a whole number from 1 to 100"),
+        (
+            "retry:\n  max_attempts: 0\n",
+            "retry.max_attempts = 0 is invalid: expected a whole number from 1 to 100",
+        ),
         ("retry:\n  multiplier: 0.5\n", "retry.multiplier = 0.5 is invalid: expected a number from 1 to 100"),
         ("producer:\n  interval_ms: 0\n", "producer.interval_ms = 0 is invalid"),
-        ("producer:\n  poison_rate: 1.5\n", "producer.poison_rate = 1.5 is invalid: expected a number from 0 to 1"),
+        (
+            "producer:\n  poison_rate: 1.5\n",
+            "producer.poison_rate = 1.5 is invalid: expected a number from 0 to 1",
+        ),
         ("tracker:\n  failure_rate: -0.1\n", "tracker.failure_rate = -0.1 is invalid"),
         ("kafka:\n  session_timeout_ms: 10\n", "kafka.session_timeout_ms = 10 is invalid"),
         ("kafka:\n  topic: ''\n", "kafka.topic =  is invalid: expected a non-empty string"),
@@ -144,8 +154,13 @@ fn negative_number_for_unsigned_key() {
 
 #[test]
 fn contradictions_name_both_keys() {
-    let text = error_text(yaml("retry:\n  initial_delay_ms: 500\n  max_delay_ms: 100\n").and_then(Settings::validate));
-    assert!(text.contains("retry.initial_delay_ms (500)") && text.contains("retry.max_delay_ms (100)"), "{text}");
+    let text = error_text(
+        yaml("retry:\n  initial_delay_ms: 500\n  max_delay_ms: 100\n").and_then(Settings::validate),
+    );
+    assert!(
+        text.contains("retry.initial_delay_ms (500)") && text.contains("retry.max_delay_ms (100)"),
+        "{text}"
+    );
     let text = error_text(yaml("kafka:\n  topic: same\ndlq:\n  topic: same\n").and_then(Settings::validate));
     assert!(text.contains("dlq.topic") && text.contains("kafka.topic"), "{text}");
 }
@@ -153,10 +168,22 @@ fn contradictions_name_both_keys() {
 #[test]
 fn bad_environment_values_name_the_variable() {
     let cases = [
-        ("RETRY_MAX_ATTEMPTS", "three", "environment variable RETRY_MAX_ATTEMPTS=\"three\" is invalid: expected a whole number"),
-        ("DLQ_ENABLED", "maybe", "environment variable DLQ_ENABLED=\"maybe\" is invalid: expected true or false"),
+        (
+            "RETRY_MAX_ATTEMPTS",
+            "three",
+            "environment variable RETRY_MAX_ATTEMPTS=\"three\" is invalid: expected a whole number",
+        ),
+        (
+            "DLQ_ENABLED",
+            "maybe",
+            "environment variable DLQ_ENABLED=\"maybe\" is invalid: expected true or false",
+        ),
         ("PRODUCER_INTERVAL_MS", "-1", "environment variable PRODUCER_INTERVAL_MS=\"-1\" is invalid"),
-        ("KAFKA_BROKER", "  ", "environment variable KAFKA_BROKER=\"  \" is invalid: expected a non-empty value"),
+        (
+            "KAFKA_BROKER",
+            "  ",
+            "environment variable KAFKA_BROKER=\"  \" is invalid: expected a non-empty value",
+        ),
         ("KAFKA_AUTO_OFFSET_RESET", "oldest", "expected earliest or latest"),
         ("TRACKER_INSTANCE_ID", "../x", "environment variable TRACKER_INSTANCE_ID=\"../x\" is invalid"),
     ];
@@ -216,7 +243,13 @@ fn properties_pass_through_and_secrets_are_redacted() {
 
 #[test]
 fn secret_property_names() {
-    for key in ["sasl.password", "ssl.key.password", "ssl.keystore.password", "sasl.oauthbearer.client.secret", "sasl.oauthbearer.config"] {
+    for key in [
+        "sasl.password",
+        "ssl.key.password",
+        "ssl.keystore.password",
+        "sasl.oauthbearer.client.secret",
+        "sasl.oauthbearer.config",
+    ] {
         assert!(is_secret_property(key), "{key}");
     }
     for key in ["sasl.username", "security.protocol", "linger.ms"] {
@@ -230,4 +263,3 @@ fn example_file_matches_the_defaults() {
     let settings = Settings::from_file(&path).unwrap();
     assert_eq!(settings, Settings::default(), "config.yaml.example documents every default");
 }
-

@@ -68,12 +68,18 @@ pub fn consumer_config(kafka: &KafkaSettings, client_id: &str, commit_interval: 
 }
 
 /// Creates the topics that do not exist yet; existing ones are left as they are.
-pub async fn ensure_topics(kafka: &KafkaSettings, topics: &[(&str, i32)], timeout: Duration) -> Result<(), KafkaError> {
+pub async fn ensure_topics(
+    kafka: &KafkaSettings,
+    topics: &[(&str, i32)],
+    timeout: Duration,
+) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> = client_config(kafka, "order-tracking-admin")
         .create()
         .map_err(|source| KafkaError::Client { what: "admin client", source })?;
-    let new_topics: Vec<NewTopic<'_>> =
-        topics.iter().map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1))).collect();
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
+        .collect();
     let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
     let results = admin
         .create_topics(&new_topics, &options)

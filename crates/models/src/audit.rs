@@ -164,16 +164,33 @@ mod tests {
     }
 
     const SEED_FIELDS: &[&str] = &[
-        "timestamp", "event_type", "kafka_topic", "kafka_partition", "kafka_offset", "kafka_key",
-        "raw_message", "message_size", "deserialized", "order_id", "sequence", "status",
-        "order_full", "error",
+        "timestamp",
+        "event_type",
+        "kafka_topic",
+        "kafka_partition",
+        "kafka_offset",
+        "kafka_key",
+        "raw_message",
+        "message_size",
+        "deserialized",
+        "order_id",
+        "sequence",
+        "status",
+        "order_full",
+        "error",
     ];
 
     #[test]
     fn parsed_order_fills_every_field() {
         let event = OrderGenerator::seeded(1).new_order_event();
         let payload = event.to_json();
-        let value = line(&AuditEntry::new("2026-01-01T00:00:00.000Z", "i-1", origin(Some(&payload)), Ok(&event), None));
+        let value = line(&AuditEntry::new(
+            "2026-01-01T00:00:00.000Z",
+            "i-1",
+            origin(Some(&payload)),
+            Ok(&event),
+            None,
+        ));
         for field in SEED_FIELDS {
             assert!(value.get(field).is_some(), "{field} missing");
         }

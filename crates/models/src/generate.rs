@@ -9,8 +9,8 @@ use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
 use crate::order::{
-    Address, Customer, LineItem, Order, OrderEvent, OrderStatus, Payment, PaymentMethod,
-    PaymentStatus, SCHEMA_VERSION,
+    Address, Customer, LineItem, Order, OrderEvent, OrderStatus, Payment, PaymentMethod, PaymentStatus,
+    SCHEMA_VERSION,
 };
 
 /// Number of distinct customers, `client01` .. `client50`.
@@ -20,51 +20,67 @@ pub const MAX_ITEMS: usize = 5;
 /// French VAT, in percent of the subtotal.
 const VAT_PERCENT: i64 = 20;
 /// Orders from this subtotal on ship for free.
-const FREE_SHIPPING_FROM_CENTS: i64 = 50_00;
+const FREE_SHIPPING_FROM_CENTS: i64 = 5000;
 /// Delivery fee below that.
-const SHIPPING_FEE_CENTS: i64 = 4_90;
+const SHIPPING_FEE_CENTS: i64 = 490;
 
 /// The product catalogue: id, name, unit price in cents.
 pub const CATALOGUE: &[(&str, &str, i64)] = &[
-    ("SKU-1001", "Wireless mouse", 24_99),
-    ("SKU-1002", "Mechanical keyboard", 89_90),
-    ("SKU-1003", "27-inch monitor", 249_00),
-    ("SKU-1004", "USB-C hub", 39_50),
-    ("SKU-1005", "Noise-cancelling headphones", 199_99),
-    ("SKU-1006", "Laptop stand", 34_90),
-    ("SKU-1007", "Webcam 1080p", 59_00),
-    ("SKU-1008", "External SSD 1 TB", 109_95),
-    ("SKU-1009", "Desk lamp", 27_45),
-    ("SKU-1010", "Ergonomic chair", 329_00),
-    ("SKU-1011", "Cotton T-shirt", 15_99),
-    ("SKU-1012", "Running shoes", 79_95),
-    ("SKU-1013", "Coffee beans 1 kg", 22_50),
-    ("SKU-1014", "French press", 31_00),
-    ("SKU-1015", "Paperback novel", 8_90),
-    ("SKU-1016", "Board game", 44_99),
-    ("SKU-1017", "Water bottle", 12_49),
-    ("SKU-1018", "Backpack", 64_00),
-    ("SKU-1019", "Phone case", 9_99),
-    ("SKU-1020", "Smart watch", 179_00),
+    ("SKU-1001", "Wireless mouse", 2499),
+    ("SKU-1002", "Mechanical keyboard", 8990),
+    ("SKU-1003", "27-inch monitor", 24900),
+    ("SKU-1004", "USB-C hub", 3950),
+    ("SKU-1005", "Noise-cancelling headphones", 19999),
+    ("SKU-1006", "Laptop stand", 3490),
+    ("SKU-1007", "Webcam 1080p", 5900),
+    ("SKU-1008", "External SSD 1 TB", 10995),
+    ("SKU-1009", "Desk lamp", 2745),
+    ("SKU-1010", "Ergonomic chair", 32900),
+    ("SKU-1011", "Cotton T-shirt", 1599),
+    ("SKU-1012", "Running shoes", 7995),
+    ("SKU-1013", "Coffee beans 1 kg", 2250),
+    ("SKU-1014", "French press", 3100),
+    ("SKU-1015", "Paperback novel", 890),
+    ("SKU-1016", "Board game", 4499),
+    ("SKU-1017", "Water bottle", 1249),
+    ("SKU-1018", "Backpack", 6400),
+    ("SKU-1019", "Phone case", 999),
+    ("SKU-1020", "Smart watch", 17900),
 ];
 
 const FIRST_NAMES: &[&str] = &[
-    "Camille", "Léa", "Manon", "Chloé", "Inès", "Jade", "Louise", "Emma", "Alice", "Lina",
-    "Lucas", "Hugo", "Louis", "Gabriel", "Arthur", "Jules", "Adam", "Raphaël", "Nathan", "Théo",
+    "Camille", "Léa", "Manon", "Chloé", "Inès", "Jade", "Louise", "Emma", "Alice", "Lina", "Lucas", "Hugo",
+    "Louis", "Gabriel", "Arthur", "Jules", "Adam", "Raphaël", "Nathan", "Théo",
 ];
 const LAST_NAMES: &[&str] = &[
-    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy",
-    "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux",
+    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
+    "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux",
 ];
 const STREETS: &[&str] = &[
-    "rue de la République", "avenue Jean Jaurès", "boulevard Victor Hugo", "rue Pasteur",
-    "place de la Mairie", "rue du Moulin", "allée des Tilleuls", "chemin des Vignes",
-    "rue Nationale", "avenue de la Gare",
+    "rue de la République",
+    "avenue Jean Jaurès",
+    "boulevard Victor Hugo",
+    "rue Pasteur",
+    "place de la Mairie",
+    "rue du Moulin",
+    "allée des Tilleuls",
+    "chemin des Vignes",
+    "rue Nationale",
+    "avenue de la Gare",
 ];
 const CITIES: &[(&str, &str)] = &[
-    ("75011", "Paris"), ("69003", "Lyon"), ("13001", "Marseille"), ("31000", "Toulouse"),
-    ("06000", "Nice"), ("44000", "Nantes"), ("67000", "Strasbourg"), ("34000", "Montpellier"),
-    ("33000", "Bordeaux"), ("59000", "Lille"), ("35000", "Rennes"), ("51100", "Reims"),
+    ("75011", "Paris"),
+    ("69003", "Lyon"),
+    ("13001", "Marseille"),
+    ("31000", "Toulouse"),
+    ("06000", "Nice"),
+    ("44000", "Nantes"),
+    ("67000", "Strasbourg"),
+    ("34000", "Montpellier"),
+    ("33000", "Bordeaux"),
+    ("59000", "Lille"),
+    ("35000", "Rennes"),
+    ("51100", "Reims"),
 ];
 const PAYMENT_METHODS: &[PaymentMethod] = &[
     PaymentMethod::CreditCard,
@@ -137,7 +153,8 @@ impl OrderGenerator {
         let card_last4 = method.is_card().then(|| format!("{:04}", self.rng.random_range(0..10_000)));
         let shipping_address = self.address();
         // Most people get the invoice where the parcel goes.
-        let billing_address = if self.rng.random_bool(0.8) { shipping_address.clone() } else { self.address() };
+        let billing_address =
+            if self.rng.random_bool(0.8) { shipping_address.clone() } else { self.address() };
         Order {
             order_id: self.uuid(),
             status: OrderStatus::Created,
@@ -312,7 +329,17 @@ mod tests {
             assert!(value.get(field).is_some(), "{field}");
         }
         let order = &value["order"];
-        for field in ["order_id", "subtotal_cents", "shipping_cents", "tax_cents", "total_cents", "shipping_address", "billing_address", "created_at", "updated_at"] {
+        for field in [
+            "order_id",
+            "subtotal_cents",
+            "shipping_cents",
+            "tax_cents",
+            "total_cents",
+            "shipping_address",
+            "billing_address",
+            "created_at",
+            "updated_at",
+        ] {
             assert!(order.get(field).is_some(), "{field}");
         }
         assert_eq!(value["event_type"], "order.created");

@@ -234,8 +234,13 @@ mod tests {
 
     #[test]
     fn line_has_every_contract_field() {
-        let entry = HealthEntry::new("2026-01-01T00:00:00.000Z", "instance-1", LogKind::KafkaError, serde_json::json!({"code": 1}))
-            .with_error("broker down");
+        let entry = HealthEntry::new(
+            "2026-01-01T00:00:00.000Z",
+            "instance-1",
+            LogKind::KafkaError,
+            serde_json::json!({"code": 1}),
+        )
+        .with_error("broker down");
         let mut out = Vec::new();
         entry.write_line(&mut out);
         let value: serde_json::Value = serde_json::from_slice(&out).unwrap();

@@ -20,8 +20,8 @@ pub use audit::AuditEntry;
 pub use generate::OrderGenerator;
 pub use health::{HealthEntry, Level, LogKind};
 pub use order::{
-    Address, Customer, EventType, LineItem, Order, OrderEvent, OrderStatus, Payment,
-    PaymentMethod, PaymentStatus, SCHEMA_VERSION,
+    Address, Customer, EventType, LineItem, Order, OrderEvent, OrderStatus, Payment, PaymentMethod,
+    PaymentStatus, SCHEMA_VERSION,
 };
 pub use validate::{validate, ValidationError};
 

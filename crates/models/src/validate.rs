@@ -93,9 +93,7 @@ pub fn validate(event: &OrderEvent) -> Result<(), ValidationError> {
     }
     let card_digits_ok = match &order.payment.card_last4 {
         Some(digits) => {
-            order.payment.method.is_card()
-                && digits.len() == 4
-                && digits.bytes().all(|b| b.is_ascii_digit())
+            order.payment.method.is_card() && digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit())
         }
         None => !order.payment.method.is_card(),
     };
@@ -287,7 +285,15 @@ mod tests {
 
     #[test]
     fn bad_emails() {
-        for email in ["", "no-at-sign", "two@@example.com", "@example.com", "a@localhost", "a b@example.com", "a@example."] {
+        for email in [
+            "",
+            "no-at-sign",
+            "two@@example.com",
+            "@example.com",
+            "a@localhost",
+            "a b@example.com",
+            "a@example.",
+        ] {
             assert_rejects(
                 |e| e.order.customer.email = email.into(),
                 ValidationError::BadEmail(email.into()),

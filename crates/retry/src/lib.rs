@@ -34,7 +34,8 @@ impl Backoff {
     pub fn ceiling(&self, retry: u32) -> Duration {
         let exponent = retry.saturating_sub(1).min(1_000) as i32;
         let factor = self.multiplier.max(1.0).powi(exponent);
-        let millis = (self.initial_delay.as_secs_f64() * 1_000.0 * factor).min(self.max_delay.as_secs_f64() * 1_000.0);
+        let millis =
+            (self.initial_delay.as_secs_f64() * 1_000.0 * factor).min(self.max_delay.as_secs_f64() * 1_000.0);
         Duration::from_micros((millis * 1_000.0) as u64).min(self.max_delay)
     }
 
@@ -170,7 +171,10 @@ mod tests {
         let p = policy();
         let mut random = StdRng::seed_from_u64(2);
         for attempt in 1..4 {
-            assert!(matches!(decide(&p, &transient(), attempt, &mut random), Decision::RetryAfter(_)), "attempt {attempt}");
+            assert!(
+                matches!(decide(&p, &transient(), attempt, &mut random), Decision::RetryAfter(_)),
+                "attempt {attempt}"
+            );
         }
         assert_eq!(decide(&p, &transient(), 4, &mut random), Decision::DeadLetter);
     }

@@ -101,7 +101,11 @@ impl Broker {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!("broker did not answer on port {} within {START_TIMEOUT:?}; log:\n{}", self.port, self.log());
+                bail!(
+                    "broker did not answer on port {} within {START_TIMEOUT:?}; log:\n{}",
+                    self.port,
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -153,7 +157,8 @@ impl Broker {
 
     /// Produces records (key, payload, headers) and waits for every acknowledgement.
     pub async fn produce(&self, topic: &str, records: &[Record]) -> Result<()> {
-        let producer: FutureProducer = self.client_config().set("enable.idempotence", "true").set("acks", "all").create()?;
+        let producer: FutureProducer =
+            self.client_config().set("enable.idempotence", "true").set("acks", "all").create()?;
         let deliveries: Vec<_> = records
             .iter()
             .map(|record| {
@@ -179,14 +184,15 @@ impl Broker {
 
     /// Reads every record of a topic, from the start up to the high watermarks at call time.
     pub fn read_all(&self, topic: &str) -> Result<Vec<Record>> {
-        let consumer: BaseConsumer = self.client_config().set("group.id", "testkit-reader").set("enable.auto.commit", "false").create()?;
+        let consumer: BaseConsumer = self
+            .client_config()
+            .set("group.id", "testkit-reader")
+            .set("enable.auto.commit", "false")
+            .create()?;
         let timeout = Duration::from_secs(10);
         let metadata = consumer.fetch_metadata(Some(topic), timeout)?;
-        let partitions: Vec<i32> = metadata
-            .topics()
-            .iter()
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-            .collect();
+        let partitions: Vec<i32> =
+            metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id())).collect();
         let mut records = Vec::new();
         for partition in partitions {
             let (low, high) = consumer.fetch_watermarks(topic, partition, timeout)?;
@@ -261,7 +267,9 @@ impl Record {
             .map(|headers| {
                 headers
                     .iter()
-                    .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                    .map(|h| {
+                        (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
+                    })
                     .collect()
             })
             .unwrap_or_default();

@@ -48,15 +48,19 @@ async fn three_consumers_share_three_partitions_exactly() {
     // Produce only once the group is stable, so no partition changes hands mid-test.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let assignments: Vec<BTreeSet<i32>> = seen.iter().map(|s| s.lock().unwrap().assignment.clone()).collect();
-        if assignments.iter().all(|a| a.len() == 1) && assignments.iter().flatten().collect::<BTreeSet<_>>().len() == 3 {
+        let assignments: Vec<BTreeSet<i32>> =
+            seen.iter().map(|s| s.lock().unwrap().assignment.clone()).collect();
+        if assignments.iter().all(|a| a.len() == 1)
+            && assignments.iter().flatten().collect::<BTreeSet<_>>().len() == 3
+        {
             break;
         }
         assert!(Instant::now() < deadline, "group did not stabilise: {assignments:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let records: Vec<Record> = (0..RECORDS).map(|i| Record::new(format!("order-{i}"), format!("payload-{i}"))).collect();
+    let records: Vec<Record> =
+        (0..RECORDS).map(|i| Record::new(format!("order-{i}"), format!("payload-{i}"))).collect();
     broker.produce("orders", &records).await.expect("records acknowledged");
 
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -99,7 +103,10 @@ async fn three_consumers_share_three_partitions_exactly() {
 fn consume(consumer: BaseConsumer, seen: &Mutex<Seen>, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
         let message = consumer.poll(Duration::from_millis(100));
-        let assignment = consumer.assignment().map(|list| list.elements().iter().map(|e| e.partition()).collect()).unwrap_or_default();
+        let assignment = consumer
+            .assignment()
+            .map(|list| list.elements().iter().map(|e| e.partition()).collect())
+            .unwrap_or_default();
         let mut seen = seen.lock().unwrap();
         seen.assignment = assignment;
         if let Some(Ok(message)) = message {

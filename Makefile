@@ -1,0 +1,38 @@
+# Order tracking on Kafka. `make` alone lists the targets.
+.DEFAULT_GOAL := help
+.PHONY: help build test run stop monitor analyze bench lint fmt clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build the release binaries (target/release/{producer,tracker,monitor})
+	cargo build --release --workspace --locked
+
+test: ## Install the local broker if missing, then fmt check, clippy and every test
+	scripts/test.sh
+
+run: ## Start a broker, the trackers and the producer (start.sh)
+	./start.sh
+
+stop: ## Stop everything start.sh started (stop.sh)
+	./stop.sh
+
+monitor: build ## Open the live dashboard over the tracker files
+	target/release/monitor --dir $${TRACKER_LOG_DIR:-run/logs}
+
+analyze: ## Summarise the tracker files (analyze_logs.sh)
+	./analyze_logs.sh $${TRACKER_LOG_DIR:-run/logs}
+
+bench: ## Benchmarks against baselines measured in the same run
+	scripts/bench.sh
+
+lint: ## cargo fmt --check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+fmt: ## Format the code
+	cargo fmt --all
+
+clean: ## Remove build output and run files (keeps the installed broker in .tools/)
+	cargo clean
+	rm -rf run

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The project's one test command (`make test`, also run by CI): installs the local broker when
+# missing, then checks formatting, lints, and runs every test. Needs only the Rust toolchain,
+# Python 3 with pip, and Debian's packages.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Local broker (Tansu) for the integration tests"
+scripts/broker.sh install
+
+step "Formatting: cargo fmt --check"
+cargo fmt --all -- --check
+
+step "Lints: cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Tests: cargo test (each broker-backed test starts its own broker; 2 test threads)"
+# A hung test fails the run loudly instead of eating CI's time.
+timeout --signal=TERM --kill-after=30s "${TEST_TIMEOUT:-25m}" \
+  cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-2}"

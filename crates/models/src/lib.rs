@@ -14,6 +14,7 @@ pub mod audit;
 pub mod generate;
 pub mod health;
 pub mod order;
+pub mod poison;
 pub mod validate;
 
 pub use audit::AuditEntry;
@@ -23,6 +24,7 @@ pub use order::{
     Address, Customer, EventType, LineItem, Order, OrderEvent, OrderStatus, Payment, PaymentMethod,
     PaymentStatus, SCHEMA_VERSION,
 };
+pub use poison::{PoisonKind, Rejection};
 pub use validate::{validate, ValidationError};
 
 /// RFC 3339 in UTC with millisecond precision, the one timestamp format of every file.

@@ -1,1 +1,110 @@
-//! placeholder
+//! `monitor`: a read-only terminal dashboard over the order trackers' files.
+//!
+//! Layout:
+//! - [`cli`]: the flags, turned into [`cli::Options`].
+//! - [`tail`]: the [`tail::Tailer`], which follows `tracker-*.log`, `tracker-*.events` and
+//!   `producer.log` in one directory incrementally, read-only, surviving truncation, rotation
+//!   and deletion.
+//! - [`aggregate`]: the pure [`aggregate::Aggregator`] (no terminal, no clock) that turns lines
+//!   into a [`aggregate::Summary`] at a given time.
+//! - [`report`]: the `--once` text and JSON renderings of a summary.
+//! - [`ui`]: the ratatui dashboard: `App` state, keys, and a pure `render`.
+//!
+//! [`run`] is the whole program behind `main`: it checks the directory, then prints one
+//! report or runs the dashboard.
+
+pub mod aggregate;
+pub mod cli;
+pub mod report;
+pub mod tail;
+pub mod ui;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+use crate::aggregate::{Aggregator, AggregatorConfig};
+use crate::cli::Options;
+use crate::tail::Tailer;
+
+/// Everything that can stop the monitor.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MonitorError {
+    /// `--dir` names nothing.
+    #[error("--dir {}: no such directory", .0.display())]
+    DirNotFound(PathBuf),
+    /// `--dir` names a file or something else that is not a directory.
+    #[error("--dir {}: not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    /// The directory could not be listed or a file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// What was being read.
+        path: PathBuf,
+        /// Why it failed.
+        source: io::Error,
+    },
+    /// The terminal could not be drawn on or read from.
+    #[error("terminal error")]
+    Terminal(#[source] io::Error),
+    /// The report could not be written to stdout.
+    #[error("cannot write the report")]
+    Output(#[source] io::Error),
+}
+
+impl MonitorError {
+    /// Whether the error is bad usage (exit code 2) rather than a runtime failure (1).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, MonitorError::DirNotFound(_) | MonitorError::NotADirectory(_))
+    }
+}
+
+/// Runs the monitor: one report when `options.once`, the dashboard otherwise.
+pub fn run(options: &Options) -> Result<(), MonitorError> {
+    check_dir(&options.dir)?;
+    if options.once {
+        let stdout = io::stdout();
+        let result = run_once(options, &mut stdout.lock());
+        match result {
+            // A closed pipe (`monitor --once | head`) is not a failure.
+            Err(MonitorError::Output(error)) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
+        }
+    } else {
+        ui::run_dashboard(options)
+    }
+}
+
+/// Checks that `dir` exists and is a directory.
+pub fn check_dir(dir: &Path) -> Result<(), MonitorError> {
+    match std::fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => Ok(()),
+        Ok(_) => Err(MonitorError::NotADirectory(dir.to_owned())),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Err(MonitorError::DirNotFound(dir.to_owned())),
+        Err(source) => Err(MonitorError::Read { path: dir.to_owned(), source }),
+    }
+}
+
+/// The aggregator settings the options ask for.
+pub fn aggregator_config(options: &Options) -> AggregatorConfig {
+    AggregatorConfig { stale_after: options.stale_after, ..AggregatorConfig::default() }
+}
+
+/// Reads every file of the directory once and writes the summary to `out`.
+pub fn run_once(options: &Options, out: &mut impl Write) -> Result<(), MonitorError> {
+    let now = options.now.unwrap_or_else(Utc::now);
+    let mut aggregator = Aggregator::new(aggregator_config(options));
+    let mut tailer = Tailer::new(&options.dir);
+    tailer
+        .read_all(&mut aggregator.sink(now))
+        .map_err(|source| MonitorError::Read { path: options.dir.clone(), source })?;
+    let summary = aggregator.snapshot(now);
+    let written = if options.json {
+        report::write_json(&summary, out)
+    } else {
+        report::write_text(&summary, &options.dir, out)
+    };
+    written.and_then(|()| out.flush()).map_err(MonitorError::Output)
+}

@@ -1,1 +1,23 @@
-fn main() {}
+//! The `monitor` binary: parses flags, runs [`monitor::run`], maps the outcome to an exit
+//! code (0 success, 1 runtime failure, 2 bad usage).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use monitor::cli::Cli;
+
+fn main() -> ExitCode {
+    // clap prints its own message and exits with 2 on bad flags, 0 on --help / --version.
+    let cli = Cli::parse();
+    let options = cli.into_options(std::io::stdout().is_terminal());
+    match monitor::run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let code = if error.is_usage() { 2 } else { 1 };
+            let error = anyhow::Error::new(error);
+            eprintln!("monitor: {error:#}");
+            ExitCode::from(code)
+        }
+    }
+}

@@ -1,0 +1,1102 @@
+//! The [`Aggregator`]: pure state built from tracker and producer lines, and the [`Summary`]
+//! it gives at a given time.
+//!
+//! No terminal and no clock in here: every line is handed in as bytes, and the time of
+//! evaluation (`now`) is a parameter, so tests feed fixtures and fixed times.
+//!
+//! Counting rules:
+//! - **received** is the number of well-formed `.events` lines (malformed lines are counted
+//!   apart and skipped).
+//! - **processed, failed, DLQ, duplicates, retries** add up, per instance, the figures of its
+//!   earlier runs and the latest metrics or stop entry of its current run: tracker counters are
+//!   cumulative per process run and start again from 0 after a `started` entry.
+//! - **Business figures** come from `.events` lines with `deserialized == true` and
+//!   `validation_error == null`. Revenue, average basket and top customers count
+//!   `status == "created"` lines, each `order_id` once among the last
+//!   [`ORDER_DEDUP_WINDOW`] distinct created orders (a re-delivery older than that counts
+//!   again). "Orders by status" counts valid events per status, i.e. how many orders reached
+//!   each status, not where each order stands now (that would need one entry per order).
+//! - **Throughput** uses the lines' own timestamps, in per-second buckets over a bounded
+//!   window, so reading old files at start gives the rates they had.
+//!
+//! Memory is bounded whatever the size of the files: fixed rings for the latest orders and
+//! problems, per-second buckets over [`WINDOW_SECS`], and capped maps (instances, customers,
+//! statuses, recent order ids).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::de::{IgnoredAny, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+
+use crate::tail::{LineSink, Source, SourceKind};
+
+/// Seconds of per-second buckets kept (the chart shows at most this).
+pub const WINDOW_SECS: usize = 600;
+/// Seconds over which "msg/s now" is measured.
+pub const RATE_WINDOW_SECS: i64 = 10;
+/// Metrics interval assumed when a metrics entry does not say (`interval_ms`).
+pub const DEFAULT_METRICS_INTERVAL_MS: u64 = 30_000;
+/// Distinct created order ids remembered to count each order once.
+pub const ORDER_DEDUP_WINDOW: usize = 65_536;
+/// Most instances tracked one by one; lines of further instances count in the totals only.
+pub const MAX_INSTANCES: usize = 1024;
+/// Most customers tracked one by one; further ones are summed as `(others)`.
+pub const MAX_CUSTOMERS: usize = 10_000;
+/// Most distinct statuses counted; further ones are summed as `(other)`.
+pub const MAX_STATUSES: usize = 32;
+/// Longest error text kept for a problem row, in bytes.
+const MAX_ERROR_TEXT_BYTES: usize = 300;
+/// Customers listed in the business figures.
+const TOP_CUSTOMERS: usize = 5;
+
+/// Tunables of the aggregator.
+#[derive(Debug, Clone)]
+pub struct AggregatorConfig {
+    /// Fixed staleness threshold; `None` means two metrics intervals of each instance.
+    pub stale_after: Option<Duration>,
+    /// How many latest orders to keep.
+    pub latest_orders: usize,
+    /// How many latest warnings and errors to keep.
+    pub latest_problems: usize,
+    /// Seconds shown by the throughput series of a [`Summary`] (at most [`WINDOW_SECS`]).
+    pub chart_secs: usize,
+}
+
+impl Default for AggregatorConfig {
+    fn default() -> Self {
+        AggregatorConfig { stale_after: None, latest_orders: 50, latest_problems: 50, chart_secs: 300 }
+    }
+}
+
+/// Per-second line counts over the last `len` seconds, as a ring.
+#[derive(Debug, Clone)]
+struct SecondBuckets {
+    /// `(epoch second, count)`; `i64::MIN` marks an unused slot.
+    slots: Vec<(i64, u64)>,
+}
+
+impl SecondBuckets {
+    fn new(len: usize) -> Self {
+        SecondBuckets { slots: vec![(i64::MIN, 0); len.max(1)] }
+    }
+
+    fn slot_index(&self, second: i64) -> usize {
+        // rem_euclid of a positive length is in 0..len, which fits in usize.
+        second.rem_euclid(self.slots.len() as i64) as usize
+    }
+
+    fn add(&mut self, second: i64) {
+        let index = self.slot_index(second);
+        let slot = &mut self.slots[index];
+        if slot.0 == second {
+            slot.1 += 1;
+        } else if slot.0 < second {
+            *slot = (second, 1);
+        }
+        // Older than what the slot holds: outside the window, counted in totals only.
+    }
+
+    fn count(&self, second: i64) -> u64 {
+        let slot = self.slots[self.slot_index(second)];
+        if slot.0 == second {
+            slot.1
+        } else {
+            0
+        }
+    }
+
+    /// Lines per second over `[from, to)`, 0 for an empty range.
+    fn rate(&self, from: i64, to: i64) -> f64 {
+        let from = from.max(to - self.slots.len() as i64);
+        if to <= from {
+            return 0.0;
+        }
+        let sum: u64 = (from..to).map(|second| self.count(second)).sum();
+        sum as f64 / (to - from) as f64
+    }
+}
+
+/// Counters of one tracker run, as its metrics and stop entries report them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Messages processed successfully.
+    pub processed: u64,
+    /// Messages that failed for good.
+    pub failed: u64,
+    /// Messages sent to the dead-letter topic.
+    pub dlq_sent: u64,
+    /// Duplicate deliveries skipped.
+    pub duplicates: u64,
+    /// Transient failures tried again.
+    pub retries: u64,
+}
+
+impl Counters {
+    fn plus(self, other: Counters) -> Counters {
+        Counters {
+            processed: self.processed + other.processed,
+            failed: self.failed + other.failed,
+            dlq_sent: self.dlq_sent + other.dlq_sent,
+            duplicates: self.duplicates + other.duplicates,
+            retries: self.retries + other.retries,
+        }
+    }
+}
+
+/// What the aggregator knows about one tracker instance.
+#[derive(Debug, Clone)]
+struct Instance {
+    partitions: Vec<i32>,
+    received: u64,
+    invalid: u64,
+    earlier_runs: Counters,
+    current_run: Counters,
+    runs: u32,
+    lag: Option<i64>,
+    uptime_seconds: Option<f64>,
+    last_seen_ms: Option<i64>,
+    metrics_interval_ms: u64,
+    stopped: bool,
+    per_second: SecondBuckets,
+}
+
+impl Instance {
+    fn new() -> Self {
+        Instance {
+            partitions: Vec::new(),
+            received: 0,
+            invalid: 0,
+            earlier_runs: Counters::default(),
+            current_run: Counters::default(),
+            runs: 0,
+            lag: None,
+            uptime_seconds: None,
+            last_seen_ms: None,
+            metrics_interval_ms: DEFAULT_METRICS_INTERVAL_MS,
+            stopped: false,
+            per_second: SecondBuckets::new(RATE_WINDOW_SECS as usize * 2),
+        }
+    }
+
+    fn seen(&mut self, time_ms: Option<i64>) {
+        if let Some(time) = time_ms {
+            self.last_seen_ms = Some(self.last_seen_ms.map_or(time, |seen| seen.max(time)));
+        }
+    }
+
+    fn counters(&self) -> Counters {
+        self.earlier_runs.plus(self.current_run)
+    }
+}
+
+/// Liveness of an instance at the time of a summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceStatus {
+    /// A line arrived within the staleness threshold.
+    Alive,
+    /// No line for longer than the threshold (or none at all).
+    Stale,
+    /// Its last run wrote its stop entry.
+    Stopped,
+}
+
+impl fmt::Display for InstanceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            InstanceStatus::Alive => "alive",
+            InstanceStatus::Stale => "stale",
+            InstanceStatus::Stopped => "stopped",
+        })
+    }
+}
+
+/// One of the latest orders seen in `.events` files.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OrderRow {
+    /// Reception time as written in the line.
+    pub timestamp: String,
+    /// Instance that received it.
+    pub instance_id: String,
+    /// Source partition.
+    pub partition: i64,
+    /// Source offset.
+    pub offset: i64,
+    /// Order id.
+    pub order_id: String,
+    /// Customer id.
+    pub customer_id: String,
+    /// Order status carried by the event.
+    pub status: String,
+    /// Order total in cents.
+    pub total_cents: i64,
+    /// False when the order broke a business rule.
+    pub valid: bool,
+}
+
+/// One of the latest warnings and errors of the tracker logs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProblemRow {
+    /// When it was written.
+    pub timestamp: String,
+    /// Instance that wrote it.
+    pub instance_id: String,
+    /// `WARN` or `ERROR`.
+    pub level: String,
+    /// Kind of entry (`dlq_sent`, `kafka_error`...).
+    pub kind: String,
+    /// The entry's sentence.
+    pub message: String,
+    /// Error text, shortened.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct CustomerTotals {
+    orders: u64,
+    revenue_cents: i64,
+}
+
+/// Order ids remembered in a bounded window, oldest forgotten first.
+#[derive(Debug, Default)]
+struct RecentIds {
+    order: VecDeque<u128>,
+    set: HashSet<u128>,
+}
+
+impl RecentIds {
+    /// Remembers `id`; false when it was already there.
+    fn insert(&mut self, id: u128) -> bool {
+        if !self.set.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > ORDER_DEDUP_WINDOW {
+            if let Some(oldest) = self.order.pop_front() {
+                self.set.remove(&oldest);
+            }
+        }
+        true
+    }
+}
+
+#[derive(Debug, Default)]
+struct Business {
+    revenue_cents: i64,
+    created_orders: u64,
+    repeated_created: u64,
+    by_status: Vec<(String, u64)>,
+    customers: HashMap<String, CustomerTotals>,
+    other_customers: CustomerTotals,
+    recent_created: RecentIds,
+    currency: Option<String>,
+}
+
+impl Business {
+    fn count_status(&mut self, status: &str) {
+        if let Some(entry) = self.by_status.iter_mut().find(|(name, _)| name == status) {
+            entry.1 += 1;
+        } else if self.by_status.len() < MAX_STATUSES {
+            self.by_status.push((status.to_owned(), 1));
+        } else if let Some(entry) = self.by_status.iter_mut().find(|(name, _)| name == "(other)") {
+            entry.1 += 1;
+        } else {
+            self.by_status.push(("(other)".to_owned(), 1));
+        }
+    }
+
+    fn count_created(&mut self, order_id: &str, customer_id: &str, total_cents: i64, currency: Option<&str>) {
+        if !self.recent_created.insert(order_key(order_id)) {
+            self.repeated_created += 1;
+            return;
+        }
+        self.created_orders += 1;
+        self.revenue_cents += total_cents;
+        if self.currency.is_none() {
+            self.currency = currency.map(str::to_owned);
+        }
+        let known = self.customers.contains_key(customer_id);
+        let totals = if known || self.customers.len() < MAX_CUSTOMERS {
+            self.customers.entry(customer_id.to_owned()).or_default()
+        } else {
+            &mut self.other_customers
+        };
+        totals.orders += 1;
+        totals.revenue_cents += total_cents;
+    }
+}
+
+/// A UUID as 128 bits, or a hash of the text when it is not one.
+fn order_key(order_id: &str) -> u128 {
+    let mut value: u128 = 0;
+    let mut digits = 0;
+    for byte in order_id.bytes() {
+        if byte == b'-' {
+            continue;
+        }
+        let Some(digit) = (byte as char).to_digit(16) else { return hash_key(order_id) };
+        value = (value << 4) | u128::from(digit);
+        digits += 1;
+    }
+    if digits == 32 {
+        value
+    } else {
+        hash_key(order_id)
+    }
+}
+
+fn hash_key(text: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    // DefaultHasher::new() uses fixed keys, so the same text always gives the same key.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    u128::from(hasher.finish()) | (1 << 127)
+}
+
+#[derive(Debug, Default, Clone)]
+struct Producer {
+    lines: u64,
+    events_per_second: Option<f64>,
+    acknowledged: Option<u64>,
+    last_seen_ms: Option<i64>,
+}
+
+/// Lines that could not be used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MalformedCounts {
+    /// `.events` lines that are not a JSON object of the expected shape.
+    pub events: u64,
+    /// `.log` lines that are not a JSON object of the expected shape.
+    pub log: u64,
+    /// `producer.log` lines that are not JSON.
+    pub producer: u64,
+    /// Lines dropped because they exceeded the line-length limit.
+    pub too_long: u64,
+}
+
+/// Pure aggregation state. See the module documentation for the counting rules.
+#[derive(Debug)]
+pub struct Aggregator {
+    config: AggregatorConfig,
+    received: u64,
+    invalid_messages: u64,
+    first_event_ms: Option<i64>,
+    last_event_ms: Option<i64>,
+    per_second: SecondBuckets,
+    rate_reset_ms: Option<i64>,
+    instances: BTreeMap<String, Instance>,
+    latest_orders: VecDeque<OrderRow>,
+    latest_problems: VecDeque<ProblemRow>,
+    business: Business,
+    producer: Option<Producer>,
+    malformed: MalformedCounts,
+}
+
+/// The lean read side of an `.events` line: only the fields the monitor needs.
+#[derive(Deserialize)]
+struct EventsLine<'a> {
+    #[serde(borrow, default)]
+    timestamp: Option<Text<'a>>,
+    #[serde(default)]
+    kafka_partition: Option<i64>,
+    #[serde(default)]
+    kafka_offset: Option<i64>,
+    #[serde(default)]
+    deserialized: bool,
+    #[serde(borrow, default)]
+    order_id: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    status: Option<Text<'a>>,
+    #[serde(default)]
+    validation_error: Option<IgnoredAny>,
+    #[serde(borrow, default)]
+    order_full: Option<LeanOrder<'a>>,
+}
+
+#[derive(Deserialize)]
+struct LeanOrder<'a> {
+    #[serde(default)]
+    total_cents: i64,
+    #[serde(borrow, default)]
+    currency: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    customer: Option<LeanCustomer<'a>>,
+}
+
+#[derive(Deserialize)]
+struct LeanCustomer<'a> {
+    #[serde(borrow, default)]
+    customer_id: Option<Text<'a>>,
+}
+
+/// The lean read side of a `.log` line.
+#[derive(Deserialize)]
+struct LogLine<'a> {
+    #[serde(borrow, default)]
+    timestamp: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    level: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    message: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    kind: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    metadata: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<Text<'a>>,
+}
+
+/// `metadata` of a metrics entry: the fields the monitor uses.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LeanMetrics {
+    messages_processed: u64,
+    messages_failed: u64,
+    dlq_sent: u64,
+    duplicates: u64,
+    retries: u64,
+    uptime_seconds: Option<f64>,
+    total_lag: Option<i64>,
+    interval_ms: Option<u64>,
+    partitions: Vec<models::health::PartitionMetrics>,
+}
+
+/// `metadata` of a partitions assigned / revoked entry.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PartitionsChange {
+    partitions: Vec<i32>,
+}
+
+/// A JSON string borrowed from the line when it has no escapes, owned otherwise.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for TextVisitor<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(text)))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(text)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor(std::marker::PhantomData))
+    }
+}
+
+fn text<'t>(value: &'t Option<Text<'_>>) -> Option<&'t str> {
+    value.as_ref().map(|text| text.0.as_ref())
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time; a fast path for the trackers'
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, chrono for anything else.
+pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let shape_ok = bytes.len() == 24
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes[10] == b'T'
+        && bytes[13] == b':'
+        && bytes[16] == b':'
+        && bytes[19] == b'.'
+        && bytes[23] == b'Z';
+    if shape_ok {
+        let number = |from: usize, to: usize| -> Option<i64> {
+            bytes[from..to].iter().try_fold(0i64, |value, &byte| {
+                byte.is_ascii_digit().then(|| value * 10 + i64::from(byte - b'0'))
+            })
+        };
+        if let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second), Some(millis)) = (
+            number(0, 4),
+            number(5, 7),
+            number(8, 10),
+            number(11, 13),
+            number(14, 16),
+            number(17, 19),
+            number(20, 23),
+        ) {
+            if (1..=12).contains(&month) && (1..=31).contains(&day) && hour < 24 && minute < 60 && second < 60 {
+                let days = days_from_civil(year, month, day);
+                return Some((((days * 24 + hour) * 60 + minute) * 60 + second) * 1000 + millis);
+            }
+        }
+    }
+    DateTime::parse_from_rfc3339(text).ok().map(|time| time.timestamp_millis())
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// RFC 3339 text of a time in milliseconds.
+pub fn format_ms(time_ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(time_ms).map(models::format_timestamp).unwrap_or_default()
+}
+
+fn shorten(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_owned();
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// Pushes a row into a bounded ring, reusing the evicted row's allocations.
+fn push_ring<T: Default>(ring: &mut VecDeque<T>, capacity: usize, fill: impl FnOnce(&mut T)) {
+    if capacity == 0 {
+        return;
+    }
+    let mut row = if ring.len() >= capacity { ring.pop_front().unwrap_or_default() } else { T::default() };
+    fill(&mut row);
+    ring.push_back(row);
+}
+
+fn set_text(target: &mut String, value: &str) {
+    target.clear();
+    target.push_str(value);
+}
+
+impl Aggregator {
+    /// An empty aggregator.
+    pub fn new(config: AggregatorConfig) -> Self {
+        Aggregator {
+            config,
+            received: 0,
+            invalid_messages: 0,
+            first_event_ms: None,
+            last_event_ms: None,
+            per_second: SecondBuckets::new(WINDOW_SECS),
+            rate_reset_ms: None,
+            instances: BTreeMap::new(),
+            latest_orders: VecDeque::new(),
+            latest_problems: VecDeque::new(),
+            business: Business::default(),
+            producer: None,
+            malformed: MalformedCounts::default(),
+        }
+    }
+
+    /// A [`LineSink`] that feeds this aggregator; `now` stands in for lines without a time.
+    pub fn sink(&mut self, now: DateTime<Utc>) -> AggregatorSink<'_> {
+        AggregatorSink { aggregator: self, now_ms: now.timestamp_millis() }
+    }
+
+    fn instance(&mut self, instance_id: &str) -> Option<&mut Instance> {
+        if !self.instances.contains_key(instance_id) {
+            if self.instances.len() >= MAX_INSTANCES {
+                return None;
+            }
+            self.instances.insert(instance_id.to_owned(), Instance::new());
+        }
+        self.instances.get_mut(instance_id)
+    }
+
+    /// Makes an instance known before any of its lines (its files exist, maybe empty).
+    pub fn register_instance(&mut self, instance_id: &str) {
+        self.instance(instance_id);
+    }
+
+    /// Makes the producer known before any of its lines.
+    pub fn register_producer(&mut self) {
+        self.producer.get_or_insert_with(Producer::default);
+    }
+
+    /// Starts the rate window again at `now` (the `r` key): rates and the chart ignore what
+    /// came before.
+    pub fn reset_rate_window(&mut self, now: DateTime<Utc>) {
+        self.rate_reset_ms = Some(now.timestamp_millis());
+    }
+
+    /// One line of `tracker-<instance_id>.events`.
+    pub fn ingest_events_line(&mut self, instance_id: &str, line: &[u8], now: DateTime<Utc>) {
+        self.ingest_events(instance_id, line, now.timestamp_millis());
+    }
+
+    fn ingest_events(&mut self, instance_id: &str, line: &[u8], now_ms: i64) {
+        let Ok(event) = serde_json::from_slice::<EventsLine<'_>>(line) else {
+            self.malformed.events += 1;
+            return;
+        };
+        self.received += 1;
+        let time_ms = text(&event.timestamp).and_then(parse_timestamp_ms).unwrap_or(now_ms);
+        self.first_event_ms = Some(self.first_event_ms.map_or(time_ms, |first| first.min(time_ms)));
+        self.last_event_ms = Some(self.last_event_ms.map_or(time_ms, |last| last.max(time_ms)));
+        let second = time_ms.div_euclid(1000);
+        self.per_second.add(second);
+        let valid = event.deserialized && event.validation_error.is_none();
+        if !valid {
+            self.invalid_messages += 1;
+        }
+        if let Some(instance) = self.instance(instance_id) {
+            instance.received += 1;
+            instance.invalid += u64::from(!valid);
+            instance.seen(Some(time_ms));
+            instance.per_second.add(second);
+        }
+        if event.deserialized {
+            self.record_order(instance_id, &event, valid);
+        }
+    }
+
+    fn record_order(&mut self, instance_id: &str, event: &EventsLine<'_>, valid: bool) {
+        let order = event.order_full.as_ref();
+        let customer_id = order.and_then(|order| order.customer.as_ref()).and_then(|c| text(&c.customer_id));
+        let customer_id = customer_id.unwrap_or("?");
+        let total_cents = order.map_or(0, |order| order.total_cents);
+        let status = text(&event.status).unwrap_or("?");
+        let order_id = text(&event.order_id).unwrap_or("?");
+        push_ring(&mut self.latest_orders, self.config.latest_orders, |row: &mut OrderRow| {
+            set_text(&mut row.timestamp, text(&event.timestamp).unwrap_or(""));
+            set_text(&mut row.instance_id, instance_id);
+            row.partition = event.kafka_partition.unwrap_or(-1);
+            row.offset = event.kafka_offset.unwrap_or(-1);
+            set_text(&mut row.order_id, order_id);
+            set_text(&mut row.customer_id, customer_id);
+            set_text(&mut row.status, status);
+            row.total_cents = total_cents;
+            row.valid = valid;
+        });
+        if !valid {
+            return;
+        }
+        self.business.count_status(status);
+        if status == "created" {
+            let currency = order.and_then(|order| text(&order.currency));
+            self.business.count_created(order_id, customer_id, total_cents, currency);
+        }
+    }
+
+    /// One line of `tracker-<instance_id>.log`.
+    pub fn ingest_log_line(&mut self, instance_id: &str, line: &[u8], now: DateTime<Utc>) {
+        self.ingest_log(instance_id, line, now.timestamp_millis());
+    }
+
+    fn ingest_log(&mut self, instance_id: &str, line: &[u8], now_ms: i64) {
+        let Ok(entry) = serde_json::from_slice::<LogLine<'_>>(line) else {
+            self.malformed.log += 1;
+            return;
+        };
+        let time_ms = text(&entry.timestamp).and_then(parse_timestamp_ms);
+        let level = text(&entry.level).unwrap_or("INFO");
+        if level == "WARN" || level == "ERROR" {
+            self.record_problem(instance_id, &entry, level, time_ms.unwrap_or(now_ms));
+        }
+        let Some(instance) = self.instance(instance_id) else { return };
+        instance.seen(time_ms.or(Some(now_ms)));
+        let metadata = entry.metadata.map_or("{}", RawValue::get);
+        match text(&entry.kind).unwrap_or("") {
+            "started" => {
+                instance.earlier_runs = instance.counters();
+                instance.current_run = Counters::default();
+                instance.runs += 1;
+                instance.stopped = false;
+                instance.partitions.clear();
+                instance.lag = None;
+            }
+            "partitions_assigned" => {
+                let change: PartitionsChange = serde_json::from_str(metadata).unwrap_or_default();
+                instance.partitions = change.partitions;
+                instance.partitions.sort_unstable();
+            }
+            "partitions_revoked" => {
+                let change: PartitionsChange = serde_json::from_str(metadata).unwrap_or_default();
+                instance.partitions.retain(|partition| !change.partitions.contains(partition));
+            }
+            "metrics" => {
+                let metrics: LeanMetrics = serde_json::from_str(metadata).unwrap_or_default();
+                instance.current_run = Counters {
+                    processed: metrics.messages_processed,
+                    failed: metrics.messages_failed,
+                    dlq_sent: metrics.dlq_sent,
+                    duplicates: metrics.duplicates,
+                    retries: metrics.retries,
+                };
+                instance.lag = metrics.total_lag.or_else(|| {
+                    let lags: Vec<i64> = metrics.partitions.iter().filter_map(|p| p.lag).collect();
+                    (!lags.is_empty()).then(|| lags.iter().sum())
+                });
+                instance.uptime_seconds = metrics.uptime_seconds;
+                instance.metrics_interval_ms = metrics.interval_ms.filter(|&ms| ms > 0).unwrap_or(DEFAULT_METRICS_INTERVAL_MS);
+                instance.stopped = false;
+            }
+            "stopped" => {
+                let stop: models::health::StopSummary = serde_json::from_str(metadata).unwrap_or_default();
+                instance.current_run = Counters {
+                    processed: stop.total_messages_processed,
+                    failed: stop.total_messages_failed,
+                    dlq_sent: stop.total_dlq_sent,
+                    duplicates: stop.total_duplicates,
+                    retries: instance.current_run.retries,
+                };
+                instance.uptime_seconds = Some(stop.uptime_seconds);
+                instance.stopped = true;
+                instance.partitions.clear();
+                instance.lag = None;
+            }
+            _ => {}
+        }
+    }
+
+    fn record_problem(&mut self, instance_id: &str, entry: &LogLine<'_>, level: &str, time_ms: i64) {
+        push_ring(&mut self.latest_problems, self.config.latest_problems, |row: &mut ProblemRow| {
+            match text(&entry.timestamp) {
+                Some(timestamp) => set_text(&mut row.timestamp, timestamp),
+                None => row.timestamp = format_ms(time_ms),
+            }
+            set_text(&mut row.instance_id, instance_id);
+            set_text(&mut row.level, level);
+            set_text(&mut row.kind, text(&entry.kind).unwrap_or(""));
+            set_text(&mut row.message, &shorten(text(&entry.message).unwrap_or(""), MAX_ERROR_TEXT_BYTES));
+            row.error = text(&entry.error).map(|error| shorten(error, MAX_ERROR_TEXT_BYTES));
+        });
+    }
+
+    /// One line of `producer.log`. Its shape is not fixed: a numeric
+    /// `metadata.events_per_second` or `metadata.rate` gives the rate, a numeric
+    /// `metadata.acknowledged` the acknowledged count; anything else is ignored.
+    pub fn ingest_producer_line(&mut self, line: &[u8], now: DateTime<Utc>) {
+        let producer = self.producer.get_or_insert_with(Producer::default);
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else {
+            self.malformed.producer += 1;
+            return;
+        };
+        producer.lines += 1;
+        let time_ms = value.get("timestamp").and_then(|t| t.as_str()).and_then(parse_timestamp_ms);
+        producer.last_seen_ms = Some(time_ms.unwrap_or(now.timestamp_millis()));
+        let Some(metadata) = value.get("metadata") else { return };
+        if let Some(rate) = metadata.get("events_per_second").or_else(|| metadata.get("rate")).and_then(|v| v.as_f64()) {
+            producer.events_per_second = Some(rate);
+        }
+        if let Some(acknowledged) = metadata.get("acknowledged").and_then(|v| v.as_u64()) {
+            producer.acknowledged = Some(acknowledged);
+        }
+    }
+
+    /// Counts a line dropped for its length.
+    pub fn count_dropped_line(&mut self) {
+        self.malformed.too_long += 1;
+    }
+
+    fn status_of(&self, instance: &Instance, now_ms: i64) -> InstanceStatus {
+        if instance.stopped {
+            return InstanceStatus::Stopped;
+        }
+        let stale_after_ms = match self.config.stale_after {
+            Some(duration) => i64::try_from(duration.as_millis()).unwrap_or(i64::MAX),
+            None => i64::try_from(instance.metrics_interval_ms.saturating_mul(2)).unwrap_or(i64::MAX),
+        };
+        match instance.last_seen_ms {
+            Some(seen) if now_ms.saturating_sub(seen) <= stale_after_ms => InstanceStatus::Alive,
+            _ => InstanceStatus::Stale,
+        }
+    }
+
+    /// First second counted by rates and the chart: the later of `window_start` and a reset.
+    fn window_start(&self, window_start: i64) -> i64 {
+        match self.rate_reset_ms {
+            Some(reset) => window_start.max(reset.div_euclid(1000)),
+            None => window_start,
+        }
+    }
+
+    /// Everything the screen and the reports show, as of `now`.
+    pub fn snapshot(&self, now: DateTime<Utc>) -> Summary {
+        let now_ms = now.timestamp_millis();
+        let now_second = now_ms.div_euclid(1000);
+        // The current second is still filling: rates use the complete seconds before it.
+        let rate_from = self.window_start(now_second - RATE_WINDOW_SECS);
+        let instances: Vec<InstanceSummary> = self
+            .instances
+            .iter()
+            .map(|(instance_id, instance)| {
+                let counters = instance.counters();
+                InstanceSummary {
+                    instance_id: instance_id.clone(),
+                    status: self.status_of(instance, now_ms),
+                    partitions: instance.partitions.clone(),
+                    received: instance.received,
+                    invalid: instance.invalid,
+                    processed: counters.processed,
+                    failed: counters.failed,
+                    dlq_sent: counters.dlq_sent,
+                    duplicates: counters.duplicates,
+                    retries: counters.retries,
+                    runs: instance.runs,
+                    messages_per_second: round2(instance.per_second.rate(rate_from, now_second)),
+                    lag: instance.lag,
+                    uptime_seconds: instance.uptime_seconds,
+                    last_seen: instance.last_seen_ms.map(format_ms),
+                    seconds_since_last_seen: instance.last_seen_ms.map(|seen| (now_ms - seen) as f64 / 1000.0),
+                }
+            })
+            .collect();
+        let counters = self.instances.values().fold(Counters::default(), |sum, instance| sum.plus(instance.counters()));
+        let lags: Vec<i64> = instances.iter().filter(|i| i.status != InstanceStatus::Stopped).filter_map(|i| i.lag).collect();
+        let average_rate = match (self.first_event_ms, self.last_event_ms) {
+            (Some(first), Some(last)) if last > first => self.received as f64 * 1000.0 / (last - first) as f64,
+            _ => 0.0,
+        };
+        let chart_secs = self.config.chart_secs.clamp(1, WINDOW_SECS) as i64;
+        let chart_from = self.window_start(now_second - chart_secs);
+        let throughput = (now_second - chart_secs..now_second)
+            .map(|second| if second < chart_from { 0 } else { self.per_second.count(second) })
+            .collect();
+        Summary {
+            generated_at: format_ms(now_ms),
+            totals: Totals {
+                received: self.received,
+                processed: counters.processed,
+                failed: counters.failed,
+                dlq_sent: counters.dlq_sent,
+                duplicates: counters.duplicates,
+                retries: counters.retries,
+                invalid_messages: self.invalid_messages,
+                success_rate_percent: models::health::success_rate_percent(counters.processed, counters.failed),
+                messages_per_second_now: round2(self.per_second.rate(rate_from, now_second)),
+                messages_per_second_average: round2(average_rate),
+                total_lag: (!lags.is_empty()).then(|| lags.iter().sum()),
+                first_event: self.first_event_ms.map(format_ms),
+                last_event: self.last_event_ms.map(format_ms),
+            },
+            instances_alive: instances.iter().filter(|i| i.status == InstanceStatus::Alive).count(),
+            instances_total: instances.len(),
+            instances,
+            business: self.business_summary(),
+            producer: self.producer.as_ref().map(|producer| ProducerSummary {
+                events_per_second: producer.events_per_second,
+                acknowledged: producer.acknowledged,
+                lines: producer.lines,
+                last_seen: producer.last_seen_ms.map(format_ms),
+            }),
+            latest_orders: self.latest_orders.iter().rev().cloned().collect(),
+            latest_problems: self.latest_problems.iter().rev().cloned().collect(),
+            malformed_lines: self.malformed,
+            throughput_per_second: throughput,
+        }
+    }
+
+    fn business_summary(&self) -> BusinessSummary {
+        let business = &self.business;
+        let mut customers: Vec<CustomerSummary> = business
+            .customers
+            .iter()
+            .map(|(customer_id, totals)| CustomerSummary {
+                customer_id: customer_id.clone(),
+                orders: totals.orders,
+                revenue_cents: totals.revenue_cents,
+            })
+            .collect();
+        customers.sort_by(|a, b| b.revenue_cents.cmp(&a.revenue_cents).then_with(|| a.customer_id.cmp(&b.customer_id)));
+        customers.truncate(TOP_CUSTOMERS);
+        let average = (business.created_orders > 0).then(|| {
+            // Rounded to the nearest cent.
+            let orders = business.created_orders as i64;
+            (business.revenue_cents * 2 + orders).div_euclid(orders * 2)
+        });
+        BusinessSummary {
+            currency: business.currency.clone().unwrap_or_else(|| "EUR".to_owned()),
+            revenue_cents: business.revenue_cents,
+            orders_created: business.created_orders,
+            repeated_created_events: business.repeated_created,
+            average_basket_cents: average,
+            orders_by_status: business.by_status.iter().cloned().collect(),
+            top_customers: customers,
+        }
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// Feeds tailed lines to an [`Aggregator`] by file kind.
+pub struct AggregatorSink<'a> {
+    aggregator: &'a mut Aggregator,
+    now_ms: i64,
+}
+
+impl LineSink for AggregatorSink<'_> {
+    fn file_found(&mut self, source: &Source) {
+        match source.kind {
+            SourceKind::Producer => self.aggregator.register_producer(),
+            SourceKind::Events | SourceKind::Log => self.aggregator.register_instance(&source.instance_id),
+        }
+    }
+
+    fn line(&mut self, source: &Source, line: &[u8]) {
+        match source.kind {
+            SourceKind::Events => self.aggregator.ingest_events(&source.instance_id, line, self.now_ms),
+            SourceKind::Log => self.aggregator.ingest_log(&source.instance_id, line, self.now_ms),
+            SourceKind::Producer => {
+                let now = DateTime::<Utc>::from_timestamp_millis(self.now_ms).unwrap_or_default();
+                self.aggregator.ingest_producer_line(line, now);
+            }
+        }
+    }
+
+    fn line_dropped(&mut self, _source: &Source) {
+        self.aggregator.count_dropped_line();
+    }
+}
+
+/// Everything shown, at one time. Serialized as the `--once --json` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The time the summary describes.
+    pub generated_at: String,
+    /// Totals over all instances.
+    pub totals: Totals,
+    /// Instances whose status is alive.
+    pub instances_alive: usize,
+    /// Instances known.
+    pub instances_total: usize,
+    /// One entry per instance, by id.
+    pub instances: Vec<InstanceSummary>,
+    /// Revenue and orders.
+    pub business: BusinessSummary,
+    /// The producer, when `producer.log` exists.
+    pub producer: Option<ProducerSummary>,
+    /// Latest orders, newest first.
+    pub latest_orders: Vec<OrderRow>,
+    /// Latest warnings and errors, newest first.
+    pub latest_problems: Vec<ProblemRow>,
+    /// Lines that could not be used.
+    pub malformed_lines: MalformedCounts,
+    /// `.events` lines per second over the chart window, oldest first, ending before `now`.
+    pub throughput_per_second: Vec<u64>,
+}
+
+/// Totals over all instances.
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    /// Well-formed `.events` lines.
+    pub received: u64,
+    /// Processed successfully (all runs of all instances).
+    pub processed: u64,
+    /// Failed for good.
+    pub failed: u64,
+    /// Sent to the dead-letter topic.
+    pub dlq_sent: u64,
+    /// Duplicate deliveries skipped.
+    pub duplicates: u64,
+    /// Transient failures retried.
+    pub retries: u64,
+    /// `.events` lines not deserialized or failing validation.
+    pub invalid_messages: u64,
+    /// processed / (processed + failed), percent.
+    pub success_rate_percent: f64,
+    /// `.events` lines per second over the last complete seconds.
+    pub messages_per_second_now: f64,
+    /// `.events` lines per second between the first and the last line.
+    pub messages_per_second_average: f64,
+    /// Sum of the instances' latest lags (running instances that reported one).
+    pub total_lag: Option<i64>,
+    /// Time of the first `.events` line.
+    pub first_event: Option<String>,
+    /// Time of the last `.events` line.
+    pub last_event: Option<String>,
+}
+
+/// One tracker instance.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceSummary {
+    /// The `<id>` of its file names.
+    pub instance_id: String,
+    /// Alive, stale or stopped.
+    pub status: InstanceStatus,
+    /// Partitions of its last assignment.
+    pub partitions: Vec<i32>,
+    /// Lines in its `.events` file.
+    pub received: u64,
+    /// Of which not deserialized or failing validation.
+    pub invalid: u64,
+    /// Processed, all runs.
+    pub processed: u64,
+    /// Failed, all runs.
+    pub failed: u64,
+    /// Dead-lettered, all runs.
+    pub dlq_sent: u64,
+    /// Duplicates skipped, all runs.
+    pub duplicates: u64,
+    /// Retries, all runs.
+    pub retries: u64,
+    /// `started` entries seen.
+    pub runs: u32,
+    /// `.events` lines per second over the last complete seconds.
+    pub messages_per_second: f64,
+    /// Lag from its last metrics entry.
+    pub lag: Option<i64>,
+    /// Uptime from its last metrics or stop entry.
+    pub uptime_seconds: Option<f64>,
+    /// Time of its latest line.
+    pub last_seen: Option<String>,
+    /// Seconds between its latest line and the summary time.
+    pub seconds_since_last_seen: Option<f64>,
+}
+
+/// Business figures from valid `.events` lines.
+#[derive(Debug, Clone, Serialize)]
+pub struct BusinessSummary {
+    /// Currency of the orders (`EUR`).
+    pub currency: String,
+    /// Sum of the totals of created orders, cents.
+    pub revenue_cents: i64,
+    /// Distinct created orders.
+    pub orders_created: u64,
+    /// `created` events of an order already counted (re-deliveries).
+    pub repeated_created_events: u64,
+    /// revenue / orders created, cents.
+    pub average_basket_cents: Option<i64>,
+    /// Valid events per order status.
+    pub orders_by_status: BTreeMap<String, u64>,
+    /// Customers with the highest revenue.
+    pub top_customers: Vec<CustomerSummary>,
+}
+
+/// One customer of the top list.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerSummary {
+    /// `client01`...
+    pub customer_id: String,
+    /// Created orders.
+    pub orders: u64,
+    /// Their total, cents.
+    pub revenue_cents: i64,
+}
+
+/// What `producer.log` says.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProducerSummary {
+    /// Latest rate it reported.
+    pub events_per_second: Option<f64>,
+    /// Latest acknowledged count it reported.
+    pub acknowledged: Option<u64>,
+    /// Well-formed lines read.
+    pub lines: u64,
+    /// Time of its latest line.
+    pub last_seen: Option<String>,
+}

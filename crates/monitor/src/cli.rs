@@ -1,0 +1,116 @@
+//! Command-line flags of the `monitor` binary, parsed by clap and turned into [`Options`].
+//!
+//! Owns only the shape of the flags and their validation into a typed [`Options`]; the
+//! directory itself is checked by [`crate::run`] so that a missing directory is reported once,
+//! with exit code 2.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use clap::Parser;
+
+/// Read-only terminal dashboard over the order trackers' `.log` and `.events` files.
+///
+/// Follows every `tracker-*.log` and `tracker-*.events` in DIR (and `producer.log` when
+/// present), including files that appear later, and shows totals, throughput, one row per
+/// instance, the latest orders, warnings and errors, and business figures. It never writes,
+/// locks or truncates anything in DIR.
+///
+/// Keys: q/Esc/Ctrl+C quit, ? help, Tab/h/l focus, j/k scroll, p pause, r reset rate window.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "monitor", version, about, long_about)]
+pub struct Cli {
+    /// Directory holding the tracker files.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Print the summary once and exit (implied when stdout is not a terminal).
+    #[arg(long)]
+    pub once: bool,
+
+    /// With --once: print one JSON object instead of text (implies --once).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Screen refresh period in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(50..=60_000))]
+    pub interval_ms: u64,
+
+    /// Call an instance stale after this many seconds without a line
+    /// [default: two metrics intervals of that instance, i.e. 60 s with the default 30 s].
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub stale_after_secs: Option<u64>,
+
+    /// Evaluate liveness and rates as of this RFC 3339 time instead of the clock
+    /// (reproducible reports over old files).
+    #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// How the monitor should run, after flag parsing.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Directory holding the tracker files.
+    pub dir: PathBuf,
+    /// Print once and exit instead of starting the dashboard.
+    pub once: bool,
+    /// With `once`: JSON instead of text.
+    pub json: bool,
+    /// Screen refresh period.
+    pub interval: Duration,
+    /// Fixed staleness threshold; `None` means two metrics intervals per instance.
+    pub stale_after: Option<Duration>,
+    /// Fixed evaluation time; `None` means the wall clock.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl Cli {
+    /// Turns the parsed flags into [`Options`]. `stdout_is_terminal` decides whether the
+    /// dashboard can run at all: without a terminal, `--once` is implied.
+    pub fn into_options(self, stdout_is_terminal: bool) -> Options {
+        Options {
+            once: self.once || self.json || !stdout_is_terminal,
+            json: self.json,
+            dir: self.dir,
+            interval: Duration::from_millis(self.interval_ms),
+            stale_after: self.stale_after_secs.map(Duration::from_secs),
+            now: self.now,
+        }
+    }
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| format!("expected an RFC 3339 time such as 2026-01-01T12:00:00Z: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn json_and_no_terminal_imply_once() {
+        let cli = Cli::parse_from(["monitor", "--json"]);
+        assert!(cli.into_options(true).once);
+        let cli = Cli::parse_from(["monitor"]);
+        assert!(cli.clone().into_options(false).once);
+        assert!(!cli.into_options(true).once);
+    }
+
+    #[test]
+    fn defaults() {
+        let options = Cli::parse_from(["monitor"]).into_options(true);
+        assert_eq!(options.dir, PathBuf::from("."));
+        assert_eq!(options.interval, Duration::from_millis(500));
+        assert!(options.stale_after.is_none() && options.now.is_none());
+    }
+}

@@ -1,0 +1,206 @@
+//! The non-interactive renderings of a [`Summary`]: plain text and one JSON object, for
+//! `monitor --once` (scripts, pipes, terminals that are not a TTY).
+//!
+//! Also owns the small number formatters shared with the dashboard.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::aggregate::Summary;
+
+/// Latest orders and problems listed by `--once` (text and JSON).
+pub const ONCE_LATEST_ROWS: usize = 5;
+
+/// Writes the summary as one JSON object followed by a newline. The latest orders and
+/// problems are cut to [`ONCE_LATEST_ROWS`] and the per-second series is left out.
+pub fn write_json(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    let mut trimmed = summary.clone();
+    trimmed.latest_orders.truncate(ONCE_LATEST_ROWS);
+    trimmed.latest_problems.truncate(ONCE_LATEST_ROWS);
+    trimmed.throughput_per_second.clear();
+    let mut value = serde_json::to_value(&trimmed).map_err(io::Error::other)?;
+    if let Some(object) = value.as_object_mut() {
+        object.remove("throughput_per_second");
+    }
+    serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// Writes the summary as text for humans.
+pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Result<()> {
+    let totals = &summary.totals;
+    writeln!(out, "order-tracker monitor: {} at {}", dir.display(), summary.generated_at)?;
+    writeln!(out, "instances: {} alive / {} total", summary.instances_alive, summary.instances_total)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "received {}  processed {}  failed {}  DLQ {}  duplicates {}  retries {}",
+        totals.received, totals.processed, totals.failed, totals.dlq_sent, totals.duplicates, totals.retries
+    )?;
+    writeln!(
+        out,
+        "success {:.2}%  msg/s now {:.2}  msg/s average {:.2}  invalid {}  lag {}",
+        totals.success_rate_percent,
+        totals.messages_per_second_now,
+        totals.messages_per_second_average,
+        totals.invalid_messages,
+        optional(totals.total_lag),
+    )?;
+    writeln!(out)?;
+    write_instances(summary, out)?;
+    writeln!(out)?;
+    write_business(summary, out)?;
+    if let Some(producer) = &summary.producer {
+        writeln!(
+            out,
+            "producer: {} events/s, {} acknowledged ({} lines)",
+            producer.events_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.2}")),
+            optional(producer.acknowledged),
+            producer.lines,
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "latest orders:")?;
+    for order in summary.latest_orders.iter().take(ONCE_LATEST_ROWS) {
+        writeln!(
+            out,
+            "  {} {} p{}@{} {} {} {} {}{}",
+            clock_time(&order.timestamp),
+            order.instance_id,
+            order.partition,
+            order.offset,
+            short_id(&order.order_id),
+            order.customer_id,
+            order.status,
+            money(order.total_cents),
+            if order.valid { "" } else { " INVALID" },
+        )?;
+    }
+    writeln!(out, "latest warnings and errors:")?;
+    for problem in summary.latest_problems.iter().take(ONCE_LATEST_ROWS) {
+        writeln!(
+            out,
+            "  {} {:<5} {} {}: {}{}",
+            clock_time(&problem.timestamp),
+            problem.level,
+            problem.instance_id,
+            problem.kind,
+            problem.message,
+            problem.error.as_deref().map(|error| format!(" ({error})")).unwrap_or_default(),
+        )?;
+    }
+    let malformed = &summary.malformed_lines;
+    writeln!(
+        out,
+        "malformed lines skipped: events {}, log {}, producer {}, too long {}",
+        malformed.events, malformed.log, malformed.producer, malformed.too_long
+    )
+}
+
+fn write_instances(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<16} {:<7} {:<10} {:>8} {:>9} {:>6} {:>5} {:>6} {:>7}  LAST SEEN",
+        "INSTANCE", "STATUS", "PARTITIONS", "RECEIVED", "PROCESSED", "FAILED", "DLQ", "LAG", "MSG/S"
+    )?;
+    for instance in &summary.instances {
+        writeln!(
+            out,
+            "{:<16} {:<7} {:<10} {:>8} {:>9} {:>6} {:>5} {:>6} {:>7.2}  {}",
+            instance.instance_id,
+            instance.status.to_string(),
+            partitions(&instance.partitions),
+            instance.received,
+            instance.processed,
+            instance.failed,
+            instance.dlq_sent,
+            optional(instance.lag),
+            instance.messages_per_second,
+            match (&instance.last_seen, instance.seconds_since_last_seen) {
+                (Some(time), Some(ago)) => format!("{time} ({} ago)", age(ago)),
+                _ => "never".to_owned(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn write_business(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    let business = &summary.business;
+    writeln!(
+        out,
+        "revenue {} {}  orders created {}  average basket {}",
+        money(business.revenue_cents),
+        business.currency,
+        business.orders_created,
+        business.average_basket_cents.map_or_else(|| "-".to_owned(), money),
+    )?;
+    let statuses: Vec<String> = business.orders_by_status.iter().map(|(status, count)| format!("{status} {count}")).collect();
+    writeln!(out, "orders by status: {}", if statuses.is_empty() { "-".to_owned() } else { statuses.join(", ") })?;
+    let customers: Vec<String> = business
+        .top_customers
+        .iter()
+        .map(|customer| format!("{} {} ({} orders)", customer.customer_id, money(customer.revenue_cents), customer.orders))
+        .collect();
+    writeln!(out, "top customers: {}", if customers.is_empty() { "-".to_owned() } else { customers.join(", ") })
+}
+
+/// `1234.56` from cents.
+pub fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", cents / 100, cents % 100)
+}
+
+/// `0,2` for partitions, `-` for none.
+pub fn partitions(partitions: &[i32]) -> String {
+    if partitions.is_empty() {
+        return "-".to_owned();
+    }
+    partitions.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// The value or `-`.
+pub fn optional<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_owned(), |value| value.to_string())
+}
+
+/// `HH:MM:SS` of an RFC 3339 time, or the text as it is.
+pub fn clock_time(timestamp: &str) -> &str {
+    timestamp.get(11..19).unwrap_or(timestamp)
+}
+
+/// The first 8 characters of an id.
+pub fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+/// `42s`, `5m`, `3h`, `2d` for a number of seconds.
+pub fn age(seconds: f64) -> String {
+    let seconds = seconds.max(0.0).round() as u64;
+    match seconds {
+        0..=99 => format!("{seconds}s"),
+        100..=5999 => format!("{}m", seconds / 60),
+        6000..=172_799 => format!("{}h", seconds / 3600),
+        _ => format!("{}d", seconds / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatters() {
+        assert_eq!(money(12345), "123.45");
+        assert_eq!(money(-5), "-0.05");
+        assert_eq!(partitions(&[0, 2]), "0,2");
+        assert_eq!(partitions(&[]), "-");
+        assert_eq!(clock_time("2026-03-01T10:00:05.123Z"), "10:00:05");
+        assert_eq!(clock_time("junk"), "junk");
+        assert_eq!(short_id("0123456789"), "01234567");
+        assert_eq!(age(5.0), "5s");
+        assert_eq!(age(600.0), "10m");
+        assert_eq!(age(7200.0), "2h");
+    }
+}

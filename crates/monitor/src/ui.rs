@@ -1,0 +1,463 @@
+//! The dashboard: [`App`] state, key handling, the pure [`render`] and the terminal loop.
+//!
+//! `render(&App, &mut Frame)` only reads the state, so tests draw into a `TestBackend`. The
+//! loop in [`run_dashboard`] reads files in bounded chunks per tick (the header shows how much
+//! is left while catching up), so big files never freeze the screen. The terminal is set up
+//! with `ratatui::init()`, whose panic hook restores it, and restored on every exit path.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table};
+use ratatui::{DefaultTerminal, Frame};
+
+use crate::aggregate::{Aggregator, InstanceStatus, Summary};
+use crate::cli::Options;
+use crate::report::{age, clock_time, money, optional, partitions, short_id};
+use crate::tail::Tailer;
+use crate::MonitorError;
+
+/// Bytes read per tick: enough to catch up quickly, small enough to keep drawing.
+pub const READ_BUDGET_BYTES_PER_TICK: u64 = 8 << 20;
+
+/// The panels that can take the focus, in `Tab` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// The instance table.
+    Instances,
+    /// The latest orders.
+    Orders,
+    /// Warnings and errors.
+    Problems,
+    /// Business figures.
+    Business,
+}
+
+impl Panel {
+    const ALL: [Panel; 4] = [Panel::Instances, Panel::Orders, Panel::Problems, Panel::Business];
+
+    fn index(self) -> usize {
+        Panel::ALL.iter().position(|panel| *panel == self).unwrap_or(0)
+    }
+
+    fn step(self, forward: bool) -> Panel {
+        let count = Panel::ALL.len();
+        let next = if forward { self.index() + 1 } else { self.index() + count - 1 };
+        Panel::ALL[next % count]
+    }
+}
+
+/// What a key asks the loop to do beyond changing the [`App`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing more.
+    None,
+    /// Leave the dashboard.
+    Quit,
+    /// Start the rate window again now.
+    ResetRateWindow,
+}
+
+/// Everything the screen shows.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The directory followed, as shown in the header.
+    pub dir: String,
+    /// The latest summary.
+    pub summary: Summary,
+    /// When the monitor started, for its uptime.
+    pub started_at: DateTime<Utc>,
+    /// The time of the latest summary.
+    pub now: DateTime<Utc>,
+    /// The panel `j`/`k` scroll.
+    pub focus: Panel,
+    /// Rows scrolled per panel, indexed like [`Panel::ALL`].
+    pub scroll: [usize; 4],
+    /// Reading is paused (`p`).
+    pub paused: bool,
+    /// The help overlay is shown (`?`).
+    pub show_help: bool,
+    /// Bytes not read yet (catching up when above 0).
+    pub pending_bytes: u64,
+    /// Files followed.
+    pub file_count: usize,
+    /// The last read error, shown in the header until reading works again.
+    pub read_error: Option<String>,
+}
+
+impl App {
+    /// A fresh dashboard state.
+    pub fn new(dir: String, summary: Summary, started_at: DateTime<Utc>) -> App {
+        App {
+            dir,
+            summary,
+            started_at,
+            now: started_at,
+            focus: Panel::Instances,
+            scroll: [0; 4],
+            paused: false,
+            show_help: false,
+            pending_bytes: 0,
+            file_count: 0,
+            read_error: None,
+        }
+    }
+
+    /// Applies one key press.
+    pub fn handle_key(&mut self, key: KeyEvent) -> Action {
+        if key.kind == KeyEventKind::Release {
+            return Action::None;
+        }
+        let control = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('c') if control => return Action::Quit,
+            KeyCode::Char('q') | KeyCode::Esc if !self.show_help || key.code == KeyCode::Char('q') => {
+                return Action::Quit
+            }
+            KeyCode::Esc => self.show_help = false,
+            KeyCode::Char('?') => self.show_help = !self.show_help,
+            KeyCode::Tab | KeyCode::Char('l') | KeyCode::Right => self.focus = self.focus.step(true),
+            KeyCode::BackTab | KeyCode::Char('h') | KeyCode::Left => self.focus = self.focus.step(false),
+            KeyCode::Char('j') | KeyCode::Down => self.scroll_focused(1),
+            KeyCode::Char('k') | KeyCode::Up => self.scroll_focused(-1),
+            KeyCode::Char('p') => self.paused = !self.paused,
+            KeyCode::Char('r') => return Action::ResetRateWindow,
+            _ => {}
+        }
+        Action::None
+    }
+
+    fn scroll_focused(&mut self, delta: isize) {
+        let rows = match self.focus {
+            Panel::Instances => self.summary.instances.len(),
+            Panel::Orders => self.summary.latest_orders.len(),
+            Panel::Problems => self.summary.latest_problems.len(),
+            Panel::Business => self.summary.business.top_customers.len() + 8,
+        };
+        let slot = &mut self.scroll[self.focus.index()];
+        *slot = slot.saturating_add_signed(delta).min(rows.saturating_sub(1));
+    }
+
+    fn scrolled(&self, panel: Panel) -> usize {
+        self.scroll[panel.index()]
+    }
+}
+
+/// Runs the dashboard until a quit key. Restores the terminal on every exit path.
+pub fn run_dashboard(options: &Options) -> Result<(), MonitorError> {
+    let mut terminal = ratatui::init();
+    let result = dashboard_loop(&mut terminal, options);
+    ratatui::restore();
+    result
+}
+
+fn dashboard_loop(terminal: &mut DefaultTerminal, options: &Options) -> Result<(), MonitorError> {
+    let started_at = Utc::now();
+    let mut aggregator = Aggregator::new(crate::aggregator_config(options));
+    let mut tailer = Tailer::new(&options.dir);
+    let mut app = App::new(options.dir.display().to_string(), aggregator.snapshot(started_at), started_at);
+    loop {
+        let now = Utc::now();
+        if !app.paused {
+            match tailer.poll(READ_BUDGET_BYTES_PER_TICK, &mut aggregator.sink(now)) {
+                Ok(outcome) => {
+                    app.pending_bytes = outcome.bytes_pending;
+                    app.read_error = None;
+                }
+                Err(error) => app.read_error = Some(error.to_string()),
+            }
+            app.file_count = tailer.file_count();
+        }
+        app.summary = aggregator.snapshot(now);
+        app.now = now;
+        terminal.draw(|frame| render(&app, frame)).map_err(MonitorError::Terminal)?;
+        let catching_up = !app.paused && app.pending_bytes > 0;
+        let mut wait = if catching_up { Duration::ZERO } else { options.interval };
+        while event::poll(wait).map_err(MonitorError::Terminal)? {
+            if let Event::Key(key) = event::read().map_err(MonitorError::Terminal)? {
+                match app.handle_key(key) {
+                    Action::Quit => return Ok(()),
+                    Action::ResetRateWindow => aggregator.reset_rate_window(Utc::now()),
+                    Action::None => {}
+                }
+            }
+            // Redraw right after a key rather than waiting out the interval.
+            wait = Duration::ZERO;
+        }
+    }
+}
+
+/// Draws the whole screen from the state.
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let large = area.height >= 34;
+    let [header, figures, top, instances, bottom, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Length(if large { 12 } else { 7 }),
+        Constraint::Length(instance_table_height(app, large)),
+        Constraint::Min(4),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(app, frame, header);
+    render_figures(app, frame, figures);
+    let [chart, business] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(top);
+    render_chart(app, frame, chart);
+    render_business(app, frame, business);
+    render_instances(app, frame, instances);
+    let [orders, problems] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    render_orders(app, frame, orders);
+    render_problems(app, frame, problems);
+    render_footer(frame, footer);
+    if app.show_help {
+        render_help(frame, area);
+    }
+}
+
+fn instance_table_height(app: &App, large: bool) -> u16 {
+    let wanted = app.summary.instances.len().max(1) + 3;
+    let limit = if large { 12 } else { 6 };
+    u16::try_from(wanted.min(limit)).unwrap_or(6)
+}
+
+fn panel_block(app: &App, panel: Panel, title: String) -> Block<'static> {
+    let style = if app.focus == panel {
+        Style::new().fg(Color::Yellow)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    };
+    Block::bordered().border_style(style).title(Span::styled(title, Style::new().add_modifier(Modifier::BOLD)))
+}
+
+fn render_header(app: &App, frame: &mut Frame, area: Rect) {
+    let summary = &app.summary;
+    let uptime = (app.now - app.started_at).num_seconds().max(0);
+    let mut spans = vec![
+        Span::styled(" order-tracker monitor ", Style::new().fg(Color::Black).bg(Color::Cyan)),
+        Span::raw(format!(" instances {}/{} alive ", summary.instances_alive, summary.instances_total)),
+        Span::raw(format!("│ up {:02}:{:02}:{:02} ", uptime / 3600, uptime / 60 % 60, uptime % 60)),
+        Span::raw(format!("│ {} ", app.dir)),
+    ];
+    if app.paused {
+        spans.push(Span::styled(" PAUSED ", Style::new().fg(Color::Black).bg(Color::Yellow)));
+    } else if app.pending_bytes > 0 {
+        let text = format!(" catching up: {:.1} MB left ", app.pending_bytes as f64 / 1e6);
+        spans.push(Span::styled(text, Style::new().fg(Color::Black).bg(Color::Magenta)));
+    }
+    if let Some(error) = &app.read_error {
+        spans.push(Span::styled(format!(" read error: {error} "), Style::new().fg(Color::White).bg(Color::Red)));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_figures(app: &App, frame: &mut Frame, area: Rect) {
+    let totals = &app.summary.totals;
+    let wide = area.width >= 100;
+    let label = |long: &'static str, short: &'static str| if wide { long } else { short };
+    let figure = |name: &'static str, value: String, color: Color| {
+        [Span::raw(format!(" {name} ")), Span::styled(value, Style::new().fg(color).add_modifier(Modifier::BOLD))]
+    };
+    let success_color = if totals.success_rate_percent >= 99.0 { Color::Green } else { Color::Yellow };
+    let spans: Vec<Span> = [
+        figure(label("received", "recv"), totals.received.to_string(), Color::Cyan),
+        figure(label("processed", "ok"), totals.processed.to_string(), Color::Green),
+        figure(label("failed", "fail"), totals.failed.to_string(), Color::Red),
+        figure("DLQ", totals.dlq_sent.to_string(), Color::Magenta),
+        figure(label("success", "ok%"), format!("{:.2}%", totals.success_rate_percent), success_color),
+        figure("msg/s", format!("{:.1}", totals.messages_per_second_now), Color::Cyan),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut spans = spans;
+    if wide {
+        spans.extend(figure("dup", totals.duplicates.to_string(), Color::Yellow));
+        spans.extend(figure("lag", optional(totals.total_lag), Color::Yellow));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
+    let series = &app.summary.throughput_per_second;
+    let count = series.len() as f64;
+    let points: Vec<(f64, f64)> =
+        series.iter().enumerate().map(|(index, &value)| (index as f64 - count, value as f64)).collect();
+    let peak = series.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let minutes = series.len() / 60;
+    let title = format!("msg/s, last {minutes} min (peak {peak:.0})");
+    let dataset = Dataset::default()
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(Style::new().fg(Color::Cyan))
+        .data(&points);
+    let chart = Chart::new(vec![dataset])
+        .block(Block::bordered().border_style(Style::new().fg(Color::DarkGray)).title(title))
+        .x_axis(
+            Axis::default()
+                .bounds([-count, 0.0])
+                .labels([Line::from(format!("-{minutes}m")), Line::from("now")])
+                .style(Style::new().fg(Color::DarkGray)),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, peak * 1.1])
+                .labels([Line::from("0"), Line::from(format!("{peak:.0}"))])
+                .style(Style::new().fg(Color::DarkGray)),
+        );
+    frame.render_widget(chart, area);
+}
+
+fn render_business(app: &App, frame: &mut Frame, area: Rect) {
+    let business = &app.summary.business;
+    let mut lines = vec![
+        Line::from(format!("revenue {} {}", money(business.revenue_cents), business.currency)),
+        Line::from(format!(
+            "orders {}  avg {}",
+            business.orders_created,
+            business.average_basket_cents.map_or_else(|| "-".to_owned(), money)
+        )),
+    ];
+    if let Some(producer) = &app.summary.producer {
+        let rate = producer.events_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}"));
+        lines.push(Line::from(format!("producer {rate}/s ack {}", optional(producer.acknowledged))));
+    }
+    let statuses: Vec<String> = business.orders_by_status.iter().map(|(status, count)| format!("{status} {count}")).collect();
+    if !statuses.is_empty() {
+        lines.push(Line::from(statuses.join(" ")));
+    }
+    lines.push(Line::styled("top customers", Style::new().add_modifier(Modifier::UNDERLINED)));
+    for customer in &business.top_customers {
+        lines.push(Line::from(format!(
+            "{} {} ({})",
+            customer.customer_id,
+            money(customer.revenue_cents),
+            customer.orders
+        )));
+    }
+    let visible: Vec<Line> = lines.into_iter().skip(app.scrolled(Panel::Business)).collect();
+    frame.render_widget(Paragraph::new(visible).block(panel_block(app, Panel::Business, "business".to_owned())), area);
+}
+
+fn status_style(status: InstanceStatus) -> Style {
+    match status {
+        InstanceStatus::Alive => Style::new().fg(Color::Green),
+        InstanceStatus::Stale => Style::new().fg(Color::Yellow),
+        InstanceStatus::Stopped => Style::new().fg(Color::DarkGray),
+    }
+}
+
+fn render_instances(app: &App, frame: &mut Frame, area: Rect) {
+    let header = Row::new(["instance", "status", "parts", "recv", "proc", "fail", "dlq", "lag", "msg/s", "seen"])
+        .style(Style::new().add_modifier(Modifier::BOLD));
+    let rows = app.summary.instances.iter().skip(app.scrolled(Panel::Instances)).map(|instance| {
+        Row::new([
+            Cell::from(instance.instance_id.clone()),
+            Cell::from(instance.status.to_string()).style(status_style(instance.status)),
+            Cell::from(partitions(&instance.partitions)),
+            Cell::from(instance.received.to_string()),
+            Cell::from(instance.processed.to_string()),
+            Cell::from(instance.failed.to_string()),
+            Cell::from(instance.dlq_sent.to_string()),
+            Cell::from(optional(instance.lag)),
+            Cell::from(format!("{:.1}", instance.messages_per_second)),
+            Cell::from(instance.seconds_since_last_seen.map_or_else(|| "never".to_owned(), age)),
+        ])
+    });
+    let widths = [
+        Constraint::Min(10),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Length(6),
+        Constraint::Length(5),
+    ];
+    let title = format!("instances ({})", app.summary.instances_total);
+    let table = Table::new(rows, widths).header(header).block(panel_block(app, Panel::Instances, title));
+    frame.render_widget(table, area);
+}
+
+fn render_orders(app: &App, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = app
+        .summary
+        .latest_orders
+        .iter()
+        .skip(app.scrolled(Panel::Orders))
+        .map(|order| {
+            let style = if order.valid { Style::new() } else { Style::new().fg(Color::Red) };
+            Line::styled(
+                format!(
+                    "{} {} {} {} {} {}",
+                    clock_time(&order.timestamp),
+                    short_id(&order.order_id),
+                    order.customer_id,
+                    order.status,
+                    money(order.total_cents),
+                    order.instance_id,
+                ),
+                style,
+            )
+        })
+        .collect();
+    let block = panel_block(app, Panel::Orders, "latest orders".to_owned());
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn render_problems(app: &App, frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = app
+        .summary
+        .latest_problems
+        .iter()
+        .skip(app.scrolled(Panel::Problems))
+        .map(|problem| {
+            let color = if problem.level == "ERROR" { Color::Red } else { Color::Yellow };
+            let detail = problem.error.as_deref().unwrap_or(&problem.message);
+            Line::from(vec![
+                Span::raw(format!("{} ", clock_time(&problem.timestamp))),
+                Span::styled(format!("{} ", problem.level.chars().next().unwrap_or('?')), Style::new().fg(color)),
+                Span::raw(format!("{} {}: {}", problem.instance_id, problem.kind, detail)),
+            ])
+        })
+        .collect();
+    let block = panel_block(app, Panel::Problems, "warnings & errors".to_owned());
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+const KEYS: &[(&str, &str)] = &[
+    ("q Esc Ctrl+C", "quit"),
+    ("?", "show / hide this help"),
+    ("Tab h l", "move the focus between panels"),
+    ("j k", "scroll the focused panel"),
+    ("p", "pause / resume reading"),
+    ("r", "reset the rate window"),
+];
+
+fn render_footer(frame: &mut Frame, area: Rect) {
+    let text = " q quit  ? help  Tab/h/l focus  j/k scroll  p pause  r reset rate";
+    frame.render_widget(Paragraph::new(text).style(Style::new().fg(Color::Black).bg(Color::Gray)), area);
+}
+
+fn render_help(frame: &mut Frame, area: Rect) {
+    let width = 50.min(area.width);
+    let height = (KEYS.len() as u16 + 4).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    let mut lines: Vec<Line> = KEYS.iter().map(|(keys, what)| Line::from(format!(" {keys:<14} {what}"))).collect();
+    lines.push(Line::from(""));
+    lines.push(Line::styled(" read-only: never writes to the directory", Style::new().fg(Color::DarkGray)));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title("keys")), popup);
+}

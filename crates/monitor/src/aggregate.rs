@@ -310,10 +310,11 @@ impl Business {
         }
     }
 
-    fn count_created(&mut self, order_id: &str, customer_id: &str, total_cents: i64, currency: Option<&str>) {
+    /// Counts a created order; false when this order id was already counted.
+    fn count_created(&mut self, order_id: &str, customer_id: &str, total_cents: i64, currency: Option<&str>) -> bool {
         if !self.recent_created.insert(order_key(order_id)) {
             self.repeated_created += 1;
-            return;
+            return false;
         }
         self.created_orders += 1;
         self.revenue_cents += total_cents;
@@ -328,6 +329,7 @@ impl Business {
         };
         totals.orders += 1;
         totals.revenue_cents += total_cents;
+        true
     }
 }
 
@@ -683,11 +685,13 @@ impl Aggregator {
         if !valid {
             return;
         }
-        self.business.count_status(status);
         if status == "created" {
             let currency = order.and_then(|order| text(&order.currency));
-            self.business.count_created(order_id, customer_id, total_cents, currency);
+            if !self.business.count_created(order_id, customer_id, total_cents, currency) {
+                return;
+            }
         }
+        self.business.count_status(status);
     }
 
     /// One line of `tracker-<instance_id>.log`.
@@ -892,8 +896,8 @@ impl Aggregator {
                 lines: producer.lines,
                 last_seen: producer.last_seen_ms.map(format_ms),
             }),
-            latest_orders: self.latest_orders.iter().rev().cloned().collect(),
-            latest_problems: self.latest_problems.iter().rev().cloned().collect(),
+            latest_orders: newest_first(&self.latest_orders, |row| &row.timestamp),
+            latest_problems: newest_first(&self.latest_problems, |row| &row.timestamp),
             malformed_lines: self.malformed,
             throughput_per_second: throughput,
         }
@@ -927,6 +931,14 @@ impl Aggregator {
             top_customers: customers,
         }
     }
+}
+
+/// The ring's rows, newest first. Files are read one after the other, so the ring's order is
+/// not time order; RFC 3339 UTC times with the same precision sort as text.
+fn newest_first<T: Clone>(ring: &VecDeque<T>, timestamp: impl Fn(&T) -> &String) -> Vec<T> {
+    let mut rows: Vec<T> = ring.iter().rev().cloned().collect();
+    rows.sort_by(|a, b| timestamp(b).cmp(timestamp(a)));
+    rows
 }
 
 fn round2(value: f64) -> f64 {
@@ -1099,4 +1111,190 @@ pub struct ProducerSummary {
     pub lines: u64,
     /// Time of its latest line.
     pub last_seen: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tail::Tailer;
+    use std::path::Path;
+
+    fn time(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    }
+
+    const DEMO_NOW: &str = "2026-03-01T10:01:30Z";
+
+    fn demo_summary(config: AggregatorConfig) -> Summary {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo");
+        let mut aggregator = Aggregator::new(config);
+        Tailer::new(dir).read_all(&mut aggregator.sink(time(DEMO_NOW))).unwrap();
+        aggregator.snapshot(time(DEMO_NOW))
+    }
+
+    #[test]
+    fn demo_fixture_totals() {
+        let totals = demo_summary(AggregatorConfig::default()).totals;
+        assert_eq!(totals.received, 12, "8 alpha + 4 beta well-formed lines");
+        assert_eq!(totals.processed, 9, "alpha 5 + beta 3 (first run) + 1 (second run)");
+        assert_eq!((totals.failed, totals.dlq_sent, totals.duplicates, totals.retries), (1, 1, 1, 2));
+        assert_eq!(totals.invalid_messages, 2);
+        assert_eq!(totals.success_rate_percent, 90.0);
+        assert_eq!(totals.messages_per_second_now, 0.1, "one line at 10:01:25 in the last 10 s");
+        assert_eq!(totals.messages_per_second_average, 0.14, "12 lines over 83 s");
+        assert_eq!(totals.total_lag, Some(3), "alpha 3 + beta 0 + gamma 0");
+    }
+
+    #[test]
+    fn demo_fixture_instances() {
+        let summary = demo_summary(AggregatorConfig::default());
+        assert_eq!((summary.instances_alive, summary.instances_total), (2, 3));
+        let [alpha, beta, gamma] = &summary.instances[..] else { panic!("three instances") };
+        assert_eq!((alpha.instance_id.as_str(), alpha.status), ("alpha", InstanceStatus::Alive));
+        assert_eq!(alpha.partitions, [0, 1], "the assignment after the rebalance");
+        assert_eq!((alpha.received, alpha.invalid, alpha.processed, alpha.lag), (8, 2, 5, Some(3)));
+        assert_eq!(alpha.last_seen.as_deref(), Some("2026-03-01T10:01:25.000Z"));
+        assert_eq!((beta.status, beta.runs, beta.processed, beta.received), (InstanceStatus::Alive, 2, 4, 4));
+        assert_eq!(beta.partitions, [2]);
+        assert_eq!((gamma.status, gamma.received), (InstanceStatus::Stale, 0));
+    }
+
+    #[test]
+    fn demo_fixture_business_and_lists() {
+        let summary = demo_summary(AggregatorConfig::default());
+        let business = &summary.business;
+        assert_eq!(business.revenue_cents, 334_110);
+        assert_eq!(business.orders_created, 7, "A B C E F G H; the re-delivered A counts once");
+        assert_eq!(business.repeated_created_events, 1);
+        assert_eq!(business.average_basket_cents, Some(47_730));
+        let statuses: Vec<_> = business.orders_by_status.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        assert_eq!(statuses, [("cancelled", 1), ("created", 7), ("paid", 1)]);
+        assert_eq!(business.top_customers[0].customer_id, "client12");
+        assert_eq!(business.top_customers[0].revenue_cents, 189_497);
+        let producer = summary.producer.as_ref().unwrap();
+        assert_eq!((producer.events_per_second, producer.acknowledged, producer.lines), (Some(12.5), Some(40), 2));
+        assert_eq!(summary.latest_orders.len(), 11, "deserialized lines (7 alpha, 4 beta), the invalid one included");
+        assert_eq!(summary.latest_orders[0].timestamp, "2026-03-01T10:01:25.000Z", "newest first");
+        assert_eq!(summary.latest_problems.len(), 2);
+        assert_eq!(summary.latest_problems[0].kind, "processing_failed");
+        assert_eq!(summary.malformed_lines, MalformedCounts { events: 1, ..MalformedCounts::default() });
+    }
+
+    #[test]
+    fn fixed_stale_threshold() {
+        let config = AggregatorConfig { stale_after: Some(Duration::from_secs(10)), ..AggregatorConfig::default() };
+        let summary = demo_summary(config);
+        let statuses: Vec<_> = summary.instances.iter().map(|i| i.status).collect();
+        assert_eq!(statuses, [InstanceStatus::Alive, InstanceStatus::Stale, InstanceStatus::Stale]);
+    }
+
+    fn log_line(time: &str, kind: LogKind, metadata: serde_json::Value) -> Vec<u8> {
+        let mut out = Vec::new();
+        models::HealthEntry::new(time, "i", kind, metadata).write_line(&mut out);
+        out.pop();
+        out
+    }
+
+    use models::LogKind;
+
+    #[test]
+    fn restarts_keep_earlier_runs_and_stop_marks_stopped() {
+        let now = time("2026-01-01T00:10:00Z");
+        let mut aggregator = Aggregator::new(AggregatorConfig::default());
+        let metrics = |processed: u64| serde_json::json!({"messages_processed": processed, "messages_failed": 1, "interval_ms": 1000});
+        for line in [
+            log_line("2026-01-01T00:00:00.000Z", LogKind::Started, serde_json::json!({})),
+            log_line("2026-01-01T00:00:30.000Z", LogKind::Metrics, metrics(10)),
+            // Killed without a stop entry, then restarted: 10 and 1 are kept.
+            log_line("2026-01-01T00:01:00.000Z", LogKind::Started, serde_json::json!({})),
+            log_line("2026-01-01T00:01:30.000Z", LogKind::Metrics, metrics(4)),
+        ] {
+            aggregator.ingest_log_line("i", &line, now);
+        }
+        let summary = aggregator.snapshot(time("2026-01-01T00:01:31Z"));
+        assert_eq!((summary.totals.processed, summary.totals.failed), (14, 2));
+        assert_eq!(summary.instances[0].status, InstanceStatus::Alive);
+        let stale = aggregator.snapshot(time("2026-01-01T00:01:33Z"));
+        assert_eq!(stale.instances[0].status, InstanceStatus::Stale, "two 1 s intervals without a line");
+        let stop = serde_json::json!({"total_messages_processed": 6, "total_messages_failed": 1});
+        aggregator.ingest_log_line("i", &log_line("2026-01-01T00:01:40.000Z", LogKind::Stopped, stop), now);
+        let stopped = aggregator.snapshot(time("2026-01-01T00:01:41Z"));
+        assert_eq!(stopped.instances[0].status, InstanceStatus::Stopped);
+        assert_eq!(stopped.totals.processed, 16);
+    }
+
+    #[test]
+    fn malformed_lines_are_counted_not_fatal() {
+        let now = time("2026-01-01T00:00:00Z");
+        let mut aggregator = Aggregator::new(AggregatorConfig::default());
+        aggregator.ingest_events_line("i", b"\xff\xfe not json", now);
+        aggregator.ingest_events_line("i", b"[1, 2]", now);
+        aggregator.ingest_log_line("i", b"{\"level\": 3}", now);
+        aggregator.ingest_producer_line(b"nope", now);
+        aggregator.ingest_events_line("i", b"{\"timestamp\": \"2026-01-01T00:00:00.000Z\"}", now);
+        let summary = aggregator.snapshot(now);
+        assert_eq!(summary.totals.received, 1, "a JSON object with unknown or missing fields still counts");
+        assert_eq!(summary.malformed_lines, MalformedCounts { events: 2, log: 1, producer: 1, too_long: 0 });
+    }
+
+    #[test]
+    fn rate_window_uses_line_times_and_can_be_reset() {
+        let mut aggregator = Aggregator::new(AggregatorConfig { chart_secs: 60, ..AggregatorConfig::default() });
+        let now = time("2026-01-01T00:01:00Z");
+        for second in 40..60 {
+            for _ in 0..3 {
+                let line = format!("{{\"timestamp\":\"2026-01-01T00:00:{second:02}.500Z\"}}");
+                aggregator.ingest_events_line("i", line.as_bytes(), now);
+            }
+        }
+        let summary = aggregator.snapshot(now);
+        assert_eq!(summary.totals.messages_per_second_now, 3.0);
+        assert_eq!(summary.throughput_per_second.len(), 60);
+        assert_eq!(summary.throughput_per_second[59], 3);
+        assert_eq!(summary.throughput_per_second[0], 0);
+        aggregator.reset_rate_window(time("2026-01-01T00:00:55Z"));
+        let summary = aggregator.snapshot(now);
+        assert_eq!(summary.totals.messages_per_second_now, 3.0, "5 s of 3 lines since the reset");
+        assert_eq!(summary.throughput_per_second[54], 0, "the chart starts at the reset");
+        aggregator.reset_rate_window(now);
+        assert_eq!(aggregator.snapshot(now).totals.messages_per_second_now, 0.0);
+    }
+
+    #[test]
+    fn memory_stays_bounded() {
+        let config = AggregatorConfig { latest_orders: 3, latest_problems: 2, ..AggregatorConfig::default() };
+        let mut aggregator = Aggregator::new(config);
+        let now = time("2026-01-01T00:00:00Z");
+        for index in 0..100 {
+            let line = format!(
+                "{{\"timestamp\":\"2026-01-01T00:00:00.000Z\",\"deserialized\":true,\"status\":\"s{index}\",\
+                 \"order_id\":\"o{index}\",\"order_full\":{{\"total_cents\":1,\"customer\":{{\"customer_id\":\"c{index}\"}}}}}}"
+            );
+            aggregator.ingest_events_line(&format!("instance-{index}"), line.as_bytes(), now);
+            let problem = format!("{{\"level\":\"WARN\",\"kind\":\"k{index}\",\"message\":\"m\"}}");
+            aggregator.ingest_log_line("i", problem.as_bytes(), now);
+        }
+        let summary = aggregator.snapshot(now);
+        assert_eq!(summary.latest_orders.len(), 3);
+        assert_eq!(summary.latest_problems.len(), 2);
+        assert_eq!(summary.business.orders_by_status.len(), MAX_STATUSES + 1, "the rest as (other)");
+        assert_eq!(summary.business.orders_by_status["(other)"], 100 - MAX_STATUSES as u64);
+    }
+
+    #[test]
+    fn timestamps_parse_fast_and_slow() {
+        for text in ["2026-03-01T10:00:02.123Z", "1970-01-01T00:00:00.000Z", "2024-02-29T23:59:59.999Z"] {
+            assert_eq!(parse_timestamp_ms(text), Some(time(text).timestamp_millis()), "{text}");
+        }
+        assert_eq!(parse_timestamp_ms("2026-03-01T11:00:02+01:00"), Some(time("2026-03-01T10:00:02Z").timestamp_millis()));
+        assert_eq!(parse_timestamp_ms("yesterday"), None);
+        assert_eq!(parse_timestamp_ms("2026-13-01T10:00:02.123Z"), None);
+    }
+
+    #[test]
+    fn order_keys() {
+        assert_eq!(order_key("a0a7db6b-2fd2-4c05-b5d8-87cf7729a8e9"), 0xa0a7db6b2fd24c05b5d887cf7729a8e9);
+        assert_eq!(order_key("not-a-uuid"), order_key("not-a-uuid"));
+        assert_ne!(order_key("x"), order_key("y"));
+    }
 }

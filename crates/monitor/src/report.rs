@@ -140,7 +140,7 @@ fn write_business(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     let customers: Vec<String> = business
         .top_customers
         .iter()
-        .map(|customer| format!("{} {} ({} orders)", customer.customer_id, money(customer.revenue_cents), customer.orders))
+        .map(|customer| format!("{} {} ({} order{})", customer.customer_id, money(customer.revenue_cents), customer.orders, if customer.orders == 1 { "" } else { "s" }))
         .collect();
     writeln!(out, "top customers: {}", if customers.is_empty() { "-".to_owned() } else { customers.join(", ") })
 }

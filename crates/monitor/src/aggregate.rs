@@ -311,7 +311,13 @@ impl Business {
     }
 
     /// Counts a created order; false when this order id was already counted.
-    fn count_created(&mut self, order_id: &str, customer_id: &str, total_cents: i64, currency: Option<&str>) -> bool {
+    fn count_created(
+        &mut self,
+        order_id: &str,
+        customer_id: &str,
+        total_cents: i64,
+        currency: Option<&str>,
+    ) -> bool {
         if !self.recent_created.insert(order_key(order_id)) {
             self.repeated_created += 1;
             return false;
@@ -531,7 +537,8 @@ pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
             number(17, 19),
             number(20, 23),
         ) {
-            if (1..=12).contains(&month) && (1..=31).contains(&day) && hour < 24 && minute < 60 && second < 60 {
+            if (1..=12).contains(&month) && (1..=31).contains(&day) && hour < 24 && minute < 60 && second < 60
+            {
                 let days = days_from_civil(year, month, day);
                 return Some((((days * 24 + hour) * 60 + minute) * 60 + second) * 1000 + millis);
             }
@@ -744,7 +751,8 @@ impl Aggregator {
                     (!lags.is_empty()).then(|| lags.iter().sum())
                 });
                 instance.uptime_seconds = metrics.uptime_seconds;
-                instance.metrics_interval_ms = metrics.interval_ms.filter(|&ms| ms > 0).unwrap_or(DEFAULT_METRICS_INTERVAL_MS);
+                instance.metrics_interval_ms =
+                    metrics.interval_ms.filter(|&ms| ms > 0).unwrap_or(DEFAULT_METRICS_INTERVAL_MS);
                 instance.stopped = false;
             }
             "stopped" => {
@@ -792,7 +800,9 @@ impl Aggregator {
         let time_ms = value.get("timestamp").and_then(|t| t.as_str()).and_then(parse_timestamp_ms);
         producer.last_seen_ms = Some(time_ms.unwrap_or(now.timestamp_millis()));
         let Some(metadata) = value.get("metadata") else { return };
-        if let Some(rate) = metadata.get("events_per_second").or_else(|| metadata.get("rate")).and_then(|v| v.as_f64()) {
+        if let Some(rate) =
+            metadata.get("events_per_second").or_else(|| metadata.get("rate")).and_then(|v| v.as_f64())
+        {
             producer.events_per_second = Some(rate);
         }
         if let Some(acknowledged) = metadata.get("acknowledged").and_then(|v| v.as_u64()) {
@@ -854,14 +864,20 @@ impl Aggregator {
                     lag: instance.lag,
                     uptime_seconds: instance.uptime_seconds,
                     last_seen: instance.last_seen_ms.map(format_ms),
-                    seconds_since_last_seen: instance.last_seen_ms.map(|seen| (now_ms - seen) as f64 / 1000.0),
+                    seconds_since_last_seen: instance
+                        .last_seen_ms
+                        .map(|seen| (now_ms - seen) as f64 / 1000.0),
                 }
             })
             .collect();
-        let counters = self.instances.values().fold(Counters::default(), |sum, instance| sum.plus(instance.counters()));
-        let lags: Vec<i64> = instances.iter().filter(|i| i.status != InstanceStatus::Stopped).filter_map(|i| i.lag).collect();
+        let counters =
+            self.instances.values().fold(Counters::default(), |sum, instance| sum.plus(instance.counters()));
+        let lags: Vec<i64> =
+            instances.iter().filter(|i| i.status != InstanceStatus::Stopped).filter_map(|i| i.lag).collect();
         let average_rate = match (self.first_event_ms, self.last_event_ms) {
-            (Some(first), Some(last)) if last > first => self.received as f64 * 1000.0 / (last - first) as f64,
+            (Some(first), Some(last)) if last > first => {
+                self.received as f64 * 1000.0 / (last - first) as f64
+            }
             _ => 0.0,
         };
         let chart_secs = self.config.chart_secs.clamp(1, WINDOW_SECS) as i64;
@@ -879,7 +895,10 @@ impl Aggregator {
                 duplicates: counters.duplicates,
                 retries: counters.retries,
                 invalid_messages: self.invalid_messages,
-                success_rate_percent: models::health::success_rate_percent(counters.processed, counters.failed),
+                success_rate_percent: models::health::success_rate_percent(
+                    counters.processed,
+                    counters.failed,
+                ),
                 messages_per_second_now: round2(self.per_second.rate(rate_from, now_second)),
                 messages_per_second_average: round2(average_rate),
                 total_lag: (!lags.is_empty()).then(|| lags.iter().sum()),
@@ -914,7 +933,9 @@ impl Aggregator {
                 revenue_cents: totals.revenue_cents,
             })
             .collect();
-        customers.sort_by(|a, b| b.revenue_cents.cmp(&a.revenue_cents).then_with(|| a.customer_id.cmp(&b.customer_id)));
+        customers.sort_by(|a, b| {
+            b.revenue_cents.cmp(&a.revenue_cents).then_with(|| a.customer_id.cmp(&b.customer_id))
+        });
         customers.truncate(TOP_CUSTOMERS);
         let average = (business.created_orders > 0).then(|| {
             // Rounded to the nearest cent.
@@ -1172,8 +1193,15 @@ mod tests {
         assert_eq!(business.top_customers[0].customer_id, "client12");
         assert_eq!(business.top_customers[0].revenue_cents, 189_497);
         let producer = summary.producer.as_ref().unwrap();
-        assert_eq!((producer.events_per_second, producer.acknowledged, producer.lines), (Some(12.5), Some(40), 2));
-        assert_eq!(summary.latest_orders.len(), 11, "deserialized lines (7 alpha, 4 beta), the invalid one included");
+        assert_eq!(
+            (producer.events_per_second, producer.acknowledged, producer.lines),
+            (Some(12.5), Some(40), 2)
+        );
+        assert_eq!(
+            summary.latest_orders.len(),
+            11,
+            "deserialized lines (7 alpha, 4 beta), the invalid one included"
+        );
         assert_eq!(summary.latest_orders[0].timestamp, "2026-03-01T10:01:25.000Z", "newest first");
         assert_eq!(summary.latest_problems.len(), 2);
         assert_eq!(summary.latest_problems[0].kind, "processing_failed");
@@ -1182,7 +1210,8 @@ mod tests {
 
     #[test]
     fn fixed_stale_threshold() {
-        let config = AggregatorConfig { stale_after: Some(Duration::from_secs(10)), ..AggregatorConfig::default() };
+        let config =
+            AggregatorConfig { stale_after: Some(Duration::from_secs(10)), ..AggregatorConfig::default() };
         let summary = demo_summary(config);
         let statuses: Vec<_> = summary.instances.iter().map(|i| i.status).collect();
         assert_eq!(statuses, [InstanceStatus::Alive, InstanceStatus::Stale, InstanceStatus::Stale]);
@@ -1239,7 +1268,8 @@ mod tests {
 
     #[test]
     fn rate_window_uses_line_times_and_can_be_reset() {
-        let mut aggregator = Aggregator::new(AggregatorConfig { chart_secs: 60, ..AggregatorConfig::default() });
+        let mut aggregator =
+            Aggregator::new(AggregatorConfig { chart_secs: 60, ..AggregatorConfig::default() });
         let now = time("2026-01-01T00:01:00Z");
         for second in 40..60 {
             for _ in 0..3 {
@@ -1286,7 +1316,10 @@ mod tests {
         for text in ["2026-03-01T10:00:02.123Z", "1970-01-01T00:00:00.000Z", "2024-02-29T23:59:59.999Z"] {
             assert_eq!(parse_timestamp_ms(text), Some(time(text).timestamp_millis()), "{text}");
         }
-        assert_eq!(parse_timestamp_ms("2026-03-01T11:00:02+01:00"), Some(time("2026-03-01T10:00:02Z").timestamp_millis()));
+        assert_eq!(
+            parse_timestamp_ms("2026-03-01T11:00:02+01:00"),
+            Some(time("2026-03-01T10:00:02Z").timestamp_millis())
+        );
         assert_eq!(parse_timestamp_ms("yesterday"), None);
         assert_eq!(parse_timestamp_ms("2026-13-01T10:00:02.123Z"), None);
     }

@@ -82,7 +82,9 @@ pub fn check_dir(dir: &Path) -> Result<(), MonitorError> {
     match std::fs::metadata(dir) {
         Ok(metadata) if metadata.is_dir() => Ok(()),
         Ok(_) => Err(MonitorError::NotADirectory(dir.to_owned())),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Err(MonitorError::DirNotFound(dir.to_owned())),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {
+            Err(MonitorError::DirNotFound(dir.to_owned()))
+        }
         Err(source) => Err(MonitorError::Read { path: dir.to_owned(), source }),
     }
 }

@@ -135,14 +135,31 @@ fn write_business(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         business.orders_created,
         business.average_basket_cents.map_or_else(|| "-".to_owned(), money),
     )?;
-    let statuses: Vec<String> = business.orders_by_status.iter().map(|(status, count)| format!("{status} {count}")).collect();
-    writeln!(out, "orders by status: {}", if statuses.is_empty() { "-".to_owned() } else { statuses.join(", ") })?;
+    let statuses: Vec<String> =
+        business.orders_by_status.iter().map(|(status, count)| format!("{status} {count}")).collect();
+    writeln!(
+        out,
+        "orders by status: {}",
+        if statuses.is_empty() { "-".to_owned() } else { statuses.join(", ") }
+    )?;
     let customers: Vec<String> = business
         .top_customers
         .iter()
-        .map(|customer| format!("{} {} ({} order{})", customer.customer_id, money(customer.revenue_cents), customer.orders, if customer.orders == 1 { "" } else { "s" }))
+        .map(|customer| {
+            format!(
+                "{} {} ({} order{})",
+                customer.customer_id,
+                money(customer.revenue_cents),
+                customer.orders,
+                if customer.orders == 1 { "" } else { "s" }
+            )
+        })
         .collect();
-    writeln!(out, "top customers: {}", if customers.is_empty() { "-".to_owned() } else { customers.join(", ") })
+    writeln!(
+        out,
+        "top customers: {}",
+        if customers.is_empty() { "-".to_owned() } else { customers.join(", ") }
+    )
 }
 
 /// `1234.56` from cents.

@@ -346,7 +346,13 @@ fn read_appended(
 }
 
 /// Hands every complete line of `data` to the sink, joining it with the pending partial line.
-fn split_lines(open: &mut OpenFile, source: &Source, data: &[u8], max_line_bytes: usize, sink: &mut impl LineSink) {
+fn split_lines(
+    open: &mut OpenFile,
+    source: &Source,
+    data: &[u8],
+    max_line_bytes: usize,
+    sink: &mut impl LineSink,
+) {
     let mut rest = data;
     while let Some(newline) = memchr::memchr(b'\n', rest) {
         let piece = &rest[..newline];

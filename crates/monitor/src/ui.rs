@@ -207,11 +207,13 @@ pub fn render(app: &App, frame: &mut Frame) {
     .areas(area);
     render_header(app, frame, header);
     render_figures(app, frame, figures);
-    let [chart, business] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(top);
+    let [chart, business] =
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(top);
     render_chart(app, frame, chart);
     render_business(app, frame, business);
     render_instances(app, frame, instances);
-    let [orders, problems] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
+    let [orders, problems] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
     render_orders(app, frame, orders);
     render_problems(app, frame, problems);
     render_footer(frame, footer);
@@ -227,12 +229,11 @@ fn instance_table_height(app: &App, large: bool) -> u16 {
 }
 
 fn panel_block(app: &App, panel: Panel, title: String) -> Block<'static> {
-    let style = if app.focus == panel {
-        Style::new().fg(Color::Yellow)
-    } else {
-        Style::new().fg(Color::DarkGray)
-    };
-    Block::bordered().border_style(style).title(Span::styled(title, Style::new().add_modifier(Modifier::BOLD)))
+    let style =
+        if app.focus == panel { Style::new().fg(Color::Yellow) } else { Style::new().fg(Color::DarkGray) };
+    Block::bordered()
+        .border_style(style)
+        .title(Span::styled(title, Style::new().add_modifier(Modifier::BOLD)))
 }
 
 fn render_header(app: &App, frame: &mut Frame, area: Rect) {
@@ -251,7 +252,10 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(text, Style::new().fg(Color::Black).bg(Color::Magenta)));
     }
     if let Some(error) = &app.read_error {
-        spans.push(Span::styled(format!(" read error: {error} "), Style::new().fg(Color::White).bg(Color::Red)));
+        spans.push(Span::styled(
+            format!(" read error: {error} "),
+            Style::new().fg(Color::White).bg(Color::Red),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -261,7 +265,10 @@ fn render_figures(app: &App, frame: &mut Frame, area: Rect) {
     let wide = area.width >= 100;
     let label = |long: &'static str, short: &'static str| if wide { long } else { short };
     let figure = |name: &'static str, value: String, color: Color| {
-        [Span::raw(format!(" {name} ")), Span::styled(value, Style::new().fg(color).add_modifier(Modifier::BOLD))]
+        [
+            Span::raw(format!(" {name} ")),
+            Span::styled(value, Style::new().fg(color).add_modifier(Modifier::BOLD)),
+        ]
     };
     let success_color = if totals.success_rate_percent >= 99.0 { Color::Green } else { Color::Yellow };
     let spans: Vec<Span> = [
@@ -327,7 +334,8 @@ fn render_business(app: &App, frame: &mut Frame, area: Rect) {
         let rate = producer.events_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}"));
         lines.push(Line::from(format!("producer {rate}/s ack {}", optional(producer.acknowledged))));
     }
-    let statuses: Vec<String> = business.orders_by_status.iter().map(|(status, count)| format!("{status} {count}")).collect();
+    let statuses: Vec<String> =
+        business.orders_by_status.iter().map(|(status, count)| format!("{status} {count}")).collect();
     if !statuses.is_empty() {
         lines.push(Line::from(statuses.join(" ")));
     }
@@ -341,7 +349,10 @@ fn render_business(app: &App, frame: &mut Frame, area: Rect) {
         )));
     }
     let visible: Vec<Line> = lines.into_iter().skip(app.scrolled(Panel::Business)).collect();
-    frame.render_widget(Paragraph::new(visible).block(panel_block(app, Panel::Business, "business".to_owned())), area);
+    frame.render_widget(
+        Paragraph::new(visible).block(panel_block(app, Panel::Business, "business".to_owned())),
+        area,
+    );
 }
 
 fn status_style(status: InstanceStatus) -> Style {
@@ -353,8 +364,9 @@ fn status_style(status: InstanceStatus) -> Style {
 }
 
 fn render_instances(app: &App, frame: &mut Frame, area: Rect) {
-    let header = Row::new(["instance", "status", "parts", "recv", "proc", "fail", "dlq", "lag", "msg/s", "seen"])
-        .style(Style::new().add_modifier(Modifier::BOLD));
+    let header =
+        Row::new(["instance", "status", "parts", "recv", "proc", "fail", "dlq", "lag", "msg/s", "seen"])
+            .style(Style::new().add_modifier(Modifier::BOLD));
     let rows = app.summary.instances.iter().skip(app.scrolled(Panel::Instances)).map(|instance| {
         Row::new([
             Cell::from(instance.instance_id.clone()),
@@ -369,8 +381,9 @@ fn render_instances(app: &App, frame: &mut Frame, area: Rect) {
             Cell::from(instance.seconds_since_last_seen.map_or_else(|| "never".to_owned(), age)),
         ])
     });
+    let longest_id = app.summary.instances.iter().map(|i| i.instance_id.chars().count()).max().unwrap_or(8);
     let widths = [
-        Constraint::Min(10),
+        Constraint::Length(u16::try_from(longest_id.clamp(8, 28)).unwrap_or(28)),
         Constraint::Length(7),
         Constraint::Length(7),
         Constraint::Length(7),
@@ -396,13 +409,14 @@ fn render_orders(app: &App, frame: &mut Frame, area: Rect) {
             let style = if order.valid { Style::new() } else { Style::new().fg(Color::Red) };
             Line::styled(
                 format!(
-                    "{} {} {} {} {} {}",
+                    "{} {:>8} {} {} {} {}{}",
                     clock_time(&order.timestamp),
-                    short_id(&order.order_id),
-                    order.customer_id,
-                    order.status,
                     money(order.total_cents),
+                    order.status,
+                    order.customer_id,
+                    short_id(&order.order_id),
                     order.instance_id,
+                    if order.valid { "" } else { " INVALID" },
                 ),
                 style,
             )
@@ -423,7 +437,10 @@ fn render_problems(app: &App, frame: &mut Frame, area: Rect) {
             let detail = problem.error.as_deref().unwrap_or(&problem.message);
             Line::from(vec![
                 Span::raw(format!("{} ", clock_time(&problem.timestamp))),
-                Span::styled(format!("{} ", problem.level.chars().next().unwrap_or('?')), Style::new().fg(color)),
+                Span::styled(
+                    format!("{} ", problem.level.chars().next().unwrap_or('?')),
+                    Style::new().fg(color),
+                ),
                 Span::raw(format!("{} {}: {}", problem.instance_id, problem.kind, detail)),
             ])
         })
@@ -449,15 +466,118 @@ fn render_footer(frame: &mut Frame, area: Rect) {
 fn render_help(frame: &mut Frame, area: Rect) {
     let width = 50.min(area.width);
     let height = (KEYS.len() as u16 + 4).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    let mut lines: Vec<Line> = KEYS.iter().map(|(keys, what)| Line::from(format!(" {keys:<14} {what}"))).collect();
+    let popup =
+        Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
+    let mut lines: Vec<Line> =
+        KEYS.iter().map(|(keys, what)| Line::from(format!(" {keys:<14} {what}"))).collect();
     lines.push(Line::from(""));
     lines.push(Line::styled(" read-only: never writes to the directory", Style::new().fg(Color::DarkGray)));
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(Block::bordered().title("keys")), popup);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::AggregatorConfig;
+    use crate::tail::Tailer;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use std::path::Path;
+
+    fn demo_app() -> App {
+        let now = DateTime::parse_from_rfc3339("2026-03-01T10:01:30Z").unwrap().with_timezone(&Utc);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo");
+        let mut aggregator = Aggregator::new(AggregatorConfig::default());
+        Tailer::new(&dir).read_all(&mut aggregator.sink(now)).unwrap();
+        let mut app =
+            App::new("demo".to_owned(), aggregator.snapshot(now), now - chrono::Duration::seconds(75));
+        app.now = now;
+        app
+    }
+
+    fn draw(app: &App, width: u16, height: u16) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|frame| render(app, frame)).unwrap();
+        let buffer = terminal.backend().buffer();
+        let mut text = String::new();
+        for y in 0..height {
+            for x in 0..width {
+                text.push_str(buffer[(x, y)].symbol());
+            }
+            text.push('\n');
+        }
+        text
+    }
+
+    fn assert_key_figures(screen: &str) {
+        for expected in
+            ["2/3 alive", "up 00:01:15", "12", "90.00%", "alpha", "beta", "gamma", "stale", "q quit"]
+        {
+            assert!(screen.contains(expected), "{expected:?} missing from:\n{screen}");
+        }
+    }
+
+    #[test]
+    fn renders_at_80_by_24() {
+        let screen = draw(&demo_app(), 80, 24);
+        assert_key_figures(&screen);
+        assert!(
+            screen.contains("recv 12") && screen.contains("ok 9") && screen.contains("DLQ 1"),
+            "{screen}"
+        );
+        assert!(screen.contains("revenue 3341.10"), "{screen}");
+    }
+
+    #[test]
+    fn renders_more_at_120_by_40() {
+        let screen = draw(&demo_app(), 120, 40);
+        assert_key_figures(&screen);
+        assert!(screen.contains("received 12") && screen.contains("processed 9"), "{screen}");
+        assert!(screen.contains("client12") && screen.contains("processing_failed"), "{screen}");
+        assert!(screen.contains("producer 12.5/s"), "{screen}");
+    }
+
+    #[test]
+    fn renders_tiny_and_empty_without_panicking() {
+        let mut app = demo_app();
+        app.summary = Aggregator::new(AggregatorConfig::default()).snapshot(app.now);
+        app.show_help = true;
+        for (width, height) in [(80, 24), (20, 5), (1, 1)] {
+            draw(&app, width, height);
+        }
+    }
+
+    fn press(app: &mut App, code: KeyCode) -> Action {
+        app.handle_key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    #[test]
+    fn keys() {
+        let mut app = demo_app();
+        assert_eq!(press(&mut app, KeyCode::Char('q')), Action::Quit);
+        assert_eq!(press(&mut app, KeyCode::Esc), Action::Quit);
+        assert_eq!(app.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)), Action::Quit);
+        press(&mut app, KeyCode::Char('?'));
+        assert!(app.show_help);
+        assert!(draw(&app, 80, 24).contains("reset the rate window"));
+        assert_eq!(press(&mut app, KeyCode::Esc), Action::None, "Esc first closes the help");
+        assert!(!app.show_help);
+        press(&mut app, KeyCode::Tab);
+        assert_eq!(app.focus, Panel::Orders);
+        press(&mut app, KeyCode::Char('h'));
+        press(&mut app, KeyCode::Char('h'));
+        assert_eq!(app.focus, Panel::Business);
+        press(&mut app, KeyCode::Char('l'));
+        press(&mut app, KeyCode::Char('j'));
+        press(&mut app, KeyCode::Char('j'));
+        assert_eq!(app.scroll[0], 2);
+        press(&mut app, KeyCode::Char('j'));
+        assert_eq!(app.scroll[0], 2, "clamped to the last row");
+        press(&mut app, KeyCode::Char('k'));
+        assert_eq!(app.scroll[0], 1);
+        press(&mut app, KeyCode::Char('p'));
+        assert!(app.paused && draw(&app, 80, 24).contains("PAUSED"));
+        assert_eq!(press(&mut app, KeyCode::Char('r')), Action::ResetRateWindow);
+    }
 }

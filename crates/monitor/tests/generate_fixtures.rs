@@ -36,7 +36,14 @@ fn log_error(out: &mut Vec<u8>, instance: &str, seconds: i64, kind: LogKind, err
     HealthEntry::new(&time, instance, kind, json!({})).with_error(error).write_line(out);
 }
 
-fn metrics(processed: u64, failed: u64, dlq: u64, duplicates: u64, retries: u64, lag: i64) -> serde_json::Value {
+fn metrics(
+    processed: u64,
+    failed: u64,
+    dlq: u64,
+    duplicates: u64,
+    retries: u64,
+    lag: i64,
+) -> serde_json::Value {
     json!({
         "uptime_seconds": 30.0, "messages_received": processed + failed + duplicates,
         "messages_processed": processed, "messages_failed": failed,
@@ -52,13 +59,26 @@ struct Events<'a> {
 }
 
 impl Events<'_> {
-    fn order(&mut self, seconds: i64, partition: i32, offset: i64, event: &OrderEvent, invalid: Option<&str>) {
+    fn order(
+        &mut self,
+        seconds: i64,
+        partition: i32,
+        offset: i64,
+        event: &OrderEvent,
+        invalid: Option<&str>,
+    ) {
         let time = models::format_timestamp(at(seconds));
         let payload = event.to_json();
         let key = event.order.order_id.to_string();
-        let origin =
-            MessageOrigin { topic: "orders", partition, offset, key: Some(key.as_bytes()), payload: Some(&payload) };
-        AuditEntry::new(&time, self.instance, origin, Ok(event), invalid.map(str::to_owned)).write_line(&mut self.out);
+        let origin = MessageOrigin {
+            topic: "orders",
+            partition,
+            offset,
+            key: Some(key.as_bytes()),
+            payload: Some(&payload),
+        };
+        AuditEntry::new(&time, self.instance, origin, Ok(event), invalid.map(str::to_owned))
+            .write_line(&mut self.out);
     }
 
     fn unparsable(&mut self, seconds: i64, partition: i32, offset: i64, payload: &[u8]) {
@@ -88,13 +108,49 @@ fn regenerate_demo_fixture() {
     };
 
     let mut alpha_log = Vec::new();
-    log(&mut alpha_log, "alpha", 0, LogKind::Started, json!({"log_file": "tracker-alpha.log", "events_file": "tracker-alpha.events"}));
-    log(&mut alpha_log, "alpha", 0, LogKind::KafkaInitialised, json!({"topic": "orders", "group_id": "order-tracker"}));
-    log(&mut alpha_log, "alpha", 1, LogKind::PartitionsAssigned, json!({"partitions": [0, 1, 2], "topic": "orders"}));
-    log(&mut alpha_log, "alpha", 20, LogKind::PartitionsRevoked, json!({"partitions": [0, 1, 2], "topic": "orders"}));
-    log(&mut alpha_log, "alpha", 21, LogKind::PartitionsAssigned, json!({"partitions": [0, 1], "topic": "orders"}));
+    log(
+        &mut alpha_log,
+        "alpha",
+        0,
+        LogKind::Started,
+        json!({"log_file": "tracker-alpha.log", "events_file": "tracker-alpha.events"}),
+    );
+    log(
+        &mut alpha_log,
+        "alpha",
+        0,
+        LogKind::KafkaInitialised,
+        json!({"topic": "orders", "group_id": "order-tracker"}),
+    );
+    log(
+        &mut alpha_log,
+        "alpha",
+        1,
+        LogKind::PartitionsAssigned,
+        json!({"partitions": [0, 1, 2], "topic": "orders"}),
+    );
+    log(
+        &mut alpha_log,
+        "alpha",
+        20,
+        LogKind::PartitionsRevoked,
+        json!({"partitions": [0, 1, 2], "topic": "orders"}),
+    );
+    log(
+        &mut alpha_log,
+        "alpha",
+        21,
+        LogKind::PartitionsAssigned,
+        json!({"partitions": [0, 1], "topic": "orders"}),
+    );
     log(&mut alpha_log, "alpha", 30, LogKind::Metrics, metrics(3, 1, 1, 1, 2, 4));
-    log_error(&mut alpha_log, "alpha", 31, LogKind::DlqSent, "total_cents does not match subtotal + shipping + tax");
+    log_error(
+        &mut alpha_log,
+        "alpha",
+        31,
+        LogKind::DlqSent,
+        "total_cents does not match subtotal + shipping + tax",
+    );
     log_error(&mut alpha_log, "alpha", 32, LogKind::ProcessingFailed, "validation failed: total mismatch");
     log(&mut alpha_log, "alpha", 60, LogKind::Metrics, metrics(5, 1, 1, 1, 2, 3));
 
@@ -122,14 +178,32 @@ fn regenerate_demo_fixture() {
 
     let mut beta_log = Vec::new();
     log(&mut beta_log, "beta", 10, LogKind::Started, json!({}));
-    log(&mut beta_log, "beta", 21, LogKind::PartitionsAssigned, json!({"partitions": [2], "topic": "orders"}));
+    log(
+        &mut beta_log,
+        "beta",
+        21,
+        LogKind::PartitionsAssigned,
+        json!({"partitions": [2], "topic": "orders"}),
+    );
     log(&mut beta_log, "beta", 30, LogKind::Metrics, metrics(2, 0, 0, 0, 0, 1));
-    log(&mut beta_log, "beta", 40, LogKind::Stopped, json!({"signal": "SIGTERM", "uptime_seconds": 30.0,
+    log(
+        &mut beta_log,
+        "beta",
+        40,
+        LogKind::Stopped,
+        json!({"signal": "SIGTERM", "uptime_seconds": 30.0,
         "total_messages_received": 3, "total_messages_processed": 3, "total_messages_failed": 0,
         "total_duplicates": 0, "total_dlq_sent": 0, "final_success_rate_percent": 100.0,
-        "shutdown_time": "2026-03-01T10:00:40.000Z"}));
+        "shutdown_time": "2026-03-01T10:00:40.000Z"}),
+    );
     log(&mut beta_log, "beta", 45, LogKind::Started, json!({}));
-    log(&mut beta_log, "beta", 46, LogKind::PartitionsAssigned, json!({"partitions": [2], "topic": "orders"}));
+    log(
+        &mut beta_log,
+        "beta",
+        46,
+        LogKind::PartitionsAssigned,
+        json!({"partitions": [2], "topic": "orders"}),
+    );
     log(&mut beta_log, "beta", 75, LogKind::Metrics, metrics(1, 0, 0, 0, 0, 0));
 
     let mut beta = Events { instance: "beta", out: Vec::new() };

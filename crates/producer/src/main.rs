@@ -1,1 +1,52 @@
-fn main() {}
+//! The `producer` binary: parses flags, loads the configuration, installs logging and the
+//! signal handler, then hands over to [`producer::run`]. Exit codes: 0 when every record sent
+//! was acknowledged, 1 on a runtime failure or lost records, 2 on bad flags or configuration.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use producer::cli::Cli;
+
+fn main() -> ExitCode {
+    // clap prints its own message and exits 2 on bad flags.
+    let cli = Cli::parse();
+    let config = match cli.load_config(&config::process_env()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    producer::telemetry::init_stderr_logging();
+    let options = cli.run_options(&config);
+    let outcome = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let shutdown = producer::telemetry::shutdown_on_signals().context("cannot install signal handlers")?;
+                Ok(producer::run(config, options, shutdown).await)
+            })
+        });
+    match outcome {
+        Ok(Ok(summary)) => {
+            println!("{summary}");
+            if summary.lost > 0 {
+                eprintln!("error: {} records lost (sent but not acknowledged)", summary.lost);
+                return ExitCode::from(1);
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Err(error)) => {
+            let code = error.exit_code();
+            eprintln!("error: {:#}", anyhow::Error::from(error));
+            ExitCode::from(code)
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

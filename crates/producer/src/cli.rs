@@ -1,0 +1,188 @@
+//! Command-line flags, and how they combine with the configuration: flags override
+//! environment variables, which override the file (flags are applied after [`config::load`]
+//! and before validation, so a bad flag value is reported like a bad configuration value).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use config::{Config, ConfigError};
+use models::PoisonKind;
+
+use crate::pace::Pace;
+use crate::RunOptions;
+
+/// Emits e-commerce order events to Kafka: steady, counted, rated or as a flood, with poison
+/// pills on demand.
+///
+/// Flags override environment variables, which override the configuration file. On
+/// SIGINT/SIGTERM (or after --count records) the producer flushes what is in flight, prints a
+/// summary line and exits 0, or 1 if records were lost. Bad flags or configuration exit 2.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "producer", version)]
+pub struct Cli {
+    /// Configuration file (YAML) [default: ./config.yaml when it exists]
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Bootstrap servers, host:port[,host:port...] [env: KAFKA_BROKER] [config: kafka.broker]
+    /// [default: 127.0.0.1:9092]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub broker: Option<String>,
+
+    /// Topic of order events [env: KAFKA_TOPIC] [config: kafka.topic] [default: orders]
+    #[arg(long, value_name = "NAME")]
+    pub topic: Option<String>,
+
+    /// Steady mode: one event every MS milliseconds [env: PRODUCER_INTERVAL_MS] [config:
+    /// producer.interval_ms] [default: 2000]
+    #[arg(long, value_name = "MS", conflicts_with = "rate")]
+    pub interval_ms: Option<u64>,
+
+    /// Send N records (poison pills included), flush, then exit; 0 with --create-topics only
+    /// creates the topics [default: run until SIGINT/SIGTERM]
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// R events per second, scheduled from the start (no drift); 0 = as fast as the broker
+    /// takes them ("Black Friday" flood)
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Share of records replaced by a malformed record of a random kind, from 0 to 1 [env:
+    /// PRODUCER_POISON_RATE] [config: producer.poison_rate] [default: 0]
+    #[arg(long, value_name = "F", value_parser = parse_share)]
+    pub poison_rate: Option<f64>,
+
+    /// Send only poison pills of this kind: invalid-json, wrong-shape, missing-field,
+    /// wrong-types, bad-amounts, not-utf8, empty, oversized
+    #[arg(long, value_name = "KIND", conflicts_with = "poison_rate")]
+    pub poison: Option<PoisonKind>,
+
+    /// Seed of the order generator, for reproducible orders [config: producer.seed] [default:
+    /// random]
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Folder of producer.log [env: PRODUCER_LOG_DIR] [config: producer.log_dir] [default: .]
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// Create the topic (3 partitions) and the dead-letter topic (dlq.topic, 1 partition) if
+    /// they are missing, before producing
+    #[arg(long)]
+    pub create_topics: bool,
+}
+
+impl Cli {
+    /// Loads the file and the environment from `env`, applies the flags, validates.
+    pub fn load_config(&self, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let mut settings = config::load(self.config.as_deref(), env)?;
+        if let Some(broker) = &self.broker {
+            settings.kafka.broker = broker.clone();
+        }
+        if let Some(topic) = &self.topic {
+            settings.kafka.topic = topic.clone();
+        }
+        if let Some(interval_ms) = self.interval_ms {
+            settings.producer.interval_ms = interval_ms;
+        }
+        if let Some(poison_rate) = self.poison_rate {
+            settings.producer.poison_rate = poison_rate;
+        }
+        if let Some(seed) = self.seed {
+            settings.producer.seed = Some(seed);
+        }
+        if let Some(log_dir) = &self.log_dir {
+            settings.producer.log_dir = log_dir.clone();
+        }
+        settings.validate()
+    }
+
+    /// What `run` should do, given the validated configuration.
+    pub fn run_options(&self, config: &Config) -> RunOptions {
+        RunOptions {
+            pace: Pace::from_rate_or_interval(self.rate, Duration::from_millis(config.producer.interval_ms)),
+            count: self.count,
+            poison: self.poison,
+            create_topics: self.create_topics,
+            show_progress: self.count.is_some(),
+        }
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate >= 0.0 => Ok(rate),
+        _ => Err(format!("{text:?} is not a rate: expected events per second, a number >= 0 (0 = flood)")),
+    }
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("{text:?} is not a share: expected a number from 0 to 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("producer").chain(args.iter().copied()))
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn flags_override_the_environment_which_overrides_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.yaml");
+        std::fs::write(&file, "producer:\n  interval_ms: 100\n  poison_rate: 0.5\nkafka:\n  topic: from-file\n")
+            .unwrap();
+        let path = file.to_str().unwrap();
+        let environment = env(&[("PRODUCER_INTERVAL_MS", "200"), ("KAFKA_BROKER", "10.0.0.1:9092")]);
+
+        let config = cli(&["--config", path]).unwrap().load_config(&environment).unwrap();
+        assert_eq!(config.producer.interval_ms, 200, "env over file");
+        assert_eq!(config.producer.poison_rate, 0.5, "file over default");
+        assert_eq!(config.kafka.topic, "from-file");
+        assert_eq!(config.kafka.broker, "10.0.0.1:9092");
+
+        let flags = cli(&["--config", path, "--interval-ms", "300", "--broker", "b:1", "--seed", "7"]).unwrap();
+        let config = flags.load_config(&environment).unwrap();
+        assert_eq!(config.producer.interval_ms, 300, "flag over env");
+        assert_eq!(config.kafka.broker, "b:1");
+        assert_eq!(config.producer.seed, Some(7));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_the_key_or_flag() {
+        let error = cli(&["--interval-ms", "0"]).unwrap().load_config(&env(&[])).unwrap_err();
+        assert!(error.to_string().contains("producer.interval_ms"), "{error}");
+        let error = cli(&[]).unwrap().load_config(&env(&[("PRODUCER_INTERVAL_MS", "abc")])).unwrap_err();
+        assert!(error.to_string().contains("PRODUCER_INTERVAL_MS"), "{error}");
+        let error = cli(&["--poison", "nope"]).unwrap_err().to_string();
+        assert!(error.contains("invalid-json") && error.contains("oversized"), "{error}");
+        assert!(cli(&["--poison-rate", "1.5"]).is_err());
+        assert!(cli(&["--rate", "-1"]).is_err());
+        assert!(cli(&["--rate", "5", "--interval-ms", "5"]).is_err(), "rate and interval conflict");
+    }
+
+    #[test]
+    fn run_options_follow_the_flags() {
+        let config = cli(&[]).unwrap().load_config(&env(&[])).unwrap();
+        let options = cli(&["--count", "5", "--rate", "0", "--poison", "empty"]).unwrap().run_options(&config);
+        assert_eq!(options.pace, Pace::Flood);
+        assert_eq!(options.count, Some(5));
+        assert_eq!(options.poison, Some(PoisonKind::Empty));
+        assert!(options.show_progress);
+        let options = cli(&[]).unwrap().run_options(&config);
+        assert_eq!(options.pace, Pace::Interval(Duration::from_millis(2000)));
+        assert!(!options.show_progress);
+    }
+}

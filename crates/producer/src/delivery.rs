@@ -1,0 +1,187 @@
+//! Delivery accounting: the counters of sent, acknowledged and failed records, and the
+//! librdkafka [`ProducerContext`] whose delivery callback feeds them.
+//!
+//! A record counts as acknowledged only in the delivery callback, once the broker has
+//! confirmed it (`acks=all`); nothing is counted as delivered before that. Failures are counted
+//! at once and also gathered in a [`FailureWindow`], so that the log gets at most one line per
+//! second for them however many fail.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+use rdkafka::message::DeliveryResult;
+use rdkafka::producer::ProducerContext;
+use rdkafka::Message;
+
+/// Counters of one run, shared by the sending loop, the delivery callback and the reporters.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Records handed to librdkafka (poison pills included).
+    pub sent: AtomicU64,
+    /// Poison pills among them.
+    pub poison_sent: AtomicU64,
+    /// Records the broker acknowledged.
+    pub acknowledged: AtomicU64,
+    /// Records that failed for good (delivery error or refused by the client).
+    pub failed: AtomicU64,
+    /// Failures not yet reported in the log.
+    failures: Mutex<FailureWindow>,
+}
+
+/// A consistent-enough reading of the counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Records handed to librdkafka.
+    pub sent: u64,
+    /// Poison pills among them.
+    pub poison_sent: u64,
+    /// Records the broker acknowledged.
+    pub acknowledged: u64,
+    /// Records that failed.
+    pub failed: u64,
+}
+
+impl Snapshot {
+    /// Records sent but neither acknowledged nor failed yet.
+    pub fn in_flight(&self) -> u64 {
+        self.sent.saturating_sub(self.acknowledged + self.failed)
+    }
+
+    /// Records sent and never acknowledged: failed, or still unconfirmed at the end.
+    pub fn lost(&self) -> u64 {
+        self.sent.saturating_sub(self.acknowledged)
+    }
+}
+
+/// Failures gathered since the last report.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FailureWindow {
+    /// How many records failed since the last report.
+    pub count: u64,
+    /// The last error seen, with the record's key.
+    pub last_error: Option<String>,
+}
+
+impl Counters {
+    /// Reads every counter. `acknowledged` and `failed` are read first so that `in_flight`
+    /// never goes negative while records are being sent.
+    pub fn snapshot(&self) -> Snapshot {
+        let acknowledged = self.acknowledged.load(Ordering::Acquire);
+        let failed = self.failed.load(Ordering::Acquire);
+        Snapshot {
+            sent: self.sent.load(Ordering::Acquire),
+            poison_sent: self.poison_sent.load(Ordering::Acquire),
+            acknowledged,
+            failed,
+        }
+    }
+
+    /// Counts a record accepted by librdkafka.
+    pub fn record_sent(&self, poison: bool) {
+        if poison {
+            self.poison_sent.fetch_add(1, Ordering::AcqRel);
+        }
+        self.sent.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts a record lost for good, and remembers why for the next report.
+    pub fn record_failure(&self, error: String) {
+        self.failed.fetch_add(1, Ordering::AcqRel);
+        let mut window = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        window.count += 1;
+        window.last_error = Some(error);
+    }
+
+    /// Takes the failures gathered since the last call, if any.
+    pub fn take_failures(&self) -> Option<FailureWindow> {
+        let mut window = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        (window.count > 0).then(|| std::mem::take(&mut *window))
+    }
+}
+
+/// The producer's librdkafka context: counts delivery reports, forwards client logs to
+/// `tracing`.
+#[derive(Debug, Clone)]
+pub struct DeliveryContext {
+    counters: Arc<Counters>,
+}
+
+impl DeliveryContext {
+    /// A context feeding `counters`.
+    pub fn new(counters: Arc<Counters>) -> Self {
+        Self { counters }
+    }
+}
+
+impl ClientContext for DeliveryContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", facility, "{message}")
+            }
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", facility, "{message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", facility, "{message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", facility, "{message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        // Client-level trouble (broker down, connection refused): librdkafka keeps retrying
+        // within message.timeout.ms, so this is a warning; lost records are counted apart.
+        tracing::warn!(target: "librdkafka", %error, "{reason}");
+    }
+}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
+        match result {
+            Ok(_) => {
+                self.counters.acknowledged.fetch_add(1, Ordering::AcqRel);
+            }
+            Err((error, message)) => {
+                let key = message.key().map(String::from_utf8_lossy).unwrap_or_default();
+                tracing::debug!(%error, key = %key, "record not delivered");
+                self.counters.record_failure(format!("{error} (key {key})"));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_gathered_until_taken() {
+        let counters = Counters::default();
+        assert_eq!(counters.take_failures(), None);
+        counters.record_failure("first".into());
+        counters.record_failure("second".into());
+        let window = counters.take_failures().unwrap();
+        assert_eq!(window.count, 2);
+        assert_eq!(window.last_error.as_deref(), Some("second"));
+        assert_eq!(counters.take_failures(), None, "reported once");
+        assert_eq!(counters.snapshot().failed, 2, "the total stays");
+    }
+
+    #[test]
+    fn snapshot_arithmetic() {
+        let counters = Counters::default();
+        for poison in [false, true, false, false] {
+            counters.record_sent(poison);
+        }
+        counters.acknowledged.fetch_add(2, Ordering::AcqRel);
+        counters.record_failure("x".into());
+        let snapshot = counters.snapshot();
+        assert_eq!(snapshot, Snapshot { sent: 4, poison_sent: 1, acknowledged: 2, failed: 1 });
+        assert_eq!(snapshot.in_flight(), 1);
+        assert_eq!(snapshot.lost(), 2);
+    }
+}

@@ -1,0 +1,291 @@
+//! What the producer sends next: new orders, later lifecycle steps of orders it created
+//! earlier, and poison pills, each with its key, payload, headers and sequence number.
+//!
+//! Lifecycle steps need the orders' current state, kept in [`OpenOrders`]: a bounded set of
+//! orders that can still move forward. An order leaves it when it reaches a final status
+//! (delivered or cancelled); when the set is full, new orders are still sent but not tracked.
+
+use chrono::{DateTime, Utc};
+use models::{Order, OrderGenerator, PoisonKind};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use uuid::Uuid;
+
+/// Most orders remembered for later lifecycle events.
+pub const MAX_OPEN_ORDERS: usize = 10_000;
+
+/// One record ready to be handed to Kafka.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingRecord {
+    /// The Kafka key: the order id, or a fresh UUID for a poison pill.
+    pub key: String,
+    /// The message bytes.
+    pub payload: Vec<u8>,
+    /// The `event_type` header: the envelope's type (a poison pill claims `order.created`).
+    pub event_type: String,
+    /// Whether the payload is JSON (then it gets `content-type: application/json`).
+    pub is_json: bool,
+    /// Strictly increasing within a run; the `producer_sequence` header.
+    pub sequence: u64,
+    /// The `trace_id` header: a fresh UUID per record.
+    pub trace_id: Uuid,
+    /// The kind of malformed record, when this is a poison pill.
+    pub poison: Option<PoisonKind>,
+}
+
+/// Orders that can still move forward in their lifecycle, at most `capacity` of them.
+#[derive(Debug)]
+pub struct OpenOrders {
+    orders: Vec<Order>,
+    capacity: usize,
+}
+
+impl OpenOrders {
+    /// An empty set holding at most `capacity` orders.
+    pub fn new(capacity: usize) -> Self {
+        Self { orders: Vec::with_capacity(capacity.min(1024)), capacity }
+    }
+
+    /// How many orders are open.
+    pub fn len(&self) -> usize {
+        self.orders.len()
+    }
+
+    /// Whether no order is open.
+    pub fn is_empty(&self) -> bool {
+        self.orders.is_empty()
+    }
+
+    /// Remembers an order; returns false (and forgets it) when it is final or the set is full.
+    pub fn insert(&mut self, order: Order) -> bool {
+        if order.status.is_final() || self.orders.len() >= self.capacity {
+            return false;
+        }
+        self.orders.push(order);
+        true
+    }
+
+    /// Moves the open order at `index` (taken modulo the size) to its next state and returns
+    /// that state; the order leaves the set once final. `None` when the set is empty.
+    pub fn advance(&mut self, index: usize, generator: &mut OrderGenerator, now: DateTime<Utc>) -> Option<Order> {
+        if self.orders.is_empty() {
+            return None;
+        }
+        let index = index % self.orders.len();
+        match generator.advance(&self.orders[index], now) {
+            Some(next) if next.status.is_final() => {
+                self.orders.swap_remove(index);
+                Some(next)
+            }
+            Some(next) => {
+                self.orders[index] = next.clone();
+                Some(next)
+            }
+            None => {
+                // Cannot happen (final orders are never kept), but never keep a dead order.
+                self.orders.swap_remove(index);
+                None
+            }
+        }
+    }
+}
+
+/// The mix of records to produce.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventMix {
+    /// Share of events that move an open order forward (`producer.lifecycle_share`).
+    pub lifecycle_share: f64,
+    /// Share of records replaced by a poison pill of a random kind (`producer.poison_rate`).
+    pub poison_rate: f64,
+    /// Send only poison pills of this kind (`--poison KIND`).
+    pub only_poison: Option<PoisonKind>,
+}
+
+/// Produces the stream of records of one run, numbering them from 0.
+#[derive(Debug)]
+pub struct EventSource {
+    generator: OrderGenerator,
+    /// Trace ids stay unique across runs even with a fixed `--seed`.
+    trace_rng: StdRng,
+    open: OpenOrders,
+    mix: EventMix,
+    next_sequence: u64,
+}
+
+impl EventSource {
+    /// A source drawing from `generator` (whose cancel share is already set).
+    pub fn new(generator: OrderGenerator, mix: EventMix) -> Self {
+        Self {
+            generator,
+            trace_rng: StdRng::from_os_rng(),
+            open: OpenOrders::new(MAX_OPEN_ORDERS),
+            mix,
+            next_sequence: 0,
+        }
+    }
+
+    /// The open orders, for tests and metrics.
+    pub fn open_orders(&self) -> &OpenOrders {
+        &self.open
+    }
+
+    /// The next record, stamped `now`.
+    pub fn next_record(&mut self, now: DateTime<Utc>) -> OutgoingRecord {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        let trace_id = uuid::Builder::from_random_bytes(self.trace_rng.random()).into_uuid();
+        let poison = match self.mix.only_poison {
+            Some(kind) => Some(kind),
+            None if self.mix.poison_rate > 0.0 && self.generator.rng().random_bool(self.mix.poison_rate) => {
+                let kinds = PoisonKind::ALL;
+                Some(kinds[self.generator.rng().random_range(0..kinds.len())])
+            }
+            None => None,
+        };
+        if let Some(kind) = poison {
+            let payload = kind.payload(&mut self.generator, sequence);
+            return OutgoingRecord {
+                key: self.generator.uuid().to_string(),
+                payload,
+                event_type: models::EventType::Created.as_str().to_owned(),
+                is_json: is_json_kind(kind),
+                sequence,
+                trace_id,
+                poison: Some(kind),
+            };
+        }
+        let lifecycle = !self.open.is_empty()
+            && self.mix.lifecycle_share > 0.0
+            && self.generator.rng().random_bool(self.mix.lifecycle_share);
+        let mut order = None;
+        if lifecycle {
+            let index = self.generator.rng().random_range(0..self.open.len());
+            order = self.open.advance(index, &mut self.generator, now);
+        }
+        let order = match order {
+            Some(order) => order,
+            None => {
+                let order = self.generator.new_order(now);
+                self.open.insert(order.clone());
+                order
+            }
+        };
+        let event = self.generator.event(order, sequence, now);
+        OutgoingRecord {
+            key: event.order.order_id.to_string(),
+            payload: event.to_json(),
+            event_type: event.event_type.as_str().to_owned(),
+            is_json: true,
+            sequence,
+            trace_id,
+            poison: None,
+        }
+    }
+}
+
+/// Whether a poison kind's payload is still JSON text.
+pub fn is_json_kind(kind: PoisonKind) -> bool {
+    !matches!(kind, PoisonKind::InvalidJson | PoisonKind::NotUtf8 | PoisonKind::Empty)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use models::{OrderEvent, OrderStatus};
+
+    use super::*;
+
+    fn mix(lifecycle_share: f64) -> EventMix {
+        EventMix { lifecycle_share, poison_rate: 0.0, only_poison: None }
+    }
+
+    #[test]
+    fn open_orders_are_bounded_and_final_orders_leave() {
+        let mut generator = OrderGenerator::seeded(1).with_cancel_share(0.0);
+        let now = Utc::now();
+        let mut open = OpenOrders::new(2);
+        assert!(open.insert(generator.new_order(now)));
+        assert!(open.insert(generator.new_order(now)));
+        assert!(!open.insert(generator.new_order(now)), "full");
+        assert_eq!(open.len(), 2);
+        // created -> paid -> shipped -> delivered: the third step closes the order.
+        assert_eq!(open.advance(0, &mut generator, now).map(|o| o.status), Some(OrderStatus::Paid));
+        assert_eq!(open.advance(0, &mut generator, now).map(|o| o.status), Some(OrderStatus::Shipped));
+        assert_eq!(open.len(), 2);
+        assert_eq!(open.advance(0, &mut generator, now).map(|o| o.status), Some(OrderStatus::Delivered));
+        assert_eq!(open.len(), 1, "delivered order dropped");
+        let mut delivered = generator.new_order(now);
+        delivered.status = OrderStatus::Delivered;
+        assert!(!open.insert(delivered), "final orders are not kept");
+        assert_eq!(open.advance(7, &mut generator, now).map(|o| o.status), Some(OrderStatus::Paid));
+        assert!(OpenOrders::new(5).advance(0, &mut generator, now).is_none());
+    }
+
+    #[test]
+    fn cancelled_orders_leave_the_set() {
+        let mut generator = OrderGenerator::seeded(2).with_cancel_share(1.0);
+        let now = Utc::now();
+        let mut open = OpenOrders::new(10);
+        open.insert(generator.new_order(now));
+        assert_eq!(open.advance(0, &mut generator, now).map(|o| o.status), Some(OrderStatus::Cancelled));
+        assert!(open.is_empty());
+    }
+
+    #[test]
+    fn sequences_increase_and_lifecycles_follow_their_order() {
+        let mut source = EventSource::new(OrderGenerator::seeded(3), mix(0.5));
+        let now = Utc::now();
+        let mut last_rank: HashMap<String, u8> = HashMap::new();
+        let mut lifecycle_events = 0;
+        for expected in 0..2_000u64 {
+            let record = source.next_record(now);
+            assert_eq!(record.sequence, expected);
+            let event = OrderEvent::from_slice(&record.payload).unwrap();
+            models::validate(&event).unwrap();
+            assert_eq!(event.sequence, expected);
+            assert_eq!(record.key, event.order.order_id.to_string());
+            assert_eq!(record.event_type, event.event_type.as_str());
+            let rank = event.order.status.rank().unwrap();
+            if let Some(previous) = last_rank.insert(record.key.clone(), rank) {
+                assert!(rank > previous, "status went from {previous} to {rank}");
+                lifecycle_events += 1;
+            }
+        }
+        assert!((600..1_400).contains(&lifecycle_events), "{lifecycle_events} lifecycle events");
+        assert!(source.open_orders().len() <= MAX_OPEN_ORDERS);
+    }
+
+    #[test]
+    fn no_lifecycle_share_means_only_new_orders() {
+        let mut source = EventSource::new(OrderGenerator::seeded(4), mix(0.0));
+        for _ in 0..100 {
+            let record = source.next_record(Utc::now());
+            assert_eq!(record.event_type, "order.created");
+        }
+    }
+
+    #[test]
+    fn poison_only_mode_sends_that_kind_with_fresh_keys() {
+        for &kind in PoisonKind::ALL {
+            let mix = EventMix { lifecycle_share: 0.4, poison_rate: 0.0, only_poison: Some(kind) };
+            let mut source = EventSource::new(OrderGenerator::seeded(5), mix);
+            let first = source.next_record(Utc::now());
+            let second = source.next_record(Utc::now());
+            assert_eq!(first.poison, Some(kind));
+            assert_eq!((first.sequence, second.sequence), (0, 1));
+            assert_ne!(first.key, second.key);
+            assert!(Uuid::parse_str(&first.key).is_ok());
+            assert_ne!(first.trace_id, second.trace_id);
+            assert_eq!(first.is_json, serde_json::from_slice::<serde_json::Value>(&first.payload).is_ok(), "{kind}");
+        }
+    }
+
+    #[test]
+    fn poison_rate_mixes_pills_into_the_stream() {
+        let mix = EventMix { lifecycle_share: 0.4, poison_rate: 0.25, only_poison: None };
+        let mut source = EventSource::new(OrderGenerator::seeded(6), mix);
+        let pills = (0..400).filter(|_| source.next_record(Utc::now()).poison.is_some()).count();
+        assert!((50..150).contains(&pills), "{pills} pills out of 400");
+    }
+}

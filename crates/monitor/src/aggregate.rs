@@ -266,7 +266,7 @@ struct CustomerTotals {
 #[derive(Debug, Default)]
 struct RecentIds {
     order: VecDeque<u128>,
-    set: HashSet<u128>,
+    set: HashSet<u128, std::hash::BuildHasherDefault<FoldHasher>>,
 }
 
 impl RecentIds {
@@ -339,6 +339,47 @@ impl Business {
     }
 }
 
+/// The line without its `raw_message` and `raw_message_base64` fields, when it has the
+/// tracker's field order ([`models::audit::AuditEntry`]: `raw_message` right before
+/// `message_size`, and `deserialized` and the order fields after it). Skipping the payload
+/// copy, the longest and most escaped string of the line, is most of the parsing time; a
+/// substring search jumps over it instead. The keys searched contain unescaped quotes, so they
+/// cannot occur inside a JSON string. `None` when the line has another shape: it is then
+/// parsed whole.
+fn cut_raw_message<'s>(line: &[u8], scratch: &'s mut Vec<u8>) -> Option<&'s [u8]> {
+    let start = memchr::memmem::find(line, b"\"raw_message\":")?;
+    let end = start + memchr::memmem::find(&line[start..], b"\"message_size\":")?;
+    let tail = &line[end..];
+    memchr::memmem::find(tail, b"\"deserialized\":")?;
+    scratch.clear();
+    scratch.extend_from_slice(&line[..start]);
+    scratch.extend_from_slice(tail);
+    Some(scratch)
+}
+
+/// Hashes keys that are already uniformly random (UUID v4 bits) by folding them.
+#[derive(Default)]
+struct FoldHasher(u64);
+
+impl std::hash::Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        // Truncations keep the low and high halves on purpose.
+        self.0 = ((value as u64) ^ ((value >> 64) as u64)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
 /// A UUID as 128 bits, or a hash of the text when it is not one.
 fn order_key(order_id: &str) -> u128 {
     let mut value: u128 = 0;
@@ -403,6 +444,8 @@ pub struct Aggregator {
     business: Business,
     producer: Option<Producer>,
     malformed: MalformedCounts,
+    /// Reused buffer for [`cut_raw_message`].
+    scratch: Vec<u8>,
 }
 
 /// The lean read side of an `.events` line: only the fields the monitor needs.
@@ -606,6 +649,7 @@ impl Aggregator {
             business: Business::default(),
             producer: None,
             malformed: MalformedCounts::default(),
+            scratch: Vec::new(),
         }
     }
 
@@ -646,10 +690,20 @@ impl Aggregator {
     }
 
     fn ingest_events(&mut self, instance_id: &str, line: &[u8], now_ms: i64) {
-        let Ok(event) = serde_json::from_slice::<EventsLine<'_>>(line) else {
-            self.malformed.events += 1;
-            return;
-        };
+        // The scratch buffer is taken out so that the parsed line can borrow it while `self`
+        // is updated, then put back to keep its allocation.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let event = cut_raw_message(line, &mut scratch)
+            .and_then(|lean| serde_json::from_slice::<EventsLine<'_>>(lean).ok())
+            .or_else(|| serde_json::from_slice::<EventsLine<'_>>(line).ok());
+        match event {
+            Some(event) => self.record_events_line(instance_id, &event, now_ms),
+            None => self.malformed.events += 1,
+        }
+        self.scratch = scratch;
+    }
+
+    fn record_events_line(&mut self, instance_id: &str, event: &EventsLine<'_>, now_ms: i64) {
         self.received += 1;
         let time_ms = text(&event.timestamp).and_then(parse_timestamp_ms).unwrap_or(now_ms);
         self.first_event_ms = Some(self.first_event_ms.map_or(time_ms, |first| first.min(time_ms)));
@@ -667,7 +721,7 @@ impl Aggregator {
             instance.per_second.add(second);
         }
         if event.deserialized {
-            self.record_order(instance_id, &event, valid);
+            self.record_order(instance_id, event, valid);
         }
     }
 
@@ -1322,6 +1376,21 @@ mod tests {
         );
         assert_eq!(parse_timestamp_ms("yesterday"), None);
         assert_eq!(parse_timestamp_ms("2026-13-01T10:00:02.123Z"), None);
+    }
+
+    #[test]
+    fn cutting_raw_message_keeps_the_needed_fields() {
+        let line = br#"{"timestamp":"t","raw_message":"{\"deserialized\":false,\"message_size\":1}","raw_message_base64":null,"message_size":5,"deserialized":true,"order_full":null}"#;
+        let mut scratch = Vec::new();
+        let cut = cut_raw_message(line, &mut scratch).unwrap();
+        assert_eq!(cut, br#"{"timestamp":"t","message_size":5,"deserialized":true,"order_full":null}"#);
+        let other_order = br#"{"deserialized":true,"raw_message":"x","message_size":1}"#;
+        assert!(cut_raw_message(other_order, &mut scratch).is_none(), "parsed whole instead");
+        let now = time("2026-01-01T00:00:00Z");
+        let mut aggregator = Aggregator::new(AggregatorConfig::default());
+        aggregator.ingest_events_line("i", other_order, now);
+        aggregator.ingest_events_line("i", line, now);
+        assert_eq!(aggregator.snapshot(now).totals.invalid_messages, 0);
     }
 
     #[test]

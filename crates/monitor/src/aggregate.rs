@@ -347,10 +347,16 @@ impl Business {
 /// cannot occur inside a JSON string. `None` when the line has another shape: it is then
 /// parsed whole.
 fn cut_raw_message<'s>(line: &[u8], scratch: &'s mut Vec<u8>) -> Option<&'s [u8]> {
-    let start = memchr::memmem::find(line, b"\"raw_message\":")?;
-    let end = start + memchr::memmem::find(&line[start..], b"\"message_size\":")?;
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    // Built once: building a searcher costs more than running it on one line.
+    static RAW_MESSAGE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"raw_message\":"));
+    static MESSAGE_SIZE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"message_size\":"));
+    static DESERIALIZED: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"deserialized\":"));
+    let start = RAW_MESSAGE.find(line)?;
+    let end = start + MESSAGE_SIZE.find(&line[start..])?;
     let tail = &line[end..];
-    memchr::memmem::find(tail, b"\"deserialized\":")?;
+    DESERIALIZED.find(tail)?;
     scratch.clear();
     scratch.extend_from_slice(&line[..start]);
     scratch.extend_from_slice(tail);

@@ -243,7 +243,6 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
         Span::styled(" order-tracker monitor ", Style::new().fg(Color::Black).bg(Color::Cyan)),
         Span::raw(format!(" instances {}/{} alive ", summary.instances_alive, summary.instances_total)),
         Span::raw(format!("│ up {:02}:{:02}:{:02} ", uptime / 3600, uptime / 60 % 60, uptime % 60)),
-        Span::raw(format!("│ {} ", app.dir)),
     ];
     if app.paused {
         spans.push(Span::styled(" PAUSED ", Style::new().fg(Color::Black).bg(Color::Yellow)));
@@ -257,6 +256,8 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
             Style::new().fg(Color::White).bg(Color::Red),
         ));
     }
+    // Last, so that a long path is what gets cut on a narrow screen.
+    spans.push(Span::raw(format!(" {}", app.dir)));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 

@@ -43,7 +43,7 @@ pub struct Cli {
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub stale_after_secs: Option<u64>,
 
-    /// Evaluate liveness and rates as of this RFC 3339 time instead of the clock
+    /// With --once: evaluate liveness and rates as of this RFC 3339 time instead of the clock
     /// (reproducible reports over old files).
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,

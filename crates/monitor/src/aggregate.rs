@@ -1079,7 +1079,9 @@ pub struct Summary {
     pub latest_problems: Vec<ProblemRow>,
     /// Lines that could not be used.
     pub malformed_lines: MalformedCounts,
-    /// `.events` lines per second over the chart window, oldest first, ending before `now`.
+    /// `.events` lines per second over the chart window, oldest first, ending before `now`
+    /// (for the chart; left out of the JSON report).
+    #[serde(skip)]
     pub throughput_per_second: Vec<u64>,
 }
 

@@ -12,17 +12,14 @@ use crate::aggregate::Summary;
 pub const ONCE_LATEST_ROWS: usize = 5;
 
 /// Writes the summary as one JSON object followed by a newline. The latest orders and
-/// problems are cut to [`ONCE_LATEST_ROWS`] and the per-second series is left out.
+/// problems are cut to [`ONCE_LATEST_ROWS`].
 pub fn write_json(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     let mut trimmed = summary.clone();
     trimmed.latest_orders.truncate(ONCE_LATEST_ROWS);
     trimmed.latest_problems.truncate(ONCE_LATEST_ROWS);
-    trimmed.throughput_per_second.clear();
-    let mut value = serde_json::to_value(&trimmed).map_err(io::Error::other)?;
-    if let Some(object) = value.as_object_mut() {
-        object.remove("throughput_per_second");
-    }
-    serde_json::to_writer_pretty(&mut *out, &value).map_err(io::Error::other)?;
+    // Serialized first, so that a closed pipe shows as the plain `BrokenPipe` it is.
+    let bytes = serde_json::to_vec_pretty(&trimmed).map_err(io::Error::other)?;
+    out.write_all(&bytes)?;
     writeln!(out)
 }
 

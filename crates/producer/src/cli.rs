@@ -142,8 +142,11 @@ mod tests {
     fn flags_override_the_environment_which_overrides_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("config.yaml");
-        std::fs::write(&file, "producer:\n  interval_ms: 100\n  poison_rate: 0.5\nkafka:\n  topic: from-file\n")
-            .unwrap();
+        std::fs::write(
+            &file,
+            "producer:\n  interval_ms: 100\n  poison_rate: 0.5\nkafka:\n  topic: from-file\n",
+        )
+        .unwrap();
         let path = file.to_str().unwrap();
         let environment = env(&[("PRODUCER_INTERVAL_MS", "200"), ("KAFKA_BROKER", "10.0.0.1:9092")]);
 
@@ -153,7 +156,8 @@ mod tests {
         assert_eq!(config.kafka.topic, "from-file");
         assert_eq!(config.kafka.broker, "10.0.0.1:9092");
 
-        let flags = cli(&["--config", path, "--interval-ms", "300", "--broker", "b:1", "--seed", "7"]).unwrap();
+        let flags =
+            cli(&["--config", path, "--interval-ms", "300", "--broker", "b:1", "--seed", "7"]).unwrap();
         let config = flags.load_config(&environment).unwrap();
         assert_eq!(config.producer.interval_ms, 300, "flag over env");
         assert_eq!(config.kafka.broker, "b:1");
@@ -176,7 +180,8 @@ mod tests {
     #[test]
     fn run_options_follow_the_flags() {
         let config = cli(&[]).unwrap().load_config(&env(&[])).unwrap();
-        let options = cli(&["--count", "5", "--rate", "0", "--poison", "empty"]).unwrap().run_options(&config);
+        let options =
+            cli(&["--count", "5", "--rate", "0", "--poison", "empty"]).unwrap().run_options(&config);
         assert_eq!(options.pace, Pace::Flood);
         assert_eq!(options.count, Some(5));
         assert_eq!(options.poison, Some(PoisonKind::Empty));

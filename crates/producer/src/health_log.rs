@@ -128,7 +128,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = HealthLog::open(&dir.path().join("sub")).unwrap();
         log.write(Level::Info, EntryKind::Started, serde_json::json!({"mode": "flood"}), None);
-        log.write(Level::Error, EntryKind::DeliveryFailed, serde_json::json!({"count": 3}), Some("timed out"));
+        log.write(
+            Level::Error,
+            EntryKind::DeliveryFailed,
+            serde_json::json!({"count": 3}),
+            Some("timed out"),
+        );
         drop(log);
         let log = HealthLog::open(&dir.path().join("sub")).unwrap();
         log.write(Level::Info, EntryKind::Stopped, serde_json::json!({}), None);

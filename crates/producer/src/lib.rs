@@ -58,6 +58,12 @@ pub const MESSAGE_MAX_BYTES: &str = "1048576";
 const CREATE_TOPICS_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long to wait for room when librdkafka's queue is full.
 const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(1);
+/// Longest wait, after the flush, for the delivery callbacks of flushed records to run.
+const SETTLE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Records per batch generated ahead in flood mode.
+const AHEAD_BATCH_SIZE: usize = 256;
+/// Batches generated ahead at most (about 4 MB of orders).
+const AHEAD_BATCHES: usize = 16;
 /// Records sent between two yields to the runtime in a flood.
 const YIELD_EVERY: u64 = 1024;
 
@@ -178,7 +184,11 @@ pub fn client_config(config: &Config) -> ClientConfig {
 /// Runs the producer until `options.count` records are sent or `shutdown` fires, then flushes
 /// (bounded by `producer.flush_timeout_ms`) and returns the totals. The caller decides what a
 /// non-zero [`Summary::lost`] means (the binary exits 1).
-pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToken) -> Result<Summary, ProducerError> {
+pub async fn run(
+    config: Config,
+    options: RunOptions,
+    shutdown: CancellationToken,
+) -> Result<Summary, ProducerError> {
     let log_dir = &config.producer.log_dir;
     let log = HealthLog::open(log_dir)
         .map(Arc::new)
@@ -205,7 +215,8 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     );
 
     if options.create_topics {
-        let topics = [(config.kafka.topic.as_str(), TOPIC_PARTITIONS), (config.dlq.topic.as_str(), DLQ_PARTITIONS)];
+        let topics =
+            [(config.kafka.topic.as_str(), TOPIC_PARTITIONS), (config.dlq.topic.as_str(), DLQ_PARTITIONS)];
         kafka::ensure_topics(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT).await?;
         tracing::info!(topic = %config.kafka.topic, dlq_topic = %config.dlq.topic, "topics ready");
     }
@@ -220,7 +231,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
         poison_rate: config.producer.poison_rate,
         only_poison: options.poison,
     };
-    let mut source = EventSource::new(generator, mix);
+    let mut feed = Feed::new(EventSource::new(generator, mix), &options)?;
 
     let reporters_done = CancellationToken::new();
     let health_reporter = tokio::spawn(report::report_health(
@@ -237,8 +248,13 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     };
 
     let started = Instant::now();
-    let reason = produce(&producer, &config.kafka.topic, &mut source, &options, &counters, &shutdown).await;
-    tracing::info!(reason = reason.name(), in_flight = counters.snapshot().in_flight(), "stopped producing, flushing");
+    let reason = produce(&producer, &config.kafka.topic, &mut feed, &options, &counters, &shutdown).await;
+    feed.close();
+    tracing::info!(
+        reason = reason.name(),
+        in_flight = counters.snapshot().in_flight(),
+        "stopped producing, flushing"
+    );
 
     let flush_timeout = Duration::from_millis(config.producer.flush_timeout_ms);
     let (producer, flushed) = tokio::task::spawn_blocking(move || {
@@ -247,6 +263,9 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     })
     .await
     .map_err(|error| ProducerError::Task(error.to_string()))?;
+    // rd_kafka_flush returns once the delivery reports are taken off the queue, which can be
+    // a moment before the polling thread has run their callbacks: wait for the counts.
+    settle(&counters, Instant::now() + SETTLE_TIMEOUT).await;
     let elapsed = started.elapsed();
     let totals = counters.snapshot();
     if let Err(error) = flushed {
@@ -297,12 +316,98 @@ pub async fn run(config: Config, options: RunOptions, shutdown: CancellationToke
     Ok(summary)
 }
 
-/// The sending loop: paces, generates and hands records to librdkafka until the count is
-/// reached or `shutdown` fires.
+/// Waits until every record sent is acknowledged or failed, or until `deadline`.
+async fn settle(counters: &Counters, deadline: Instant) {
+    while counters.snapshot().in_flight() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Where the sending loop takes its records from.
+enum Feed {
+    /// Generated on demand, stamped when due (steady and rated modes).
+    Inline(Box<EventSource>),
+    /// Generated ahead on another thread, in batches (flood mode): generation and
+    /// serialization then run on the second core instead of slowing down the sending thread.
+    Ahead {
+        /// Batches in production order.
+        batches: tokio::sync::mpsc::Receiver<Vec<OutgoingRecord>>,
+        /// The batch being sent.
+        current: std::vec::IntoIter<OutgoingRecord>,
+        /// The generating thread; it ends once the count is generated or the receiver is gone.
+        thread: Option<std::thread::JoinHandle<()>>,
+    },
+}
+
+impl Feed {
+    /// Generates ahead in flood mode, inline otherwise.
+    fn new(source: EventSource, options: &RunOptions) -> Result<Self, ProducerError> {
+        if options.pace != Pace::Flood {
+            return Ok(Feed::Inline(Box::new(source)));
+        }
+        let (sender, batches) = tokio::sync::mpsc::channel(AHEAD_BATCHES);
+        let count = options.count;
+        let thread = std::thread::Builder::new()
+            .name("order-generator".to_owned())
+            .spawn(move || generate_ahead(source, count, &sender));
+        let thread = thread
+            .map_err(|error| ProducerError::Task(format!("cannot start the generator thread: {error}")))?;
+        Ok(Feed::Ahead { batches, current: Vec::new().into_iter(), thread: Some(thread) })
+    }
+
+    /// The next record; `None` once a generate-ahead feed is exhausted.
+    async fn next(&mut self) -> Option<OutgoingRecord> {
+        match self {
+            Feed::Inline(source) => Some(source.next_record(Utc::now())),
+            Feed::Ahead { batches, current, .. } => loop {
+                if let Some(record) = current.next() {
+                    return Some(record);
+                }
+                *current = batches.recv().await?.into_iter();
+            },
+        }
+    }
+
+    /// Stops and joins the generating thread, if any.
+    fn close(self) {
+        if let Feed::Ahead { batches, thread, .. } = self {
+            drop(batches);
+            if let Some(thread) = thread {
+                if thread.join().is_err() {
+                    tracing::error!("the generator thread panicked");
+                }
+            }
+        }
+    }
+}
+
+/// Body of the generator thread: batches of records until `count` (if any) or until the
+/// receiver is dropped.
+fn generate_ahead(
+    mut source: EventSource,
+    count: Option<u64>,
+    sender: &tokio::sync::mpsc::Sender<Vec<OutgoingRecord>>,
+) {
+    let mut remaining = count.unwrap_or(u64::MAX);
+    while remaining > 0 {
+        let size = remaining.min(AHEAD_BATCH_SIZE as u64);
+        let mut batch = Vec::with_capacity(AHEAD_BATCH_SIZE);
+        for _ in 0..size {
+            batch.push(source.next_record(Utc::now()));
+        }
+        remaining -= size;
+        if sender.blocking_send(batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// The sending loop: paces, takes records from `feed` and hands them to librdkafka until the
+/// count is reached or `shutdown` fires.
 async fn produce(
     producer: &ThreadedProducer<DeliveryContext>,
     topic: &str,
-    source: &mut EventSource,
+    feed: &mut Feed,
     options: &RunOptions,
     counters: &Counters,
     shutdown: &CancellationToken,
@@ -323,7 +428,14 @@ async fn produce(
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        let record = source.next_record(Utc::now());
+        let record = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return StopReason::Shutdown,
+            record = feed.next() => record,
+        };
+        let Some(record) = record else {
+            return StopReason::CountReached;
+        };
         if !send(producer, topic, &record, counters, shutdown).await {
             return StopReason::Shutdown;
         }

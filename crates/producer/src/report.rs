@@ -35,7 +35,12 @@ pub fn round_rate(rate: f64) -> f64 {
 
 /// Writes a `metrics` line every `interval` and a `delivery_failed` line at most every second
 /// while failures happen, until `done`; then reports the failures not yet written.
-pub async fn report_health(counters: Arc<Counters>, log: Arc<HealthLog>, interval: Duration, done: CancellationToken) {
+pub async fn report_health(
+    counters: Arc<Counters>,
+    log: Arc<HealthLog>,
+    interval: Duration,
+    done: CancellationToken,
+) {
     let mut metrics_tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     metrics_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut failure_tick = tokio::time::interval(FAILURE_REPORT_INTERVAL);

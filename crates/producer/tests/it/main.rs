@@ -1,0 +1,11 @@
+//! Integration tests of the producer against a real (private) broker, most of them through the
+//! real binary, since exit codes, signals and stdout are part of the contract.
+//!
+//! Every wait has a deadline and fails loudly when it passes.
+
+mod util;
+
+mod delivery;
+mod flags;
+mod poison;
+mod shutdown;

@@ -206,7 +206,14 @@ pub async fn run(
         "poison_kind": options.poison.map(PoisonKind::name),
         "create_topics": options.create_topics,
     });
-    tracing::info!(broker = %config.kafka.broker, topic = %config.kafka.topic, mode = %mode, "producer starting");
+    tracing::info!(
+        broker = %config.kafka.broker,
+        topic = %config.kafka.topic,
+        pace = options.pace.name(),
+        count = options.count,
+        log_file = %log.path().display(),
+        "producer starting"
+    );
     log.write(
         Level::Info,
         EntryKind::Started,

@@ -1,1 +1,249 @@
-//! placeholder
+//! The order tracker: a competing consumer that audits every message it receives.
+//!
+//! N instances share one consumer group; Kafka spreads the partitions of the orders topic over
+//! them and moves a dead instance's partitions to the others. Each instance writes
+//! `tracker-<id>.events` (one line per message received) and `tracker-<id>.log` (its health).
+//!
+//! # Delivery guarantee: at least once
+//!
+//! Automatic offset storing is off. A message's offset is stored only after (1) its `.events`
+//! line has been written out of the process's buffers and (2) its processing has finished:
+//! processed, skipped as a duplicate, or dead-lettered with the broker's acknowledgement.
+//! Stored offsets are committed every `tracker.commit_interval_ms`, synchronously before
+//! partitions are revoked, and at shutdown. So a tracker killed at any moment, even with
+//! SIGKILL, loses no message: what it had not committed is delivered again, to it or to
+//! another instance. The price is duplicates after a crash or a rebalance; they are visible in
+//! the `.events` files (same partition and offset twice), and deliveries of an event id seen
+//! recently by this instance are counted and skipped instead of processed twice.
+//!
+//! Modules: [`files`] (the two output files), [`process`] (pure per-message logic),
+//! [`metrics`] (counters), [`shared`] (state shared with the rebalance callbacks and the
+//! offset-storing rule), [`context`] (rebalance, commit and statistics callbacks), [`dlq`]
+//! (dead letters), [`worker`] (the loop), [`cli`] (flags).
+
+pub mod cli;
+pub mod context;
+pub mod dlq;
+pub mod files;
+pub mod metrics;
+pub mod process;
+pub mod shared;
+pub mod worker;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use config::Config;
+use models::health::StopSummary;
+use models::LogKind;
+use rand::SeedableRng;
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::FutureProducer;
+use rdkafka::types::RDKafkaErrorCode;
+use serde_json::json;
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::TrackerContext;
+use crate::files::TrackerFiles;
+use crate::shared::{Identity, Shared};
+use crate::worker::{TrackerConsumer, Worker};
+
+/// Why the tracker could not run.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum TrackerError {
+    /// The `.events` / `.log` files cannot be opened or written.
+    #[error("cannot write the tracker files in {dir}: {source}")]
+    Files { dir: String, source: std::io::Error },
+    /// The Kafka consumer or the dead-letter producer cannot be created.
+    #[error("cannot create the Kafka {what}: {source}")]
+    Kafka { what: &'static str, source: KafkaError },
+}
+
+/// The instance id: `tracker.instance_id` (flag, `TRACKER_INSTANCE_ID` or file), else
+/// `instance-<pid>`.
+pub fn instance_id(config: &Config) -> String {
+    config.tracker.instance_id.clone().unwrap_or_else(|| format!("instance-{}", std::process::id()))
+}
+
+/// Runs one tracker instance until `shutdown` resolves (to the name of the signal), then
+/// stops gracefully within `tracker.shutdown_timeout_ms` and returns the totals.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = String> + Send + 'static,
+) -> Result<StopSummary, TrackerError> {
+    let instance_id = instance_id(&config);
+    let log_dir = config.tracker.log_dir.clone();
+    let files_error = |source| TrackerError::Files { dir: log_dir.display().to_string(), source };
+    let files = TrackerFiles::open(&log_dir, &instance_id).map_err(files_error)?;
+    let identity = Identity { instance_id: instance_id.clone(), topic: config.kafka.topic.clone() };
+    let shared = Arc::new(Mutex::new(Shared::new(identity, files)));
+    let start_time = Utc::now();
+    log_start(&shared, &config, start_time);
+
+    let consumer = Arc::new(create_consumer(&config, &instance_id, Arc::clone(&shared))?);
+    let dlq = create_dlq_producer(&config, &instance_id)?;
+    if let Err(source) = consumer.subscribe(&[&config.kafka.topic]) {
+        return Err(TrackerError::Kafka { what: "subscription", source });
+    }
+    log_kafka_initialised(&shared, &config);
+
+    let token = CancellationToken::new();
+    let signal = Arc::new(Mutex::new(String::from("end of input")));
+    {
+        let (token, signal) = (token.clone(), Arc::clone(&signal));
+        tokio::spawn(async move {
+            let name = shutdown.await;
+            *signal.lock().unwrap_or_else(PoisonError::into_inner) = name;
+            token.cancel();
+        });
+    }
+    let mut worker =
+        Worker::new(config.clone(), Arc::clone(&shared), dlq, token, rand::rngs::StdRng::from_os_rng());
+    let consumed = worker.consume(&consumer).await;
+    let signal = signal.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    if let Err(source) = consumed {
+        // The audit cannot be written: stop at once, storing and committing nothing more.
+        return Err(files_error(source));
+    }
+    Ok(stop(config, worker, consumer, &signal).await)
+}
+
+fn log_start(shared: &Mutex<Shared>, config: &Config, start_time: chrono::DateTime<Utc>) {
+    let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
+    let metadata = json!({
+        "log_file": shared.files.log.path(),
+        "events_file": shared.files.events.path(),
+        "start_time": models::format_timestamp(start_time),
+        "pid": std::process::id(),
+        "version": env!("CARGO_PKG_VERSION"),
+        "config": config.redacted_json(),
+    });
+    shared.log(LogKind::Started, metadata, None);
+    let _ = shared.files.flush();
+}
+
+fn log_kafka_initialised(shared: &Mutex<Shared>, config: &Config) {
+    let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
+    let metadata = json!({
+        "topic": config.kafka.topic,
+        "group_id": config.kafka.consumer_group,
+        "bootstrap_servers": config.kafka.broker,
+        "auto_offset_reset": config.kafka.auto_offset_reset.to_string(),
+        "mode": "consumer group (competing consumers), at-least-once",
+        "session_timeout_ms": config.kafka.session_timeout_ms,
+        "commit_interval_ms": config.tracker.commit_interval_ms,
+        "dlq_enabled": config.dlq.enabled,
+        "dlq_topic": config.dlq.topic,
+    });
+    shared.log(LogKind::KafkaInitialised, metadata, None);
+    let _ = shared.files.flush();
+}
+
+fn create_consumer(
+    config: &Config,
+    instance_id: &str,
+    shared: Arc<Mutex<Shared>>,
+) -> Result<TrackerConsumer, TrackerError> {
+    let commit_interval = Duration::from_millis(config.tracker.commit_interval_ms);
+    let mut client = kafka::consumer_config(&config.kafka, instance_id, commit_interval);
+    // Statistics carry committed offsets and high watermarks, for the lag in metrics entries.
+    let statistics_ms = config.tracker.metrics_interval_ms.clamp(100, 5_000);
+    if client.get("statistics.interval.ms").is_none() {
+        client.set("statistics.interval.ms", statistics_ms.to_string());
+    }
+    client
+        .create_with_context(TrackerContext::new(shared, config.kafka.topic.clone()))
+        .map_err(|source| TrackerError::Kafka { what: "consumer", source })
+}
+
+fn create_dlq_producer(config: &Config, instance_id: &str) -> Result<Option<FutureProducer>, TrackerError> {
+    if !config.dlq.enabled {
+        return Ok(None);
+    }
+    let mut client = kafka::producer_config(&config.kafka, &format!("{instance_id}-dlq"));
+    // Dead letters keep the original payload, which may be close to the 1 MB default limit.
+    if !config.kafka.properties.contains_key("message.max.bytes") {
+        client.set("message.max.bytes", "2000000");
+    }
+    client.set("linger.ms", "0");
+    client.create().map(Some).map_err(|source| TrackerError::Kafka { what: "dead-letter producer", source })
+}
+
+/// The graceful stop: store and commit what is finished, write the stop entry, close the files,
+/// leave the group, all within `tracker.shutdown_timeout_ms`.
+async fn stop(
+    config: Config,
+    mut worker: Worker,
+    consumer: Arc<TrackerConsumer>,
+    signal: &str,
+) -> StopSummary {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(config.tracker.shutdown_timeout_ms);
+    // Keep a margin to write the stop entry and leave the group after committing.
+    let commit_deadline = deadline - Duration::from_millis(config.tracker.shutdown_timeout_ms / 3);
+    let shared = Arc::clone(&worker.shared);
+    let lock = || shared.lock().unwrap_or_else(PoisonError::into_inner);
+
+    let stored = lock().flush_and_store(&*consumer);
+    let committed = match stored {
+        Err(error) => Err(format!("cannot write the tracker files: {error}")),
+        Ok(()) => {
+            let committing = Arc::clone(&consumer);
+            let commit =
+                tokio::task::spawn_blocking(move || committing.commit_consumer_state(CommitMode::Sync));
+            match tokio::time::timeout_at(commit_deadline, commit).await {
+                Ok(Ok(Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => Ok(()),
+                Ok(Ok(Err(error))) => Err(error.to_string()),
+                Ok(Err(join_error)) => Err(join_error.to_string()),
+                Err(_) => Err(
+                    "the final commit did not finish in time; uncommitted messages will be delivered again"
+                        .into(),
+                ),
+            }
+        }
+    };
+    if let Err(error) = committed {
+        lock().log(LogKind::CommitFailed, json!({"during": "shutdown"}), Some(&error));
+    }
+
+    worker.write_metrics(&consumer);
+    let uptime = worker.started.elapsed().as_secs_f64();
+    let summary = worker.counters.stop_summary(signal, uptime, Utc::now());
+    {
+        let mut shared = lock();
+        shared.log(LogKind::Stopped, serde_json::to_value(&summary).unwrap_or_default(), None);
+        if let Err(error) = shared.close() {
+            tracing::error!(%error, "cannot write the stop entry");
+        }
+    }
+
+    // Leave the group so the other instances take the partitions at once.
+    drop(worker);
+    let leaving = tokio::task::spawn_blocking(move || {
+        consumer.unsubscribe();
+        drop(consumer);
+    });
+    if tokio::time::timeout_at(deadline, leaving).await.is_err() {
+        tracing::warn!("leaving the consumer group did not finish in time");
+    }
+    summary
+}
+
+/// Resolves on SIGINT or SIGTERM, to the signal's name.
+pub async fn termination_signal() -> String {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut interrupt), Ok(mut terminate)) => tokio::select! {
+            _ = interrupt.recv() => "SIGINT".to_owned(),
+            _ = terminate.recv() => "SIGTERM".to_owned(),
+        },
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT".to_owned()
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The consumer's callbacks: rebalances (logged, and committed before partitions leave),
+//! commit results, client errors, and librdkafka statistics (for lag).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use models::LogKind;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::TopicPartitionList;
+use serde_json::json;
+
+use crate::metrics::PartitionOffsets;
+use crate::shared::Shared;
+
+/// Callbacks of the tracker's consumer. They run on the thread that polls the consumer.
+pub struct TrackerContext {
+    shared: Arc<Mutex<Shared>>,
+    offsets: Mutex<BTreeMap<i32, PartitionOffsets>>,
+    topic: String,
+}
+
+impl TrackerContext {
+    /// Callbacks writing to `shared`, reading statistics of `topic`.
+    pub fn new(shared: Arc<Mutex<Shared>>, topic: String) -> Self {
+        Self { shared, offsets: Mutex::new(BTreeMap::new()), topic }
+    }
+
+    /// Committed offsets and high watermarks from the latest statistics.
+    pub fn partition_offsets(&self) -> BTreeMap<i32, PartitionOffsets> {
+        self.offsets.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn partitions_of(list: &TopicPartitionList) -> Vec<i32> {
+    let mut partitions: Vec<i32> = list.elements().iter().map(|element| element.partition()).collect();
+    partitions.sort_unstable();
+    partitions
+}
+
+impl ClientContext for TrackerContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else { return };
+        let known = |offset: i64| (offset >= 0).then_some(offset);
+        let offsets = topic
+            .partitions
+            .iter()
+            .filter(|(&partition, _)| partition >= 0)
+            .map(|(&partition, stats)| {
+                let offsets = PartitionOffsets {
+                    committed: known(stats.committed_offset),
+                    high_watermark: known(stats.hi_offset),
+                };
+                (partition, offsets)
+            })
+            .collect();
+        *self.offsets.lock().unwrap_or_else(PoisonError::into_inner) = offsets;
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        let text = format!("{error}: {reason}");
+        self.shared().log_rate_limited(LogKind::KafkaError, json!({"source": "client"}), &text);
+    }
+}
+
+impl ConsumerContext for TrackerContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(list) = rebalance else { return };
+        let partitions = partitions_of(list);
+        let mut shared = self.shared();
+        // The partitions are still ours: store what is finished and commit it, so their next
+        // owner starts right after the last message this instance handled.
+        let stored = shared.flush_and_store(consumer);
+        let committed = match stored {
+            Ok(()) => match consumer.commit_consumer_state(CommitMode::Sync) {
+                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
+                Err(error) => Err(error.to_string()),
+            },
+            Err(error) => Err(format!("cannot write the tracker files: {error}")),
+        };
+        if let Err(error) = committed {
+            let metadata = json!({"partitions": partitions, "during": "revocation"});
+            shared.log(LogKind::CommitFailed, metadata, Some(&error));
+        }
+        shared.forget_partitions(&partitions);
+        shared.assignment.retain(|partition| !partitions.contains(partition));
+        let topic = shared.identity.topic.clone();
+        shared.log(LogKind::PartitionsRevoked, json!({"topic": topic, "partitions": partitions}), None);
+        let _ = shared.files.flush();
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let mut shared = self.shared();
+        match rebalance {
+            Rebalance::Assign(list) => {
+                let partitions = partitions_of(list);
+                shared.assignment = partitions.clone();
+                let topic = shared.identity.topic.clone();
+                shared.log(
+                    LogKind::PartitionsAssigned,
+                    json!({"topic": topic, "partitions": partitions}),
+                    None,
+                );
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(error) => {
+                let text = format!("rebalance failed: {error}");
+                shared.log_rate_limited(LogKind::KafkaError, json!({"source": "rebalance"}), &text);
+            }
+        }
+        let _ = shared.files.flush();
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        match result {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(error) => {
+                let partitions = partitions_of(offsets);
+                self.shared().log_rate_limited(
+                    LogKind::CommitFailed,
+                    json!({"partitions": partitions}),
+                    &error.to_string(),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Counters of one tracker run and the periodic metrics entry built from them.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use models::health::{success_rate_percent, Metrics, PartitionMetrics, StopSummary};
+
+/// What one run has done so far.
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    /// Messages received (one `.events` line each).
+    pub received: u64,
+    /// Processed successfully.
+    pub processed: u64,
+    /// Failed for good (dead-lettered, or dropped when the DLQ is off).
+    pub failed: u64,
+    /// Transient failures tried again.
+    pub retries: u64,
+    /// Acknowledged by the dead-letter topic.
+    pub dlq_sent: u64,
+    /// Duplicate deliveries skipped.
+    pub duplicates: u64,
+    /// Events older in the lifecycle than what their order already reached.
+    pub out_of_order: u64,
+    /// Revenue of processed new orders, in cents.
+    pub revenue_cents: i64,
+    /// Reception time of the last message.
+    pub last_message_time: Option<DateTime<Utc>>,
+    /// Offset of the last message finished, any partition.
+    pub last_processed_offset: Option<i64>,
+    /// Per partition: the last offset finished.
+    pub finished_by_partition: BTreeMap<i32, i64>,
+}
+
+/// Offsets the consumer knows for one partition (from librdkafka statistics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PartitionOffsets {
+    /// Committed offset (next to read), if any.
+    pub committed: Option<i64>,
+    /// High watermark, if known.
+    pub high_watermark: Option<i64>,
+}
+
+/// Receptions counted at the previous metrics entry, for the rate over the last interval.
+#[derive(Debug, Clone, Copy)]
+pub struct RateWindow {
+    received: u64,
+    at: Instant,
+}
+
+impl RateWindow {
+    /// A window starting now with nothing received.
+    pub fn start(at: Instant) -> Self {
+        Self { received: 0, at }
+    }
+
+    /// Messages per second since the last call, then starts a new window.
+    pub fn advance(&mut self, received: u64, now: Instant) -> f64 {
+        let seconds = now.duration_since(self.at).as_secs_f64();
+        let rate = if seconds > 0.0 { (received - self.received) as f64 / seconds } else { 0.0 };
+        *self = Self { received, at: now };
+        round2(rate)
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+impl Counters {
+    /// The metrics entry's metadata.
+    pub fn metrics(
+        &self,
+        uptime_seconds: f64,
+        rate_last_interval: f64,
+        assignment: &[i32],
+        offsets: &BTreeMap<i32, PartitionOffsets>,
+    ) -> Metrics {
+        let partitions: Vec<PartitionMetrics> = assignment
+            .iter()
+            .map(|&partition| {
+                let known = offsets.get(&partition).copied().unwrap_or_default();
+                let last_processed_offset = self.finished_by_partition.get(&partition).copied();
+                // Position: the next offset this consumer will handle.
+                let position = last_processed_offset.map(|offset| offset + 1).or(known.committed);
+                let lag = match (known.high_watermark, position) {
+                    (Some(high), Some(position)) => Some((high - position).max(0)),
+                    (Some(high), None) => Some(high),
+                    _ => None,
+                };
+                PartitionMetrics {
+                    partition,
+                    committed_offset: known.committed,
+                    high_watermark: known.high_watermark,
+                    lag,
+                    last_processed_offset,
+                }
+            })
+            .collect();
+        let total_lag = partitions.iter().map(|p| p.lag).sum::<Option<i64>>();
+        Metrics {
+            uptime_seconds: round2(uptime_seconds),
+            messages_received: self.received,
+            messages_processed: self.processed,
+            messages_failed: self.failed,
+            success_rate_percent: success_rate_percent(self.processed, self.failed),
+            messages_per_second: rate_last_interval,
+            messages_per_second_lifetime: if uptime_seconds > 0.0 {
+                round2(self.received as f64 / uptime_seconds)
+            } else {
+                0.0
+            },
+            last_message_time: self.last_message_time.map(models::format_timestamp),
+            last_processed_offset: self.last_processed_offset,
+            retries: self.retries,
+            dlq_sent: self.dlq_sent,
+            duplicates: self.duplicates,
+            out_of_order: self.out_of_order,
+            revenue_cents: self.revenue_cents,
+            total_lag,
+            partitions,
+        }
+    }
+
+    /// The stop entry's metadata.
+    pub fn stop_summary(
+        &self,
+        signal: &str,
+        uptime_seconds: f64,
+        shutdown_time: DateTime<Utc>,
+    ) -> StopSummary {
+        StopSummary {
+            signal: signal.to_owned(),
+            uptime_seconds: round2(uptime_seconds),
+            total_messages_received: self.received,
+            total_messages_processed: self.processed,
+            total_messages_failed: self.failed,
+            total_duplicates: self.duplicates,
+            total_dlq_sent: self.dlq_sent,
+            final_success_rate_percent: success_rate_percent(self.processed, self.failed),
+            shutdown_time: models::format_timestamp(shutdown_time),
+        }
+    }
+
+    /// Notes that `offset` of `partition` is finished.
+    pub fn finished(&mut self, partition: i32, offset: i64) {
+        self.last_processed_offset = Some(offset);
+        self.finished_by_partition.insert(partition, offset);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn rate_is_over_the_last_interval_only() {
+        let start = Instant::now();
+        let mut window = RateWindow::start(start);
+        assert_eq!(window.advance(100, start + Duration::from_secs(10)), 10.0);
+        assert_eq!(window.advance(100, start + Duration::from_secs(20)), 0.0, "idle interval");
+        assert_eq!(window.advance(130, start + Duration::from_secs(30)), 3.0);
+    }
+
+    #[test]
+    fn lag_is_high_watermark_minus_position() {
+        let mut counters = Counters { received: 10, processed: 8, failed: 2, ..Counters::default() };
+        counters.finished(0, 41);
+        let offsets = BTreeMap::from([
+            (0, PartitionOffsets { committed: Some(40), high_watermark: Some(50) }),
+            (1, PartitionOffsets { committed: Some(7), high_watermark: Some(9) }),
+            (2, PartitionOffsets { committed: None, high_watermark: Some(5) }),
+        ]);
+        let metrics = counters.metrics(10.0, 1.0, &[0, 1, 2], &offsets);
+        let lags: Vec<_> = metrics.partitions.iter().map(|p| p.lag).collect();
+        assert_eq!(lags, [Some(8), Some(2), Some(5)]);
+        assert_eq!(metrics.total_lag, Some(15));
+        assert_eq!(metrics.success_rate_percent, 80.0);
+        assert_eq!(metrics.messages_per_second_lifetime, 1.0);
+        assert_eq!(metrics.partitions[0].last_processed_offset, Some(41));
+    }
+
+    #[test]
+    fn unknown_watermarks_give_unknown_lag() {
+        let metrics = Counters::default().metrics(1.0, 0.0, &[0], &BTreeMap::new());
+        assert_eq!(metrics.partitions[0].lag, None);
+        assert_eq!(metrics.total_lag, None);
+        assert_eq!(metrics.success_rate_percent, 100.0);
+    }
+}

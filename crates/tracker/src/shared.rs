@@ -1,0 +1,135 @@
+//! State shared by the consumer loop and the rebalance callbacks: the output files, the offsets
+//! finished but not yet stored, and the current assignment.
+//!
+//! This is where the delivery rule lives: [`Shared::flush_and_store`] writes the buffered
+//! `.events` lines out of the process first, and only then stores the offsets of the messages
+//! whose processing has finished. Nothing else stores offsets.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use models::{HealthEntry, LogKind};
+use rdkafka::consumer::{Consumer, ConsumerContext};
+
+use crate::files::TrackerFiles;
+
+/// The same error text is logged at most once per this period; repeats are counted.
+const ERROR_REPEAT_PERIOD: Duration = Duration::from_secs(10);
+
+/// Who writes: the instance id and the topic it consumes.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// Instance id (also the Kafka client id).
+    pub instance_id: String,
+    /// The orders topic.
+    pub topic: String,
+}
+
+/// See the module documentation.
+#[derive(Debug)]
+pub struct Shared {
+    /// Who writes.
+    pub identity: Identity,
+    /// The `.events` and `.log` files.
+    pub files: TrackerFiles,
+    /// Per partition, the highest offset finished but not yet stored.
+    pending: BTreeMap<i32, i64>,
+    /// Partitions currently assigned to this instance.
+    pub assignment: Vec<i32>,
+    /// Last time each error text was logged, and how many repeats were held back since.
+    recent_errors: HashMap<String, (Instant, u64)>,
+    /// Set once the stop entry is written: later callbacks (the revocation while leaving the
+    /// group) write nothing, so the stop entry stays the last line.
+    closed: bool,
+}
+
+impl Shared {
+    /// Shared state over freshly opened files.
+    pub fn new(identity: Identity, files: TrackerFiles) -> Self {
+        Self {
+            identity,
+            files,
+            pending: BTreeMap::new(),
+            assignment: Vec::new(),
+            recent_errors: HashMap::new(),
+            closed: false,
+        }
+    }
+
+    /// Appends a `.log` entry of `kind`.
+    pub fn log(&mut self, kind: LogKind, metadata: serde_json::Value, error: Option<&str>) {
+        if self.closed {
+            return;
+        }
+        let timestamp = models::format_timestamp(Utc::now());
+        let mut entry = HealthEntry::new(&timestamp, &self.identity.instance_id, kind, metadata);
+        if let Some(error) = error {
+            entry = entry.with_error(error);
+        }
+        entry.write_line(self.files.log.buffer());
+    }
+
+    /// Like [`Shared::log`], but an error text already logged in the last 10 s is only counted;
+    /// the next entry for it says how many were held back.
+    pub fn log_rate_limited(&mut self, kind: LogKind, mut metadata: serde_json::Value, error: &str) {
+        let now = Instant::now();
+        match self.recent_errors.get_mut(error) {
+            Some((last, held_back)) if now.duration_since(*last) < ERROR_REPEAT_PERIOD => {
+                *held_back += 1;
+                return;
+            }
+            Some((last, held_back)) => {
+                if let Some(object) = metadata.as_object_mut() {
+                    object.insert("repeats_not_logged".into(), (*held_back).into());
+                }
+                *last = now;
+                *held_back = 0;
+            }
+            None => {
+                self.recent_errors.insert(error.to_owned(), (now, 0));
+            }
+        }
+        self.log(kind, metadata, Some(error));
+    }
+
+    /// Notes that the message at `offset` of `partition` is finished (processed, skipped as a
+    /// duplicate, or dead-lettered). Messages of a partition finish in offset order.
+    pub fn finished(&mut self, partition: i32, offset: i64) {
+        self.pending.insert(partition, offset);
+    }
+
+    /// Forgets finished offsets of partitions that are no longer ours.
+    pub fn forget_partitions(&mut self, partitions: &[i32]) {
+        for partition in partitions {
+            self.pending.remove(partition);
+        }
+    }
+
+    /// Writes both files out of the process's buffers, then stores the finished offsets so the
+    /// next commit includes them. If writing fails, no offset is stored.
+    pub fn flush_and_store<C: ConsumerContext, K: Consumer<C>>(
+        &mut self,
+        consumer: &K,
+    ) -> std::io::Result<()> {
+        self.files.flush()?;
+        for (partition, offset) in std::mem::take(&mut self.pending) {
+            // Fails only for a partition just revoked: its new owner reads the message again.
+            if let Err(error) = consumer.store_offset(&self.identity.topic, partition, offset) {
+                tracing::debug!(partition, offset, %error, "offset not stored");
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes out the files for the last time; nothing is written after this.
+    pub fn close(&mut self) -> std::io::Result<()> {
+        self.closed = true;
+        self.files.flush()
+    }
+
+    /// Whether a flush is due because the buffers grew large.
+    pub fn wants_flush(&self) -> bool {
+        self.files.events.wants_flush() || self.files.log.wants_flush()
+    }
+}

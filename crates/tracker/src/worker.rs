@@ -1,0 +1,362 @@
+//! The consumer loop: receive, audit, process (with retries), dead-letter, and mark finished.
+//!
+//! Messages are handled one at a time, in the order the consumer delivers them, so the
+//! messages of a partition are always finished in offset order and storing the latest finished
+//! offset of a partition never skips an unfinished one. A message cut short by shutdown (in a
+//! retry backoff, in simulated work, or waiting for a dead-letter acknowledgement) is
+//! abandoned: its offset is not stored and it is delivered again after a restart.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use config::Config;
+use models::audit::MessageOrigin;
+use models::{AuditEntry, LogKind, OrderEvent, OrderStatus};
+use rand::rngs::StdRng;
+use rand::Rng;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::message::BorrowedMessage;
+use rdkafka::producer::FutureProducer;
+use rdkafka::Message;
+use retry::{decide, Backoff, Decision, Failure};
+use serde_json::json;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::context::TrackerContext;
+use crate::dlq;
+use crate::metrics::{Counters, RateWindow};
+use crate::process::{BoundedSet, Inspection, OrderBook};
+use crate::shared::Shared;
+
+/// The consumer type of the tracker.
+pub type TrackerConsumer = StreamConsumer<TrackerContext>;
+
+/// The longest raw payload copied into a `.log` error entry; `.events` has the whole payload.
+const LOG_RAW_MESSAGE_MAX_CHARS: usize = 2_000;
+/// Orders whose lifecycle position is remembered, to flag events that arrive out of order.
+const ORDER_BOOK_CAPACITY: usize = 100_000;
+/// How long one dead-letter send may wait for its acknowledgement before it is tried again.
+const DLQ_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How handling a message ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Processed, skipped as a duplicate, or dead-lettered: its offset may be stored.
+    Finished,
+    /// Cut short by shutdown: its offset must not be stored.
+    Abandoned,
+}
+
+/// Everything the loop needs besides the consumer.
+pub struct Worker {
+    /// Files, pending offsets, assignment (shared with the rebalance callbacks).
+    pub shared: Arc<Mutex<Shared>>,
+    /// Dead-letter producer; `None` when `dlq.enabled` is false.
+    pub dlq: Option<FutureProducer>,
+    /// Counters of this run.
+    pub counters: Counters,
+    /// Fired by SIGINT/SIGTERM.
+    pub shutdown: CancellationToken,
+    /// When the run started.
+    pub started: Instant,
+    instance_id: String,
+    config: Config,
+    backoff: Backoff,
+    random: StdRng,
+    seen_events: BoundedSet<Uuid>,
+    orders: OrderBook,
+    rate: RateWindow,
+}
+
+impl Worker {
+    /// A worker for `config`, writing through `shared`.
+    pub fn new(
+        config: Config,
+        shared: Arc<Mutex<Shared>>,
+        dlq: Option<FutureProducer>,
+        shutdown: CancellationToken,
+        random: StdRng,
+    ) -> Self {
+        let started = Instant::now();
+        let backoff = Backoff {
+            max_attempts: config.retry.max_attempts,
+            initial_delay: Duration::from_millis(config.retry.initial_delay_ms),
+            multiplier: config.retry.multiplier,
+            max_delay: Duration::from_millis(config.retry.max_delay_ms),
+        };
+        let instance_id = shared.lock().unwrap_or_else(PoisonError::into_inner).identity.instance_id.clone();
+        Worker {
+            instance_id,
+            shared,
+            dlq,
+            counters: Counters::default(),
+            shutdown,
+            started,
+            seen_events: BoundedSet::new(config.tracker.dedup_window),
+            orders: OrderBook::new(ORDER_BOOK_CAPACITY),
+            rate: RateWindow::start(started.into_std()),
+            backoff,
+            random,
+            config,
+        }
+    }
+
+    fn shared(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Consumes until shutdown. Fails only when the tracker files cannot be written, in which
+    /// case nothing more is stored or committed.
+    pub async fn consume(&mut self, consumer: &TrackerConsumer) -> std::io::Result<()> {
+        let mut flush_tick = tokio::time::interval(Duration::from_millis(100));
+        flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let metrics_every = Duration::from_millis(self.config.tracker.metrics_interval_ms);
+        let mut metrics_tick = tokio::time::interval_at(Instant::now() + metrics_every, metrics_every);
+        metrics_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return Ok(()),
+                _ = flush_tick.tick() => self.shared().flush_and_store(consumer)?,
+                _ = metrics_tick.tick() => self.write_metrics(consumer),
+                received = consumer.recv() => match received {
+                    Ok(message) => {
+                        self.handle(&message).await;
+                        let mut shared = self.shared();
+                        if shared.wants_flush() {
+                            shared.flush_and_store(consumer)?;
+                        }
+                    }
+                    Err(error) => {
+                        let text = error.to_string();
+                        self.shared().log_rate_limited(LogKind::KafkaError, json!({"source": "consumer"}), &text);
+                    }
+                },
+            }
+        }
+    }
+
+    /// Audits one message, processes it, and marks it finished unless it was abandoned.
+    async fn handle(&mut self, message: &BorrowedMessage<'_>) {
+        let received_at = Utc::now();
+        let inspection = Inspection::of(message.payload());
+        self.counters.received += 1;
+        self.counters.last_message_time = Some(received_at);
+        self.audit(message, &inspection, received_at);
+
+        let outcome = match (inspection.permanent_failure(), inspection.event()) {
+            (Some(failure), event) => {
+                self.log_rejection(message, &failure, event);
+                self.dead_letter(message, failure, 1).await
+            }
+            (None, Some(event)) if self.seen_events.contains(&event.event_id) => {
+                self.counters.duplicates += 1;
+                let metadata = json!({
+                    "event_id": event.event_id, "order_id": event.order.order_id,
+                    "partition": message.partition(), "offset": message.offset(),
+                });
+                self.shared().log(LogKind::DuplicateSkipped, metadata, None);
+                Outcome::Finished
+            }
+            (None, Some(event)) => self.process_with_retries(message, event).await,
+            (None, None) => Outcome::Finished, // an inspection without failure always has an event
+        };
+        if outcome == Outcome::Finished {
+            self.counters.finished(message.partition(), message.offset());
+            self.shared().finished(message.partition(), message.offset());
+        }
+    }
+
+    /// Writes the `.events` line: every message, whatever happens next.
+    fn audit(
+        &self,
+        message: &BorrowedMessage<'_>,
+        inspection: &Inspection,
+        received_at: chrono::DateTime<Utc>,
+    ) {
+        let timestamp = models::format_timestamp(received_at);
+        let origin = MessageOrigin {
+            topic: message.topic(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key(),
+            payload: message.payload(),
+        };
+        let (parsed, validation_error) = match inspection {
+            Inspection::Valid(event) => (Ok(&**event), None),
+            Inspection::Invalid(event, error) => (Ok(&**event), Some(error.to_string())),
+            Inspection::Unparsable(reason) => (Err(reason.as_str()), None),
+        };
+        let entry = AuditEntry::new(&timestamp, &self.instance_id, origin, parsed, validation_error);
+        entry.write_line(self.shared().files.events.buffer());
+    }
+
+    fn log_rejection(&self, message: &BorrowedMessage<'_>, failure: &Failure, event: Option<&OrderEvent>) {
+        let mut metadata = json!({
+            "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
+            "message_size": message.payload_len(),
+        });
+        let kind = match event {
+            Some(event) => {
+                metadata["order_id"] = json!(event.order.order_id);
+                metadata["event_id"] = json!(event.event_id);
+                LogKind::ValidationError
+            }
+            None => {
+                let raw = String::from_utf8_lossy(message.payload().unwrap_or_default());
+                let truncated = raw.chars().count() > LOG_RAW_MESSAGE_MAX_CHARS;
+                metadata["raw_message"] =
+                    json!(raw.chars().take(LOG_RAW_MESSAGE_MAX_CHARS).collect::<String>());
+                metadata["raw_message_truncated"] = json!(truncated);
+                LogKind::DeserializationError
+            }
+        };
+        self.shared().log(kind, metadata, Some(failure.reason()));
+    }
+
+    async fn process_with_retries(&mut self, message: &BorrowedMessage<'_>, event: &OrderEvent) -> Outcome {
+        let mut attempt = 1;
+        loop {
+            let failure = match self.attempt().await {
+                None => return Outcome::Abandoned,
+                Some(Ok(())) => {
+                    self.apply(message, event);
+                    return Outcome::Finished;
+                }
+                Some(Err(failure)) => failure,
+            };
+            match decide(&self.backoff, &failure, attempt, &mut self.random) {
+                Decision::RetryAfter(delay) => {
+                    self.counters.retries += 1;
+                    let metadata = json!({
+                        "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
+                        "order_id": event.order.order_id, "attempt": attempt, "delay_ms": delay.as_millis() as u64,
+                    });
+                    self.shared().log(LogKind::RetryScheduled, metadata, Some(failure.reason()));
+                    if !self.sleep(delay).await {
+                        return Outcome::Abandoned;
+                    }
+                    attempt += 1;
+                }
+                Decision::DeadLetter => {
+                    let metadata = json!({
+                        "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
+                        "order_id": event.order.order_id, "attempts": attempt, "error_kind": failure.kind(),
+                    });
+                    self.shared().log(LogKind::ProcessingFailed, metadata, Some(failure.reason()));
+                    self.seen_events.insert(event.event_id);
+                    return self.dead_letter(message, failure, attempt).await;
+                }
+            }
+        }
+    }
+
+    /// One processing attempt: the simulated work and the simulated transient failure.
+    /// `None` when shutdown cut it short.
+    async fn attempt(&mut self) -> Option<Result<(), Failure>> {
+        let delay = Duration::from_millis(self.config.tracker.processing_delay_ms);
+        if !delay.is_zero() && !self.sleep(delay).await {
+            return None;
+        }
+        let failure_rate = self.config.tracker.failure_rate;
+        if failure_rate > 0.0 && self.random.random_bool(failure_rate) {
+            let reason = "simulated transient failure (tracker.failure_rate)".to_owned();
+            return Some(Err(Failure::Transient { kind: "processing", reason }));
+        }
+        Some(Ok(()))
+    }
+
+    /// What processing an order means here: lifecycle bookkeeping and revenue.
+    fn apply(&mut self, message: &BorrowedMessage<'_>, event: &OrderEvent) {
+        let order = &event.order;
+        if let Some(furthest) = self.orders.record(order.order_id, &order.status) {
+            self.counters.out_of_order += 1;
+            let metadata = json!({
+                "order_id": order.order_id, "status": order.status.as_str(), "furthest_status": furthest.as_str(),
+                "partition": message.partition(), "offset": message.offset(),
+            });
+            self.shared().log(LogKind::OutOfOrder, metadata, None);
+        }
+        if order.status == OrderStatus::Created {
+            self.counters.revenue_cents += order.total_cents;
+        }
+        self.seen_events.insert(event.event_id);
+        self.counters.processed += 1;
+    }
+
+    /// Sends a failed message to the dead-letter topic, trying again until the broker
+    /// acknowledges it or shutdown comes. With the DLQ off, the failure is only logged.
+    async fn dead_letter(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        failure: Failure,
+        attempts: u32,
+    ) -> Outcome {
+        let Some(producer) = self.dlq.clone() else {
+            self.counters.failed += 1;
+            let metadata = json!({
+                "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
+                "attempts": attempts, "error_kind": failure.kind(), "dlq": "disabled",
+            });
+            self.shared().log(LogKind::ProcessingFailed, metadata, Some(failure.reason()));
+            return Outcome::Finished;
+        };
+        let dlq_topic = self.config.dlq.topic.clone();
+        let mut try_number = 1;
+        loop {
+            let headers = dlq::context_headers(message, &failure, attempts, &self.instance_id);
+            let sent = tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return Outcome::Abandoned,
+                sent = dlq::send(&producer, &dlq_topic, message, &headers, DLQ_SEND_TIMEOUT) => sent,
+            };
+            let mut metadata = json!({
+                "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
+                "dlq_topic": dlq_topic, "error_kind": failure.kind(), "attempts": attempts,
+            });
+            match sent {
+                Ok(receipt) => {
+                    self.counters.failed += 1;
+                    self.counters.dlq_sent += 1;
+                    metadata["dlq_partition"] = json!(receipt.partition);
+                    metadata["dlq_offset"] = json!(receipt.offset);
+                    self.shared().log(LogKind::DlqSent, metadata, Some(failure.reason()));
+                    return Outcome::Finished;
+                }
+                Err(error) => {
+                    self.shared().log_rate_limited(LogKind::DlqFailed, metadata, &error);
+                    let delay = self.backoff.delay(try_number, &mut self.random);
+                    try_number = try_number.saturating_add(1);
+                    if !self.sleep(delay.max(Duration::from_millis(100))).await {
+                        return Outcome::Abandoned;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sleeps unless shutdown comes first; returns whether the whole delay passed.
+    async fn sleep(&self, delay: Duration) -> bool {
+        tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => false,
+            () = tokio::time::sleep(delay) => true,
+        }
+    }
+
+    /// Appends a metrics entry to the `.log`.
+    pub fn write_metrics(&mut self, consumer: &TrackerConsumer) {
+        let now = Instant::now();
+        let offsets = rdkafka::consumer::Consumer::context(consumer).partition_offsets();
+        let rate = self.rate.advance(self.counters.received, now.into_std());
+        let uptime = now.duration_since(self.started).as_secs_f64();
+        let mut shared = self.shared();
+        let metrics = self.counters.metrics(uptime, rate, &shared.assignment, &offsets);
+        let mut metadata = serde_json::to_value(metrics).unwrap_or_default();
+        metadata["interval_ms"] = json!(self.config.tracker.metrics_interval_ms);
+        shared.log(LogKind::Metrics, metadata, None);
+    }
+}

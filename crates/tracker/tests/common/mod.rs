@@ -1,0 +1,155 @@
+//! Helpers for the tracker's integration tests: run the real binary against a private broker,
+//! read its files, wait for conditions with explicit deadlines.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use models::OrderGenerator;
+use serde_json::Value;
+use testkit::{Broker, Record};
+
+/// A running `tracker` process, killed on drop.
+pub struct Tracker {
+    pub child: Child,
+    pub instance_id: String,
+}
+
+impl Tracker {
+    /// Starts the real binary for `instance_id`, writing into `dir`.
+    pub fn start(broker: &Broker, dir: &Path, instance_id: &str, extra_env: &[(&str, &str)]) -> Tracker {
+        let stderr = std::fs::File::create(dir.join(format!("{instance_id}.stderr"))).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tracker"))
+            .current_dir(dir)
+            .env_remove("RUST_LOG")
+            .env("KAFKA_BROKER", broker.bootstrap())
+            .env("TRACKER_INSTANCE_ID", instance_id)
+            .env("TRACKER_LOG_DIR", dir)
+            .env("TRACKER_METRICS_INTERVAL_MS", "1000")
+            .envs(extra_env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("tracker binary starts");
+        Tracker { child, instance_id: instance_id.to_owned() }
+    }
+
+    /// Sends a signal (libc constant).
+    pub fn signal(&self, signal: i32) {
+        let pid = self.child.id() as i32;
+        // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "signal delivered");
+    }
+
+    /// Waits for the process to exit, failing after `timeout`.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "tracker {} did not exit within {timeout:?}",
+                self.instance_id
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `condition` every 100 ms until it holds; fails with `what` after `timeout`.
+pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting until {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Every complete JSON line of the files in `dir` whose names match `tracker-*.<extension>`.
+pub fn lines(dir: &Path, extension: &str) -> Vec<Value> {
+    files(dir, extension)
+        .iter()
+        .flat_map(|path| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let complete = match text.rfind('\n') {
+                Some(end) => text[..=end].to_owned(),
+                None => String::new(),
+            };
+            complete
+                .lines()
+                .map(|line| serde_json::from_str::<Value>(line).expect("each line is JSON"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `tracker-*.<extension>` files in `dir`.
+pub fn files(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.starts_with("tracker-") && name.ends_with(&format!(".{extension}"))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Lines of one instance's `.log` of a given kind.
+pub fn log_entries(dir: &Path, instance_id: &str, kind: &str) -> Vec<Value> {
+    let path = dir.join(format!("tracker-{instance_id}.log"));
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|entry| entry["kind"] == kind)
+        .collect()
+}
+
+/// Distinct (partition, offset) pairs in all `.events` files.
+pub fn offsets_seen(dir: &Path) -> BTreeSet<(i64, i64)> {
+    lines(dir, "events")
+        .iter()
+        .map(|line| (line["kafka_partition"].as_i64().unwrap(), line["kafka_offset"].as_i64().unwrap()))
+        .collect()
+}
+
+/// `count` valid order events, keyed by order id.
+pub fn valid_orders(seed: u64, count: usize) -> Vec<Record> {
+    let mut generator = OrderGenerator::seeded(seed);
+    (0..count)
+        .map(|sequence| {
+            let now = chrono::Utc::now();
+            let order = generator.new_order(now);
+            let event = generator.event(order, sequence as u64, now);
+            Record::new(event.order.order_id.to_string(), event.to_json())
+        })
+        .collect()
+}
+
+/// A broker with the orders topic (3 partitions) and the dead-letter topic.
+pub async fn broker_with_topics() -> Broker {
+    let broker = Broker::start().expect("broker starts");
+    broker.create_topic("orders", 3).await.expect("orders topic");
+    broker.create_topic("orders-dlq", 1).await.expect("dlq topic");
+    broker
+}
+
+/// Every (partition, offset) of the orders topic, from its watermarks.
+pub fn all_offsets(broker: &Broker) -> BTreeSet<(i64, i64)> {
+    broker.read_all("orders").unwrap().iter().map(|r| (r.partition as i64, r.offset)).collect()
+}

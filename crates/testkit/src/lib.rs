@@ -155,10 +155,15 @@ impl Broker {
         Ok(())
     }
 
-    /// Produces records (key, payload, headers) and waits for every acknowledgement.
-    pub async fn produce(&self, topic: &str, records: &[Record]) -> Result<()> {
-        let producer: FutureProducer =
-            self.client_config().set("enable.idempotence", "true").set("acks", "all").create()?;
+    /// Produces records (key, payload, headers), waits for every acknowledgement, and returns
+    /// where the broker stored each one: (partition, offset), in the order of `records`.
+    pub async fn produce(&self, topic: &str, records: &[Record]) -> Result<Vec<(i32, i64)>> {
+        let producer: FutureProducer = self
+            .client_config()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "30000")
+            .create()?;
         let deliveries: Vec<_> = records
             .iter()
             .map(|record| {
@@ -176,13 +181,47 @@ impl Broker {
                 producer.send(message, Duration::from_secs(10))
             })
             .collect();
+        let mut stored = Vec::with_capacity(records.len());
         for delivery in deliveries {
-            delivery.await.map_err(|(error, _)| anyhow::anyhow!("delivery failed: {error}"))?;
+            let delivery =
+                delivery.await.map_err(|(error, _)| anyhow::anyhow!("delivery failed: {error}"))?;
+            stored.push((delivery.partition, delivery.offset));
         }
-        Ok(())
+        Ok(stored)
     }
 
-    /// Reads every record of a topic, from the start up to the high watermarks at call time.
+    /// Reads a topic from the start until `count` records arrived; fails after `timeout`.
+    ///
+    /// Prefer it to [`Broker::read_all`] when the count is known: Tansu 0.6 reports the high
+    /// watermark as the last batch's base offset + 1, so watermarks can be short of the truth.
+    pub fn read_exactly(&self, topic: &str, count: usize, timeout: Duration) -> Result<Vec<Record>> {
+        let consumer: BaseConsumer = self
+            .client_config()
+            .set("group.id", "testkit-reader")
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()?;
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+        let mut assignment = rdkafka::TopicPartitionList::new();
+        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            assignment.add_partition_offset(topic, partition.id(), rdkafka::Offset::Beginning)?;
+        }
+        consumer.assign(&assignment)?;
+        let deadline = Instant::now() + timeout;
+        let mut records = Vec::with_capacity(count);
+        while records.len() < count {
+            if Instant::now() > deadline {
+                bail!("read {} of {count} records of {topic} within {timeout:?}", records.len());
+            }
+            if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+                records.push(Record::from_message(&message?));
+            }
+        }
+        Ok(records)
+    }
+
+    /// Reads every record of a topic, from the start up to the high watermarks at call time
+    /// (see [`Broker::read_exactly`] for the watermark caveat on Tansu).
     pub fn read_all(&self, topic: &str) -> Result<Vec<Record>> {
         let consumer: BaseConsumer = self
             .client_config()
@@ -218,7 +257,8 @@ impl Broker {
         Ok(records)
     }
 
-    /// Sum of the high watermarks of a topic's partitions: how many records it ever received.
+    /// Sum of the high watermarks of a topic's partitions. On Tansu 0.6 this is exact only when
+    /// every batch held one record (see [`Broker::read_exactly`]).
     pub fn topic_size(&self, topic: &str) -> Result<i64> {
         let consumer: BaseConsumer = self.client_config().create()?;
         let timeout = Duration::from_secs(10);

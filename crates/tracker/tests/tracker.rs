@@ -72,9 +72,7 @@ async fn three_instances_share_the_partitions_and_audit_every_offset() {
     let mut poison = Record::new("poison-key", b"{not json".to_vec());
     poison.key = None;
     records.push(poison);
-    broker.produce("orders", &records).await.unwrap();
-
-    let expected = all_offsets(&broker);
+    let expected = produce_orders(&broker, &records).await;
     assert_eq!(expected.len(), 301);
     wait_until(GENEROUS, "every offset is in some .events file", || offsets_seen(dir.path()) == expected);
 
@@ -119,7 +117,7 @@ async fn sigkill_mid_stream_then_restart_loses_no_offset() {
     let slow = [("TRACKER_PROCESSING_DELAY_MS", "2")];
     let mut victim = Tracker::start(&broker, dir.path(), "victim", &slow);
     let survivor = Tracker::start(&broker, dir.path(), "survivor", &slow);
-    broker.produce("orders", &valid_orders(2, 1_500)).await.unwrap();
+    let expected = produce_orders(&broker, &valid_orders(2, 1_500)).await;
 
     wait_until(GENEROUS, "the victim is mid-stream", || {
         let seen = lines(dir.path(), "events").iter().filter(|l| l["instance_id"] == "victim").count();
@@ -129,7 +127,6 @@ async fn sigkill_mid_stream_then_restart_loses_no_offset() {
     victim.wait_for_exit(Duration::from_secs(10));
     let restarted = Tracker::start(&broker, dir.path(), "victim", &slow);
 
-    let expected = all_offsets(&broker);
     wait_until(Duration::from_secs(120), "every offset is in some .events file", || {
         offsets_seen(dir.path()) == expected
     });
@@ -178,14 +175,10 @@ async fn every_poison_kind_is_audited_and_dead_lettered_byte_for_byte() {
     broker.produce("orders", &records).await.unwrap();
 
     let poison_count = PoisonKind::ALL.len() + 1;
-    wait_until(GENEROUS, "all poison pills are dead-lettered", || {
-        broker.topic_size("orders-dlq").unwrap() as usize >= poison_count
-    });
+    let dead =
+        broker.read_exactly("orders-dlq", poison_count, GENEROUS).expect("every poison pill dead-lettered");
     wait_until(GENEROUS, "every message is audited", || lines(dir.path(), "events").len() == records.len());
-
-    let dead = broker.read_all("orders-dlq").unwrap();
-    assert_eq!(dead.len(), poison_count, "valid orders are not dead-lettered");
-    let originals = broker.read_all("orders").unwrap();
+    let originals = broker.read_exactly("orders", records.len(), GENEROUS).unwrap();
     for letter in &dead {
         let partition: i32 = letter.header("dlq.original.partition").unwrap().parse().unwrap();
         let offset: i64 = letter.header("dlq.original.offset").unwrap().parse().unwrap();
@@ -237,8 +230,7 @@ async fn transient_failures_are_retried_then_dead_lettered() {
     let records = valid_orders(5, 4);
     broker.produce("orders", &records).await.unwrap();
 
-    wait_until(GENEROUS, "4 dead letters", || broker.topic_size("orders-dlq").unwrap() == 4);
-    let dead = broker.read_all("orders-dlq").unwrap();
+    let dead = broker.read_exactly("orders-dlq", 4, GENEROUS).expect("4 dead letters");
     for letter in &dead {
         assert_eq!(letter.header("dlq.attempts"), Some("3"));
         assert_eq!(letter.header("dlq.error.kind"), Some("processing"));
@@ -260,8 +252,7 @@ async fn sigterm_stops_within_ten_seconds_with_matching_totals_and_commits() {
     let broker = broker_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
     let mut tracker = Tracker::start(&broker, dir.path(), "graceful", &[]);
-    broker.produce("orders", &valid_orders(6, 200)).await.unwrap();
-    let expected = all_offsets(&broker);
+    let expected = produce_orders(&broker, &valid_orders(6, 200)).await;
     wait_until(GENEROUS, "all 200 messages audited", || offsets_seen(dir.path()) == expected);
 
     let asked = Instant::now();

@@ -149,7 +149,8 @@ pub async fn broker_with_topics() -> Broker {
     broker
 }
 
-/// Every (partition, offset) of the orders topic, from its watermarks.
-pub fn all_offsets(broker: &Broker) -> BTreeSet<(i64, i64)> {
-    broker.read_all("orders").unwrap().iter().map(|r| (r.partition as i64, r.offset)).collect()
+/// Produces `records` to the orders topic; returns every (partition, offset) acknowledged.
+pub async fn produce_orders(broker: &Broker, records: &[Record]) -> BTreeSet<(i64, i64)> {
+    let acknowledged = broker.produce("orders", records).await.expect("records acknowledged");
+    acknowledged.into_iter().map(|(partition, offset)| (i64::from(partition), offset)).collect()
 }

@@ -56,7 +56,9 @@ pub fn consumer_config(kafka: &KafkaSettings, client_id: &str, commit_interval: 
         .set("session.timeout.ms", kafka.session_timeout_ms.to_string())
         .set("heartbeat.interval.ms", (kafka.session_timeout_ms / 3).max(100).to_string())
         .set("auto.offset.reset", kafka.auto_offset_reset.to_string())
-        .set("auto.commit.interval.ms", commit_interval.as_millis().to_string());
+        .set("auto.commit.interval.ms", commit_interval.as_millis().to_string())
+        // A tracker started before its topic exists notices the topic within 10 s.
+        .set("topic.metadata.refresh.interval.ms", "10000");
     for (key, value) in client_config(kafka, client_id).config_map() {
         config.set(key, value);
     }

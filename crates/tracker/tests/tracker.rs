@@ -74,7 +74,8 @@ async fn three_instances_share_the_partitions_and_audit_every_offset() {
     records.push(poison);
     let expected = produce_orders(&broker, &records).await;
     assert_eq!(expected.len(), 301);
-    wait_until(GENEROUS, "every offset is in some .events file", || offsets_seen(dir.path()) == expected);
+    wait_for_offsets(dir.path(), &expected, GENEROUS);
+    assert_eq!(offsets_seen(dir.path()), expected, "nothing but the produced offsets");
 
     let events = lines(dir.path(), "events");
     assert_eq!(events.len(), 301, "no duplicates in a stable group");
@@ -127,9 +128,7 @@ async fn sigkill_mid_stream_then_restart_loses_no_offset() {
     victim.wait_for_exit(Duration::from_secs(10));
     let restarted = Tracker::start(&broker, dir.path(), "victim", &slow);
 
-    wait_until(Duration::from_secs(120), "every offset is in some .events file", || {
-        offsets_seen(dir.path()) == expected
-    });
+    wait_for_offsets(dir.path(), &expected, Duration::from_secs(120));
     let total_lines = lines(dir.path(), "events").len();
     assert!(total_lines >= expected.len());
 
@@ -253,7 +252,7 @@ async fn sigterm_stops_within_ten_seconds_with_matching_totals_and_commits() {
     let dir = tempfile::tempdir().unwrap();
     let mut tracker = Tracker::start(&broker, dir.path(), "graceful", &[]);
     let expected = produce_orders(&broker, &valid_orders(6, 200)).await;
-    wait_until(GENEROUS, "all 200 messages audited", || offsets_seen(dir.path()) == expected);
+    wait_for_offsets(dir.path(), &expected, GENEROUS);
 
     let asked = Instant::now();
     tracker.signal(libc::SIGTERM);

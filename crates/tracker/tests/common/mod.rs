@@ -120,6 +120,36 @@ pub fn log_entries(dir: &Path, instance_id: &str, kind: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Waits until every offset of `expected` is in some `.events` file of `dir`; on timeout the
+/// failure lists what is missing and each instance's last log entries.
+pub fn wait_for_offsets(dir: &Path, expected: &BTreeSet<(i64, i64)>, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let seen = offsets_seen(dir);
+        if expected.is_subset(&seen) {
+            return;
+        }
+        if Instant::now() > deadline {
+            let missing: Vec<_> = expected.difference(&seen).take(20).collect();
+            let logs: Vec<String> = files(dir, "log")
+                .iter()
+                .map(|path| {
+                    let text = std::fs::read_to_string(path).unwrap_or_default();
+                    let tail: Vec<&str> = text.lines().rev().take(6).collect();
+                    format!("{}:\n{}", path.display(), tail.join("\n"))
+                })
+                .collect();
+            panic!(
+                "timed out after {timeout:?}: {} of {} offsets missing, e.g. {missing:?}\n{}",
+                expected.difference(&seen).count(),
+                expected.len(),
+                logs.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Distinct (partition, offset) pairs in all `.events` files.
 pub fn offsets_seen(dir: &Path) -> BTreeSet<(i64, i64)> {
     lines(dir, "events")

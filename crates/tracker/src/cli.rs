@@ -34,7 +34,7 @@ pub struct Options {
     /// Consumer group [default: order-tracker]
     #[arg(long, value_name = "GROUP")]
     pub group: Option<String>,
-    /// Seconds between metrics entries are this many milliseconds [default: 30000]
+    /// Milliseconds between two metrics entries in the .log [default: 30000]
     #[arg(long, value_name = "MS")]
     pub metrics_interval_ms: Option<u64>,
     /// Simulated work per message, to show lag and scaling [default: 0]

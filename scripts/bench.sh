@@ -120,7 +120,8 @@ if [ ! -e "$kcat_lib/librdkafka.so.1" ]; then
   ln -sf "$lib" "$kcat_lib/librdkafka.so.1"
 fi
 kcat() { LD_LIBRARY_PATH="$kcat_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" command kcat "$@"; }
-kcat_version=$(kcat -V 2>&1 | grep -o 'librdkafka version [^ ]*' | head -1 || true)
+kcat_version="kcat $(kcat -V 2>&1 | grep -o 'Version [0-9.]*' | head -1 | cut -d' ' -f2), $(kcat -V 2>&1 | grep -o 'librdkafka [0-9.]*' | head -1)"
+
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
   say "[setup] cargo build --release --locked -p producer -p tracker -p monitor (target: $target_dir)"
@@ -138,7 +139,7 @@ record "$parts/meta.json" \
   "ram_gb=$(awk '/MemTotal/ {printf "%.1f", $2/1048576}' /proc/meminfo)" \
   "loadavg_start=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" \
   "git_commit=\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\"" \
-  "kcat=\"$(command kcat -V 2>&1 | head -1 | tr -d '\"') ($kcat_version)\"" \
+  "kcat=\"$kcat_version\"" \
   "latency_rate=$LAT_RATE" "follow_rate=$FOLLOW_RATE" "follow_seconds=$FOLLOW_SECONDS" \
   "monitor_lines=$MONITOR_LINES"
 
@@ -193,7 +194,10 @@ if want producer; then
     --rate 0 --seed 1 --log-dir "$out/logs" >"$out/logs/producer.stdout" 2>"$out/logs/producer.stderr") \
     || die "producer failed (see $out/logs/producer.stderr)"
   t1=$(now)
-  record "$parts/producer.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")"
+  # Its own summary: "sent N ..., lost 0 in S s (R events/s)", from first send to last ack.
+  own=$(grep -o 'in [0-9.]* s ([0-9.]* events/s)' "$out/logs/producer.stdout" "$out/logs/producer.stderr" 2>/dev/null \
+    | head -1 | sed 's/.*in \([0-9.]*\) s.*/\1/' || true)
+  record "$parts/producer.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")" "own_seconds=${own:-null}"
   say "[producer] $(elapsed "$t0" "$t1") s; dumping the dataset with kcat"
   timeout 300 bash -c 'LD_LIBRARY_PATH='"$kcat_lib"' kcat -C -q -b "$1" -t "$2" -o beginning -c "$3" -f "%k\t%s\n" >"$4"' \
     _ "$broker" "$data_topic" "$N" "$out/data.tsv" || die "kcat could not dump $N records of $data_topic"
@@ -324,12 +328,25 @@ if want latency; then
   ldir="$out/latency"
   rm -rf "$ldir"
   topic "$lat_topic" 3
-  say "[latency] tracker joins $lat_topic"
+  say "[latency] tracker and the Python baseline join $lat_topic"
   start_tracker "$lat_topic" "bench-$run_id-latency" latency "$ldir"
+  # Two baselines: a Python consumer with librdkafka's defaults (as the tracker), and one with
+  # fetch.wait.max.ms=10, to show how much of the latency is the fetch wait.
+  python_pids=()
+  for variant in python python_fw10; do
+    extra=(); [ "$variant" = python_fw10 ] && extra=(--set fetch.wait.max.ms=10)
+    "$venv/bin/python" "$here/python_tracker.py" --broker "$broker" --topic "$lat_topic" \
+      --group "bench-$run_id-latency-$variant" --count "$lat_count" --out "$ldir/$variant.jsonl" \
+      --ready "$ldir/$variant.ready" --batch 1 "${extra[@]}" >"$ldir/$variant.json" 2>"$ldir/$variant.stderr" &
+    python_pids+=($!)
+    started_pids+=($!)
+  done
   deadline=$((SECONDS + 60))
-  until grep -q '"Partitions assigned"' "$ldir/tracker-latency.log" 2>/dev/null; do
+  until grep -q '"Partitions assigned"' "$ldir/tracker-latency.log" 2>/dev/null && [ -s "$ldir/python.ready" ] \
+    && [ -s "$ldir/python_fw10.ready" ]; do
     kill -0 "$tracker_pid" 2>/dev/null || die "the tracker exited (see $ldir)"
-    [ $SECONDS -lt $deadline ] || die "the tracker did not get partitions within 60 s (see $ldir)"
+    for pid in "${python_pids[@]}"; do kill -0 "$pid" 2>/dev/null || die "python_tracker.py exited (see $ldir/*.stderr)"; done
+    [ $SECONDS -lt $deadline ] || die "the consumers did not get partitions within 60 s (see $ldir)"
     sleep 0.2
   done
   sleep 1
@@ -340,8 +357,17 @@ if want latency; then
   wait_lines "$ldir/tracker-latency.events" "$lat_count" 60 "$tracker_pid" \
     || die "the tracker wrote $(lines_of "$ldir/tracker-latency.events") of $lat_count lines"
   stop_pid "$tracker_pid"
+  for variant in python python_fw10; do
+    wait_lines "$ldir/$variant.jsonl" "$lat_count" 60 \
+      || die "python_tracker.py wrote $(lines_of "$ldir/$variant.jsonl") of $lat_count lines ($variant)"
+  done
+  for pid in "${python_pids[@]}"; do wait "$pid" || true; done
   python3 "$here/bench.py" latency "$ldir/tracker-latency.events" >"$parts/latency.json" || die "latency"
-  say "[latency] $(cat "$parts/latency.json")"
+  python3 "$here/bench.py" latency "$ldir/python.jsonl" >"$parts/latency_python.json" || die "latency (python)"
+  python3 "$here/bench.py" latency "$ldir/python_fw10.jsonl" >"$parts/latency_python_fw10.json" || die "latency (python)"
+  say "[latency] tracker $(cat "$parts/latency.json")"
+  say "[latency] python  $(cat "$parts/latency_python.json")"
+  say "[latency] python, fetch.wait.max.ms=10 $(cat "$parts/latency_python_fw10.json")"
 fi
 
 record "$parts/meta.json" "loadavg_end=\"$(cut -d' ' -f1-3 /proc/loadavg)\""

@@ -11,7 +11,10 @@ where t0 and t1 are the times (Unix seconds) at which the first and the last mes
 received, so the group join is excluded, as it is for the tracker.
 
 Usage: python_tracker.py --broker HOST:PORT --topic T --group G --count N --out FILE
-                         [--idle-timeout S]
+                         [--idle-timeout S] [--ready FILE]
+
+--ready FILE is created once the consumer has been assigned partitions (used by the latency
+step, which starts producing only when its consumers have joined).
 """
 
 import argparse
@@ -57,6 +60,8 @@ def audit_line(message, instance_id: str) -> str:
         "order_full": None,
         "error": None,
         "validation_error": None,
+        # Extra: the record's Kafka timestamp (CreateTime, ms), to split latency in two.
+        "kafka_timestamp_ms": message.timestamp()[1],
     }
     try:
         event = json.loads(raw)
@@ -84,6 +89,11 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--idle-timeout", type=float, default=30.0,
                         help="give up after this many seconds without a message")
+    parser.add_argument("--ready", help="file to create once partitions are assigned")
+    parser.add_argument("--batch", type=int, default=1000,
+                        help="messages per consume() call; 1 = poll() one at a time (for latency)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra librdkafka property")
     args = parser.parse_args()
 
     instance_id = f"python-{os.getpid()}"
@@ -96,14 +106,24 @@ def main() -> int:
         "heartbeat.interval.ms": 2000,
         "enable.auto.commit": True,
         "auto.commit.interval.ms": 1000,
+        **dict(item.split("=", 1) for item in args.set),
     })
-    consumer.subscribe([args.topic])
+    def on_assign(consumer, partitions):
+        if args.ready and partitions:
+            with open(args.ready, "w") as ready:
+                ready.write(",".join(str(p.partition) for p in partitions) + "\n")
+
+    consumer.subscribe([args.topic], on_assign=on_assign)
     received = 0
     first = last = None
     idle_since = time.monotonic()
     with open(args.out, "w", encoding="utf-8", buffering=1 << 20) as out:
         while received < args.count:
-            batch = consumer.consume(num_messages=1000, timeout=0.5)
+            if args.batch > 1:
+                batch = consumer.consume(num_messages=args.batch, timeout=0.5)
+            else:
+                message = consumer.poll(0.5)
+                batch = [message] if message is not None else []
             if not batch:
                 # The join is not counted: the idle clock starts over until the first message.
                 if time.monotonic() - idle_since > args.idle_timeout and first is not None:

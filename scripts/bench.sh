@@ -306,16 +306,13 @@ if want follow; then
   started_pids+=("$monitor_pid")
   sleep 1
   kill -0 "$monitor_pid" 2>/dev/null || die "the interactive monitor exited (see $fdir/screen.out)"
-  python3 "$here/bench.py" sample "$monitor_pid" "$parts/follow_samples.json" &
-  sampler=$!
-  started_pids+=("$sampler")
   timeout $((FOLLOW_SECONDS + 60)) python3 "$here/bench.py" append --src "$out/tracker/tracker-bench.events" \
-    --dir "$fdir" --rate "$FOLLOW_RATE" --seconds "$FOLLOW_SECONDS" --files 3 >"$parts/follow.json" \
+    --dir "$fdir" --rate "$FOLLOW_RATE" --seconds "$FOLLOW_SECONDS" --files 3 \
+    --pid "$monitor_pid" --samples "$parts/follow_samples.json" >"$parts/follow.json" \
     || die "the appender failed"
   sleep 0.5
   kill -0 "$monitor_pid" 2>/dev/null || die "the interactive monitor died while following (see $fdir/screen.out)"
   stop_pid "$monitor_pid"
-  wait "$sampler" 2>/dev/null || true
   stop_pid "$follow_wrapper"
   say "[follow] appender $(cat "$parts/follow.json")"
   [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$fdir"/*.events

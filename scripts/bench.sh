@@ -24,7 +24,8 @@
 #
 # Exit status: 0 when every step ran (even if an aim is missed), 1 when a step failed.
 set -euo pipefail
-
+# The whole script is one block, read before it runs: editing the file during a run is safe.
+{
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 here="$root/scripts/bench"
@@ -177,7 +178,12 @@ start_tracker() { # TOPIC GROUP INSTANCE DIR
   started_pids+=("$tracker_pid")
 }
 
+# Stops a process this script started, and forgets it (so that clean-up never signals a
+# recycled PID).
 stop_pid() { # PID
+  local kept=() p
+  for p in "${started_pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
+  started_pids=("${kept[@]}")
   kill -TERM "$1" 2>/dev/null || true
   for _ in $(seq 150); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$1" 2>/dev/null || true
@@ -358,7 +364,7 @@ if want latency; then
     wait_lines "$ldir/$variant.jsonl" "$lat_count" 60 \
       || die "python_tracker.py wrote $(lines_of "$ldir/$variant.jsonl") of $lat_count lines ($variant)"
   done
-  for pid in "${python_pids[@]}"; do wait "$pid" || true; done
+  for pid in "${python_pids[@]}"; do wait "$pid" || true; stop_pid "$pid"; done
   python3 "$here/bench.py" latency "$ldir/tracker-latency.events" >"$parts/latency.json" || die "latency"
   python3 "$here/bench.py" latency "$ldir/python.jsonl" >"$parts/latency_python.json" || die "latency (python)"
   python3 "$here/bench.py" latency "$ldir/python_fw10.jsonl" >"$parts/latency_python_fw10.json" || die "latency (python)"
@@ -372,3 +378,5 @@ echo
 python3 "$here/bench.py" report "$parts" "$out/results.json"
 echo
 say "results: $out/results.json"
+exit 0
+}

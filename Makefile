@@ -1,6 +1,6 @@
 # Order tracking on Kafka. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help build test run stop monitor analyze bench lint fmt clean
+.PHONY: help build test chaos run stop monitor analyze bench lint fmt clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -10,6 +10,10 @@ build: ## Build the release binaries (target/release/{producer,tracker,monitor})
 
 test: ## Install the local broker if missing, then fmt check, clippy and every test
 	scripts/test.sh
+
+chaos: ## Crash drill: 100,000 orders, 3 trackers, 5 SIGKILLs; nothing may be lost
+	CHAOS_ORDERS=$${CHAOS_ORDERS:-100000} CHAOS_KILLS=$${CHAOS_KILLS:-5} \
+	  cargo test --locked -p tracker --test resilience chaos -- --nocapture
 
 run: ## Start a broker, the trackers and the producer (start.sh)
 	./start.sh

@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
@@ -15,6 +16,8 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::ProducerContext;
 use rdkafka::Message;
+
+use crate::health_log::{EntryKind, HealthLog, Level};
 
 /// Counters of one run, shared by the sending loop, the delivery callback and the reporters.
 #[derive(Debug, Default)]
@@ -102,17 +105,23 @@ impl Counters {
     }
 }
 
+/// The same client error is written to `producer.log` at most once per this period.
+const ERROR_REPEAT_PERIOD: Duration = Duration::from_secs(10);
+
 /// The producer's librdkafka context: counts delivery reports, forwards client logs to
-/// `tracing`.
-#[derive(Debug, Clone)]
+/// `tracing`, and writes client errors (a broker outage...) to `producer.log`.
+#[derive(Debug)]
 pub struct DeliveryContext {
     counters: Arc<Counters>,
+    log: Arc<HealthLog>,
+    /// The last client error written to the log, and when.
+    last_error: Mutex<Option<(String, Instant)>>,
 }
 
 impl DeliveryContext {
-    /// A context feeding `counters`.
-    pub fn new(counters: Arc<Counters>) -> Self {
-        Self { counters }
+    /// A context feeding `counters` and writing client errors to `log`.
+    pub fn new(counters: Arc<Counters>, log: Arc<HealthLog>) -> Self {
+        Self { counters, log, last_error: Mutex::new(None) }
     }
 }
 
@@ -137,6 +146,21 @@ impl ClientContext for DeliveryContext {
         // Client-level trouble (broker down, connection refused): librdkafka keeps retrying
         // within message.timeout.ms, so this is a warning; lost records are counted apart.
         tracing::warn!(target: "librdkafka", %error, "{reason}");
+        let text = format!("{error}: {reason}");
+        let now = Instant::now();
+        let mut last = self.last_error.lock().unwrap_or_else(PoisonError::into_inner);
+        let repeat = last
+            .as_ref()
+            .is_some_and(|(previous, at)| *previous == text && now.duration_since(*at) < ERROR_REPEAT_PERIOD);
+        if !repeat {
+            self.log.write(
+                Level::Error,
+                EntryKind::KafkaError,
+                serde_json::json!({"source": "client"}),
+                Some(&text),
+            );
+            *last = Some((text, now));
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub enum EntryKind {
     Metrics,
     /// Records the broker did not acknowledge (at most one line per second, with a count).
     DeliveryFailed,
+    /// The client lost the broker or got an error from it (at most one line per 10 s per error).
+    KafkaError,
     /// The producer stopped: totals.
     Stopped,
 }
@@ -41,6 +43,7 @@ impl EntryKind {
             EntryKind::Started => "Producer started",
             EntryKind::Metrics => "Producer metrics",
             EntryKind::DeliveryFailed => "Records could not be delivered",
+            EntryKind::KafkaError => "Kafka error",
             EntryKind::Stopped => "Producer stopped",
         }
     }

@@ -195,7 +195,7 @@ pub async fn run(
         .map_err(|source| ProducerError::HealthLog { path: log_dir.join(health_log::FILE_NAME), source })?;
     let counters = Arc::new(Counters::default());
     let producer: ThreadedProducer<DeliveryContext> = client_config(&config)
-        .create_with_context(DeliveryContext::new(Arc::clone(&counters)))
+        .create_with_context(DeliveryContext::new(Arc::clone(&counters), Arc::clone(&log)))
         .map_err(ProducerError::Client)?;
 
     let mode = json!({

@@ -19,6 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod proxy;
+
+pub use proxy::Proxy;
+
 use anyhow::{bail, Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -35,6 +39,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct Broker {
     child: Child,
     port: u16,
+    /// When started behind a proxy: clients go through it, so the network can be cut.
+    proxy: Option<Proxy>,
     /// Holds the broker's log file; removed with the broker.
     dir: tempfile::TempDir,
 }
@@ -51,7 +57,8 @@ impl Broker {
         let mut last_error = None;
         // Another process may take the free port between our probe and the broker's bind.
         for _ in 0..3 {
-            match Self::spawn(&binary, free_port()?, extra_args) {
+            let port = free_port()?;
+            match Self::spawn(&binary, port, port, extra_args) {
                 Ok(broker) => return Ok(broker),
                 Err(error) => last_error = Some(error),
             }
@@ -61,31 +68,25 @@ impl Broker {
 
     /// Starts a broker on a given port (e.g. to restart one on the port its clients know).
     pub fn start_on_port(port: u16, extra_args: &[&str]) -> Result<Broker> {
-        Self::spawn(&tansu_binary()?, port, extra_args)
+        Self::spawn(&tansu_binary()?, port, port, extra_args)
     }
 
-    fn spawn(binary: &Path, port: u16, extra_args: &[&str]) -> Result<Broker> {
+    /// Starts the broker listening on `port` and telling clients to connect to `advertised_port`.
+    fn spawn(binary: &Path, port: u16, advertised_port: u16, extra_args: &[&str]) -> Result<Broker> {
         let dir = tempfile::tempdir().context("creating the broker's temporary folder")?;
         let log = std::fs::File::create(dir.path().join("tansu.log")).context("creating the broker log")?;
-        let url = format!("tcp://127.0.0.1:{port}");
         let mut command = Command::new(binary);
         command
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["broker", "--listener-url", &format!("tcp://127.0.0.1:{port}")])
+            .args(["--advertised-listener-url", &format!("tcp://127.0.0.1:{advertised_port}")])
             .args(["--storage-engine", "memory://tansu/"])
             .args(extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
-        // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the broker when
-        // the thread that spawned it (the test) dies.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        die_with_parent(&mut command);
         let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
-        let mut broker = Broker { child, port, dir };
+        let mut broker = Broker { child, port, proxy: None, dir };
         broker.wait_until_ready()?;
         Ok(broker)
     }
@@ -111,9 +112,33 @@ impl Broker {
         }
     }
 
-    /// `127.0.0.1:<port>`, for `bootstrap.servers`.
+    /// Starts a broker that clients reach through a [`Proxy`], so that
+    /// [`Broker::cut_network`] can simulate an outage while the broker keeps its data.
+    pub fn start_behind_proxy() -> Result<Broker> {
+        let port = free_port()?;
+        let proxy = Proxy::start(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+        let mut broker = Self::spawn(&tansu_binary()?, port, proxy.port(), &[])?;
+        broker.proxy = Some(proxy);
+        Ok(broker)
+    }
+
+    /// Closes every client connection and refuses new ones (started behind a proxy only).
+    pub fn cut_network(&self) {
+        if let Some(proxy) = &self.proxy {
+            proxy.cut();
+        }
+    }
+
+    /// Ends [`Broker::cut_network`].
+    pub fn restore_network(&self) {
+        if let Some(proxy) = &self.proxy {
+            proxy.restore();
+        }
+    }
+
+    /// `127.0.0.1:<port>`, for `bootstrap.servers` (the proxy's port when there is one).
     pub fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.proxy.as_ref().map_or(self.port, Proxy::port))
     }
 
     /// The port the broker listens on.
@@ -325,6 +350,18 @@ impl Record {
     /// The value of a header, if present.
     pub fn header(&self, key: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Makes the broker die with the test process, even on SIGKILL.
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the broker when the
+    // thread that spawned it (the test) dies.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
     }
 }
 

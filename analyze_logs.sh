@@ -303,7 +303,9 @@ total() { awk -F '\t' -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? 0 : v
 kind() { awk -F '\t' -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? 0 : v) }' "$tmp/kinds.tsv"; }
 eur() { awk -v c="$1" 'BEGIN { s = c < 0 ? "-" : ""; if (c < 0) c = -c; e = int(c / 100); printf "%s%.0f.%02d", s, e, c - e * 100 }'; }
 section() { printf '\n== %s\n' "$1"; }
-row() { printf '  %-34s %12s  %s\n' "$1" "$2" "${3:-}"; }
+row() { # label value [note]
+  if [ -n "${3:-}" ]; then printf '  %-34s %12s  %s\n' "$1" "$2" "$3"; else printf '  %-34s %12s\n' "$1" "$2"; fi
+}
 
 received=$(total received)
 orders=$(total orders)

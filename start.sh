@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Starts the whole system in the background: a Kafka broker (unless one is given), the topics,
+# N trackers and the producer, each with a PID file. Run ./start.sh --help for the details.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: ./start.sh [--help]
+
+Starts a Kafka broker, creates the topics, builds the binaries, then starts TRACKERS trackers
+(instance-1..N, one consumer group) and the producer in the background. Running it again starts
+nothing new. Stop everything with ./stop.sh.
+
+Broker, first that applies:
+  KAFKA_BROKER is set       use that cluster (host:port[,host:port]); start no broker
+  a Docker engine answers   docker compose up (Apache Kafka in KRaft mode on localhost:9092,
+                            Kafka UI on http://localhost:8080)
+  otherwise                 the local Tansu broker (scripts/broker.sh; installed into .tools/
+                            when missing) on 127.0.0.1:BROKER_PORT
+
+Environment:
+  TRACKERS=3                number of trackers
+  KAFKA_BROKER              an existing cluster to use instead of starting a broker
+  BROKER_PORT=9092          port of the local broker
+  BROKER_WAIT_S=60          how long to wait for the broker to answer
+  RUN_DIR=run               root of pids/, out/ (each process's stdout and stderr), logs/
+  TRACKER_LOG_DIR           where tracker-<id>.log/.events and producer.log go (RUN_DIR/logs)
+  BIN_DIR                   use the producer/tracker/monitor binaries in this folder instead
+                            of building them (cargo build --release into target/release)
+  PRODUCER_INTERVAL_MS      steady mode: one event every MS milliseconds (default 2000)
+  PRODUCER_ARGS             extra producer flags, split on spaces, e.g. "--rate 50 --poison-rate 0.05"
+  Other tracker and producer variables (TRACKER_PROCESSING_DELAY_MS, TRACKER_FAILURE_RATE,
+  RETRY_MAX_ATTEMPTS, DLQ_ENABLED, ...) pass through; ./config.yaml is read when it exists.
+EOF
+}
+
+case "${1:-}" in
+  -h | --help) usage; exit 0 ;;
+  "") ;;
+  *) echo "start.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+esac
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'start.sh: %s\n' "$*" >&2; exit 1; }
+
+# Paths given relative are relative to where the script was called from; the processes run
+# from the repository root, so that ./config.yaml is found there.
+absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+run_dir=$(absolute "${RUN_DIR:-$root/run}")
+log_dir=$(absolute "${TRACKER_LOG_DIR:-$run_dir/logs}")
+pid_dir=$run_dir/pids
+out_dir=$run_dir/out
+trackers=${TRACKERS:-3}
+broker_port=${BROKER_PORT:-9092}
+broker_wait_s=${BROKER_WAIT_S:-60}
+if [ -n "${BIN_DIR:-}" ]; then bin_dir=$(absolute "$BIN_DIR"); else bin_dir=""; fi
+cd "$root"
+
+case "$trackers" in
+  '' | *[!0-9]*) die "TRACKERS=$trackers is not a number; use 1 to 64" ;;
+esac
+[ "$trackers" -ge 1 ] && [ "$trackers" -le 64 ] || die "TRACKERS=$trackers is out of range; use 1 to 64"
+case "$broker_port" in
+  '' | *[!0-9]*) die "BROKER_PORT=$broker_port is not a port number" ;;
+esac
+mkdir -p "$pid_dir" "$out_dir" "$log_dir"
+
+# A shorter path for messages when it lies under the current folder.
+show() { case "$1" in "$root"/*) printf '%s\n' "${1#"$root"/}" ;; *) printf '%s\n' "$1" ;; esac; }
+
+# The command line of a process, NULs as spaces; empty when it is gone (or a zombie).
+cmdline() {
+  if [ -r "/proc/$1/cmdline" ]; then tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true
+  else ps -p "$1" -o args= 2>/dev/null || true; fi
+}
+# Whether the PID in pid file $1 is alive and still runs the binary named $2 (a recycled PID
+# runs something else). Removes the PID file when it is stale.
+running() {
+  local pid_file=$1 binary=$2 pid args
+  [ -f "$pid_file" ] || return 1
+  pid=$(cat "$pid_file" 2>/dev/null || true)
+  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+    args=$(cmdline "$pid")
+    args=${args%% *}
+    if [ "${args##*/}" = "$binary" ]; then return 0; fi
+  fi
+  rm -f "$pid_file"
+  return 1
+}
+
+# Which processes are already up; when all are, there is nothing to do.
+missing=()
+for i in $(seq 1 "$trackers"); do
+  running "$pid_dir/instance-$i.pid" tracker || missing+=("instance-$i")
+done
+running "$pid_dir/producer.pid" producer || missing+=(producer)
+if [ ${#missing[@]} -eq 0 ]; then
+  say "Already running (nothing started); stop with ./stop.sh"
+fi
+
+# --- Binaries --------------------------------------------------------------------------------
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ -n "$bin_dir" ]; then
+    say "Using the binaries in $(show "$bin_dir") (BIN_DIR)"
+  else
+    command -v cargo >/dev/null 2>&1 || die "cargo is needed to build the binaries (https://rustup.rs), or set BIN_DIR to a folder holding them"
+    say "Building the release binaries (cargo build --release; the first build takes a few minutes)"
+    cargo build --release --locked -p producer -p tracker -p monitor || die "the build failed (see above)"
+    bin_dir=$(absolute "${CARGO_TARGET_DIR:-$root/target}")/release
+  fi
+  for binary in producer tracker monitor; do
+    [ -x "$bin_dir/$binary" ] || die "$bin_dir/$binary is missing or not executable"
+  done
+else
+  bin_dir=${bin_dir:-$(absolute "${CARGO_TARGET_DIR:-$root/target}")/release}
+fi
+
+# --- Broker ----------------------------------------------------------------------------------
+# The broker a previous start recorded stays the one in use while its processes run.
+broker_file=$run_dir/broker
+recorded=""
+if [ -f "$broker_file" ]; then recorded=$(cat "$broker_file"); fi
+some_running=$(( trackers + 1 - ${#missing[@]} ))
+
+answers() { # host:port
+  local host=${1%:*} port=${1##*:}
+  (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+wait_for() { # bootstrap list, seconds, what to read on failure
+  local deadline=$((SECONDS + $2)) server
+  while :; do
+    for server in ${1//,/ }; do
+      if answers "$server"; then return 0; fi
+    done
+    [ $SECONDS -lt "$deadline" ] || die "the broker at $1 did not answer within $2 s; $3"
+    sleep 0.5
+  done
+}
+
+if [ "$some_running" -gt 0 ] && [ -n "$recorded" ]; then
+  mode=${recorded%% *}
+  case "$mode" in
+    local) broker_port=${recorded#local }; bootstrap=127.0.0.1:$broker_port ;;
+    compose) bootstrap=127.0.0.1:9092 ;;
+    *) bootstrap=${recorded#external }; mode=external ;;
+  esac
+  say "Broker: keeping the one this run uses ($recorded)"
+elif [ -n "${KAFKA_BROKER:-}" ]; then
+  mode=external
+  bootstrap=$KAFKA_BROKER
+  say "Broker: the existing cluster $bootstrap (KAFKA_BROKER is set; no broker started)"
+elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  mode=compose
+  bootstrap=127.0.0.1:9092
+  say "Broker: Apache Kafka with Docker Compose (a Docker engine answers)"
+else
+  mode=local
+  bootstrap=127.0.0.1:$broker_port
+  if command -v docker >/dev/null 2>&1; then
+    why="the docker client is installed but no Docker engine answers"
+  else
+    why="no Docker engine"
+  fi
+  say "Broker: the local Tansu broker on $bootstrap ($why; set KAFKA_BROKER to use a cluster)"
+fi
+
+case "$mode" in
+  local)
+    BROKER_PORT=$broker_port scripts/broker.sh start ||
+      die "the local broker did not start; see $(show "$root/.tools/broker/$broker_port/tansu.log")"
+    echo "local $broker_port" >"$broker_file"
+    wait_for "$bootstrap" "$broker_wait_s" "see $(show "$root/.tools/broker/$broker_port/tansu.log")"
+    ;;
+  compose)
+    echo "compose" >"$broker_file"
+    timeout_s=$((broker_wait_s > 120 ? broker_wait_s : 120))
+    docker compose up -d --wait --wait-timeout "$timeout_s" kafka ||
+      die "Kafka did not become healthy within $timeout_s s; see: docker compose logs kafka"
+    docker compose run --rm kafka-init >"$out_dir/kafka-init.out" 2>&1 ||
+      die "creating the topics failed; see $(show "$out_dir/kafka-init.out")"
+    docker compose up -d kafka-ui >/dev/null 2>&1 || echo "    (Kafka UI did not start; see: docker compose logs kafka-ui)"
+    wait_for "$bootstrap" "$broker_wait_s" "see: docker compose logs kafka"
+    ;;
+  external)
+    echo "external $bootstrap" >"$broker_file"
+    wait_for "$bootstrap" "$broker_wait_s" "check KAFKA_BROKER and that the cluster runs"
+    ;;
+esac
+
+if [ ${#missing[@]} -gt 0 ]; then
+  # --- Topics --------------------------------------------------------------------------------
+  say "Topics: creating orders (3 partitions) and orders-dlq when missing"
+  if ! KAFKA_BROKER=$bootstrap PRODUCER_LOG_DIR=$out_dir \
+    "$bin_dir/producer" --create-topics --count 0 </dev/null >"$out_dir/create-topics.out" 2>&1; then
+    cat "$out_dir/create-topics.out" >&2
+    die "could not create the topics on $bootstrap (output above, also in $(show "$out_dir/create-topics.out"))"
+  fi
+
+  # --- Processes -----------------------------------------------------------------------------
+  started=()
+  for name in "${missing[@]}"; do
+    out=$out_dir/$name.out
+    if [ "$name" = producer ]; then
+      # shellcheck disable=SC2086 # PRODUCER_ARGS is a list of flags on purpose
+      KAFKA_BROKER=$bootstrap PRODUCER_LOG_DIR=$log_dir \
+        "$bin_dir/producer" ${PRODUCER_ARGS:-} </dev/null >>"$out" 2>&1 &
+    else
+      KAFKA_BROKER=$bootstrap TRACKER_INSTANCE_ID=$name TRACKER_LOG_DIR=$log_dir \
+        "$bin_dir/tracker" </dev/null >>"$out" 2>&1 &
+    fi
+    echo $! >"$pid_dir/$name.pid"
+    started+=("$name")
+  done
+
+  # Bad configuration makes a process exit at once: catch it here rather than leave a dead PID.
+  sleep 1
+  failed=0
+  for name in "${started[@]}"; do
+    binary=tracker
+    [ "$name" = producer ] && binary=producer
+    if ! running "$pid_dir/$name.pid" "$binary"; then
+      failed=1
+      echo "start.sh: $name exited right after it started; the end of $(show "$out_dir/$name.out"):" >&2
+      tail -n 5 "$out_dir/$name.out" | sed 's/^/    /' >&2
+    fi
+  done
+  [ $failed -eq 0 ] || die "some processes did not start (the others run: ./stop.sh stops them)"
+fi
+
+# --- What runs -------------------------------------------------------------------------------
+echo
+printf '%-12s %8s  %s\n' process pid "log (stdout and stderr in $(show "$out_dir"))"
+for i in $(seq 1 "$trackers"); do
+  name=instance-$i
+  running "$pid_dir/$name.pid" tracker &&
+    printf '%-12s %8s  %s\n' "$name" "$(cat "$pid_dir/$name.pid")" "$(show "$log_dir/tracker-$name.log")"
+done
+running "$pid_dir/producer.pid" producer &&
+  printf '%-12s %8s  %s\n' producer "$(cat "$pid_dir/producer.pid")" "$(show "$log_dir/producer.log")"
+echo "broker       $bootstrap ($mode)"
+echo
+echo "Watch:    $(show "$bin_dir/monitor") --dir $(show "$log_dir")"
+echo "Analyse:  ./analyze_logs.sh $(show "$log_dir")"
+if [ "$mode" = compose ]; then echo "Kafka UI: http://localhost:8080"; fi
+if [ "$run_dir" = "$root/run" ]; then echo "Stop:     ./stop.sh"; else echo "Stop:     RUN_DIR=$run_dir ./stop.sh"; fi

@@ -3,7 +3,7 @@
 # next to a baseline measured in the same run (kcat, a Python confluent-kafka loop, wc -l, jq),
 # on a private local broker (Tansu) that is started here and stopped on exit.
 #
-#   scripts/bench.sh                       full run (BENCH_N=200000, about 10 minutes)
+#   scripts/bench.sh                       full run (BENCH_N=200000, 3 to 8 minutes; jq is the slowest part)
 #   BENCH_N=20000 scripts/bench.sh         quick check
 #
 # Environment:

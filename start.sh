@@ -11,7 +11,7 @@ Starts a Kafka broker, creates the topics, builds the binaries, then starts TRAC
 (instance-1..N, one consumer group) and the producer in the background. Running it again starts
 nothing new. Stop everything with ./stop.sh.
 
-Broker, first that applies:
+Broker, first that applies (BROKER=local|compose|external forces one):
   KAFKA_BROKER is set       use that cluster (host:port[,host:port]); start no broker
   a Docker engine answers   docker compose up (Apache Kafka in KRaft mode on localhost:9092,
                             Kafka UI on http://localhost:8080)
@@ -20,6 +20,7 @@ Broker, first that applies:
 
 Environment:
   TRACKERS=3                number of trackers
+  BROKER=auto               auto, local (Tansu even when Docker runs), compose, or external
   KAFKA_BROKER              an existing cluster to use instead of starting a broker
   BROKER_PORT=9092          port of the local broker
   BROKER_WAIT_S=60          how long to wait for the broker to answer
@@ -63,6 +64,10 @@ esac
 [ "$trackers" -ge 1 ] && [ "$trackers" -le 64 ] || die "TRACKERS=$trackers is out of range; use 1 to 64"
 case "$broker_port" in
   '' | *[!0-9]*) die "BROKER_PORT=$broker_port is not a port number" ;;
+esac
+case "${BROKER:-auto}" in
+  auto | local | compose | external) ;;
+  *) die "BROKER=$BROKER is not supported: use auto, local, compose or external" ;;
 esac
 mkdir -p "$pid_dir" "$out_dir" "$log_dir"
 
@@ -146,18 +151,25 @@ if [ "$some_running" -gt 0 ] && [ -n "$recorded" ]; then
     *) bootstrap=${recorded#external }; mode=external ;;
   esac
   say "Broker: keeping the one this run uses ($recorded)"
-elif [ -n "${KAFKA_BROKER:-}" ]; then
+elif [ "${BROKER:-auto}" = external ] || { [ "${BROKER:-auto}" = auto ] && [ -n "${KAFKA_BROKER:-}" ]; }; then
+  [ -n "${KAFKA_BROKER:-}" ] || die "BROKER=external needs KAFKA_BROKER=host:port"
   mode=external
   bootstrap=$KAFKA_BROKER
   say "Broker: the existing cluster $bootstrap (KAFKA_BROKER is set; no broker started)"
-elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+elif [ "${BROKER:-auto}" = compose ] ||
+  { [ "${BROKER:-auto}" = auto ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }; then
   mode=compose
   bootstrap=127.0.0.1:9092
-  say "Broker: Apache Kafka with Docker Compose (a Docker engine answers)"
+  why="a Docker engine answers"
+  [ "${BROKER:-auto}" = auto ] || why="BROKER=compose"
+  command -v docker >/dev/null 2>&1 || die "BROKER=compose needs Docker (https://docs.docker.com/engine/install/)"
+  say "Broker: Apache Kafka with Docker Compose ($why)"
 else
   mode=local
   bootstrap=127.0.0.1:$broker_port
-  if command -v docker >/dev/null 2>&1; then
+  if [ "${BROKER:-auto}" = local ]; then
+    why="BROKER=local"
+  elif command -v docker >/dev/null 2>&1; then
     why="the docker client is installed but no Docker engine answers"
   else
     why="no Docker engine"

@@ -126,6 +126,7 @@ def num: if . == null then "-" else tostring end;
 # JSON string every '"' is escaped, so '","raw_message_base64":' after '"raw_message":"' is
 # the end of the payload string, and ',"created_at":"' after ',"shipping_address":{' ends the
 # addresses; a line of another shape is passed through unchanged.
+# shellcheck disable=SC2016 # an awk program
 export ANALYZE_STRIP='{
   line = $0
   s = index(line, "\"raw_message\":\"")

@@ -61,7 +61,7 @@ cd "$root"
 case "$trackers" in
   '' | *[!0-9]*) die "TRACKERS=$trackers is not a number; use 1 to 64" ;;
 esac
-[ "$trackers" -ge 1 ] && [ "$trackers" -le 64 ] || die "TRACKERS=$trackers is out of range; use 1 to 64"
+if [ "$trackers" -lt 1 ] || [ "$trackers" -gt 64 ]; then die "TRACKERS=$trackers is out of range; use 1 to 64"; fi
 case "$broker_port" in
   '' | *[!0-9]*) die "BROKER_PORT=$broker_port is not a port number" ;;
 esac
@@ -117,8 +117,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   for binary in producer tracker monitor; do
     [ -x "$bin_dir/$binary" ] || die "$bin_dir/$binary is missing or not executable"
   done
-else
-  bin_dir=${bin_dir:-$(absolute "${CARGO_TARGET_DIR:-$root/target}")/release}
+elif [ -z "$bin_dir" ]; then
+  # Nothing to start: name the folder the running producer came from.
+  producer_path=$(cmdline "$(cat "$pid_dir/producer.pid")")
+  bin_dir=$(dirname "${producer_path%% *}")
 fi
 
 # --- Broker ----------------------------------------------------------------------------------

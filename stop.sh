@@ -81,7 +81,16 @@ for pid_file in "$pid_dir"/producer.pid "${pid_files[@]}"; do
   fi
 done
 
-deadline=$((SECONDS + stop_timeout))
+# Milliseconds since the epoch (bash 5), or whole seconds scaled on an older bash.
+now_ms() {
+  if [ -n "${EPOCHREALTIME:-}" ]; then
+    local micros=${EPOCHREALTIME//[!0-9]/}
+    echo $((10#$micros / 1000))
+  else
+    echo $(($(date +%s) * 1000))
+  fi
+}
+deadline=$(($(now_ms) + stop_timeout * 1000))
 declare -A status=()
 # Waits until every listed index has exited or the deadline passes.
 wait_for() {
@@ -97,7 +106,7 @@ wait_for() {
         fi
       fi
     done
-    [ $pending -eq 1 ] && [ $SECONDS -lt $deadline ] || return 0
+    if [ $pending -eq 0 ] || [ "$(now_ms)" -ge $deadline ]; then return 0; fi
     sleep 0.1
   done
 }

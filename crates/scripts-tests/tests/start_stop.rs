@@ -4,6 +4,7 @@
 mod util;
 
 use std::net::TcpStream;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -219,6 +220,62 @@ fn stop_never_signals_a_recycled_pid() {
     assert!(stopped.stdout.contains("producer: not running (stale PID file removed)"), "{}", stopped.all());
     assert!(runs(pid as i32, "sleep"), "the unrelated process was not signalled");
     assert_eq!(std::fs::read_dir(session.path("pids")).unwrap().count(), 0, "stale PID files removed");
+}
+
+/// Starts a copy of `sleep` named `name`, so that its command line looks like our binary's;
+/// with `ignore_sigterm` it inherits SIGTERM ignored, like a process stuck in its shutdown.
+fn impostor(dir: &Path, name: &str, ignore_sigterm: bool) -> Bystander {
+    let path = dir.join(name);
+    if !path.exists() {
+        std::fs::copy("/bin/sleep", &path).expect("/bin/sleep can be copied");
+    }
+    let mut command = Command::new(&path);
+    command.arg("120");
+    if ignore_sigterm {
+        // SAFETY: signal(2) is async-signal-safe; an ignored disposition survives exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGTERM, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+    }
+    // A thread of this test process may fork while the copy is still open for writing, and
+    // exec then fails with ETXTBSY until that child has exec'd in turn: try again briefly.
+    for _ in 0..100 {
+        match command.spawn() {
+            Ok(child) => return Bystander(child),
+            Err(error) if error.raw_os_error() == Some(libc::ETXTBSY) => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(error) => panic!("cannot start {}: {error}", path.display()),
+        }
+    }
+    panic!("{} stayed busy (ETXTBSY) for 2 s", path.display());
+}
+
+#[test]
+fn stop_kills_what_ignores_sigterm_after_the_timeout() {
+    let session = Run::new(PathBuf::from("/nonexistent"));
+    let bin = tempfile::tempdir().unwrap();
+    let mut producer = impostor(bin.path(), "producer", false);
+    let mut stuck = impostor(bin.path(), "tracker", true);
+    std::fs::create_dir_all(session.path("pids")).unwrap();
+    std::fs::write(session.path("pids/producer.pid"), format!("{}\n", producer.0.id())).unwrap();
+    std::fs::write(session.path("pids/instance-1.pid"), format!("{}\n", stuck.0.id())).unwrap();
+
+    let started = std::time::Instant::now();
+    let stopped = run(session.command("stop.sh").env("STOP_TIMEOUT", "2"), STOP_TIMEOUT);
+    assert_eq!(stopped.code, Some(0), "{}", stopped.all());
+    let producer_line = format!("producer (pid {}): stopped cleanly", producer.0.id());
+    let tracker_line = format!("instance-1 (pid {}): killed after 2 s", stuck.0.id());
+    assert!(stopped.stdout.contains(&producer_line), "{}", stopped.all());
+    assert!(stopped.stdout.contains(&tracker_line), "{}", stopped.all());
+    assert!(started.elapsed() >= Duration::from_secs(2), "waited for the timeout first");
+    let status = stuck.0.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "the stuck process got SIGKILL");
+    assert_eq!(producer.0.wait().unwrap().signal(), Some(libc::SIGTERM), "the producer got SIGTERM");
+    assert_eq!(std::fs::read_dir(session.path("pids")).unwrap().count(), 0, "PID files removed");
 }
 
 #[test]

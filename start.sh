@@ -205,8 +205,10 @@ esac
 if [ ${#missing[@]} -gt 0 ]; then
   # --- Topics --------------------------------------------------------------------------------
   say "Topics: creating orders (3 partitions) and orders-dlq when missing"
+  bounded=()
+  if command -v timeout >/dev/null 2>&1; then bounded=(timeout 60); fi
   if ! KAFKA_BROKER=$bootstrap PRODUCER_LOG_DIR=$out_dir \
-    "$bin_dir/producer" --create-topics --count 0 </dev/null >"$out_dir/create-topics.out" 2>&1; then
+    "${bounded[@]}" "$bin_dir/producer" --create-topics --count 0 </dev/null >"$out_dir/create-topics.out" 2>&1; then
     cat "$out_dir/create-topics.out" >&2
     die "could not create the topics on $bootstrap (output above, also in $(show "$out_dir/create-topics.out"))"
   fi

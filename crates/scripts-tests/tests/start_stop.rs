@@ -188,6 +188,26 @@ fn start_runs_everything_once_and_stop_stops_it_all() {
     assert!(idle.stdout.contains("Nothing to stop"), "{}", idle.stdout);
 }
 
+#[test]
+fn an_external_cluster_is_used_and_left_running() {
+    let cluster = testkit::Broker::start().expect("a private broker");
+    let session = Run::new(built_binaries());
+    let mut start = session.command("start.sh");
+    start.env_remove("BROKER").env("KAFKA_BROKER", cluster.bootstrap()).env("TRACKERS", "1");
+    let started = run(&mut start, START_TIMEOUT);
+    assert_eq!(started.code, Some(0), "start.sh failed:\n{}", started.all());
+    assert!(started.stdout.contains("KAFKA_BROKER is set; no broker started"), "{}", started.stdout);
+    assert!(!session.broker_answers(), "no local broker on port {}", session.port);
+    assert!(runs(session.pid("instance-1"), "tracker"), "{}", started.all());
+    wait_until(Duration::from_secs(60), "instance-1 audits messages", || session.events_lines() > 0);
+
+    let stopped = session.stop();
+    assert_eq!(stopped.code, Some(0), "{}", stopped.all());
+    assert!(stopped.stdout.contains("is an external cluster; left running"), "{}", stopped.all());
+    let address = cluster.bootstrap();
+    assert!(TcpStream::connect(address.as_str()).is_ok(), "the external cluster still answers");
+}
+
 fn run_status(port: u16) -> Finished {
     run(
         script("scripts/broker.sh").arg("status").env("BROKER_PORT", port.to_string()),

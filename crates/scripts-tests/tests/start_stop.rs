@@ -110,6 +110,10 @@ impl Drop for Run {
     fn drop(&mut self) {
         let _ = self.command("stop.sh").env("STOP_TIMEOUT", "5").output();
         let _ = script("scripts/broker.sh").arg("stop").env("BROKER_PORT", self.port.to_string()).output();
+        // The broker's log stays for a failed test to be read; a passing one leaves nothing.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(util::repo_root().join(format!(".tools/broker/{}", self.port)));
+        }
     }
 }
 

@@ -96,30 +96,12 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------------------------------------
 say "[setup] tools"
 command -v python3 >/dev/null || die "python3 is needed"
-if ! command -v kcat >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    say "installing kcat (apt-get install -y kcat)"
-    apt-get install -y kcat >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y kcat >/dev/null 2>&1; } \
-      || die "apt-get install kcat failed"
-  else
-    die "kcat is missing: apt-get install kcat"
-  fi
-fi
 [ -x /usr/bin/time ] || die "GNU time is missing (/usr/bin/time): apt-get install time"
 command -v jq >/dev/null || die "jq is missing: apt-get install jq"
 command -v script >/dev/null || die "script (util-linux) is missing"
-if ! "$venv/bin/python" -c 'import confluent_kafka' 2>/dev/null; then
-  say "creating $venv with confluent-kafka"
-  python3 -m venv "$venv" || die "python3 -m venv failed (apt-get install python3-venv)"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka || die "pip install confluent-kafka failed"
-fi
-# Debian's kcat links a librdkafka too old for Tansu; use the one inside the confluent-kafka wheel.
-if [ ! -e "$kcat_lib/librdkafka.so.1" ]; then
-  lib=$(ls "$venv"/lib/python3*/site-packages/confluent_kafka.libs/librdkafka-*.so.1 2>/dev/null | head -1)
-  [ -n "$lib" ] || die "no librdkafka in the confluent-kafka wheel under $venv"
-  mkdir -p "$kcat_lib"
-  ln -sf "$lib" "$kcat_lib/librdkafka.so.1"
-fi
+# kcat with the librdkafka of the confluent-kafka wheel (Debian's is too old for Tansu), and the
+# venv the Python baselines use.
+"$root/scripts/kcat.sh" --setup || die "cannot set up kcat (scripts/kcat.sh)"
 kcat() { LD_LIBRARY_PATH="$kcat_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" command kcat "$@"; }
 kcat_version="kcat $(kcat -V 2>&1 | grep -o 'Version [0-9.]*' | head -1 | cut -d' ' -f2), $(kcat -V 2>&1 | grep -o 'librdkafka [0-9.]*' | head -1)"
 

@@ -39,8 +39,6 @@ struct Case {
 /// A record read back with its headers as raw bytes.
 #[derive(Debug, Clone)]
 struct RawRecord {
-    partition: i32,
-    offset: i64,
     key: Option<Vec<u8>>,
     payload: Option<Vec<u8>>,
     headers: Vec<RawHeader>,
@@ -270,8 +268,6 @@ fn read_raw(broker: &Broker, topic: &str, count: usize, timeout: Duration) -> Re
             .map(|headers| headers.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
             .unwrap_or_default();
         records.push(RawRecord {
-            partition: message.partition(),
-            offset: message.offset(),
             key: message.key().map(<[u8]>::to_vec),
             payload: message.payload().map(<[u8]>::to_vec),
             headers,

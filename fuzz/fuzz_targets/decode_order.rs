@@ -10,14 +10,16 @@ use models::{validate, AuditEntry, OrderEvent};
 
 fuzz_target!(|data: &[u8]| {
     let parsed = OrderEvent::from_slice(data);
-    let validation_error = parsed.as_ref().ok().and_then(|event| validate(event).err()).map(|e| e.to_string());
+    let validation_error =
+        parsed.as_ref().ok().and_then(|event| validate(event).err()).map(|e| e.to_string());
     let parse_error = parsed.as_ref().err().map(ToString::to_string).unwrap_or_default();
     let outcome = match &parsed {
         Ok(event) => Ok(event),
         Err(_) => Err(parse_error.as_str()),
     };
     // The payload doubles as the key: keys are arbitrary bytes too.
-    let origin = MessageOrigin { topic: "orders", partition: 1, offset: 42, key: Some(data), payload: Some(data) };
+    let origin =
+        MessageOrigin { topic: "orders", partition: 1, offset: 42, key: Some(data), payload: Some(data) };
     let entry = AuditEntry::new("2026-01-01T00:00:00.000Z", "fuzz", origin, outcome, validation_error);
     let mut line = Vec::new();
     entry.write_line(&mut line);
@@ -35,7 +37,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(event) = &parsed {
         // What the tracker would forward (order_full, a dead letter) parses again, and
         // validation gives the same verdict.
-        let reparsed = OrderEvent::from_slice(&event.to_json()).expect("a parsed event serializes to a parsable one");
+        let reparsed =
+            OrderEvent::from_slice(&event.to_json()).expect("a parsed event serializes to a parsable one");
         assert_eq!(validate(&reparsed).is_ok(), validate(event).is_ok(), "same verdict after a round trip");
     }
 });

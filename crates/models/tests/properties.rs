@@ -317,3 +317,48 @@ proptest! {
         prop_assert_eq!(back, entry);
     }
 }
+
+/// serde's derived `Deserialize` also accepts a struct as a JSON array of its fields in
+/// declaration order, so a positional array parses as a valid order event.
+#[test]
+#[ignore = "known bug: an order event written as a positional JSON array is accepted"]
+fn an_event_written_as_a_json_array_is_not_an_order_event() {
+    let event = OrderGenerator::seeded(1).new_order_event();
+    let value = serde_json::to_value(&event).unwrap();
+    let pick =
+        |object: &Value, keys: &[&str]| Value::Array(keys.iter().map(|k| object[*k].clone()).collect());
+    let address = ["street", "postal_code", "city", "country"];
+    let order = &value["order"];
+    let items: Vec<Value> = order["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| pick(item, &["product_id", "name", "quantity", "unit_price_cents"]))
+        .collect();
+    let order = serde_json::json!([
+        order["order_id"],
+        order["status"],
+        pick(&order["customer"], &["customer_id", "name", "email"]),
+        items,
+        order["currency"],
+        order["subtotal_cents"],
+        order["shipping_cents"],
+        order["tax_cents"],
+        order["total_cents"],
+        pick(&order["payment"], &["method", "status", "transaction_id", "card_last4"]),
+        pick(&order["shipping_address"], &address),
+        pick(&order["billing_address"], &address),
+        order["created_at"],
+        order["updated_at"],
+    ]);
+    let positional = serde_json::json!([
+        value["event_id"],
+        value["event_type"],
+        value["version"],
+        value["timestamp"],
+        value["sequence"],
+        order
+    ]);
+    let parsed = OrderEvent::from_slice(&serde_json::to_vec(&positional).unwrap());
+    assert!(parsed.is_err(), "a JSON array is not an order event: {parsed:?}");
+}

@@ -58,10 +58,7 @@ pub fn consumer_config(kafka: &KafkaSettings, client_id: &str, commit_interval: 
         .set("auto.offset.reset", kafka.auto_offset_reset.to_string())
         .set("auto.commit.interval.ms", commit_interval.as_millis().to_string())
         // A tracker started before its topic exists notices the topic within 10 s.
-        .set("topic.metadata.refresh.interval.ms", "10000")
-        // An idle partition answers a fetch after 10 ms instead of 500: lower latency for a
-        // few more (tiny) requests per second.
-        .set("fetch.wait.max.ms", "10");
+        .set("topic.metadata.refresh.interval.ms", "10000");
     for (key, value) in client_config(kafka, client_id).config_map() {
         config.set(key, value);
     }

@@ -28,8 +28,10 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    /// A key whose value is not allowed.
+    /// A key whose value is not allowed. Control characters in the value are escaped, so the
+    /// error stays on one line.
     pub fn invalid(key: &str, value: impl Display, expected: impl Display) -> Self {
-        Self::Invalid { key: key.to_owned(), value: value.to_string(), expected: expected.to_string() }
+        let value = value.to_string().escape_debug().to_string();
+        Self::Invalid { key: key.to_owned(), value, expected: expected.to_string() }
     }
 }

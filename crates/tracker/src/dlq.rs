@@ -1,5 +1,6 @@
 //! The dead-letter queue: a failed message goes to `dlq.topic` with its original key and
-//! payload bytes unchanged, its original headers, and its context in `dlq.*` headers.
+//! payload bytes unchanged, its original headers (one named `dlq.*` is kept as
+//! `original.dlq.*`), and its context in `dlq.*` headers.
 //! A dead letter counts as handled only once the broker acknowledged it.
 
 use std::time::Duration;
@@ -9,6 +10,9 @@ use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
 use retry::{dlq_headers, Failure};
+
+/// Every context header starts with this.
+const CONTEXT_PREFIX: &str = "dlq.";
 
 /// Where the broker stored a dead letter.
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +55,14 @@ pub async fn send(
     let mut headers = OwnedHeaders::new();
     if let Some(original) = message.headers() {
         for header in original.iter() {
-            headers = headers.insert(Header { key: header.key, value: header.value });
+            // A record's own header named like a context header would make the dead letter
+            // ambiguous (two `dlq.original.offset`): keep it as `original.<name>`.
+            let key = if header.key.starts_with(CONTEXT_PREFIX) {
+                std::borrow::Cow::Owned(format!("original.{}", header.key))
+            } else {
+                std::borrow::Cow::Borrowed(header.key)
+            };
+            headers = headers.insert(Header { key: &key, value: header.value });
         }
     }
     for (key, value) in context {

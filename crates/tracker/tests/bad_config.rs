@@ -276,7 +276,6 @@ fn tracker_rejects_every_bad_configuration_with_one_clear_line() {
 /// Values with a line break end up in the error message as they are, so the message takes two
 /// lines (errors about a file key print the value with `Display`, not `Debug`).
 #[test]
-#[ignore = "known bug: a value with a newline splits the error over two lines"]
 fn values_with_a_newline_still_give_one_line() {
     let cases = [
         Case {

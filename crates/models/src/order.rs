@@ -29,6 +29,7 @@ pub struct OrderEvent {
     /// Strictly increasing within one producer run.
     pub sequence: u64,
     /// The whole order as it stands after this event.
+    #[serde(deserialize_with = "json_objects::object")]
     pub order: Order,
 }
 
@@ -41,8 +42,10 @@ pub struct Order {
     /// Where the order is in its lifecycle.
     pub status: OrderStatus,
     /// Who placed it.
+    #[serde(deserialize_with = "json_objects::object")]
     pub customer: Customer,
     /// What was bought: 1 to 5 lines from the generator.
+    #[serde(deserialize_with = "json_objects::objects")]
     pub items: Vec<LineItem>,
     /// ISO 4217 code; always `EUR` here.
     pub currency: String,
@@ -55,10 +58,13 @@ pub struct Order {
     /// subtotal + shipping + tax, in cents.
     pub total_cents: i64,
     /// How it is paid; never more than the last four card digits.
+    #[serde(deserialize_with = "json_objects::object")]
     pub payment: Payment,
     /// Where the parcel goes.
+    #[serde(deserialize_with = "json_objects::object")]
     pub shipping_address: Address,
     /// Where the invoice goes.
+    #[serde(deserialize_with = "json_objects::object")]
     pub billing_address: Address,
     /// When the order was placed.
     #[serde(with = "timestamp_millis")]
@@ -271,6 +277,60 @@ impl OrderStatus {
     }
 }
 
+/// Serde helpers that accept a struct only as a JSON object. serde's derived `Deserialize`
+/// also accepts a sequence of the fields in declaration order, so `["<id>", "order.created",
+/// …]` would otherwise parse as an order event.
+mod json_objects {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{MapAccess, SeqAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
+
+    /// A `T` read from a JSON object only.
+    pub fn object<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<T, D::Error> {
+        struct ObjectOnly<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjectOnly<T> {
+            type Value = T;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(ObjectOnly(PhantomData))
+    }
+
+    /// A list of `T`, each read from a JSON object only.
+    pub fn objects<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<T>, D::Error> {
+        struct Object<T>(T);
+        impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                object(deserializer).map(Object)
+            }
+        }
+        struct ListOfObjects<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListOfObjects<T> {
+            type Value = Vec<T>;
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a list of JSON objects")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(Object(item)) = seq.next_element::<Object<T>>()? {
+                    items.push(item);
+                }
+                Ok(items)
+            }
+        }
+        deserializer.deserialize_seq(ListOfObjects(PhantomData))
+    }
+}
+
 /// Serde for timestamps: written as RFC 3339 UTC with milliseconds, read from any RFC 3339.
 pub mod timestamp_millis {
     use chrono::{DateTime, Utc};
@@ -291,14 +351,47 @@ pub mod timestamp_millis {
 }
 
 impl OrderEvent {
-    /// Parses a message payload. Fails on anything that is not an order event of this shape.
+    /// Parses a message payload. Fails on anything that is not an order event of this shape,
+    /// written as JSON objects (not as positional arrays, which serde would otherwise accept).
     pub fn from_slice(payload: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(payload)
+        let mut deserializer = serde_json::Deserializer::from_slice(payload);
+        let event = json_objects::object(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(event)
     }
 
     /// The JSON payload of the message.
     pub fn to_json(&self) -> Vec<u8> {
         // Serializing plain structs with string keys cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::OrderGenerator;
+
+    #[test]
+    fn nested_structs_must_be_json_objects_too() {
+        let event = OrderGenerator::seeded(4).new_order_event();
+        let mut value = serde_json::to_value(&event).unwrap();
+        let customer = &event.order.customer;
+        value["order"]["customer"] = serde_json::json!([customer.customer_id, customer.name, customer.email]);
+        let error = OrderEvent::from_slice(&serde_json::to_vec(&value).unwrap()).unwrap_err();
+        assert!(error.to_string().contains("expected a JSON object"), "{error}");
+
+        let mut value = serde_json::to_value(&event).unwrap();
+        let item = &event.order.items[0];
+        value["order"]["items"][0] =
+            serde_json::json!([item.product_id, item.name, item.quantity, item.unit_price_cents]);
+        assert!(OrderEvent::from_slice(&serde_json::to_vec(&value).unwrap()).is_err());
+    }
+
+    #[test]
+    fn trailing_data_is_rejected() {
+        let mut payload = OrderGenerator::seeded(5).new_order_event().to_json();
+        payload.extend_from_slice(b" {}");
+        assert!(OrderEvent::from_slice(&payload).is_err());
     }
 }

@@ -28,8 +28,10 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Message;
 
 /// Longest wait for a broker to accept connections.
@@ -189,28 +191,42 @@ impl Broker {
             .set("acks", "all")
             .set("message.timeout.ms", "30000")
             .create()?;
-        let deliveries: Vec<_> = records
-            .iter()
-            .map(|record| {
-                let mut headers = OwnedHeaders::new();
-                for (key, value) in &record.headers {
-                    headers = headers.insert(Header { key, value: Some(value.as_bytes()) });
+        // Enqueue everything first (send_result does not wait), then collect the
+        // acknowledgements: awaiting each send in turn would cost a round trip per record.
+        let mut deliveries = Vec::with_capacity(records.len());
+        for record in records {
+            let mut headers = OwnedHeaders::new();
+            for (key, value) in &record.headers {
+                headers = headers.insert(Header { key, value: Some(value.as_bytes()) });
+            }
+            let mut message = FutureRecord::<[u8], [u8]>::to(topic).headers(headers);
+            if let Some(key) = &record.key {
+                message = message.key(key);
+            }
+            if let Some(payload) = &record.payload {
+                message = message.payload(payload);
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                match producer.send_result(message) {
+                    Ok(delivery) => break deliveries.push(delivery),
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned))
+                        if Instant::now() < deadline =>
+                    {
+                        message = returned;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    Err((error, _)) => bail!("cannot enqueue a record: {error}"),
                 }
-                let mut message = FutureRecord::<[u8], [u8]>::to(topic).headers(headers);
-                if let Some(key) = &record.key {
-                    message = message.key(key);
-                }
-                if let Some(payload) = &record.payload {
-                    message = message.payload(payload);
-                }
-                producer.send(message, Duration::from_secs(10))
-            })
-            .collect();
+            }
+        }
         let mut stored = Vec::with_capacity(records.len());
         for delivery in deliveries {
-            let delivery =
-                delivery.await.map_err(|(error, _)| anyhow::anyhow!("delivery failed: {error}"))?;
-            stored.push((delivery.partition, delivery.offset));
+            match delivery.await {
+                Ok(Ok(delivery)) => stored.push((delivery.partition, delivery.offset)),
+                Ok(Err((error, _))) => bail!("delivery failed: {error}"),
+                Err(_) => bail!("the producer went away before acknowledging"),
+            }
         }
         Ok(stored)
     }

@@ -272,7 +272,8 @@ async fn sigterm_stops_within_ten_seconds_with_matching_totals_and_commits() {
     assert_eq!(totals["total_messages_failed"], 0);
     assert_eq!(totals["final_success_rate_percent"], 100.0);
 
-    // Everything handled was committed: the group's offsets are at the end of each partition.
+    // Everything handled was committed: the group's offsets are right after each partition's
+    // last acknowledged record (Tansu's watermarks cannot be trusted for this).
     let consumer: BaseConsumer = broker.client_config().set("group.id", "order-tracker").create().unwrap();
     let mut partitions = rdkafka::TopicPartitionList::new();
     for partition in 0..3 {
@@ -280,9 +281,9 @@ async fn sigterm_stops_within_ten_seconds_with_matching_totals_and_commits() {
     }
     let committed = consumer.committed_offsets(partitions, Duration::from_secs(10)).unwrap();
     for element in committed.elements() {
-        let (_, high) =
-            consumer.fetch_watermarks("orders", element.partition(), Duration::from_secs(10)).unwrap();
-        assert_eq!(element.offset(), rdkafka::Offset::Offset(high), "partition {}", element.partition());
+        let partition = i64::from(element.partition());
+        let last = expected.iter().filter(|(p, _)| *p == partition).map(|(_, offset)| *offset).max().unwrap();
+        assert_eq!(element.offset(), rdkafka::Offset::Offset(last + 1), "partition {partition}");
     }
 
     // The .log tells the story in order.

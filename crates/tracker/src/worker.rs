@@ -41,6 +41,16 @@ const ORDER_BOOK_CAPACITY: usize = 100_000;
 /// How long one dead-letter send may wait for its acknowledgement before it is tried again.
 const DLQ_SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// `.log` metadata about a message: its topic, partition and offset, then `extra`'s fields.
+fn about(message: &BorrowedMessage<'_>, extra: serde_json::Value) -> serde_json::Value {
+    let mut metadata =
+        json!({"topic": message.topic(), "partition": message.partition(), "offset": message.offset()});
+    if let (Some(fields), serde_json::Value::Object(extra)) = (metadata.as_object_mut(), extra) {
+        fields.extend(extra);
+    }
+    metadata
+}
+
 /// How handling a message ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -195,10 +205,12 @@ impl Worker {
     }
 
     fn log_rejection(&self, message: &BorrowedMessage<'_>, failure: &Failure, event: Option<&OrderEvent>) {
-        let mut metadata = json!({
-            "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
-            "message_size": message.payload_len(),
-        });
+        let mut metadata = about(
+            message,
+            json!({
+                "message_size": message.payload_len(),
+            }),
+        );
         let kind = match event {
             Some(event) => {
                 metadata["order_id"] = json!(event.order.order_id);
@@ -231,10 +243,12 @@ impl Worker {
             match decide(&self.backoff, &failure, attempt, &mut self.random) {
                 Decision::RetryAfter(delay) => {
                     self.counters.retries += 1;
-                    let metadata = json!({
-                        "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
-                        "order_id": event.order.order_id, "attempt": attempt, "delay_ms": delay.as_millis() as u64,
-                    });
+                    let metadata = about(
+                        message,
+                        json!({
+                            "order_id": event.order.order_id, "attempt": attempt, "delay_ms": delay.as_millis() as u64,
+                        }),
+                    );
                     self.shared().log(LogKind::RetryScheduled, metadata, Some(failure.reason()));
                     if !self.sleep(delay).await {
                         return Outcome::Abandoned;
@@ -242,10 +256,12 @@ impl Worker {
                     attempt += 1;
                 }
                 Decision::DeadLetter => {
-                    let metadata = json!({
-                        "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
-                        "order_id": event.order.order_id, "attempts": attempt, "error_kind": failure.kind(),
-                    });
+                    let metadata = about(
+                        message,
+                        json!({
+                            "order_id": event.order.order_id, "attempts": attempt, "error_kind": failure.kind(),
+                        }),
+                    );
                     self.shared().log(LogKind::ProcessingFailed, metadata, Some(failure.reason()));
                     self.seen_events.insert(event.event_id);
                     return self.dead_letter(message, failure, attempt).await;
@@ -297,10 +313,12 @@ impl Worker {
     ) -> Outcome {
         let Some(producer) = self.dlq.clone() else {
             self.counters.failed += 1;
-            let metadata = json!({
-                "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
-                "attempts": attempts, "error_kind": failure.kind(), "dlq": "disabled",
-            });
+            let metadata = about(
+                message,
+                json!({
+                    "attempts": attempts, "error_kind": failure.kind(), "dlq": "disabled",
+                }),
+            );
             self.shared().log(LogKind::ProcessingFailed, metadata, Some(failure.reason()));
             return Outcome::Finished;
         };
@@ -313,10 +331,12 @@ impl Worker {
                 () = self.shutdown.cancelled() => return Outcome::Abandoned,
                 sent = dlq::send(&producer, &dlq_topic, message, &headers, DLQ_SEND_TIMEOUT) => sent,
             };
-            let mut metadata = json!({
-                "topic": message.topic(), "partition": message.partition(), "offset": message.offset(),
-                "dlq_topic": dlq_topic, "error_kind": failure.kind(), "attempts": attempts,
-            });
+            let mut metadata = about(
+                message,
+                json!({
+                    "dlq_topic": dlq_topic, "error_kind": failure.kind(), "attempts": attempts,
+                }),
+            );
             match sent {
                 Ok(receipt) => {
                     self.counters.failed += 1;

@@ -44,15 +44,15 @@ impl Inspection {
         }
     }
 
-    /// The permanent failure this inspection amounts to, if any.
-    pub fn permanent_failure(&self) -> Option<Failure> {
+    /// The event to process, or the permanent failure that sends the message to the DLQ.
+    pub fn accepted(&self) -> Result<&OrderEvent, Failure> {
         match self {
-            Inspection::Valid(_) => None,
+            Inspection::Valid(event) => Ok(event),
             Inspection::Invalid(_, error) => {
-                Some(Failure::Permanent { kind: "validation", reason: error.to_string() })
+                Err(Failure::Permanent { kind: "validation", reason: error.to_string() })
             }
             Inspection::Unparsable(reason) => {
-                Some(Failure::Permanent { kind: "deserialization", reason: reason.clone() })
+                Err(Failure::Permanent { kind: "deserialization", reason: reason.clone() })
             }
         }
     }
@@ -157,7 +157,7 @@ mod tests {
         let event = OrderGenerator::seeded(1).new_order_event();
         let inspection = Inspection::of(Some(&event.to_json()));
         assert!(matches!(&inspection, Inspection::Valid(parsed) if **parsed == event));
-        assert!(inspection.permanent_failure().is_none());
+        assert!(inspection.accepted().is_ok());
     }
 
     #[test]
@@ -165,7 +165,7 @@ mod tests {
         let mut generator = OrderGenerator::seeded(2);
         for &kind in PoisonKind::ALL {
             let inspection = Inspection::of(Some(&kind.payload(&mut generator, 0)));
-            let failure = inspection.permanent_failure().expect("poison is rejected");
+            let failure = inspection.accepted().expect_err("poison is rejected");
             assert!(failure.is_permanent());
             let expected = match kind.rejection() {
                 Rejection::Deserialization => "deserialization",
@@ -177,8 +177,8 @@ mod tests {
 
     #[test]
     fn tombstones_and_non_utf8_say_what_is_wrong() {
-        assert_eq!(Inspection::of(None).permanent_failure().unwrap().reason(), "empty payload");
-        let failure = Inspection::of(Some(&[0xff, 0xfe])).permanent_failure().unwrap();
+        assert_eq!(Inspection::of(None).accepted().unwrap_err().reason(), "empty payload");
+        let failure = Inspection::of(Some(&[0xff, 0xfe])).accepted().unwrap_err();
         assert!(failure.reason().starts_with("payload is not valid UTF-8"), "{}", failure.reason());
     }
 

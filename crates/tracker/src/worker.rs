@@ -157,12 +157,12 @@ impl Worker {
         self.counters.last_message_time = Some(received_at);
         self.audit(message, &inspection, received_at);
 
-        let outcome = match (inspection.permanent_failure(), inspection.event()) {
-            (Some(failure), event) => {
-                self.log_rejection(message, &failure, event);
+        let outcome = match inspection.accepted() {
+            Err(failure) => {
+                self.log_rejection(message, &failure, inspection.event());
                 self.dead_letter(message, failure, 1).await
             }
-            (None, Some(event)) if self.seen_events.contains(&event.event_id) => {
+            Ok(event) if self.seen_events.contains(&event.event_id) => {
                 self.counters.duplicates += 1;
                 let metadata = json!({
                     "event_id": event.event_id, "order_id": event.order.order_id,
@@ -171,8 +171,7 @@ impl Worker {
                 self.shared().log(LogKind::DuplicateSkipped, metadata, None);
                 Outcome::Finished
             }
-            (None, Some(event)) => self.process_with_retries(message, event).await,
-            (None, None) => Outcome::Finished, // an inspection without failure always has an event
+            Ok(event) => self.process_with_retries(message, event).await,
         };
         if outcome == Outcome::Finished {
             self.counters.finished(message.partition(), message.offset());

@@ -95,7 +95,9 @@ start() {
   echo $! >"$pid_file"
   local deadline=$((SECONDS + ${BROKER_WAIT_S:-20}))
   until answers; do
-    if ! running; then
+    # Only kill -0 here: right after the fork the child may not have exec'd tansu yet, so its
+    # command line can still read "bash".
+    if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
       rm -f "$pid_file"
       die "the broker exited during start-up; see $log_file"
     fi

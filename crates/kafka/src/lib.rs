@@ -1,16 +1,18 @@
-//! The project's thin layer over rdkafka: client settings built from the configuration, and
-//! topic creation.
+//! The project's thin layer over rdkafka: client settings built from the configuration, topic
+//! creation, and failed SASL logins made fatal ([`auth`]).
 //!
 //! Settings are applied in this order: our defaults, then the user's `kafka.properties`
 //! (SASL, TLS, tuning), then the few settings a component's guarantees depend on (for example
 //! `enable.idempotence` for the producer), which the user cannot turn off by accident.
+
+pub mod auth;
 
 use std::time::Duration;
 
 use config::KafkaSettings;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::types::RDKafkaErrorCode;
 use thiserror::Error;
 
@@ -24,6 +26,9 @@ pub enum KafkaError {
     /// Topic creation failed.
     #[error("cannot create topic {topic}: {reason}")]
     CreateTopic { topic: String, reason: String },
+    /// The broker refused the SASL login (see [`auth::AuthWatch`] for the message).
+    #[error("{0}")]
+    Authentication(String),
 }
 
 /// Settings every client shares: brokers, client id, then the user's properties.
@@ -70,10 +75,15 @@ pub fn consumer_config(kafka: &KafkaSettings, client_id: &str, commit_interval: 
 }
 
 /// Creates the topics that do not exist yet; existing ones are left as they are.
+///
+/// `auth` is the watch of a client that is being polled (the admin client alone never runs
+/// its error callback): a refused SASL login ends the wait at once with
+/// [`KafkaError::Authentication`] instead of a time-out.
 pub async fn ensure_topics(
     kafka: &KafkaSettings,
     topics: &[(&str, i32)],
     timeout: Duration,
+    auth: &auth::AuthWatch,
 ) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> = client_config(kafka, "order-tracking-admin")
         .create()
@@ -83,10 +93,13 @@ pub async fn ensure_topics(
         .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
-    let results = admin
-        .create_topics(&new_topics, &options)
-        .await
-        .map_err(|error| KafkaError::CreateTopic { topic: topics_list(topics), reason: error.to_string() })?;
+    let results = tokio::select! {
+        results = admin.create_topics(&new_topics, &options) => results,
+        () = auth.failed() => {
+            return Err(KafkaError::Authentication(auth.failure().unwrap_or_default()));
+        }
+    }
+    .map_err(|error| KafkaError::CreateTopic { topic: topics_list(topics), reason: error.to_string() })?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
@@ -94,6 +107,27 @@ pub async fn ensure_topics(
         }
     }
     Ok(())
+}
+
+/// Forwards a librdkafka log line to `tracing` (target `librdkafka`) at its level.
+///
+/// A refused SASL login is reported by the program itself, as its one error line (see
+/// [`auth`]), so librdkafka's own line about it (facility `FAIL`) is demoted to debug.
+pub fn log_to_tracing(level: RDKafkaLogLevel, facility: &str, message: &str) {
+    let level = if facility == "FAIL" && message.contains("SASL ") { RDKafkaLogLevel::Debug } else { level };
+    match level {
+        RDKafkaLogLevel::Emerg
+        | RDKafkaLogLevel::Alert
+        | RDKafkaLogLevel::Critical
+        | RDKafkaLogLevel::Error => {
+            tracing::error!(target: "librdkafka", facility, "{message}")
+        }
+        RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", facility, "{message}"),
+        RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+            tracing::info!(target: "librdkafka", facility, "{message}")
+        }
+        RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", facility, "{message}"),
+    }
 }
 
 fn topics_list(topics: &[(&str, i32)]) -> String {

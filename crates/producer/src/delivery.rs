@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use kafka::auth::{AuthWatch, Recorded};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
@@ -109,40 +110,41 @@ impl Counters {
 const ERROR_REPEAT_PERIOD: Duration = Duration::from_secs(10);
 
 /// The producer's librdkafka context: counts delivery reports, forwards client logs to
-/// `tracing`, and writes client errors (a broker outage...) to `producer.log`.
+/// `tracing`, writes client errors (a broker outage...) to `producer.log`, and tells `auth`
+/// when the broker refuses the SASL login.
 #[derive(Debug)]
 pub struct DeliveryContext {
     counters: Arc<Counters>,
     log: Arc<HealthLog>,
+    auth: AuthWatch,
     /// The last client error written to the log, and when.
     last_error: Mutex<Option<(String, Instant)>>,
 }
 
 impl DeliveryContext {
-    /// A context feeding `counters` and writing client errors to `log`.
-    pub fn new(counters: Arc<Counters>, log: Arc<HealthLog>) -> Self {
-        Self { counters, log, last_error: Mutex::new(None) }
+    /// A context feeding `counters`, writing client errors to `log` and authentication
+    /// failures to `auth`.
+    pub fn new(counters: Arc<Counters>, log: Arc<HealthLog>, auth: AuthWatch) -> Self {
+        Self { counters, log, auth, last_error: Mutex::new(None) }
     }
 }
 
 impl ClientContext for DeliveryContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
-        match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => {
-                tracing::error!(target: "librdkafka", facility, "{message}")
-            }
-            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", facility, "{message}"),
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                tracing::info!(target: "librdkafka", facility, "{message}")
-            }
-            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", facility, "{message}"),
-        }
+        kafka::log_to_tracing(level, facility, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        match self.auth.record(&error, reason) {
+            // Fatal: the run stops and the binary prints the message as its error line.
+            Recorded::First(message) => {
+                let metadata = serde_json::json!({"source": "client", "fatal": true});
+                self.log.write(Level::Error, EntryKind::KafkaError, metadata, Some(&message));
+                return;
+            }
+            Recorded::AlreadyFailed => return,
+            Recorded::Other => {}
+        }
         // Client-level trouble (broker down, connection refused): librdkafka keeps retrying
         // within message.timeout.ms, so this is a warning; lost records are counted apart.
         tracing::warn!(target: "librdkafka", %error, "{reason}");

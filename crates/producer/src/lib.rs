@@ -30,9 +30,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use config::Config;
+use kafka::auth::AuthWatch;
 use models::{OrderGenerator, PoisonKind};
 use rdkafka::config::ClientConfig;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
@@ -58,6 +59,8 @@ pub const MESSAGE_MAX_BYTES: &str = "1048576";
 const CREATE_TOPICS_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long to wait for room when librdkafka's queue is full.
 const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(1);
+/// The flush is done in slices this long, to notice a refused login in between.
+const FLUSH_SLICE: Duration = Duration::from_millis(100);
 /// Longest wait, after the flush, for the delivery callbacks of flushed records to run.
 const SETTLE_TIMEOUT: Duration = Duration::from_millis(500);
 /// Records per batch generated ahead in flood mode.
@@ -88,6 +91,9 @@ pub enum ProducerError {
     /// A background task died.
     #[error("internal task failed: {0}")]
     Task(String),
+    /// The broker refused the SASL login: no retry can fix that, so the run stops at once.
+    #[error("{0}")]
+    Authentication(String),
 }
 
 impl ProducerError {
@@ -122,6 +128,8 @@ pub enum StopReason {
     CountReached,
     /// The shutdown trigger fired (SIGINT/SIGTERM).
     Shutdown,
+    /// The broker refused the SASL login.
+    AuthenticationFailed,
 }
 
 impl StopReason {
@@ -130,6 +138,7 @@ impl StopReason {
         match self {
             StopReason::CountReached => "count_reached",
             StopReason::Shutdown => "shutdown_signal",
+            StopReason::AuthenticationFailed => "authentication_failed",
         }
     }
 }
@@ -183,7 +192,8 @@ pub fn client_config(config: &Config) -> ClientConfig {
 
 /// Runs the producer until `options.count` records are sent or `shutdown` fires, then flushes
 /// (bounded by `producer.flush_timeout_ms`) and returns the totals. The caller decides what a
-/// non-zero [`Summary::lost`] means (the binary exits 1).
+/// non-zero [`Summary::lost`] means (the binary exits 1). A refused SASL login stops sending
+/// and flushing at once and returns [`ProducerError::Authentication`].
 pub async fn run(
     config: Config,
     options: RunOptions,
@@ -194,9 +204,21 @@ pub async fn run(
         .map(Arc::new)
         .map_err(|source| ProducerError::HealthLog { path: log_dir.join(health_log::FILE_NAME), source })?;
     let counters = Arc::new(Counters::default());
+    let auth = AuthWatch::new(&config.kafka);
     let producer: ThreadedProducer<DeliveryContext> = client_config(&config)
-        .create_with_context(DeliveryContext::new(Arc::clone(&counters), Arc::clone(&log)))
+        .create_with_context(DeliveryContext::new(Arc::clone(&counters), Arc::clone(&log), auth.clone()))
         .map_err(ProducerError::Client)?;
+    // Sending stops on SIGINT/SIGTERM, or as soon as the broker refuses the login.
+    let stop = shutdown.child_token();
+    tokio::spawn({
+        let (auth, stop) = (auth.clone(), stop.clone());
+        async move {
+            tokio::select! {
+                () = auth.failed() => stop.cancel(),
+                () = stop.cancelled() => {}
+            }
+        }
+    });
 
     let mode = json!({
         "pace": options.pace.name(),
@@ -224,7 +246,7 @@ pub async fn run(
     if options.create_topics {
         let topics =
             [(config.kafka.topic.as_str(), TOPIC_PARTITIONS), (config.dlq.topic.as_str(), DLQ_PARTITIONS)];
-        kafka::ensure_topics(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT).await?;
+        kafka::ensure_topics(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT, &auth).await?;
         tracing::info!(topic = %config.kafka.topic, dlq_topic = %config.dlq.topic, "topics ready");
     }
 
@@ -255,7 +277,10 @@ pub async fn run(
     };
 
     let started = Instant::now();
-    let reason = produce(&producer, &config.kafka.topic, &mut feed, &options, &counters, &shutdown).await;
+    let mut reason = produce(&producer, &config.kafka.topic, &mut feed, &options, &counters, &stop).await;
+    if auth.failure().is_some() {
+        reason = StopReason::AuthenticationFailed;
+    }
     feed.close();
     tracing::info!(
         reason = reason.name(),
@@ -264,25 +289,34 @@ pub async fn run(
     );
 
     let flush_timeout = Duration::from_millis(config.producer.flush_timeout_ms);
+    let flush_auth = auth.clone();
     let (producer, flushed) = tokio::task::spawn_blocking(move || {
-        let flushed = producer.flush(flush_timeout);
+        let flushed = flush(&producer, flush_timeout, &flush_auth);
         (producer, flushed)
     })
     .await
     .map_err(|error| ProducerError::Task(error.to_string()))?;
     // rd_kafka_flush returns once the delivery reports are taken off the queue, which can be
     // a moment before the polling thread has run their callbacks: wait for the counts.
-    settle(&counters, Instant::now() + SETTLE_TIMEOUT).await;
+    if auth.failure().is_none() {
+        settle(&counters, Instant::now() + SETTLE_TIMEOUT).await;
+    }
     let elapsed = started.elapsed();
     let totals = counters.snapshot();
-    if let Err(error) = flushed {
+    if let (Err(error), None) = (flushed, auth.failure()) {
         tracing::warn!(%error, not_acknowledged = totals.in_flight(), ?flush_timeout, "flush did not finish in time");
     }
     reporters_done.cancel();
+    stop.cancel();
     for reporter in std::iter::once(health_reporter).chain(progress_reporter) {
         reporter.await.map_err(|error| ProducerError::Task(error.to_string()))?;
     }
 
+    // The login may also be refused while flushing.
+    let failure = auth.failure();
+    if failure.is_some() {
+        reason = StopReason::AuthenticationFailed;
+    }
     let summary = Summary {
         sent: totals.sent,
         acknowledged: totals.acknowledged,
@@ -293,7 +327,12 @@ pub async fn run(
         events_per_second: round_rate(per_second(totals.acknowledged, elapsed)),
         reason,
     };
-    let level = if summary.lost > 0 { Level::Warn } else { Level::Info };
+    let level = match (&failure, summary.lost) {
+        (Some(_), _) => Level::Error,
+        (None, 0) => Level::Info,
+        (None, _) => Level::Warn,
+    };
+    let error = failure.as_deref().or((summary.lost > 0).then_some("records were sent but not acknowledged"));
     log.write(
         level,
         EntryKind::Stopped,
@@ -307,7 +346,7 @@ pub async fn run(
             "elapsed_seconds": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
             "events_per_second": summary.events_per_second,
         }),
-        (summary.lost > 0).then_some("records were sent but not acknowledged"),
+        error,
     );
     tracing::info!(
         sent = summary.sent,
@@ -320,7 +359,27 @@ pub async fn run(
     tokio::task::spawn_blocking(move || drop(producer))
         .await
         .map_err(|error| ProducerError::Task(error.to_string()))?;
-    Ok(summary)
+    match failure {
+        Some(failure) => Err(ProducerError::Authentication(failure)),
+        None => Ok(summary),
+    }
+}
+
+/// Flushes for at most `timeout`, in slices, giving up as soon as the broker refused the
+/// login: nothing queued can be delivered then.
+fn flush(
+    producer: &ThreadedProducer<DeliveryContext>,
+    timeout: Duration,
+    auth: &AuthWatch,
+) -> KafkaResult<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let flushed = producer.flush(left.min(FLUSH_SLICE));
+        if flushed.is_ok() || left <= FLUSH_SLICE || auth.failure().is_some() {
+            return flushed;
+        }
+    }
 }
 
 /// Waits until every record sent is acknowledged or failed, or until `deadline`.

@@ -1,11 +1,14 @@
 //! The consumer's callbacks: rebalances (logged, and committed before partitions leave),
-//! commit results, client errors, and librdkafka statistics (for lag).
+//! commit results, client errors (a refused SASL login is fatal), and librdkafka statistics
+//! (for lag).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use kafka::auth::{AuthWatch, Recorded};
 use models::LogKind;
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::statistics::Statistics;
@@ -21,12 +24,14 @@ pub struct TrackerContext {
     shared: Arc<Mutex<Shared>>,
     offsets: Mutex<BTreeMap<i32, PartitionOffsets>>,
     topic: String,
+    auth: AuthWatch,
 }
 
 impl TrackerContext {
-    /// Callbacks writing to `shared`, reading statistics of `topic`.
-    pub fn new(shared: Arc<Mutex<Shared>>, topic: String) -> Self {
-        Self { shared, offsets: Mutex::new(BTreeMap::new()), topic }
+    /// Callbacks writing to `shared`, reading statistics of `topic`, reporting a refused
+    /// login to `auth`.
+    pub fn new(shared: Arc<Mutex<Shared>>, topic: String, auth: AuthWatch) -> Self {
+        Self { shared, offsets: Mutex::new(BTreeMap::new()), topic, auth }
     }
 
     /// Committed offsets and high watermarks from the latest statistics.
@@ -46,6 +51,10 @@ fn partitions_of(list: &TopicPartitionList) -> Vec<i32> {
 }
 
 impl ClientContext for TrackerContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        kafka::log_to_tracing(level, facility, message);
+    }
+
     fn stats(&self, statistics: Statistics) {
         let Some(topic) = statistics.topics.get(&self.topic) else { return };
         let known = |offset: i64| (offset >= 0).then_some(offset);
@@ -65,6 +74,17 @@ impl ClientContext for TrackerContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        match self.auth.record(&error, reason) {
+            // Fatal: the tracker stops and prints the message as its error line.
+            Recorded::First(message) => {
+                let mut shared = self.shared();
+                shared.log(LogKind::KafkaError, json!({"source": "client", "fatal": true}), Some(&message));
+                let _ = shared.files.flush();
+                return;
+            }
+            Recorded::AlreadyFailed => return,
+            Recorded::Other => {}
+        }
         let text = format!("{error}: {reason}");
         self.shared().log_rate_limited(LogKind::KafkaError, json!({"source": "client"}), &text);
     }

@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use config::Config;
+use kafka::auth::AuthWatch;
 use models::health::StopSummary;
 use models::LogKind;
 use rand::SeedableRng;
@@ -62,6 +63,9 @@ pub enum TrackerError {
     /// The Kafka consumer or the dead-letter producer cannot be created.
     #[error("cannot create the Kafka {what}: {source}")]
     Kafka { what: &'static str, source: KafkaError },
+    /// The broker refused the SASL login: no retry can fix that, so the tracker stops at once.
+    #[error("{0}")]
+    Authentication(String),
 }
 
 /// The instance id: `tracker.instance_id` (flag, `TRACKER_INSTANCE_ID` or file), else
@@ -71,7 +75,10 @@ pub fn instance_id(config: &Config) -> String {
 }
 
 /// Runs one tracker instance until `shutdown` resolves (to the name of the signal), then
-/// stops gracefully within `tracker.shutdown_timeout_ms` and returns the totals.
+/// stops gracefully within `tracker.shutdown_timeout_ms` and returns the totals. A refused
+/// SASL login (at start, or later if the credentials change) stops it at once with
+/// [`TrackerError::Authentication`], storing and committing nothing more: what was not
+/// committed is delivered again, as after a crash.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = String> + Send + 'static,
@@ -85,7 +92,8 @@ pub async fn run(
     let start_time = Utc::now();
     log_start(&shared, &config, start_time);
 
-    let consumer = Arc::new(create_consumer(&config, &instance_id, Arc::clone(&shared))?);
+    let auth = AuthWatch::new(&config.kafka);
+    let consumer = Arc::new(create_consumer(&config, &instance_id, Arc::clone(&shared), auth.clone())?);
     let dlq = create_dlq_producer(&config, &instance_id)?;
     if let Err(source) = consumer.subscribe(&[&config.kafka.topic]) {
         return Err(TrackerError::Kafka { what: "subscription", source });
@@ -95,10 +103,12 @@ pub async fn run(
     let token = CancellationToken::new();
     let signal = Arc::new(Mutex::new(String::from("end of input")));
     {
-        let (token, signal) = (token.clone(), Arc::clone(&signal));
+        let (token, signal, auth) = (token.clone(), Arc::clone(&signal), auth.clone());
         tokio::spawn(async move {
-            let name = shutdown.await;
-            *signal.lock().unwrap_or_else(PoisonError::into_inner) = name;
+            tokio::select! {
+                name = shutdown => *signal.lock().unwrap_or_else(PoisonError::into_inner) = name,
+                () = auth.failed() => {}
+            }
             token.cancel();
         });
     }
@@ -109,6 +119,9 @@ pub async fn run(
     if let Err(source) = consumed {
         // The audit cannot be written: stop at once, storing and committing nothing more.
         return Err(files_error(source));
+    }
+    if let Some(failure) = auth.failure() {
+        return Err(TrackerError::Authentication(failure));
     }
     Ok(stop(config, worker, consumer, &signal).await)
 }
@@ -148,6 +161,7 @@ fn create_consumer(
     config: &Config,
     instance_id: &str,
     shared: Arc<Mutex<Shared>>,
+    auth: AuthWatch,
 ) -> Result<TrackerConsumer, TrackerError> {
     let commit_interval = Duration::from_millis(config.tracker.commit_interval_ms);
     let mut client = kafka::consumer_config(&config.kafka, instance_id, commit_interval);
@@ -157,7 +171,7 @@ fn create_consumer(
         client.set("statistics.interval.ms", statistics_ms.to_string());
     }
     client
-        .create_with_context(TrackerContext::new(shared, config.kafka.topic.clone()))
+        .create_with_context(TrackerContext::new(shared, config.kafka.topic.clone(), auth))
         .map_err(|source| TrackerError::Kafka { what: "consumer", source })
 }
 

@@ -1,0 +1,227 @@
+//! Failed SASL authentication, made fatal.
+//!
+//! librdkafka handles a refused login like any other broker connection failure: it reports it
+//! to the error callback (`Local: Authentication failure`, "SASL authentication error: ...")
+//! and connects again, forever. No retry fixes a wrong password, so the producer and the
+//! trackers watch for it with an [`AuthWatch`] and stop with one clear message instead of
+//! waiting without end.
+
+use std::sync::{Arc, OnceLock};
+
+use config::KafkaSettings;
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use tokio_util::sync::CancellationToken;
+
+/// Whether a client-level error is a refused SASL login (or an unusable SASL mechanism).
+pub fn is_authentication_error(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::Global(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed)
+    )
+}
+
+/// What [`AuthWatch::record`] made of an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Not an authentication failure, and none happened: handle it as usual.
+    Other,
+    /// The first authentication failure: the message to report, once.
+    First(String),
+    /// Any error after the first authentication failure (the same failure again, "all
+    /// brokers are down"...): a consequence, already reported.
+    AlreadyFailed,
+}
+
+/// Remembers the first authentication failure of one or more clients and lets the program
+/// wait for it. Clones share the same state.
+#[derive(Debug, Clone)]
+pub struct AuthWatch {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// `sasl.username`, if set.
+    username: Option<String>,
+    /// `sasl.mechanism` (or its alias `sasl.mechanisms`), else librdkafka's default.
+    mechanism: String,
+    /// Values of secret properties, never to be repeated in a message.
+    secrets: Vec<String>,
+    failure: OnceLock<String>,
+    failed: CancellationToken,
+}
+
+impl AuthWatch {
+    /// A watch for clients configured from `kafka`.
+    pub fn new(kafka: &KafkaSettings) -> Self {
+        let property = |key: &str| kafka.properties.get(key).cloned();
+        let secrets = kafka
+            .properties
+            .iter()
+            .filter(|(key, value)| config::is_secret_property(key) && !value.is_empty())
+            .map(|(_, value)| value.clone())
+            .collect();
+        let inner = Inner {
+            username: property("sasl.username"),
+            mechanism: property("sasl.mechanism")
+                .or_else(|| property("sasl.mechanisms"))
+                .unwrap_or_else(|| "GSSAPI".to_owned()),
+            secrets,
+            failure: OnceLock::new(),
+            failed: CancellationToken::new(),
+        };
+        Self { inner: Arc::new(inner) }
+    }
+
+    /// Looks at an error from a client's error callback; remembers the first authentication
+    /// failure and wakes up [`AuthWatch::failed`].
+    pub fn record(&self, error: &KafkaError, reason: &str) -> Recorded {
+        if !is_authentication_error(error) {
+            return match self.inner.failure.get() {
+                Some(_) => Recorded::AlreadyFailed,
+                None => Recorded::Other,
+            };
+        }
+        let mut first = false;
+        let message = self.inner.failure.get_or_init(|| {
+            first = true;
+            self.message(reason)
+        });
+        self.inner.failed.cancel();
+        if first {
+            Recorded::First(message.clone())
+        } else {
+            Recorded::AlreadyFailed
+        }
+    }
+
+    /// The message of the first authentication failure, if there was one.
+    pub fn failure(&self) -> Option<String> {
+        self.inner.failure.get().cloned()
+    }
+
+    /// Resolves once an authentication failure was recorded.
+    pub async fn failed(&self) {
+        self.inner.failed.cancelled().await;
+    }
+
+    /// One line: who could not log in with which mechanism, what to check, and librdkafka's
+    /// own words (with any secret value masked, and control characters escaped).
+    fn message(&self, reason: &str) -> String {
+        let inner = &self.inner;
+        let mut reason = reason.to_owned();
+        for secret in &inner.secrets {
+            reason = reason.replace(secret.as_str(), config::REDACTED);
+        }
+        let reason = one_line(&reason);
+        let mechanism = one_line(&inner.mechanism);
+        match &inner.username {
+            Some(username) => format!(
+                "SASL authentication failed for user {username:?} (mechanism {mechanism}): check \
+                 sasl.username and sasl.password under kafka.properties (librdkafka: {reason})"
+            ),
+            None => format!(
+                "SASL authentication failed (mechanism {mechanism}): check the sasl.* settings under \
+                 kafka.properties (librdkafka: {reason})"
+            ),
+        }
+    }
+}
+
+/// `text` with its control characters escaped (`\n` as `\\n`...), so it stays on one line.
+fn one_line(text: &str) -> String {
+    let mut line = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            line.extend(c.escape_default());
+        } else {
+            line.push(c);
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(properties: &[(&str, &str)]) -> KafkaSettings {
+        let mut kafka = KafkaSettings::default();
+        for (key, value) in properties {
+            kafka.properties.insert((*key).into(), (*value).into());
+        }
+        kafka
+    }
+
+    const REASON: &str = "sasl_plaintext://127.0.0.1:9092/bootstrap: SASL authentication error: \
+                          SASL SCRAM authentication failed: broker responded with unknown-user \
+                          (after 3ms in state AUTH_REQ)";
+
+    #[test]
+    fn the_first_authentication_failure_is_reported_once() {
+        let watch = AuthWatch::new(&settings(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "SCRAM-SHA-512"),
+            ("sasl.username", "alice"),
+            ("sasl.password", "hunter2"),
+        ]));
+        let transport = KafkaError::Global(RDKafkaErrorCode::BrokerTransportFailure);
+        assert_eq!(watch.record(&transport, "connection refused"), Recorded::Other);
+        assert_eq!(watch.failure(), None);
+        let auth = KafkaError::Global(RDKafkaErrorCode::Authentication);
+        let Recorded::First(message) = watch.record(&auth, REASON) else { panic!("first failure") };
+        assert_eq!(
+            message,
+            format!(
+                "SASL authentication failed for user \"alice\" (mechanism SCRAM-SHA-512): check \
+                 sasl.username and sasl.password under kafka.properties (librdkafka: {REASON})"
+            )
+        );
+        assert_eq!(watch.record(&auth, "again"), Recorded::AlreadyFailed);
+        assert_eq!(watch.record(&transport, "all brokers down"), Recorded::AlreadyFailed, "a consequence");
+        assert_eq!(watch.clone().failure(), Some(message), "clones share the state");
+    }
+
+    #[test]
+    fn secrets_never_appear_and_the_message_stays_on_one_line() {
+        let watch = AuthWatch::new(&settings(&[
+            ("sasl.mechanisms", "PLAIN"),
+            ("sasl.username", "bob\nsmith"),
+            ("sasl.password", "hunter2"),
+        ]));
+        let error = KafkaError::Global(RDKafkaErrorCode::SaslAuthenticationFailed);
+        let Recorded::First(message) = watch.record(&error, "bad password hunter2\nreally") else {
+            panic!("first failure")
+        };
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("user \"bob\\nsmith\" (mechanism PLAIN)"), "{message}");
+        assert!(message.contains("(librdkafka: bad password ********\\nreally)"), "{message}");
+    }
+
+    #[test]
+    fn without_a_username_the_hint_is_general() {
+        let watch = AuthWatch::new(&settings(&[("security.protocol", "SASL_SSL")]));
+        let Recorded::First(message) =
+            watch.record(&KafkaError::Global(RDKafkaErrorCode::Authentication), "x")
+        else {
+            panic!("first failure")
+        };
+        assert!(message.starts_with("SASL authentication failed (mechanism GSSAPI): check the sasl.*"));
+    }
+
+    #[tokio::test]
+    async fn failed_resolves_once_recorded() {
+        let watch = AuthWatch::new(&settings(&[]));
+        let waiting = tokio::spawn({
+            let watch = watch.clone();
+            async move { watch.failed().await }
+        });
+        watch.record(&KafkaError::Global(RDKafkaErrorCode::Authentication), "x");
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("woken up")
+            .expect("task");
+    }
+}

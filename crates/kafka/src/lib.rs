@@ -34,11 +34,18 @@ pub enum KafkaError {
 /// Settings every client shares: brokers, client id, then the user's properties.
 pub fn client_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
+    set_shared(&mut config, kafka, client_id);
+    config
+}
+
+/// Sets what [`client_config`] sets, over `config`'s defaults. (Not by copying
+/// `client_config(...).config_map()`: rdkafka masks secrets in that map, so `sasl.password`
+/// would become `[sanitized for safety]`.)
+fn set_shared(config: &mut ClientConfig, kafka: &KafkaSettings, client_id: &str) {
     config.set("bootstrap.servers", &kafka.broker).set("client.id", client_id);
     for (key, value) in &kafka.properties {
         config.set(key, value);
     }
-    config
 }
 
 /// A producer that never duplicates or reorders on retry and waits for all in-sync replicas.
@@ -46,9 +53,7 @@ pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     // Defaults the user may tune through kafka.properties.
     config.set("linger.ms", "5").set("compression.type", "lz4").set("message.timeout.ms", "30000");
-    for (key, value) in client_config(kafka, client_id).config_map() {
-        config.set(key, value);
-    }
+    set_shared(&mut config, kafka, client_id);
     config.set("enable.idempotence", "true").set("acks", "all");
     config
 }
@@ -64,9 +69,7 @@ pub fn consumer_config(kafka: &KafkaSettings, client_id: &str, commit_interval: 
         .set("auto.commit.interval.ms", commit_interval.as_millis().to_string())
         // A tracker started before its topic exists notices the topic within 10 s.
         .set("topic.metadata.refresh.interval.ms", "10000");
-    for (key, value) in client_config(kafka, client_id).config_map() {
-        config.set(key, value);
-    }
+    set_shared(&mut config, kafka, client_id);
     config
         .set("group.id", &kafka.consumer_group)
         .set("enable.auto.commit", "true")
@@ -154,6 +157,23 @@ mod tests {
         assert_eq!(config.get("enable.idempotence"), Some("true"));
         assert_eq!(config.get("bootstrap.servers"), Some("127.0.0.1:9092"));
         assert_eq!(config.get("client.id"), Some("p"));
+    }
+
+    #[test]
+    fn secrets_reach_every_client_unmasked() {
+        // rdkafka masks secrets in ClientConfig::config_map(); the real value must still be set.
+        let mut kafka = settings();
+        kafka.properties.insert("sasl.password".into(), "hunter2".into());
+        kafka.properties.insert("ssl.key.password".into(), "swordfish".into());
+        let configs = [
+            client_config(&kafka, "a"),
+            producer_config(&kafka, "p"),
+            consumer_config(&kafka, "c", Duration::from_secs(1)),
+        ];
+        for config in configs {
+            assert_eq!(config.get("sasl.password"), Some("hunter2"));
+            assert_eq!(config.get("ssl.key.password"), Some("swordfish"));
+        }
     }
 
     #[test]

@@ -5,7 +5,13 @@
 //! and connects again, forever. No retry fixes a wrong password, so the producer and the
 //! trackers watch for it with an [`AuthWatch`] and stop with one clear message instead of
 //! waiting without end.
+//!
+//! Only until the first successful login, though ([`AuthWatch::logged_in`]): once the
+//! credentials have worked, a refused login is a re-authentication glitch that librdkafka
+//! recovers from by connecting again. Tansu 0.6.0 causes one per connection about every minute:
+//! it asks clients to re-authenticate after 60 s, then refuses their handshake.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use config::KafkaSettings;
@@ -48,6 +54,8 @@ struct Inner {
     mechanism: String,
     /// Values of secret properties, never to be repeated in a message.
     secrets: Vec<String>,
+    /// Set once a client logged in: later refusals are not fatal.
+    logged_in: AtomicBool,
     failure: OnceLock<String>,
     failed: CancellationToken,
 }
@@ -68,16 +76,27 @@ impl AuthWatch {
                 .or_else(|| property("sasl.mechanisms"))
                 .unwrap_or_else(|| "GSSAPI".to_owned()),
             secrets,
+            logged_in: AtomicBool::new(false),
             failure: OnceLock::new(),
             failed: CancellationToken::new(),
         };
         Self { inner: Arc::new(inner) }
     }
 
+    /// Notes that a client logged in (a delivery was acknowledged, partitions were assigned,
+    /// a broker connection is up): the credentials work, so a refused login from now on is
+    /// handled like any other connection error.
+    pub fn logged_in(&self) {
+        if !self.inner.logged_in.load(Ordering::Relaxed) {
+            self.inner.logged_in.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Looks at an error from a client's error callback; remembers the first authentication
-    /// failure and wakes up [`AuthWatch::failed`].
+    /// failure before any login succeeded and wakes up [`AuthWatch::failed`].
     pub fn record(&self, error: &KafkaError, reason: &str) -> Recorded {
-        if !is_authentication_error(error) {
+        let fatal = is_authentication_error(error) && !self.inner.logged_in.load(Ordering::Relaxed);
+        if !fatal {
             return match self.inner.failure.get() {
                 Some(_) => Recorded::AlreadyFailed,
                 None => Recorded::Other,
@@ -181,6 +200,15 @@ mod tests {
         assert_eq!(watch.record(&auth, "again"), Recorded::AlreadyFailed);
         assert_eq!(watch.record(&transport, "all brokers down"), Recorded::AlreadyFailed, "a consequence");
         assert_eq!(watch.clone().failure(), Some(message), "clones share the state");
+    }
+
+    #[test]
+    fn after_a_successful_login_a_refusal_is_not_fatal() {
+        let watch = AuthWatch::new(&settings(&[("sasl.username", "alice")]));
+        watch.logged_in();
+        let auth = KafkaError::Global(RDKafkaErrorCode::Authentication);
+        assert_eq!(watch.record(&auth, "re-authentication refused"), Recorded::Other);
+        assert_eq!(watch.failure(), None);
     }
 
     #[test]

@@ -173,6 +173,7 @@ impl ProducerContext for DeliveryContext {
         match result {
             Ok(_) => {
                 self.counters.acknowledged.fetch_add(1, Ordering::AcqRel);
+                self.auth.logged_in();
             }
             Err((error, message)) => {
                 let key = message.key().map(String::from_utf8_lossy).unwrap_or_default();

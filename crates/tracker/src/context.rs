@@ -56,6 +56,9 @@ impl ClientContext for TrackerContext {
     }
 
     fn stats(&self, statistics: Statistics) {
+        if statistics.brokers.values().any(|broker| broker.state == "UP") {
+            self.auth.logged_in();
+        }
         let Some(topic) = statistics.topics.get(&self.topic) else { return };
         let known = |offset: i64| (offset >= 0).then_some(offset);
         let offsets = topic
@@ -120,6 +123,7 @@ impl ConsumerContext for TrackerContext {
         let mut shared = self.shared();
         match rebalance {
             Rebalance::Assign(list) => {
+                self.auth.logged_in();
                 let partitions = partitions_of(list);
                 shared.assignment = partitions.clone();
                 let topic = shared.identity.topic.clone();

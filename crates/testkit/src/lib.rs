@@ -12,11 +12,17 @@
 //! when the test process dies (Linux parent-death signal), so no broker outlives its test.
 //! Tests can run in parallel: each gets its own broker and port. The binary is found through
 //! `TANSU_BIN`, else `.tools/bin/tansu` (installed by `scripts/broker.sh install`), else `PATH`.
+//!
+//! [`Broker::start_sasl`] starts a broker that requires SASL/SCRAM-SHA-512 from the Tansu
+//! built from the crate (`TANSU_CRATE_BIN`, else `.tools/tansu-crate/bin/tansu`, installed by
+//! `TANSU_INSTALL=crate scripts/broker.sh install`): the prebuilt binary has no durable storage
+//! to keep a user across the restart that turns authentication on.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod proxy;
@@ -36,6 +42,32 @@ use rdkafka::Message;
 
 /// Longest wait for a broker to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest wait for `tansu user create`, and for a broker to stop on SIGTERM.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The SASL mechanism the local Tansu accepts from librdkafka (not SCRAM-SHA-256, not PLAIN).
+pub const SASL_MECHANISM: &str = "SCRAM-SHA-512";
+
+/// A user of a broker started with [`Broker::start_sasl`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaslUser {
+    /// `sasl.username`.
+    pub username: String,
+    /// `sasl.password`.
+    pub password: String,
+}
+
+impl SaslUser {
+    /// The librdkafka properties that log in as this user (as in `kafka.properties`).
+    pub fn properties(&self) -> [(&'static str, &str); 4] {
+        [
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", SASL_MECHANISM),
+            ("sasl.username", &self.username),
+            ("sasl.password", &self.password),
+        ]
+    }
+}
 
 /// A running private broker.
 pub struct Broker {
@@ -43,8 +75,10 @@ pub struct Broker {
     port: u16,
     /// When started behind a proxy: clients go through it, so the network can be cut.
     proxy: Option<Proxy>,
-    /// Holds the broker's log file; removed with the broker.
-    dir: tempfile::TempDir,
+    /// Holds the broker's log file (and its sqlite database, if any); removed with the broker.
+    dir: Arc<tempfile::TempDir>,
+    /// The user clients log in as, when the broker requires SASL.
+    sasl: Option<SaslUser>,
 }
 
 impl Broker {
@@ -75,22 +109,74 @@ impl Broker {
 
     /// Starts the broker listening on `port` and telling clients to connect to `advertised_port`.
     fn spawn(binary: &Path, port: u16, advertised_port: u16, extra_args: &[&str]) -> Result<Broker> {
-        let dir = tempfile::tempdir().context("creating the broker's temporary folder")?;
-        let log = std::fs::File::create(dir.path().join("tansu.log")).context("creating the broker log")?;
+        let dir = Arc::new(tempfile::tempdir().context("creating the broker's temporary folder")?);
+        Self::spawn_in(dir, binary, port, advertised_port, "memory://tansu/", extra_args)
+    }
+
+    /// Starts the broker in `dir` (its working folder, which holds its log and a relative
+    /// `sqlite://` database) with `storage`.
+    fn spawn_in(
+        dir: Arc<tempfile::TempDir>,
+        binary: &Path,
+        port: u16,
+        advertised_port: u16,
+        storage: &str,
+        extra_args: &[&str],
+    ) -> Result<Broker> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("tansu.log"))
+            .context("creating the broker log")?;
         let mut command = Command::new(binary);
         command
+            .current_dir(dir.path())
             .args(["broker", "--listener-url", &format!("tcp://127.0.0.1:{port}")])
             .args(["--advertised-listener-url", &format!("tcp://127.0.0.1:{advertised_port}")])
-            .args(["--storage-engine", "memory://tansu/"])
+            .args(["--storage-engine", storage])
             .args(extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
         die_with_parent(&mut command);
         let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
-        let mut broker = Broker { child, port, proxy: None, dir };
+        let mut broker = Broker { child, port, proxy: None, dir, sasl: None };
         broker.wait_until_ready()?;
         Ok(broker)
+    }
+
+    /// Starts a broker that requires SASL (SCRAM-SHA-512) and knows one user, on a free port.
+    ///
+    /// Tansu creates users only while authentication is off, and only durable storage keeps
+    /// them across a restart, so this takes the crate build of Tansu ([`tansu_crate_binary`]):
+    /// it starts it on `sqlite://` storage in a temporary folder without authentication,
+    /// creates the user with `tansu user create`, stops it, and starts it again on the same
+    /// database with `--authentication`. [`Broker::client_config`] then logs in as the user.
+    pub fn start_sasl(username: &str, password: &str) -> Result<Broker> {
+        let binary = tansu_crate_binary()?;
+        let dir = Arc::new(tempfile::tempdir().context("creating the broker's temporary folder")?);
+        let storage = "sqlite://tansu.db";
+        {
+            let port = free_port()?;
+            let mut open = Self::spawn_in(Arc::clone(&dir), &binary, port, port, storage, &[])
+                .context("starting the broker without authentication, to create the user")?;
+            create_user(&binary, port, username, password)
+                .with_context(|| format!("creating SASL user {username}; broker log:\n{}", open.log()))?;
+            open.stop_gracefully();
+        }
+        let mut last_error = None;
+        for _ in 0..3 {
+            let port = free_port()?;
+            match Self::spawn_in(Arc::clone(&dir), &binary, port, port, storage, &["--authentication"]) {
+                Ok(mut broker) => {
+                    broker.sasl =
+                        Some(SaslUser { username: username.to_owned(), password: password.to_owned() });
+                    return Ok(broker);
+                }
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("broker did not start")))
     }
 
     fn wait_until_ready(&mut self) -> Result<()> {
@@ -159,10 +245,30 @@ impl Broker {
         let _ = self.child.wait();
     }
 
-    /// A client configuration pointing at this broker.
+    /// Stops the broker with SIGTERM, so it closes its storage; SIGKILL if it takes too long.
+    fn stop_gracefully(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let _ = wait_with_deadline(&mut self.child, COMMAND_TIMEOUT);
+        }
+        self.stop();
+    }
+
+    /// The user clients log in as, when the broker requires SASL ([`Broker::start_sasl`]).
+    pub fn sasl(&self) -> Option<&SaslUser> {
+        self.sasl.as_ref()
+    }
+
+    /// A client configuration pointing at this broker (and logging in, if it requires SASL).
     pub fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", self.bootstrap());
+        if let Some(user) = &self.sasl {
+            for (key, value) in user.properties() {
+                config.set(key, value);
+            }
+        }
         config
     }
 
@@ -379,6 +485,66 @@ fn die_with_parent(command: &mut Command) {
             Ok(())
         });
     }
+}
+
+/// Runs `tansu user create` (SCRAM-SHA-512) against the broker on `port`.
+fn create_user(binary: &Path, port: u16, username: &str, password: &str) -> Result<()> {
+    let mut command = Command::new(binary);
+    command
+        .args(["user", "create", "--broker", &format!("tcp://127.0.0.1:{port}")])
+        .args(["--mechanism", "scram512", username, password])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    die_with_parent(&mut command);
+    let mut child = command.spawn().with_context(|| format!("starting {} user create", binary.display()))?;
+    let Some(status) = wait_with_deadline(&mut child, COMMAND_TIMEOUT)? else {
+        let _ = child.kill();
+        let _ = child.wait();
+        bail!("`tansu user create` did not finish within {COMMAND_TIMEOUT:?}");
+    };
+    let output = child.wait_with_output()?;
+    if !status.success() {
+        bail!(
+            "`tansu user create` exited with {status}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Waits for `child` to exit; `None` if it still runs after `timeout`.
+fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<Option<std::process::ExitStatus>> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Where the Tansu built from the crate is (sqlite storage, SASL users that persist): a clear
+/// error says how to install it.
+pub fn tansu_crate_binary() -> Result<PathBuf> {
+    let installed = match std::env::var_os("TANSU_CRATE_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => workspace_root().join(".tools/tansu-crate/bin/tansu"),
+    };
+    if installed.is_file() {
+        return Ok(installed);
+    }
+    bail!(
+        "no Tansu built from the crate at {}: the SASL tests need its sqlite storage to keep users \
+         across the restart that turns authentication on. Install it with \
+         `TANSU_INSTALL=crate scripts/broker.sh install` (or run `make test`, which does; about 14 \
+         CPU-minutes, once per machine), or set TANSU_CRATE_BIN",
+        installed.display()
+    )
 }
 
 /// Where the tansu binary is; a clear error says how to install it.

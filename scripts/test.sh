@@ -10,6 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "Local broker (Tansu) for the integration tests"
 scripts/broker.sh install
 
+step "Tansu built from the crate, for the SASL tests (sqlite storage; a build of ~14 CPU-minutes, once per machine)"
+TANSU_INSTALL=crate scripts/broker.sh install
+
 step "Formatting: cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -1,18 +1,19 @@
 //! State shared by the consumer loop and the rebalance callbacks: the output files, the offsets
 //! finished but not yet stored, and the current assignment.
 //!
-//! This is where the delivery rule lives: [`Shared::flush_and_store`] writes the buffered
-//! `.events` lines out of the process first, and only then stores the offsets of the messages
-//! whose processing has finished. Nothing else stores offsets.
+//! This is where the delivery rule lives: the offset of a finished message is stored only once
+//! the batch of `.events` lines that holds its line is written out of the process
+//! ([`Shared::hand_off`] on the way, [`Shared::flush_and_store`] at once). Nothing else stores
+//! offsets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use models::{HealthEntry, LogKind};
 use rdkafka::consumer::{Consumer, ConsumerContext};
 
-use crate::files::TrackerFiles;
+use crate::files::{Batch, TrackerFiles};
 
 /// The same error text is logged at most once per this period; repeats are counted.
 const ERROR_REPEAT_PERIOD: Duration = Duration::from_secs(10);
@@ -33,8 +34,11 @@ pub struct Shared {
     pub identity: Identity,
     /// The `.events` and `.log` files.
     pub files: TrackerFiles,
-    /// Per partition, the highest offset finished but not yet stored.
+    /// Per partition, the highest offset finished since the last hand-off of `.events` lines.
     pending: BTreeMap<i32, i64>,
+    /// Offsets finished, waiting for the batch that holds their lines to be written; oldest
+    /// batch first.
+    awaiting: VecDeque<(Batch, BTreeMap<i32, i64>)>,
     /// Partitions currently assigned to this instance.
     pub assignment: Vec<i32>,
     /// Last time each error text was logged, and how many repeats were held back since.
@@ -51,6 +55,7 @@ impl Shared {
             identity,
             files,
             pending: BTreeMap::new(),
+            awaiting: VecDeque::new(),
             assignment: Vec::new(),
             recent_errors: HashMap::new(),
             closed: false,
@@ -101,22 +106,44 @@ impl Shared {
 
     /// Forgets finished offsets of partitions that are no longer ours.
     pub fn forget_partitions(&mut self, partitions: &[i32]) {
-        for partition in partitions {
-            self.pending.remove(partition);
+        for offsets in std::iter::once(&mut self.pending).chain(self.awaiting.iter_mut().map(|(_, o)| o)) {
+            offsets.retain(|partition, _| !partitions.contains(partition));
         }
     }
 
-    /// Writes both files out of the process's buffers, then stores the finished offsets so the
-    /// next commit includes them. If writing fails, no offset is stored.
+    /// Hands the buffered lines to the writers without waiting for them, and stores the
+    /// offsets whose lines are already written. If writing failed, no offset is stored.
+    pub fn hand_off<C: ConsumerContext, K: Consumer<C>>(&mut self, consumer: &K) -> std::io::Result<()> {
+        self.files.log.flush()?;
+        let batch = self.files.events.hand_off()?;
+        if !self.pending.is_empty() {
+            self.awaiting.push_back((batch, std::mem::take(&mut self.pending)));
+        }
+        self.store_written(consumer)
+    }
+
+    /// Writes both files out of the process, waiting for the `.events` writer, then stores
+    /// every finished offset so the next commit includes them. If writing fails, no offset is
+    /// stored.
     pub fn flush_and_store<C: ConsumerContext, K: Consumer<C>>(
         &mut self,
         consumer: &K,
     ) -> std::io::Result<()> {
+        self.hand_off(consumer)?;
         self.files.flush()?;
-        for (partition, offset) in std::mem::take(&mut self.pending) {
-            // Fails only for a partition just revoked: its new owner reads the message again.
-            if let Err(error) = consumer.store_offset(&self.identity.topic, partition, offset) {
-                tracing::debug!(partition, offset, %error, "offset not stored");
+        self.store_written(consumer)
+    }
+
+    /// Stores the offsets of the batches already written.
+    fn store_written<C: ConsumerContext, K: Consumer<C>>(&mut self, consumer: &K) -> std::io::Result<()> {
+        let written = self.files.events.written()?;
+        while self.awaiting.front().is_some_and(|(batch, _)| *batch <= written) {
+            let Some((_, offsets)) = self.awaiting.pop_front() else { break };
+            for (partition, offset) in offsets {
+                // Fails only for a partition just revoked: its new owner reads the message again.
+                if let Err(error) = consumer.store_offset(&self.identity.topic, partition, offset) {
+                    tracing::debug!(partition, offset, %error, "offset not stored");
+                }
             }
         }
         Ok(())
@@ -128,7 +155,7 @@ impl Shared {
         self.files.flush()
     }
 
-    /// Whether a flush is due because the buffers grew large.
+    /// Whether a hand-off is due because the buffers grew large.
     pub fn wants_flush(&self) -> bool {
         self.files.events.wants_flush() || self.files.log.wants_flush()
     }

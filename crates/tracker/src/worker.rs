@@ -130,14 +130,14 @@ impl Worker {
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Ok(()),
-                _ = flush_tick.tick() => self.shared().flush_and_store(consumer)?,
+                _ = flush_tick.tick() => self.shared().hand_off(consumer)?,
                 _ = metrics_tick.tick() => self.write_metrics(consumer),
                 received = consumer.recv() => match received {
                     Ok(message) => {
                         self.handle(&message).await;
                         let mut shared = self.shared();
                         if shared.wants_flush() {
-                            shared.flush_and_store(consumer)?;
+                            shared.hand_off(consumer)?;
                         }
                     }
                     Err(error) => {

@@ -59,6 +59,16 @@ now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$1" "$2"; }
 record() { python3 "$here/bench.py" record "$@"; }
 lines_of() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+# CPU seconds (user + system, all threads) a running process has used so far.
+cpu_of_pid() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+# Runs a command under GNU time; its CPU seconds (user + system, children included) go to FILE.
+cpu_timed() { # FILE COMMAND...
+  local file=$1; shift
+  /usr/bin/time -f '%U %S' -o "$file.time" "$@"
+  local status=$?
+  awk '{printf "%.2f", $1 + $2}' "$file.time" >"$file" 2>/dev/null || echo null >"$file"
+  return $status
+}
 
 if want tracker || want monitor || want follow; then STEPS="$STEPS producer "; fi
 if want follow; then STEPS="$STEPS tracker "; fi
@@ -178,14 +188,15 @@ if want producer; then
   say "[producer] producer --count $N --rate 0 --seed 1 -> $data_topic"
   topic "$data_topic" 3
   t0=$(now)
-  (cd "$out/logs" && timeout 600 "$bin/producer" --broker "$broker" --topic "$data_topic" --count "$N" \
+  (cd "$out/logs" && cpu_timed "$out/logs/producer.cpu" timeout 600 "$bin/producer" --broker "$broker" --topic "$data_topic" --count "$N" \
     --rate 0 --seed 1 --log-dir "$out/logs" >"$out/logs/producer.stdout" 2>"$out/logs/producer.stderr") \
     || die "producer failed (see $out/logs/producer.stderr)"
   t1=$(now)
   # Its own summary: "sent N ..., lost 0 in S s (R events/s)", from first send to last ack.
   own=$(grep -o 'in [0-9.]* s ([0-9.]* events/s)' "$out/logs/producer.stdout" "$out/logs/producer.stderr" 2>/dev/null \
     | head -1 | sed 's/.*in \([0-9.]*\) s.*/\1/' || true)
-  record "$parts/producer.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")" "own_seconds=${own:-null}"
+  record "$parts/producer.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")" "own_seconds=${own:-null}" \
+    "cpu_seconds=$(cat "$out/logs/producer.cpu")"
   say "[producer] $(elapsed "$t0" "$t1") s; dumping the dataset with kcat"
   timeout 300 bash -c 'LD_LIBRARY_PATH='"$kcat_lib"' kcat -C -q -b "$1" -t "$2" -o beginning -c "$3" -f "%k\t%s\n" >"$4"' \
     _ "$broker" "$data_topic" "$N" "$out/data.tsv" || die "kcat could not dump $N records of $data_topic"
@@ -196,12 +207,13 @@ if want producer; then
   topic "$kcat_topic" 3
   say "[producer] kcat -P the same $N records -> $kcat_topic"
   t0=$(now)
-  timeout 600 bash -c 'LD_LIBRARY_PATH='"$kcat_lib"' kcat -P -q -b "$1" -t "$2" -K "	" -X enable.idempotence=true -X acks=all -X linger.ms=5 -X compression.type=lz4 -X message.timeout.ms=30000 <"$3"' \
+  cpu_timed "$out/logs/kcat-p.cpu" timeout 600 bash -c 'LD_LIBRARY_PATH='"$kcat_lib"' kcat -P -q -b "$1" -t "$2" -K "	" -X enable.idempotence=true -X acks=all -X linger.ms=5 -X compression.type=lz4 -X message.timeout.ms=30000 <"$3"' \
     _ "$broker" "$kcat_topic" "$out/data.tsv" || die "kcat -P failed"
   t1=$(now)
   got=$(count_topic "$kcat_topic" "$N" 120)
   [ "$got" -eq "$N" ] || die "kcat produced $got records, expected $N"
-  record "$parts/producer_kcat.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")"
+  record "$parts/producer_kcat.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")" \
+    "cpu_seconds=$(cat "$out/logs/kcat-p.cpu")"
   say "[producer] kcat $(elapsed "$t0" "$t1") s"
 fi
 
@@ -213,19 +225,22 @@ if want tracker; then
   start_tracker "$data_topic" "bench-$run_id-tracker" bench "$tdir"
   wait_lines "$tdir/tracker-bench.events" "$N" 600 "$tracker_pid" \
     || die "the tracker wrote $(lines_of "$tdir/tracker-bench.events") of $N lines (see $tdir)"
+  tracker_cpu=$(cpu_of_pid "$tracker_pid")
   stop_pid "$tracker_pid"
   python3 "$here/bench.py" span "$tdir/tracker-bench.events" --expect "$N" >"$parts/tracker.json" \
     || die "tracker span"
+  record "$parts/tracker.json" "cpu_seconds=$tracker_cpu"
   say "[tracker] $(cat "$parts/tracker.json")"
 
   say "[tracker] kcat -C the same topic to a file"
   t0=$(now)
-  timeout 300 bash -c 'LD_LIBRARY_PATH='"$kcat_lib"' kcat -C -q -b "$1" -t "$2" -o beginning -c "$3" -f "%p\t%o\t%k\t%s\n" >"$4"' \
+  cpu_timed "$out/logs/kcat-c.cpu" timeout 300 bash -c 'LD_LIBRARY_PATH='"$kcat_lib"' kcat -C -q -b "$1" -t "$2" -o beginning -c "$3" -f "%p\t%o\t%k\t%s\n" >"$4"' \
     _ "$broker" "$data_topic" "$N" "$out/tracker-kcat.tsv" || die "kcat -C failed"
   t1=$(now)
   got=$(lines_of "$out/tracker-kcat.tsv")
   [ "$got" -eq "$N" ] || die "kcat consumed $got records, expected $N"
-  record "$parts/tracker_kcat.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")"
+  record "$parts/tracker_kcat.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")" \
+    "cpu_seconds=$(cat "$out/logs/kcat-c.cpu")"
   say "[tracker] kcat $(elapsed "$t0" "$t1") s"
 
   say "[tracker] Python confluent-kafka loop (scripts/bench/python_tracker.py)"

@@ -338,6 +338,25 @@ def follow_summary(samples, appended_bytes, window=5):
     }
 
 
+def cpu_per_message(d):
+    """Microseconds of CPU (user + system, all threads) per message, or None."""
+    if not d or d.get("cpu_seconds") in (None, "null") or not d.get("count"):
+        return None
+    return 1e6 * float(d["cpu_seconds"]) / d["count"]
+
+
+def cpu_row(step, ours, baselines, rows, res):
+    """Rows comparing CPU per message: a measure the machine's load barely moves. The ratio is
+    baseline / ours, so above 1 means ours is cheaper, like the throughput ratios."""
+    mine = cpu_per_message(ours)
+    res["cpu_us_per_message"] = mine
+    for name, base in baselines:
+        theirs = cpu_per_message(base)
+        res["cpu_us_per_message_" + name.split()[0]] = theirs
+        rows.append((step, "CPU us/message (all threads)", fmt(mine, 1), f"{name} {fmt(theirs, 1)}",
+                     fmt_ratio(ratio(theirs, mine)), "-"))
+
+
 def cmd_report(args):
     parts, out = args[0], args[1]
     meta = load(parts, "meta") or {}
@@ -360,6 +379,8 @@ def cmd_report(args):
             rows.append(("producer", "events/s (own summary)", fmt(p["count"] / own),
                          "kcat -P " + fmt(kr), fmt_ratio(ratio(p["count"] / own, kr)), "-"))
 
+        cpu_row("producer", p, [("kcat -P", k)], rows, res["producer"])
+
     t, kc, py = load(parts, "tracker"), load(parts, "tracker_kcat"), load(parts, "tracker_python")
     if t or kc or py:
         tr = t and t.get("rate")
@@ -374,6 +395,8 @@ def cmd_report(args):
                      fmt_ratio(r1), aim_tag(">= 1.0x", None if r1 is None else r1 >= 1.0)))
         rows.append(("tracker", "msg/s (first..last line)", fmt(tr), "python " + fmt(pyr),
                      fmt_ratio(r2), aim_tag(">= 2.0x", None if r2 is None else r2 >= 2.0)))
+
+        cpu_row("tracker", t, [("kcat -C", kc), ("python", py)], rows, res["tracker"])
 
     m, wc, jq = load(parts, "monitor_once"), load(parts, "monitor_wc"), load(parts, "monitor_jq")
     if m or wc or jq:

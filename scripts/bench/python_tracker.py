@@ -152,6 +152,8 @@ def main() -> int:
         "last": last,
         "seconds": seconds,
         "rate": received / seconds if seconds > 0 else None,
+        # User + system CPU of the whole process, librdkafka's threads included.
+        "cpu_seconds": time.process_time(),
     }))
     return 0 if received >= args.count else 1
 

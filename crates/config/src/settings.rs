@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::ConfigError;
@@ -195,23 +196,40 @@ impl Default for DlqSettings {
 }
 
 /// Accepts any YAML scalar as a string, so `enable.ssl.certificate.verification: false` works.
+/// A property given twice is an error: YAML parsers keep one of the two values silently.
 fn scalar_map<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
-    let raw = BTreeMap::<String, serde_yaml_ng::Value>::deserialize(deserializer)?;
-    raw.into_iter()
-        .map(|(key, value)| {
+    deserializer.deserialize_map(ScalarMap)
+}
+
+struct ScalarMap;
+
+impl<'de> Visitor<'de> for ScalarMap {
+    type Value = BTreeMap<String, String>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a map of librdkafka property names to values")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
+        let mut properties = BTreeMap::new();
+        while let Some((key, value)) = entries.next_entry::<String, serde_yaml_ng::Value>()? {
             let text = match value {
                 serde_yaml_ng::Value::String(text) => text,
                 serde_yaml_ng::Value::Bool(flag) => flag.to_string(),
                 serde_yaml_ng::Value::Number(number) => number.to_string(),
                 _ => {
                     return Err(serde::de::Error::custom(format!(
-                        "kafka.properties.{key} must be a string, number or boolean"
+                        "{key} must be a string, number or boolean"
                     )))
                 }
             };
-            Ok((key, text))
-        })
-        .collect()
+            if properties.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("{key} is given twice; keep one of them")));
+            }
+            properties.insert(key, text);
+        }
+        Ok(properties)
+    }
 }
 
 impl Settings {

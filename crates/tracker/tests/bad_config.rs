@@ -155,6 +155,14 @@ fn tracker_cases() -> Vec<Case> {
         Case {
             never: &[SECRET],
             ..case(
+                "a property given twice",
+                File(b"kafka:\n  properties:\n    sasl.password: hunter2\n    sasl.password: hunter3\n"),
+                &["kafka.properties: sasl.password is given twice"],
+            )
+        },
+        Case {
+            never: &[SECRET],
+            ..case(
                 "a secret of the wrong type",
                 File(b"kafka:\n  properties:\n    sasl.password: [hunter2]\n"),
                 &["sasl.password"],

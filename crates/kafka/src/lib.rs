@@ -68,7 +68,12 @@ pub fn consumer_config(kafka: &KafkaSettings, client_id: &str, commit_interval: 
         .set("auto.offset.reset", kafka.auto_offset_reset.to_string())
         .set("auto.commit.interval.ms", commit_interval.as_millis().to_string())
         // A tracker started before its topic exists notices the topic within 10 s.
-        .set("topic.metadata.refresh.interval.ms", "10000");
+        .set("topic.metadata.refresh.interval.ms", "10000")
+        // How long the broker may hold a fetch while a partition has nothing new. Apache Kafka
+        // answers as soon as a record arrives, so this only sets how often idle consumers ask;
+        // the local Tansu broker answered late with librdkafka's 500 ms (steady-state p50
+        // 127 ms at 1,000 events/s, against 33 ms at 100 ms). 10 idle fetches a second is cheap.
+        .set("fetch.wait.max.ms", "100");
     set_shared(&mut config, kafka, client_id);
     config
         .set("group.id", &kafka.consumer_group)
@@ -185,5 +190,14 @@ mod tests {
         assert_eq!(config.get("heartbeat.interval.ms"), Some("2000"));
         assert_eq!(config.get("auto.offset.reset"), Some("earliest"));
         assert_eq!(config.get("auto.commit.interval.ms"), Some("250"));
+        assert_eq!(config.get("fetch.wait.max.ms"), Some("100"));
+    }
+
+    #[test]
+    fn consumer_defaults_yield_to_user_properties() {
+        let mut kafka = settings();
+        kafka.properties.insert("fetch.wait.max.ms".into(), "500".into());
+        let config = consumer_config(&kafka, "instance-1", Duration::from_millis(250));
+        assert_eq!(config.get("fetch.wait.max.ms"), Some("500"));
     }
 }

@@ -92,7 +92,7 @@ cleanup() {
   fi
   if [ "${BENCH_KEEP:-0}" != 1 ]; then
     rm -f "$out/data.tsv" "$out/monitor/tracker-bench.events" "$out"/follow/*.events \
-      "$out/tracker-kcat.tsv" "$out/tracker-python.jsonl" 2>/dev/null || true
+      "$out/tracker-kcat.tsv" "$out/tracker-bare.tsv" "$out/tracker-python.jsonl" 2>/dev/null || true
   fi
   if [ $status -ne 0 ]; then
     say "stopped with status $status; partial results:"
@@ -117,10 +117,13 @@ kcat_version="kcat $(kcat -V 2>&1 | grep -o 'Version [0-9.]*' | head -1 | cut -d
 
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-  say "[setup] cargo build --release --locked -p producer -p tracker -p monitor (target: $target_dir)"
-  timeout 1800 cargo build --release --locked -p producer -p tracker -p monitor >&2 || die "cargo build failed"
+  say "[setup] cargo build --release --locked -p producer -p tracker -p monitor, and the two controls (target: $target_dir)"
+  timeout 1800 cargo build --release --locked -p producer -p tracker -p monitor \
+    --bins --example bare_producer --example bare_consumer >&2 || die "cargo build failed"
 fi
-for b in producer tracker monitor; do [ -x "$bin/$b" ] || die "missing $bin/$b"; done
+for b in producer tracker monitor examples/bare_producer examples/bare_consumer; do
+  [ -x "$bin/$b" ] || die "missing $bin/$b"
+done
 
 rm -rf "$parts"
 mkdir -p "$out" "$parts" "$out/logs"
@@ -215,6 +218,14 @@ if want producer; then
   record "$parts/producer_kcat.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")" \
     "cpu_seconds=$(cat "$out/logs/kcat-p.cpu")"
   say "[producer] kcat $(elapsed "$t0" "$t1") s"
+
+  # Control: the same replay by the thinnest Rust producer (crates/producer/examples).
+  bare_topic="bench-$run_id-bare"
+  topic "$bare_topic" 3
+  say "[producer] bare_producer (control) replays the same $N records -> $bare_topic"
+  timeout 600 "$bin/examples/bare_producer" "$broker" "$bare_topic" "$out/data.tsv" >"$parts/producer_bare.json" \
+    || die "bare_producer failed"
+  say "[producer] bare_producer $(cat "$parts/producer_bare.json")"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -242,6 +253,11 @@ if want tracker; then
   record "$parts/tracker_kcat.json" "count=$N" "seconds=$(elapsed "$t0" "$t1")" \
     "cpu_seconds=$(cat "$out/logs/kcat-c.cpu")"
   say "[tracker] kcat $(elapsed "$t0" "$t1") s"
+
+  say "[tracker] bare_consumer (control): the thinnest Rust consumer, kcat's output format"
+  timeout 300 "$bin/examples/bare_consumer" "$broker" "$data_topic" 3 "$N" "$out/tracker-bare.tsv" \
+    >"$parts/tracker_bare.json" || die "bare_consumer failed"
+  say "[tracker] bare_consumer $(cat "$parts/tracker_bare.json")"
 
   say "[tracker] Python confluent-kafka loop (scripts/bench/python_tracker.py)"
   timeout 600 "$venv/bin/python" "$here/python_tracker.py" --broker "$broker" --topic "$data_topic" \

@@ -391,7 +391,12 @@ def cmd_report(args):
             rows.append(("producer", "events/s (own summary)", fmt(p["count"] / own),
                          "kcat -P " + fmt(kr), fmt_ratio(ratio(p["count"] / own, kr)), "-"))
 
-        cpu_row("producer", p, [("kcat -P", k)], rows, res["producer"])
+        b = load(parts, "producer_bare")
+        if b:
+            res["producer"]["bare_producer"] = b
+            rows.append(("producer", "control: bare_producer", fmt(b.get("rate")), "kcat -P " + fmt(kr),
+                         fmt_ratio(ratio(b.get("rate"), kr)), "-"))
+        cpu_row("producer", p, [("kcat -P", k), ("bare_producer", b)], rows, res["producer"])
 
     t, kc, py = load(parts, "tracker"), load(parts, "tracker_kcat"), load(parts, "tracker_python")
     if t or kc or py:
@@ -408,7 +413,12 @@ def cmd_report(args):
         rows.append(("tracker", "msg/s (first..last line)", fmt(tr), "python " + fmt(pyr),
                      fmt_ratio(r2), aim_tag(">= 2.0x", None if r2 is None else r2 >= 2.0)))
 
-        cpu_row("tracker", t, [("kcat -C", kc), ("python", py)], rows, res["tracker"])
+        bc = load(parts, "tracker_bare")
+        if bc:
+            res["tracker"]["bare_consumer"] = bc
+            rows.append(("tracker", "control: bare_consumer", fmt(bc.get("rate")), "kcat -C " + fmt(kr),
+                         fmt_ratio(ratio(bc.get("rate"), kr)), "-"))
+        cpu_row("tracker", t, [("kcat -C", kc), ("bare_consumer", bc), ("python", py)], rows, res["tracker"])
 
     m, wc, jq = load(parts, "monitor_once"), load(parts, "monitor_wc"), load(parts, "monitor_jq")
     if m or wc or jq:

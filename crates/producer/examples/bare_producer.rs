@@ -1,0 +1,68 @@
+//! A control for the benchmarks (`make bench`), not part of the producer: the thinnest Rust
+//! producer over the same librdkafka, replaying `key<TAB>payload` lines from a file with the
+//! settings `make bench` gives kcat (idempotent, acks=all, linger.ms=5, lz4). Next to
+//! `kcat -P` it shows what the Rust binding itself costs; next to the producer, what
+//! generating the orders costs.
+//!
+//! `bare_producer BROKER TOPIC FILE` prints `{"count":N,"seconds":S,"rate":R,"cpu_seconds":C}`,
+//! timed from the first send to the last acknowledgement.
+
+use std::io::BufRead;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, broker, topic, file] = &args[..] else {
+        return Err("usage: bare_producer BROKER TOPIC FILE".into());
+    };
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", broker)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("compression.type", "lz4")
+        .set("message.timeout.ms", "30000")
+        .create()?;
+    let lines = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(file)?);
+    let started = Instant::now();
+    let mut count = 0u64;
+    for line in lines.split(b'\n') {
+        let line = line?;
+        let Some(tab) = line.iter().position(|&b| b == b'\t') else { continue };
+        let (key, payload) = (&line[..tab], &line[tab + 1..]);
+        let mut record = BaseRecord::to(topic).key(key).payload(payload);
+        loop {
+            match producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err((error, _)) => return Err(error.into()),
+            }
+        }
+        count += 1;
+    }
+    producer.flush(Duration::from_secs(60))?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{{\"count\":{count},\"seconds\":{seconds},\"rate\":{},\"cpu_seconds\":{}}}",
+        count as f64 / seconds,
+        cpu_seconds()
+    );
+    Ok(())
+}
+
+/// User + system CPU seconds of this process so far (all threads).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}

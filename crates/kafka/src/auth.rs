@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use config::KafkaSettings;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use tokio_util::sync::CancellationToken;
@@ -144,6 +146,33 @@ impl AuthWatch {
                 "SASL authentication failed (mechanism {mechanism}): check the sasl.* settings under \
                  kafka.properties (librdkafka: {reason})"
             ),
+        }
+    }
+}
+
+/// The context of a client that rides along with a main one (the tracker's dead-letter
+/// producer): librdkafka's logs go to `tracing` like the main client's, and a refused login is
+/// recorded in the watch the two share, so the main client's owner reports it once.
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    watch: AuthWatch,
+}
+
+impl AuthContext {
+    /// A context that records refused logins in `watch`.
+    pub fn new(watch: AuthWatch) -> Self {
+        Self { watch }
+    }
+}
+
+impl ClientContext for AuthContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        crate::log_to_tracing(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if self.watch.record(&error, reason) == Recorded::Other {
+            tracing::warn!(target: "librdkafka", %error, "{reason}");
         }
     }
 }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use kafka::auth::AuthContext;
 use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
@@ -46,7 +47,7 @@ pub fn context_headers(
 
 /// Sends one dead letter and waits for the broker's acknowledgement (or `timeout`).
 pub async fn send(
-    producer: &FutureProducer,
+    producer: &FutureProducer<AuthContext>,
     topic: &str,
     message: &BorrowedMessage<'_>,
     context: &[(&'static str, String)],

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use config::Config;
-use kafka::auth::AuthWatch;
+use kafka::auth::{AuthContext, AuthWatch};
 use models::health::StopSummary;
 use models::LogKind;
 use rand::SeedableRng;
@@ -94,7 +94,7 @@ pub async fn run(
 
     let auth = AuthWatch::new(&config.kafka);
     let consumer = Arc::new(create_consumer(&config, &instance_id, Arc::clone(&shared), auth.clone())?);
-    let dlq = create_dlq_producer(&config, &instance_id)?;
+    let dlq = create_dlq_producer(&config, &instance_id, auth.clone())?;
     if let Err(source) = consumer.subscribe(&[&config.kafka.topic]) {
         return Err(TrackerError::Kafka { what: "subscription", source });
     }
@@ -175,7 +175,12 @@ fn create_consumer(
         .map_err(|source| TrackerError::Kafka { what: "consumer", source })
 }
 
-fn create_dlq_producer(config: &Config, instance_id: &str) -> Result<Option<FutureProducer>, TrackerError> {
+/// The dead-letter producer; its refused logins are recorded in `auth`, like the consumer's.
+fn create_dlq_producer(
+    config: &Config,
+    instance_id: &str,
+    auth: AuthWatch,
+) -> Result<Option<FutureProducer<AuthContext>>, TrackerError> {
     if !config.dlq.enabled {
         return Ok(None);
     }
@@ -185,7 +190,10 @@ fn create_dlq_producer(config: &Config, instance_id: &str) -> Result<Option<Futu
         client.set("message.max.bytes", "2000000");
     }
     client.set("linger.ms", "0");
-    client.create().map(Some).map_err(|source| TrackerError::Kafka { what: "dead-letter producer", source })
+    client
+        .create_with_context(AuthContext::new(auth))
+        .map(Some)
+        .map_err(|source| TrackerError::Kafka { what: "dead-letter producer", source })
 }
 
 /// The graceful stop: store and commit what is finished, write the stop entry, close the files,

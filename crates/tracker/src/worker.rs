@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use config::Config;
+use kafka::auth::AuthContext;
 use models::audit::MessageOrigin;
 use models::{AuditEntry, LogKind, OrderEvent, OrderStatus};
 use rand::rngs::StdRng;
@@ -65,7 +66,7 @@ pub struct Worker {
     /// Files, pending offsets, assignment (shared with the rebalance callbacks).
     pub shared: Arc<Mutex<Shared>>,
     /// Dead-letter producer; `None` when `dlq.enabled` is false.
-    pub dlq: Option<FutureProducer>,
+    pub dlq: Option<FutureProducer<AuthContext>>,
     /// Counters of this run.
     pub counters: Counters,
     /// Fired by SIGINT/SIGTERM.
@@ -86,7 +87,7 @@ impl Worker {
     pub fn new(
         config: Config,
         shared: Arc<Mutex<Shared>>,
-        dlq: Option<FutureProducer>,
+        dlq: Option<FutureProducer<AuthContext>>,
         shutdown: CancellationToken,
         random: StdRng,
     ) -> Self {

@@ -185,6 +185,13 @@ fn assert_nowhere(secret: &str, dir: &Path, outputs: &[(&str, &str)]) {
 fn the_error_line(what: &str, finished: &Finished) -> String {
     let errors: Vec<&str> = finished.stderr.lines().filter(|line| line.starts_with("error: ")).collect();
     assert_eq!(errors.len(), 1, "{what}: expected one `error: ` line, got:\n{}", finished.stderr);
+    // Nothing else at error level either (a client's own reports of the same refusal).
+    let others: Vec<&str> = finished
+        .stderr
+        .lines()
+        .filter(|line| !line.starts_with("error: ") && line.contains("ERROR"))
+        .collect();
+    assert!(others.is_empty(), "{what}: other errors besides the one line:\n{}", finished.stderr);
     errors[0].to_owned()
 }
 

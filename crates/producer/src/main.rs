@@ -23,7 +23,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    producer::telemetry::init_stderr_logging();
+    service::init_stderr_logging();
     let options = cli.run_options(&config);
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -77,16 +77,9 @@ impl ClientContext for TrackerContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        match self.auth.record(&error, reason) {
-            // Fatal: the tracker stops and prints the message as its error line.
-            Recorded::First(message) => {
-                let mut shared = self.shared();
-                shared.log(LogKind::KafkaError, json!({"source": "client", "fatal": true}), Some(&message));
-                let _ = shared.files.flush();
-                return;
-            }
-            Recorded::AlreadyFailed => return,
-            Recorded::Other => {}
+        // A refused login is fatal: `run` stops, logs it and prints it as the error line.
+        if self.auth.record(&error, reason) != Recorded::Other {
+            return;
         }
         let text = format!("{error}: {reason}");
         self.shared().log_rate_limited(LogKind::KafkaError, json!({"source": "client"}), &text);

@@ -66,6 +66,9 @@ pub enum TrackerError {
     /// The broker refused the SASL login: no retry can fix that, so the tracker stops at once.
     #[error("{0}")]
     Authentication(String),
+    /// The SIGINT/SIGTERM handlers cannot be installed.
+    #[error("cannot install the signal handlers: {0}")]
+    Signals(std::io::Error),
 }
 
 /// The instance id: `tracker.instance_id` (flag, `TRACKER_INSTANCE_ID` or file), else
@@ -121,6 +124,11 @@ pub async fn run(
         return Err(files_error(source));
     }
     if let Some(failure) = auth.failure() {
+        // Whichever client saw the refusal first (the consumer or the dead-letter producer),
+        // the `.log` gets it once, here.
+        let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.log(LogKind::KafkaError, json!({"source": "client", "fatal": true}), Some(&failure));
+        let _ = shared.files.flush();
         return Err(TrackerError::Authentication(failure));
     }
     Ok(stop(config, worker, consumer, &signal).await)
@@ -253,19 +261,4 @@ async fn stop(
         tracing::warn!("leaving the consumer group did not finish in time");
     }
     summary
-}
-
-/// Resolves on SIGINT or SIGTERM, to the signal's name.
-pub async fn termination_signal() -> String {
-    use tokio::signal::unix::{signal, SignalKind};
-    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-        (Ok(mut interrupt), Ok(mut terminate)) => tokio::select! {
-            _ = interrupt.recv() => "SIGINT".to_owned(),
-            _ = terminate.recv() => "SIGTERM".to_owned(),
-        },
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
-            "SIGINT".to_owned()
-        }
-    }
 }

@@ -19,12 +19,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    service::init_stderr_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -33,7 +28,11 @@ fn main() -> ExitCode {
         }
     };
     let instance = tracker::instance_id(&config);
-    match runtime.block_on(tracker::run(config, tracker::termination_signal())) {
+    let outcome = runtime.block_on(async {
+        let signal = service::termination_signal().map_err(tracker::TrackerError::Signals)?;
+        tracker::run(config, async move { signal.await.to_owned() }).await
+    });
+    match outcome {
         Ok(summary) => {
             eprintln!(
                 "tracker {instance} stopped ({}): received {}, processed {}, failed {}, duplicates {}, dead-lettered {}",

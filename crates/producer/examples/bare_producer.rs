@@ -67,17 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{{\"count\":{count},\"seconds\":{seconds},\"rate\":{},\"cpu_seconds\":{}}}",
         count as f64 / seconds,
-        cpu_seconds()
+        testkit::process_cpu_seconds()
     );
     Ok(())
-}
-
-/// User + system CPU seconds of this process so far (all threads).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
 }

@@ -51,20 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "{{\"count\":{received},\"seconds\":{seconds},\"rate\":{},\"cpu_seconds\":{}}}",
         if seconds > 0.0 { received as f64 / seconds } else { 0.0 },
-        cpu_seconds()
+        testkit::process_cpu_seconds()
     );
     if received < count {
         return Err(format!("received {received} of {count} messages within 300 s").into());
     }
     Ok(())
-}
-
-/// User + system CPU seconds of this process so far (all threads).
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-    (ticks(11) + ticks(12)) / 100.0
 }

@@ -2,14 +2,13 @@
 //!
 //! Both hold customer data, so they are created with mode 0600 (and an existing file is set
 //! back to 0600). They are opened in append mode and never truncated: a restart adds to them.
-//! Lines are gathered in a memory buffer and written out with one `write` call when the buffer
-//! grows large, when the caller asks (at least every 200 ms), and always before an offset is
-//! stored: see [`TrackerFiles::flush`].
+//! Lines are gathered in a memory buffer and handed to a thread of the file's own, which
+//! writes them out with one `write` call per batch, in order: when the buffer grows large,
+//! when the caller asks (at least every 200 ms), and always before an offset is stored (see
+//! [`LineFile::hand_off`] and [`LineFile::written`]).
 //!
 //! The `.events` file gets about 3 KB per message, and copying that into the kernel's page
-//! cache took a third of the consumer loop's time. So its buffers are handed to a thread of
-//! their own ([`EventsFile`]), and the loop learns which batches are written before it stores
-//! the offsets of their messages. The `.log` file is small and written in place.
+//! cache took a third of the consumer loop's time when the loop did it itself.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -21,7 +20,7 @@ use std::thread::JoinHandle;
 
 /// Buffered lines are written out once they reach this size, whatever the timer says.
 const FLUSH_AT_BYTES: usize = 256 * 1024;
-/// Batches of `.events` lines that may wait for the writer thread before handing off blocks.
+/// Batches of lines that may wait for a writer thread before handing off blocks.
 const BATCHES_IN_FLIGHT: usize = 2;
 
 /// Opens (or creates) `path` for appending, readable by its owner only.
@@ -29,47 +28,6 @@ fn open_private(path: &Path) -> std::io::Result<File> {
     let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     Ok(file)
-}
-
-/// One append-only JSON-lines file with its buffer, written by the caller's thread.
-#[derive(Debug)]
-pub struct LineFile {
-    path: PathBuf,
-    file: File,
-    buffer: Vec<u8>,
-}
-
-impl LineFile {
-    /// Opens (or creates) `path` for appending, readable by its owner only.
-    pub fn open(path: &Path) -> std::io::Result<LineFile> {
-        let file = open_private(path)?;
-        Ok(LineFile { path: path.to_owned(), file, buffer: Vec::with_capacity(FLUSH_AT_BYTES * 2) })
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The buffer to append complete lines to.
-    pub fn buffer(&mut self) -> &mut Vec<u8> {
-        &mut self.buffer
-    }
-
-    /// Whether the buffer has grown enough to be written out now.
-    pub fn wants_flush(&self) -> bool {
-        self.buffer.len() >= FLUSH_AT_BYTES
-    }
-
-    /// Hands the buffered lines to the kernel. After it returns, a crash of this process can no
-    /// longer lose them.
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        if !self.buffer.is_empty() {
-            self.file.write_all(&self.buffer)?;
-            self.buffer.clear();
-        }
-        Ok(())
-    }
 }
 
 /// Number of a batch of lines handed to the writer thread; batches are numbered from 1 in the
@@ -98,12 +56,12 @@ impl Shared {
     }
 }
 
-/// The `.events` file: lines are gathered in a buffer, and full buffers are written by a
-/// thread of its own, in order. [`EventsFile::hand_off`] says which batch holds the lines
-/// buffered so far; [`EventsFile::written`] and [`EventsFile::wait_written`] tell when it is
-/// out of the process.
+/// One append-only JSON-lines file: lines are gathered in a buffer, and full buffers are
+/// written by a thread of its own, in order. [`LineFile::hand_off`] says which batch holds the
+/// lines buffered so far; [`LineFile::written`] and [`LineFile::wait_written`] tell when it
+/// is out of the process.
 #[derive(Debug)]
-pub struct EventsFile {
+pub struct LineFile {
     path: PathBuf,
     buffer: Vec<u8>,
     handed_off: Batch,
@@ -114,19 +72,19 @@ pub struct EventsFile {
     thread: Option<JoinHandle<()>>,
 }
 
-impl EventsFile {
+impl LineFile {
     /// Opens (or creates) `path` for appending, readable by its owner only, and starts its
-    /// writer thread.
-    pub fn open(path: &Path) -> std::io::Result<EventsFile> {
-        Self::writing_to(path, open_private(path)?)
+    /// writer thread, named `<thread>-writer`.
+    pub fn open(path: &Path, thread: &str) -> std::io::Result<LineFile> {
+        Self::writing_to(path, open_private(path)?, thread)
     }
 
-    fn writing_to(path: &Path, mut file: File) -> std::io::Result<EventsFile> {
+    fn writing_to(path: &Path, mut file: File, thread: &str) -> std::io::Result<LineFile> {
         let (to_writer, batches) = mpsc::sync_channel::<Vec<u8>>(BATCHES_IN_FLIGHT);
         let (give_back, spare) = mpsc::channel();
         let shared = Arc::new(Shared::default());
         let progress = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name("events-writer".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name(format!("{thread}-writer")).spawn(move || {
             for mut batch in batches {
                 let result = file.write_all(&batch);
                 let mut state = progress.progress();
@@ -144,7 +102,7 @@ impl EventsFile {
                 let _ = give_back.send(batch);
             }
         })?;
-        Ok(EventsFile {
+        Ok(LineFile {
             path: path.to_owned(),
             buffer: Vec::with_capacity(FLUSH_AT_BYTES * 2),
             handed_off: 0,
@@ -184,7 +142,10 @@ impl EventsFile {
         if !matches!(sent, Some(Ok(()))) {
             // The thread is gone: it stopped on an error, which `written` reports.
             self.written()?;
-            return Err(std::io::Error::other("the .events writer thread stopped"));
+            return Err(std::io::Error::other(format!(
+                "the writer thread of {} stopped",
+                self.path.display()
+            )));
         }
         self.handed_off += 1;
         Ok(self.handed_off)
@@ -217,7 +178,7 @@ impl EventsFile {
     }
 }
 
-impl Drop for EventsFile {
+impl Drop for LineFile {
     /// Writes what is still buffered, then lets the thread finish.
     fn drop(&mut self) {
         let _ = self.hand_off();
@@ -232,7 +193,7 @@ impl Drop for EventsFile {
 #[derive(Debug)]
 pub struct TrackerFiles {
     /// `tracker-<id>.events`: one line per message received.
-    pub events: EventsFile,
+    pub events: LineFile,
     /// `tracker-<id>.log`: the instance's health.
     pub log: LineFile,
 }
@@ -242,12 +203,12 @@ impl TrackerFiles {
     pub fn open(dir: &Path, instance_id: &str) -> std::io::Result<TrackerFiles> {
         std::fs::create_dir_all(dir)?;
         Ok(TrackerFiles {
-            events: EventsFile::open(&dir.join(format!("tracker-{instance_id}.events")))?,
-            log: LineFile::open(&dir.join(format!("tracker-{instance_id}.log")))?,
+            events: LineFile::open(&dir.join(format!("tracker-{instance_id}.events")), "events")?,
+            log: LineFile::open(&dir.join(format!("tracker-{instance_id}.log")), "log")?,
         })
     }
 
-    /// Writes out both buffers, and waits until every `.events` line is out of the process.
+    /// Writes out both buffers and waits until every line is out of the process.
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.events.flush()?;
         self.log.flush()
@@ -293,15 +254,15 @@ mod tests {
     #[test]
     fn large_buffers_ask_to_be_flushed() {
         let dir = tempfile::tempdir().unwrap();
-        let mut file = LineFile::open(&dir.path().join("f")).unwrap();
+        let mut file = LineFile::open(&dir.path().join("f"), "test").unwrap();
         file.buffer().resize(FLUSH_AT_BYTES, b'x');
         assert!(file.wants_flush());
     }
 
     #[test]
-    fn events_batches_are_written_in_order_and_reported() {
+    fn batches_are_written_in_order_and_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let mut events = EventsFile::open(&dir.path().join("e")).unwrap();
+        let mut events = LineFile::open(&dir.path().join("e"), "test").unwrap();
         assert_eq!(events.hand_off().unwrap(), 0, "nothing buffered, nothing to wait for");
         let mut expected = Vec::new();
         let mut last = 0;
@@ -322,10 +283,10 @@ mod tests {
     }
 
     #[test]
-    fn dropping_the_events_file_writes_what_is_buffered() {
+    fn dropping_the_file_writes_what_is_buffered() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e");
-        let mut events = EventsFile::open(&path).unwrap();
+        let mut events = LineFile::open(&path, "test").unwrap();
         events.buffer().extend_from_slice(b"{}\n");
         drop(events);
         assert_eq!(std::fs::read(&path).unwrap(), b"{}\n");
@@ -334,7 +295,7 @@ mod tests {
     #[test]
     fn a_write_failure_is_reported_and_nothing_after_it_counts_as_written() {
         let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
-        let mut events = EventsFile::writing_to(Path::new("/dev/full"), full).unwrap();
+        let mut events = LineFile::writing_to(Path::new("/dev/full"), full, "test").unwrap();
         events.buffer().extend_from_slice(b"{}\n");
         let batch = events.hand_off().unwrap();
         let error = events.wait_written(batch).unwrap_err();

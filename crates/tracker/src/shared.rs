@@ -114,7 +114,7 @@ impl Shared {
     /// Hands the buffered lines to the writers without waiting for them, and stores the
     /// offsets whose lines are already written. If writing failed, no offset is stored.
     pub fn hand_off<C: ConsumerContext, K: Consumer<C>>(&mut self, consumer: &K) -> std::io::Result<()> {
-        self.files.log.flush()?;
+        self.files.log.hand_off()?;
         let batch = self.files.events.hand_off()?;
         if !self.pending.is_empty() {
             self.awaiting.push_back((batch, std::mem::take(&mut self.pending)));
@@ -122,7 +122,7 @@ impl Shared {
         self.store_written(consumer)
     }
 
-    /// Writes both files out of the process, waiting for the `.events` writer, then stores
+    /// Writes both files out of the process, waiting for their writer threads, then stores
     /// every finished offset so the next commit includes them. If writing fails, no offset is
     /// stored.
     pub fn flush_and_store<C: ConsumerContext, K: Consumer<C>>(

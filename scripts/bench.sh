@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: throughput, memory and latency of producer, tracker and monitor, each printed
-# next to a baseline measured in the same run (kcat, a Python confluent-kafka loop, wc -l, jq),
-# on a private local broker (Tansu) that is started here and stopped on exit.
+# next to a baseline measured in the same run (kcat, a Python confluent-kafka loop, wc -l, jq,
+# and two controls: the thinnest Rust producer and consumer on the same librdkafka), on a
+# private local broker (Tansu) that is started here and stopped on exit.
 #
 #   scripts/bench.sh                       full run (BENCH_N=200000, 3 to 8 minutes; jq is the slowest part)
 #   BENCH_N=20000 scripts/bench.sh         quick check

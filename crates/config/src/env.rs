@@ -30,6 +30,7 @@ macro_rules! env_vars {
                         let $settings = &mut *self;
                         let $value = EnvValue { var: $name, raw };
                         $apply;
+                        self.from_env.insert($key, ($name, raw.clone()));
                     }
                 )+
                 Ok(())

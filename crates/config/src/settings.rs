@@ -25,6 +25,10 @@ pub struct Settings {
     pub retry: RetrySettings,
     /// The dead-letter topic.
     pub dlq: DlqSettings,
+    /// Keys set from the environment: key → (variable, raw value), so that an out-of-range
+    /// value is reported under the variable the user set.
+    #[serde(skip)]
+    pub(crate) from_env: BTreeMap<&'static str, (&'static str, String)>,
 }
 
 /// `kafka:` section.
@@ -261,7 +265,28 @@ impl Settings {
 
     /// Checks ranges and cross-field rules.
     pub fn validate(self) -> Result<Config, ConfigError> {
-        let Settings { kafka, producer, tracker, retry, dlq } = &self;
+        match self.check() {
+            Ok(()) => Ok(Config(self)),
+            Err(error) => Err(self.name_the_variable(error)),
+        }
+    }
+
+    /// An out-of-range value that came from an environment variable (and that no flag
+    /// replaced) is reported under the variable's name and as it was written.
+    fn name_the_variable(&self, error: ConfigError) -> ConfigError {
+        if let ConfigError::Invalid { key, value, expected } = &error {
+            if let Some((var, raw)) = self.from_env.get(key.as_str()) {
+                if raw.trim() == value {
+                    let expected = format!("{expected} ({key})");
+                    return ConfigError::Env { var: (*var).to_owned(), value: raw.clone(), expected };
+                }
+            }
+        }
+        error
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let Settings { kafka, producer, tracker, retry, dlq, from_env: _ } = self;
         non_empty("kafka.broker", &kafka.broker)?;
         non_empty("kafka.topic", &kafka.topic)?;
         non_empty("kafka.consumer_group", &kafka.consumer_group)?;
@@ -313,7 +338,7 @@ impl Settings {
                 dlq.topic
             )));
         }
-        Ok(Config(self))
+        Ok(())
     }
 }
 

@@ -103,7 +103,7 @@ fn tracker_cases() -> Vec<Case> {
         },
         Case {
             env: &[("RETRY_MAX_ATTEMPTS", "0")],
-            ..case("RETRY_MAX_ATTEMPTS=0", None, &["max_attempts", "0"])
+            ..case("RETRY_MAX_ATTEMPTS=0", None, &["RETRY_MAX_ATTEMPTS", "0", "retry.max_attempts"])
         },
         Case {
             env: &[("DLQ_ENABLED", "maybe")],
@@ -119,7 +119,7 @@ fn tracker_cases() -> Vec<Case> {
         },
         Case {
             env: &[("TRACKER_FAILURE_RATE", "2")],
-            ..case("TRACKER_FAILURE_RATE=2", None, &["failure_rate", "2"])
+            ..case("TRACKER_FAILURE_RATE=2", None, &["TRACKER_FAILURE_RATE", "2", "tracker.failure_rate"])
         },
         Case { env: &[("KAFKA_TOPIC", "  ")], ..case("KAFKA_TOPIC blank", None, &["KAFKA_TOPIC"]) },
         Case { args: &["--instance-id", "a/b"], ..case("--instance-id a/b", None, &["instance", "a/b"]) },

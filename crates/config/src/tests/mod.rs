@@ -194,10 +194,23 @@ fn bad_environment_values_name_the_variable() {
 }
 
 #[test]
-fn environment_value_out_of_range_is_caught_by_validation() {
+fn environment_value_out_of_range_is_caught_by_validation_and_named_by_its_variable() {
     let mut settings = Settings::default();
     settings.apply_env(&env(&[("RETRY_MAX_ATTEMPTS", "0")])).unwrap();
-    assert!(error_text(settings.validate()).contains("retry.max_attempts = 0"));
+    assert_eq!(
+        error_text(settings.validate()),
+        "environment variable RETRY_MAX_ATTEMPTS=\"0\" is invalid: expected a whole number from 1 to 100 \
+         (retry.max_attempts)"
+    );
+}
+
+#[test]
+fn a_value_that_replaced_the_environment_is_named_by_its_key() {
+    let mut settings = Settings::default();
+    settings.apply_env(&env(&[("RETRY_MAX_ATTEMPTS", "0")])).unwrap();
+    // As a flag does: the bad value is no longer the variable's.
+    settings.retry.max_attempts = 200;
+    assert!(error_text(settings.validate()).starts_with("retry.max_attempts = 200 is invalid"));
 }
 
 #[test]

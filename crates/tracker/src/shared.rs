@@ -114,11 +114,7 @@ impl Shared {
     /// Hands the buffered lines to the writers without waiting for them, and stores the
     /// offsets whose lines are already written. If writing failed, no offset is stored.
     pub fn hand_off<C: ConsumerContext, K: Consumer<C>>(&mut self, consumer: &K) -> std::io::Result<()> {
-        self.files.log.hand_off()?;
-        let batch = self.files.events.hand_off()?;
-        if !self.pending.is_empty() {
-            self.awaiting.push_back((batch, std::mem::take(&mut self.pending)));
-        }
+        self.enqueue()?;
         self.store_written(consumer)
     }
 
@@ -129,9 +125,20 @@ impl Shared {
         &mut self,
         consumer: &K,
     ) -> std::io::Result<()> {
-        self.hand_off(consumer)?;
+        self.enqueue()?;
         self.files.flush()?;
         self.store_written(consumer)
+    }
+
+    /// Hands the buffered lines to the writer threads; the finished offsets then wait for the
+    /// `.events` batch that holds their lines.
+    fn enqueue(&mut self) -> std::io::Result<()> {
+        self.files.log.hand_off()?;
+        let batch = self.files.events.hand_off()?;
+        if !self.pending.is_empty() {
+            self.awaiting.push_back((batch, std::mem::take(&mut self.pending)));
+        }
+        Ok(())
     }
 
     /// Stores the offsets of the batches already written.

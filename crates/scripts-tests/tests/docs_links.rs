@@ -108,7 +108,11 @@ fn broken_link(page: &Path, target: &str) -> Option<String> {
     if anchors(&text).contains(section) {
         None
     } else {
-        Some(format!("{}: link to {target}: no heading with anchor #{section} in {}", page.display(), file.display()))
+        Some(format!(
+            "{}: link to {target}: no heading with anchor #{section} in {}",
+            page.display(),
+            file.display()
+        ))
     }
 }
 
@@ -133,7 +137,8 @@ fn every_link_of_the_readme_and_the_docs_leads_somewhere() {
 fn every_docs_page_is_reachable_from_the_readme() {
     let root = util::repo_root();
     let readme = fs::read_to_string(root.join("README.md")).expect("README.md");
-    let linked: BTreeSet<String> = links(&readme).into_iter().map(|l| l.split('#').next().unwrap_or("").to_string()).collect();
+    let linked: BTreeSet<String> =
+        links(&readme).into_iter().map(|l| l.split('#').next().unwrap_or("").to_string()).collect();
     let missing: Vec<String> = pages()
         .iter()
         .skip(1)
@@ -147,8 +152,14 @@ fn every_docs_page_is_reachable_from_the_readme() {
 
 #[test]
 fn the_anchor_rule_matches_github() {
-    assert_eq!(anchor(" 3. A flood, and the lag going up and down"), "3-a-flood-and-the-lag-going-up-and-down");
+    assert_eq!(
+        anchor(" 3. A flood, and the lag going up and down"),
+        "3-a-flood-and-the-lag-going-up-and-down"
+    );
     assert_eq!(anchor(" analyze_logs.sh"), "analyze_logssh");
-    assert_eq!(anchor(" `tracker-<id>.events`: every message received"), "tracker-idevents-every-message-received");
+    assert_eq!(
+        anchor(" `tracker-<id>.events`: every message received"),
+        "tracker-idevents-every-message-received"
+    );
     assert!(broken_link(Path::new("/nonexistent/README.md"), "docs/nothing.md").is_some());
 }

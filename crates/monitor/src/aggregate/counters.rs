@@ -1,0 +1,148 @@
+//! Counters kept per instance and over all lines: per-second buckets for rates, a tracker
+//! run's counters, what is known of one instance, the producer, and malformed lines.
+
+use serde::Serialize;
+
+use super::{DEFAULT_METRICS_INTERVAL_MS, RATE_WINDOW_SECS};
+
+/// Per-second line counts over the last `len` seconds, as a ring.
+#[derive(Debug, Clone)]
+pub(super) struct SecondBuckets {
+    /// `(epoch second, count)`; `i64::MIN` marks an unused slot.
+    pub(super) slots: Vec<(i64, u64)>,
+}
+
+impl SecondBuckets {
+    pub(super) fn new(len: usize) -> Self {
+        SecondBuckets { slots: vec![(i64::MIN, 0); len.max(1)] }
+    }
+
+    pub(super) fn slot_index(&self, second: i64) -> usize {
+        // rem_euclid of a positive length is in 0..len, which fits in usize.
+        second.rem_euclid(self.slots.len() as i64) as usize
+    }
+
+    pub(super) fn add(&mut self, second: i64) {
+        let index = self.slot_index(second);
+        let slot = &mut self.slots[index];
+        if slot.0 == second {
+            slot.1 += 1;
+        } else if slot.0 < second {
+            *slot = (second, 1);
+        }
+        // Older than what the slot holds: outside the window, counted in totals only.
+    }
+
+    pub(super) fn count(&self, second: i64) -> u64 {
+        let slot = self.slots[self.slot_index(second)];
+        if slot.0 == second {
+            slot.1
+        } else {
+            0
+        }
+    }
+
+    /// Lines per second over `[from, to)`, 0 for an empty range.
+    pub(super) fn rate(&self, from: i64, to: i64) -> f64 {
+        let from = from.max(to - self.slots.len() as i64);
+        if to <= from {
+            return 0.0;
+        }
+        let sum: u64 = (from..to).map(|second| self.count(second)).sum();
+        sum as f64 / (to - from) as f64
+    }
+}
+
+/// Counters of one tracker run, as its metrics and stop entries report them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Messages processed successfully.
+    pub processed: u64,
+    /// Messages that failed for good.
+    pub failed: u64,
+    /// Messages sent to the dead-letter topic.
+    pub dlq_sent: u64,
+    /// Duplicate deliveries skipped.
+    pub duplicates: u64,
+    /// Transient failures tried again.
+    pub retries: u64,
+}
+
+impl Counters {
+    pub(super) fn plus(self, other: Counters) -> Counters {
+        Counters {
+            processed: self.processed + other.processed,
+            failed: self.failed + other.failed,
+            dlq_sent: self.dlq_sent + other.dlq_sent,
+            duplicates: self.duplicates + other.duplicates,
+            retries: self.retries + other.retries,
+        }
+    }
+}
+
+/// What the aggregator knows about one tracker instance.
+#[derive(Debug, Clone)]
+pub(super) struct Instance {
+    pub(super) partitions: Vec<i32>,
+    pub(super) received: u64,
+    pub(super) invalid: u64,
+    pub(super) earlier_runs: Counters,
+    pub(super) current_run: Counters,
+    pub(super) runs: u32,
+    pub(super) lag: Option<i64>,
+    pub(super) uptime_seconds: Option<f64>,
+    pub(super) last_seen_ms: Option<i64>,
+    pub(super) metrics_interval_ms: u64,
+    pub(super) stopped: bool,
+    pub(super) per_second: SecondBuckets,
+}
+
+impl Instance {
+    pub(super) fn new() -> Self {
+        Instance {
+            partitions: Vec::new(),
+            received: 0,
+            invalid: 0,
+            earlier_runs: Counters::default(),
+            current_run: Counters::default(),
+            runs: 0,
+            lag: None,
+            uptime_seconds: None,
+            last_seen_ms: None,
+            metrics_interval_ms: DEFAULT_METRICS_INTERVAL_MS,
+            stopped: false,
+            per_second: SecondBuckets::new(RATE_WINDOW_SECS as usize * 2),
+        }
+    }
+
+    pub(super) fn seen(&mut self, time_ms: Option<i64>) {
+        if let Some(time) = time_ms {
+            self.last_seen_ms = Some(self.last_seen_ms.map_or(time, |seen| seen.max(time)));
+        }
+    }
+
+    pub(super) fn counters(&self) -> Counters {
+        self.earlier_runs.plus(self.current_run)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub(super) struct Producer {
+    pub(super) lines: u64,
+    pub(super) events_per_second: Option<f64>,
+    pub(super) acknowledged: Option<u64>,
+    pub(super) last_seen_ms: Option<i64>,
+}
+
+/// Lines that could not be used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MalformedCounts {
+    /// `.events` lines that are not a JSON object of the expected shape.
+    pub events: u64,
+    /// `.log` lines that are not a JSON object of the expected shape.
+    pub log: u64,
+    /// `producer.log` lines that are not JSON.
+    pub producer: u64,
+    /// Lines dropped because they exceeded the line-length limit.
+    pub too_long: u64,
+}

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use kafka::auth::{AuthWatch, Recorded};
+use models::health::producer::KafkaError as KafkaErrorEntry;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
@@ -18,7 +19,7 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::ProducerContext;
 use rdkafka::Message;
 
-use crate::health_log::{EntryKind, HealthLog, Level};
+use crate::health_log::HealthLog;
 
 /// Counters of one run, shared by the sending loop, the delivery callback and the reporters.
 #[derive(Debug, Default)]
@@ -138,8 +139,7 @@ impl ClientContext for DeliveryContext {
         match self.auth.record(&error, reason) {
             // Fatal: the run stops and the binary prints the message as its error line.
             Recorded::First(message) => {
-                let metadata = serde_json::json!({"source": "client", "fatal": true});
-                self.log.write(Level::Error, EntryKind::KafkaError, metadata, Some(&message));
+                self.log.write(&KafkaErrorEntry::fatal("client"), Some(&message));
                 return;
             }
             Recorded::AlreadyFailed => return,
@@ -155,12 +155,7 @@ impl ClientContext for DeliveryContext {
             .as_ref()
             .is_some_and(|(previous, at)| *previous == text && now.duration_since(*at) < ERROR_REPEAT_PERIOD);
         if !repeat {
-            self.log.write(
-                Level::Error,
-                EntryKind::KafkaError,
-                serde_json::json!({"source": "client"}),
-                Some(&text),
-            );
+            self.log.write(&KafkaErrorEntry::reported_by("client"), Some(&text));
             *last = Some((text, now));
         }
     }

@@ -1,9 +1,8 @@
 //! `producer.log`: the producer's own JSON-lines health file, a product output with a fixed
 //! contract (the monitor reads `metadata.events_per_second` and `metadata.acknowledged`).
 //!
-//! Each line: `timestamp` (RFC 3339 UTC, milliseconds), `level`, `message` (a fixed English
-//! sentence per kind), `kind`, `service` (`order-producer`), `metadata` (object), `error`
-//! (null or text). The file is opened in append mode with permissions 0600 and each line is
+//! Each line is a [`HealthEntry`] (the envelope trackers use too, without `instance_id`) whose
+//! metadata is one of the structs of [`models::health::producer`]. The file is opened in append mode with permissions 0600 and each line is
 //! written with one `write` call, so concurrent writers never interleave inside a line.
 
 use std::fs::{File, OpenOptions};
@@ -13,64 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::Utc;
-use serde::Serialize;
+use models::health::producer::ProducerKind;
+use models::health::{Entry, HealthEntry};
 
-/// The `service` field of every line.
-pub const SERVICE: &str = "order-producer";
 /// The file name inside `producer.log_dir`.
 pub const FILE_NAME: &str = "producer.log";
-
-/// The kinds of entries, each with its fixed message and level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    /// The producer started: configuration and mode.
-    Started,
-    /// Periodic counters and throughput.
-    Metrics,
-    /// Records the broker did not acknowledge (at most one line per second, with a count).
-    DeliveryFailed,
-    /// The client lost the broker or got an error from it (at most one line per 10 s per error).
-    KafkaError,
-    /// The producer stopped: totals.
-    Stopped,
-}
-
-impl EntryKind {
-    /// The fixed sentence of the `message` field.
-    pub fn message(self) -> &'static str {
-        match self {
-            EntryKind::Started => "Producer started",
-            EntryKind::Metrics => "Producer metrics",
-            EntryKind::DeliveryFailed => "Records could not be delivered",
-            EntryKind::KafkaError => "Kafka error",
-            EntryKind::Stopped => "Producer stopped",
-        }
-    }
-}
-
-/// Severity of a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Level {
-    /// Normal operation.
-    Info,
-    /// Something was lost or degraded.
-    Warn,
-    /// A failure.
-    Error,
-}
-
-#[derive(Serialize)]
-struct Line<'a> {
-    timestamp: String,
-    level: Level,
-    message: &'static str,
-    kind: EntryKind,
-    service: &'static str,
-    metadata: &'a serde_json::Value,
-    error: Option<&'a str>,
-}
 
 /// The open `producer.log`.
 #[derive(Debug)]
@@ -95,24 +41,10 @@ impl HealthLog {
 
     /// Appends one entry. A write error is reported on stderr and otherwise ignored: the
     /// health file must never stop the producer.
-    pub fn write(&self, level: Level, kind: EntryKind, metadata: serde_json::Value, error: Option<&str>) {
-        let line = Line {
-            timestamp: models::format_timestamp(Utc::now()),
-            level,
-            message: kind.message(),
-            kind,
-            service: SERVICE,
-            metadata: &metadata,
-            error,
-        };
-        let mut bytes = match serde_json::to_vec(&line) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                tracing::warn!(%error, "cannot encode a producer.log line");
-                return;
-            }
-        };
-        bytes.push(b'\n');
+    pub fn write<E: Entry<Kind = ProducerKind>>(&self, entry: &E, error: Option<&str>) {
+        let timestamp = models::format_timestamp(Utc::now());
+        let mut bytes = Vec::with_capacity(256);
+        HealthEntry::of(&timestamp, None, entry).with_optional_error(error).write_line(&mut bytes);
         let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         if let Err(error) = file.write_all(&bytes) {
             tracing::warn!(%error, path = %self.path.display(), "cannot write to producer.log");
@@ -124,22 +56,21 @@ impl HealthLog {
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
+    use models::health::producer::{DeliveryFailed, Mode, Started, Stopped};
+
     use super::*;
 
     #[test]
     fn lines_follow_the_contract_and_the_file_is_private() {
         let dir = tempfile::tempdir().unwrap();
         let log = HealthLog::open(&dir.path().join("sub")).unwrap();
-        log.write(Level::Info, EntryKind::Started, serde_json::json!({"mode": "flood"}), None);
-        log.write(
-            Level::Error,
-            EntryKind::DeliveryFailed,
-            serde_json::json!({"count": 3}),
-            Some("timed out"),
-        );
+        let started =
+            Started { mode: Mode { pace: "flood".into(), ..Mode::default() }, ..Started::default() };
+        log.write(&started, None);
+        log.write(&DeliveryFailed { count: 3, total_failed: 3 }, Some("timed out"));
         drop(log);
         let log = HealthLog::open(&dir.path().join("sub")).unwrap();
-        log.write(Level::Info, EntryKind::Stopped, serde_json::json!({}), None);
+        log.write(&Stopped::default(), None);
         let text = std::fs::read_to_string(log.path()).unwrap();
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 3, "appended, not truncated");
@@ -147,7 +78,7 @@ mod tests {
         assert_eq!(lines[0]["level"], "INFO");
         assert_eq!(lines[0]["message"], "Producer started");
         assert_eq!(lines[0]["service"], "order-producer");
-        assert_eq!(lines[0]["metadata"]["mode"], "flood");
+        assert_eq!(lines[0]["metadata"]["mode"]["pace"], "flood");
         assert!(lines[0]["error"].is_null());
         assert_eq!(lines[1]["kind"], "delivery_failed");
         assert_eq!(lines[1]["error"], "timed out");

@@ -31,19 +31,19 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use config::Config;
 use kafka::auth::AuthWatch;
+use models::health::producer::{Mode, Started, Stopped, AUTHENTICATION_FAILED};
 use models::{OrderGenerator, PoisonKind};
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
-use serde_json::json;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{Counters, DeliveryContext};
 use crate::events::{EventMix, EventSource, OutgoingRecord};
-use crate::health_log::{EntryKind, HealthLog, Level};
+use crate::health_log::HealthLog;
 use crate::pace::Pace;
 use crate::report::{per_second, round_rate};
 
@@ -138,7 +138,7 @@ impl StopReason {
         match self {
             StopReason::CountReached => "count_reached",
             StopReason::Shutdown => "shutdown_signal",
-            StopReason::AuthenticationFailed => "authentication_failed",
+            StopReason::AuthenticationFailed => AUTHENTICATION_FAILED,
         }
     }
 }
@@ -220,14 +220,20 @@ pub async fn run(
         }
     });
 
-    let mode = json!({
-        "pace": options.pace.name(),
-        "rate": match options.pace { Pace::Rate(rate) => Some(rate), _ => None },
-        "interval_ms": match options.pace { Pace::Interval(interval) => Some(interval.as_millis() as u64), _ => None },
-        "count": options.count,
-        "poison_kind": options.poison.map(PoisonKind::name),
-        "create_topics": options.create_topics,
-    });
+    let mode = Mode {
+        pace: options.pace.name().to_owned(),
+        rate: match options.pace {
+            Pace::Rate(rate) => Some(rate),
+            _ => None,
+        },
+        interval_ms: match options.pace {
+            Pace::Interval(interval) => Some(u64::try_from(interval.as_millis()).unwrap_or(u64::MAX)),
+            _ => None,
+        },
+        count: options.count,
+        poison_kind: options.poison.map(|kind| kind.name().to_owned()),
+        create_topics: options.create_topics,
+    };
     tracing::info!(
         broker = %config.kafka.broker,
         topic = %config.kafka.topic,
@@ -236,12 +242,9 @@ pub async fn run(
         log_file = %log.path().display(),
         "producer starting"
     );
-    log.write(
-        Level::Info,
-        EntryKind::Started,
-        json!({ "config": config.redacted_json(), "mode": mode, "log_file": log.path() }),
-        None,
-    );
+    let started =
+        Started { config: config.redacted_json(), mode, log_file: log.path().display().to_string() };
+    log.write(&started, None);
 
     if options.create_topics {
         let topics =
@@ -327,27 +330,19 @@ pub async fn run(
         events_per_second: round_rate(per_second(totals.acknowledged, elapsed)),
         reason,
     };
-    let level = match (&failure, summary.lost) {
-        (Some(_), _) => Level::Error,
-        (None, 0) => Level::Info,
-        (None, _) => Level::Warn,
-    };
     let error = failure.as_deref().or((summary.lost > 0).then_some("records were sent but not acknowledged"));
-    log.write(
-        level,
-        EntryKind::Stopped,
-        json!({
-            "reason": reason.name(),
-            "sent": summary.sent,
-            "acknowledged": summary.acknowledged,
-            "failed": summary.failed,
-            "lost": summary.lost,
-            "poison_sent": summary.poison_sent,
-            "elapsed_seconds": (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
-            "events_per_second": summary.events_per_second,
-        }),
-        error,
-    );
+    // Its level follows from its content: ERROR for a refused login, WARN when records were lost.
+    let stopped = Stopped {
+        reason: reason.name().to_owned(),
+        sent: summary.sent,
+        acknowledged: summary.acknowledged,
+        failed: summary.failed,
+        lost: summary.lost,
+        poison_sent: summary.poison_sent,
+        elapsed_seconds: (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        events_per_second: summary.events_per_second,
+    };
+    log.write(&stopped, error);
     tracing::info!(
         sent = summary.sent,
         acknowledged = summary.acknowledged,

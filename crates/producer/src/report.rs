@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery::Counters;
-use crate::health_log::{EntryKind, HealthLog, Level};
+use models::health::producer::{DeliveryFailed, Metrics};
+
+use crate::health_log::HealthLog;
 
 /// Shortest gap between two `delivery_failed` lines.
 pub const FAILURE_REPORT_INTERVAL: Duration = Duration::from_secs(1);
@@ -56,14 +57,14 @@ pub async fn report_health(
                 let snapshot = counters.snapshot();
                 let rate = per_second(snapshot.acknowledged.saturating_sub(previous.1), now - previous.0);
                 previous = (now, snapshot.acknowledged);
-                let metadata = json!({
-                    "sent": snapshot.sent,
-                    "acknowledged": snapshot.acknowledged,
-                    "failed": snapshot.failed,
-                    "in_flight": snapshot.in_flight(),
-                    "events_per_second": round_rate(rate),
-                    "poison_sent": snapshot.poison_sent,
-                });
+                let metrics = Metrics {
+                    sent: snapshot.sent,
+                    acknowledged: snapshot.acknowledged,
+                    failed: snapshot.failed,
+                    in_flight: snapshot.in_flight(),
+                    events_per_second: round_rate(rate),
+                    poison_sent: snapshot.poison_sent,
+                };
                 tracing::info!(
                     sent = snapshot.sent,
                     acknowledged = snapshot.acknowledged,
@@ -72,7 +73,7 @@ pub async fn report_health(
                     events_per_second = round_rate(rate),
                     "metrics"
                 );
-                log.write(Level::Info, EntryKind::Metrics, metadata, None);
+                log.write(&metrics, None);
             }
         }
     }
@@ -85,12 +86,7 @@ pub fn report_failures(counters: &Counters, log: &HealthLog) {
         let error = window.last_error.unwrap_or_default();
         let total = counters.snapshot().failed;
         tracing::warn!(count = window.count, total_failed = total, error = %error, "records could not be delivered");
-        log.write(
-            Level::Error,
-            EntryKind::DeliveryFailed,
-            json!({ "count": window.count, "total_failed": total }),
-            Some(&error),
-        );
+        log.write(&DeliveryFailed { count: window.count, total_failed: total }, Some(&error));
     }
 }
 

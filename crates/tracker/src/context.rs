@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use kafka::auth::{AuthWatch, Recorded};
-use models::LogKind;
+use models::health::{CommitFailed, KafkaError as KafkaErrorEntry, PartitionsAssigned, PartitionsRevoked};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -14,7 +14,6 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
-use serde_json::json;
 
 use crate::metrics::PartitionOffsets;
 use crate::shared::Shared;
@@ -82,7 +81,7 @@ impl ClientContext for TrackerContext {
             return;
         }
         let text = format!("{error}: {reason}");
-        self.shared().log_rate_limited(LogKind::KafkaError, json!({"source": "client"}), &text);
+        self.shared().log_rate_limited(KafkaErrorEntry::reported_by("client"), &text);
     }
 }
 
@@ -102,13 +101,14 @@ impl ConsumerContext for TrackerContext {
             Err(error) => Err(format!("cannot write the tracker files: {error}")),
         };
         if let Err(error) = committed {
-            let metadata = json!({"partitions": partitions, "during": "revocation"});
-            shared.log(LogKind::CommitFailed, metadata, Some(&error));
+            let entry =
+                CommitFailed { partitions: Some(partitions.clone()), during: Some("revocation".into()) };
+            shared.log(&entry, Some(&error));
         }
         shared.forget_partitions(&partitions);
         shared.assignment.retain(|partition| !partitions.contains(partition));
         let topic = shared.identity.topic.clone();
-        shared.log(LogKind::PartitionsRevoked, json!({"topic": topic, "partitions": partitions}), None);
+        shared.log(&PartitionsRevoked { topic, partitions }, None);
         let _ = shared.files.flush();
     }
 
@@ -120,16 +120,12 @@ impl ConsumerContext for TrackerContext {
                 let partitions = partitions_of(list);
                 shared.assignment = partitions.clone();
                 let topic = shared.identity.topic.clone();
-                shared.log(
-                    LogKind::PartitionsAssigned,
-                    json!({"topic": topic, "partitions": partitions}),
-                    None,
-                );
+                shared.log(&PartitionsAssigned { topic, partitions }, None);
             }
             Rebalance::Revoke(_) => {}
             Rebalance::Error(error) => {
                 let text = format!("rebalance failed: {error}");
-                shared.log_rate_limited(LogKind::KafkaError, json!({"source": "rebalance"}), &text);
+                shared.log_rate_limited(KafkaErrorEntry::reported_by("rebalance"), &text);
             }
         }
         let _ = shared.files.flush();
@@ -140,11 +136,8 @@ impl ConsumerContext for TrackerContext {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(error) => {
                 let partitions = partitions_of(offsets);
-                self.shared().log_rate_limited(
-                    LogKind::CommitFailed,
-                    json!({"partitions": partitions}),
-                    &error.to_string(),
-                );
+                let entry = CommitFailed { partitions: Some(partitions), during: None };
+                self.shared().log_rate_limited(entry, &error.to_string());
             }
         }
     }

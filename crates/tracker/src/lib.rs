@@ -37,14 +37,12 @@ use std::time::Duration;
 use chrono::Utc;
 use config::Config;
 use kafka::auth::{AuthContext, AuthWatch};
-use models::health::StopSummary;
-use models::LogKind;
+use models::health::{CommitFailed, KafkaError as KafkaErrorEntry, KafkaInitialised, Started, StopSummary};
 use rand::SeedableRng;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureProducer;
 use rdkafka::types::RDKafkaErrorCode;
-use serde_json::json;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
@@ -127,7 +125,7 @@ pub async fn run(
         // Whichever client saw the refusal first (the consumer or the dead-letter producer),
         // the `.log` gets it once, here.
         let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
-        shared.log(LogKind::KafkaError, json!({"source": "client", "fatal": true}), Some(&failure));
+        shared.log(&KafkaErrorEntry::fatal("client"), Some(&failure));
         let _ = shared.files.flush();
         return Err(TrackerError::Authentication(failure));
     }
@@ -136,32 +134,32 @@ pub async fn run(
 
 fn log_start(shared: &Mutex<Shared>, config: &Config, start_time: chrono::DateTime<Utc>) {
     let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
-    let metadata = json!({
-        "log_file": shared.files.log.path(),
-        "events_file": shared.files.events.path(),
-        "start_time": models::format_timestamp(start_time),
-        "pid": std::process::id(),
-        "version": env!("CARGO_PKG_VERSION"),
-        "config": config.redacted_json(),
-    });
-    shared.log(LogKind::Started, metadata, None);
+    let entry = Started {
+        log_file: shared.files.log.path().display().to_string(),
+        events_file: shared.files.events.path().display().to_string(),
+        start_time: models::format_timestamp(start_time),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        config: config.redacted_json(),
+    };
+    shared.log(&entry, None);
     let _ = shared.files.flush();
 }
 
 fn log_kafka_initialised(shared: &Mutex<Shared>, config: &Config) {
     let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
-    let metadata = json!({
-        "topic": config.kafka.topic,
-        "group_id": config.kafka.consumer_group,
-        "bootstrap_servers": config.kafka.broker,
-        "auto_offset_reset": config.kafka.auto_offset_reset.to_string(),
-        "mode": "consumer group (competing consumers), at-least-once",
-        "session_timeout_ms": config.kafka.session_timeout_ms,
-        "commit_interval_ms": config.tracker.commit_interval_ms,
-        "dlq_enabled": config.dlq.enabled,
-        "dlq_topic": config.dlq.topic,
-    });
-    shared.log(LogKind::KafkaInitialised, metadata, None);
+    let entry = KafkaInitialised {
+        topic: config.kafka.topic.clone(),
+        group_id: config.kafka.consumer_group.clone(),
+        bootstrap_servers: config.kafka.broker.clone(),
+        auto_offset_reset: config.kafka.auto_offset_reset.to_string(),
+        mode: "consumer group (competing consumers), at-least-once".to_owned(),
+        session_timeout_ms: config.kafka.session_timeout_ms,
+        commit_interval_ms: config.tracker.commit_interval_ms,
+        dlq_enabled: config.dlq.enabled,
+        dlq_topic: config.dlq.topic.clone(),
+    };
+    shared.log(&entry, None);
     let _ = shared.files.flush();
 }
 
@@ -237,7 +235,7 @@ async fn stop(
         }
     };
     if let Err(error) = committed {
-        lock().log(LogKind::CommitFailed, json!({"during": "shutdown"}), Some(&error));
+        lock().log(&CommitFailed { partitions: None, during: Some("shutdown".into()) }, Some(&error));
     }
 
     worker.write_metrics(&consumer);
@@ -245,7 +243,7 @@ async fn stop(
     let summary = worker.counters.stop_summary(signal, uptime, Utc::now());
     {
         let mut shared = lock();
-        shared.log(LogKind::Stopped, serde_json::to_value(&summary).unwrap_or_default(), None);
+        shared.log(&summary, None);
         if let Err(error) = shared.close() {
             tracing::error!(%error, "cannot write the stop entry");
         }

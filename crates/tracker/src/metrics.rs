@@ -69,9 +69,10 @@ fn round2(value: f64) -> f64 {
 }
 
 impl Counters {
-    /// The metrics entry's metadata.
+    /// The metrics entry's metadata; `interval_ms` says when the next one is due.
     pub fn metrics(
         &self,
+        interval_ms: u64,
         uptime_seconds: f64,
         rate_last_interval: f64,
         assignment: &[i32],
@@ -120,6 +121,7 @@ impl Counters {
             revenue_cents: self.revenue_cents,
             total_lag,
             partitions,
+            interval_ms,
         }
     }
 
@@ -174,7 +176,7 @@ mod tests {
             (1, PartitionOffsets { committed: Some(7), high_watermark: Some(9) }),
             (2, PartitionOffsets { committed: None, high_watermark: Some(5) }),
         ]);
-        let metrics = counters.metrics(10.0, 1.0, &[0, 1, 2], &offsets);
+        let metrics = counters.metrics(1000, 10.0, 1.0, &[0, 1, 2], &offsets);
         let lags: Vec<_> = metrics.partitions.iter().map(|p| p.lag).collect();
         assert_eq!(lags, [Some(8), Some(2), Some(5)]);
         assert_eq!(metrics.total_lag, Some(15));
@@ -185,7 +187,7 @@ mod tests {
 
     #[test]
     fn unknown_watermarks_give_unknown_lag() {
-        let metrics = Counters::default().metrics(1.0, 0.0, &[0], &BTreeMap::new());
+        let metrics = Counters::default().metrics(1000, 1.0, 0.0, &[0], &BTreeMap::new());
         assert_eq!(metrics.partitions[0].lag, None);
         assert_eq!(metrics.total_lag, None);
         assert_eq!(metrics.success_rate_percent, 100.0);

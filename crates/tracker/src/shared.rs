@@ -6,17 +6,15 @@
 //! ([`Shared::hand_off`] on the way, [`Shared::flush_and_store`] at once). Nothing else stores
 //! offsets.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
 
 use chrono::Utc;
+use models::health::{Entry, ErrorThrottle, Throttled, Verdict};
 use models::{HealthEntry, LogKind};
 use rdkafka::consumer::{Consumer, ConsumerContext};
 
 use crate::files::{Batch, TrackerFiles};
-
-/// The same error text is logged at most once per this period; repeats are counted.
-const ERROR_REPEAT_PERIOD: Duration = Duration::from_secs(10);
 
 /// Who writes: the instance id and the topic it consumes.
 #[derive(Debug, Clone)]
@@ -41,8 +39,8 @@ pub struct Shared {
     awaiting: VecDeque<(Batch, BTreeMap<i32, i64>)>,
     /// Partitions currently assigned to this instance.
     pub assignment: Vec<i32>,
-    /// Last time each error text was logged, and how many repeats were held back since.
-    recent_errors: HashMap<String, (Instant, u64)>,
+    /// Holds back repeats of the same error text.
+    errors: ErrorThrottle,
     /// Set once the stop entry is written: later callbacks (the revocation while leaving the
     /// group) write nothing, so the stop entry stays the last line.
     closed: bool,
@@ -57,45 +55,31 @@ impl Shared {
             pending: BTreeMap::new(),
             awaiting: VecDeque::new(),
             assignment: Vec::new(),
-            recent_errors: HashMap::new(),
+            errors: ErrorThrottle::default(),
             closed: false,
         }
     }
 
-    /// Appends a `.log` entry of `kind`.
-    pub fn log(&mut self, kind: LogKind, metadata: serde_json::Value, error: Option<&str>) {
+    /// Appends a `.log` entry.
+    pub fn log<E: Entry<Kind = LogKind>>(&mut self, entry: &E, error: Option<&str>) {
         if self.closed {
             return;
         }
         let timestamp = models::format_timestamp(Utc::now());
-        let mut entry = HealthEntry::new(&timestamp, &self.identity.instance_id, kind, metadata);
-        if let Some(error) = error {
-            entry = entry.with_error(error);
-        }
-        entry.write_line(self.files.log.buffer());
+        HealthEntry::of(&timestamp, Some(&self.identity.instance_id), entry)
+            .with_optional_error(error)
+            .write_line(self.files.log.buffer());
     }
 
     /// Like [`Shared::log`], but an error text already logged in the last 10 s is only counted;
-    /// the next entry for it says how many were held back.
-    pub fn log_rate_limited(&mut self, kind: LogKind, mut metadata: serde_json::Value, error: &str) {
-        let now = Instant::now();
-        match self.recent_errors.get_mut(error) {
-            Some((last, held_back)) if now.duration_since(*last) < ERROR_REPEAT_PERIOD => {
-                *held_back += 1;
-                return;
-            }
-            Some((last, held_back)) => {
-                if let Some(object) = metadata.as_object_mut() {
-                    object.insert("repeats_not_logged".into(), (*held_back).into());
-                }
-                *last = now;
-                *held_back = 0;
-            }
-            None => {
-                self.recent_errors.insert(error.to_owned(), (now, 0));
+    /// the next entry for it says how many were held back (`repeats_not_logged`).
+    pub fn log_rate_limited<E: Entry<Kind = LogKind>>(&mut self, entry: E, error: &str) {
+        match self.errors.check(error, Instant::now()) {
+            Verdict::Hold => {}
+            Verdict::Log { repeats_not_logged } => {
+                self.log(&Throttled { entry, repeats_not_logged }, Some(error));
             }
         }
-        self.log(kind, metadata, Some(error));
     }
 
     /// Notes that the message at `offset` of `partition` is finished (processed, skipped as a

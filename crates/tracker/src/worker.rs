@@ -13,7 +13,11 @@ use chrono::Utc;
 use config::Config;
 use kafka::auth::AuthContext;
 use models::audit::MessageOrigin;
-use models::{AuditEntry, LogKind, OrderEvent, OrderStatus};
+use models::health::{
+    DeserializationError, DlqFailed, DlqSent, DuplicateSkipped, KafkaError, MessagePosition, OutOfOrder,
+    ProcessingFailed, RetryScheduled, ValidationFailed,
+};
+use models::{AuditEntry, OrderEvent, OrderStatus};
 use rand::rngs::StdRng;
 use rand::Rng;
 use rdkafka::consumer::StreamConsumer;
@@ -21,7 +25,6 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::FutureProducer;
 use rdkafka::Message;
 use retry::{decide, Backoff, Decision, Failure};
-use serde_json::json;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -42,14 +45,13 @@ const ORDER_BOOK_CAPACITY: usize = 100_000;
 /// How long one dead-letter send may wait for its acknowledgement before it is tried again.
 const DLQ_SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `.log` metadata about a message: its topic, partition and offset, then `extra`'s fields.
-fn about(message: &BorrowedMessage<'_>, extra: serde_json::Value) -> serde_json::Value {
-    let mut metadata =
-        json!({"topic": message.topic(), "partition": message.partition(), "offset": message.offset()});
-    if let (Some(fields), serde_json::Value::Object(extra)) = (metadata.as_object_mut(), extra) {
-        fields.extend(extra);
+/// Where `message` comes from, for `.log` entries about it.
+fn position(message: &BorrowedMessage<'_>) -> MessagePosition {
+    MessagePosition {
+        topic: message.topic().to_owned(),
+        partition: message.partition(),
+        offset: message.offset(),
     }
-    metadata
 }
 
 /// How handling a message ended.
@@ -143,7 +145,7 @@ impl Worker {
                     }
                     Err(error) => {
                         let text = error.to_string();
-                        self.shared().log_rate_limited(LogKind::KafkaError, json!({"source": "consumer"}), &text);
+                        self.shared().log_rate_limited(KafkaError::reported_by("consumer"), &text);
                     }
                 },
             }
@@ -165,11 +167,13 @@ impl Worker {
             }
             Ok(event) if self.seen_events.contains(&event.event_id) => {
                 self.counters.duplicates += 1;
-                let metadata = json!({
-                    "event_id": event.event_id, "order_id": event.order.order_id,
-                    "partition": message.partition(), "offset": message.offset(),
-                });
-                self.shared().log(LogKind::DuplicateSkipped, metadata, None);
+                let entry = DuplicateSkipped {
+                    event_id: event.event_id,
+                    order_id: event.order.order_id,
+                    partition: message.partition(),
+                    offset: message.offset(),
+                };
+                self.shared().log(&entry, None);
                 Outcome::Finished
             }
             Ok(event) => self.process_with_retries(message, event).await,
@@ -205,28 +209,28 @@ impl Worker {
     }
 
     fn log_rejection(&self, message: &BorrowedMessage<'_>, failure: &Failure, event: Option<&OrderEvent>) {
-        let mut metadata = about(
-            message,
-            json!({
-                "message_size": message.payload_len(),
-            }),
-        );
-        let kind = match event {
+        let error = Some(failure.reason());
+        match event {
             Some(event) => {
-                metadata["order_id"] = json!(event.order.order_id);
-                metadata["event_id"] = json!(event.event_id);
-                LogKind::ValidationError
+                let entry = ValidationFailed {
+                    message: position(message),
+                    message_size: message.payload_len(),
+                    order_id: event.order.order_id,
+                    event_id: event.event_id,
+                };
+                self.shared().log(&entry, error);
             }
             None => {
                 let raw = String::from_utf8_lossy(message.payload().unwrap_or_default());
-                let truncated = raw.chars().count() > LOG_RAW_MESSAGE_MAX_CHARS;
-                metadata["raw_message"] =
-                    json!(raw.chars().take(LOG_RAW_MESSAGE_MAX_CHARS).collect::<String>());
-                metadata["raw_message_truncated"] = json!(truncated);
-                LogKind::DeserializationError
+                let entry = DeserializationError {
+                    message: position(message),
+                    message_size: message.payload_len(),
+                    raw_message: raw.chars().take(LOG_RAW_MESSAGE_MAX_CHARS).collect(),
+                    raw_message_truncated: raw.chars().count() > LOG_RAW_MESSAGE_MAX_CHARS,
+                };
+                self.shared().log(&entry, error);
             }
-        };
-        self.shared().log(kind, metadata, Some(failure.reason()));
+        }
     }
 
     async fn process_with_retries(&mut self, message: &BorrowedMessage<'_>, event: &OrderEvent) -> Outcome {
@@ -243,26 +247,27 @@ impl Worker {
             match decide(&self.backoff, &failure, attempt, &mut self.random) {
                 Decision::RetryAfter(delay) => {
                     self.counters.retries += 1;
-                    let metadata = about(
-                        message,
-                        json!({
-                            "order_id": event.order.order_id, "attempt": attempt, "delay_ms": delay.as_millis() as u64,
-                        }),
-                    );
-                    self.shared().log(LogKind::RetryScheduled, metadata, Some(failure.reason()));
+                    let entry = RetryScheduled {
+                        message: position(message),
+                        order_id: event.order.order_id,
+                        attempt,
+                        delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                    };
+                    self.shared().log(&entry, Some(failure.reason()));
                     if !self.sleep(delay).await {
                         return Outcome::Abandoned;
                     }
                     attempt += 1;
                 }
                 Decision::DeadLetter => {
-                    let metadata = about(
-                        message,
-                        json!({
-                            "order_id": event.order.order_id, "attempts": attempt, "error_kind": failure.kind(),
-                        }),
-                    );
-                    self.shared().log(LogKind::ProcessingFailed, metadata, Some(failure.reason()));
+                    let entry = ProcessingFailed {
+                        message: position(message),
+                        order_id: Some(event.order.order_id),
+                        attempts: attempt,
+                        error_kind: failure.kind().to_owned(),
+                        dlq: None,
+                    };
+                    self.shared().log(&entry, Some(failure.reason()));
                     self.seen_events.insert(event.event_id);
                     return self.dead_letter(message, failure, attempt).await;
                 }
@@ -290,11 +295,14 @@ impl Worker {
         let order = &event.order;
         if let Some(furthest) = self.orders.record(order.order_id, &order.status) {
             self.counters.out_of_order += 1;
-            let metadata = json!({
-                "order_id": order.order_id, "status": order.status.as_str(), "furthest_status": furthest.as_str(),
-                "partition": message.partition(), "offset": message.offset(),
-            });
-            self.shared().log(LogKind::OutOfOrder, metadata, None);
+            let entry = OutOfOrder {
+                order_id: order.order_id,
+                status: order.status.as_str().to_owned(),
+                furthest_status: furthest.as_str().to_owned(),
+                partition: message.partition(),
+                offset: message.offset(),
+            };
+            self.shared().log(&entry, None);
         }
         if order.status == OrderStatus::Created {
             self.counters.revenue_cents += order.total_cents;
@@ -313,13 +321,14 @@ impl Worker {
     ) -> Outcome {
         let Some(producer) = self.dlq.clone() else {
             self.counters.failed += 1;
-            let metadata = about(
-                message,
-                json!({
-                    "attempts": attempts, "error_kind": failure.kind(), "dlq": "disabled",
-                }),
-            );
-            self.shared().log(LogKind::ProcessingFailed, metadata, Some(failure.reason()));
+            let entry = ProcessingFailed {
+                message: position(message),
+                order_id: None,
+                attempts,
+                error_kind: failure.kind().to_owned(),
+                dlq: Some("disabled".to_owned()),
+            };
+            self.shared().log(&entry, Some(failure.reason()));
             return Outcome::Finished;
         };
         let dlq_topic = self.config.dlq.topic.clone();
@@ -331,23 +340,29 @@ impl Worker {
                 () = self.shutdown.cancelled() => return Outcome::Abandoned,
                 sent = dlq::send(&producer, &dlq_topic, message, &headers, DLQ_SEND_TIMEOUT) => sent,
             };
-            let mut metadata = about(
-                message,
-                json!({
-                    "dlq_topic": dlq_topic, "error_kind": failure.kind(), "attempts": attempts,
-                }),
-            );
             match sent {
                 Ok(receipt) => {
                     self.counters.failed += 1;
                     self.counters.dlq_sent += 1;
-                    metadata["dlq_partition"] = json!(receipt.partition);
-                    metadata["dlq_offset"] = json!(receipt.offset);
-                    self.shared().log(LogKind::DlqSent, metadata, Some(failure.reason()));
+                    let entry = DlqSent {
+                        message: position(message),
+                        dlq_topic: dlq_topic.clone(),
+                        dlq_partition: receipt.partition,
+                        dlq_offset: receipt.offset,
+                        error_kind: failure.kind().to_owned(),
+                        attempts,
+                    };
+                    self.shared().log(&entry, Some(failure.reason()));
                     return Outcome::Finished;
                 }
                 Err(error) => {
-                    self.shared().log_rate_limited(LogKind::DlqFailed, metadata, &error);
+                    let entry = DlqFailed {
+                        message: position(message),
+                        dlq_topic: dlq_topic.clone(),
+                        error_kind: failure.kind().to_owned(),
+                        attempts,
+                    };
+                    self.shared().log_rate_limited(entry, &error);
                     let delay = self.backoff.delay(try_number, &mut self.random);
                     try_number = try_number.saturating_add(1);
                     if !self.sleep(delay.max(Duration::from_millis(100))).await {
@@ -374,9 +389,8 @@ impl Worker {
         let rate = self.rate.advance(self.counters.received, now.into_std());
         let uptime = now.duration_since(self.started).as_secs_f64();
         let mut shared = self.shared();
-        let metrics = self.counters.metrics(uptime, rate, &shared.assignment, &offsets);
-        let mut metadata = serde_json::to_value(metrics).unwrap_or_default();
-        metadata["interval_ms"] = json!(self.config.tracker.metrics_interval_ms);
-        shared.log(LogKind::Metrics, metadata, None);
+        let interval_ms = self.config.tracker.metrics_interval_ms;
+        let metrics = self.counters.metrics(interval_ms, uptime, rate, &shared.assignment, &offsets);
+        shared.log(&metrics, None);
     }
 }

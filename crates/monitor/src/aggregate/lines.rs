@@ -86,13 +86,6 @@ pub(super) struct LogLine<'a> {
     pub(super) error: Option<Text<'a>>,
 }
 
-/// `metadata` of a partitions assigned / revoked entry.
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct PartitionsChange {
-    pub(super) partitions: Vec<i32>,
-}
-
 /// A JSON string borrowed from the line when it has no escapes, owned otherwise.
 pub(super) struct Text<'a>(Cow<'a, str>);
 

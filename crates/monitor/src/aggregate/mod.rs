@@ -25,7 +25,6 @@
 
 mod business;
 mod counters;
-mod lean_metrics;
 mod lines;
 mod summary;
 mod time;
@@ -34,6 +33,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use models::health::{Metrics, PartitionsAssigned, PartitionsRevoked, StopSummary};
 use serde_json::value::RawValue;
 
 use crate::tail::{LineSink, Source, SourceKind};
@@ -41,8 +41,7 @@ use crate::tail::{LineSink, Source, SourceKind};
 use self::business::Business;
 pub use self::counters::{Counters, MalformedCounts};
 use self::counters::{Instance, Producer, SecondBuckets};
-use self::lean_metrics::LeanMetrics;
-use self::lines::{cut_raw_message, text, EventsLine, LogLine, PartitionsChange};
+use self::lines::{cut_raw_message, text, EventsLine, LogLine};
 use self::summary::{newest_first, round2};
 pub use self::summary::{
     BusinessSummary, CustomerSummary, InstanceStatus, InstanceSummary, OrderRow, ProblemRow, ProducerSummary,
@@ -285,16 +284,16 @@ impl Aggregator {
                 instance.lag = None;
             }
             "partitions_assigned" => {
-                let change: PartitionsChange = serde_json::from_str(metadata).unwrap_or_default();
+                let change: PartitionsAssigned = serde_json::from_str(metadata).unwrap_or_default();
                 instance.partitions = change.partitions;
                 instance.partitions.sort_unstable();
             }
             "partitions_revoked" => {
-                let change: PartitionsChange = serde_json::from_str(metadata).unwrap_or_default();
+                let change: PartitionsRevoked = serde_json::from_str(metadata).unwrap_or_default();
                 instance.partitions.retain(|partition| !change.partitions.contains(partition));
             }
             "metrics" => {
-                let metrics: LeanMetrics = serde_json::from_str(metadata).unwrap_or_default();
+                let metrics: Metrics = serde_json::from_str(metadata).unwrap_or_default();
                 instance.current_run = Counters {
                     processed: metrics.messages_processed,
                     failed: metrics.messages_failed,
@@ -306,13 +305,13 @@ impl Aggregator {
                     let lags: Vec<i64> = metrics.partitions.iter().filter_map(|p| p.lag).collect();
                     (!lags.is_empty()).then(|| lags.iter().sum())
                 });
-                instance.uptime_seconds = metrics.uptime_seconds;
+                instance.uptime_seconds = Some(metrics.uptime_seconds);
                 instance.metrics_interval_ms =
-                    metrics.interval_ms.filter(|&ms| ms > 0).unwrap_or(DEFAULT_METRICS_INTERVAL_MS);
+                    Some(metrics.interval_ms).filter(|&ms| ms > 0).unwrap_or(DEFAULT_METRICS_INTERVAL_MS);
                 instance.stopped = false;
             }
             "stopped" => {
-                let stop: models::health::StopSummary = serde_json::from_str(metadata).unwrap_or_default();
+                let stop: StopSummary = serde_json::from_str(metadata).unwrap_or_default();
                 instance.current_run = Counters {
                     processed: stop.total_messages_processed,
                     failed: stop.total_messages_failed,

@@ -1,0 +1,523 @@
+//! The entries of a tracker's `tracker-<id>.log`: one metadata struct per [`LogKind`].
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{entries, log_kinds};
+
+/// The `service` field of every tracker log line.
+pub const TRACKER_SERVICE: &str = "order-tracker";
+
+log_kinds! {
+    /// Every kind of tracker `.log` entry.
+    LogKind, service = TRACKER_SERVICE;
+    /// The process started: log file, events file, start time.
+    Started = "started", Info, "Tracker started";
+    /// The consumer was created: topic, group, brokers, offset reset, mode.
+    KafkaInitialised = "kafka_initialised", Info, "Kafka consumer initialised";
+    /// The group gave this instance partitions.
+    PartitionsAssigned = "partitions_assigned", Info, "Partitions assigned";
+    /// The group took partitions away from this instance.
+    PartitionsRevoked = "partitions_revoked", Info, "Partitions revoked";
+    /// Periodic counters, rates, offsets and lag.
+    Metrics = "metrics", Info, "System metrics";
+    /// librdkafka reported an error (broker down, authentication, ...).
+    KafkaError = "kafka_error", Error, "Kafka error";
+    /// Offsets could not be committed.
+    CommitFailed = "commit_failed", Warn, "Offset commit failed";
+    /// A payload could not be parsed into an order event.
+    DeserializationError = "deserialization_error", Error, "Message could not be deserialized";
+    /// A parsed order breaks a business rule.
+    ValidationError = "validation_error", Error, "Order failed validation";
+    /// A transient failure; the message will be tried again.
+    RetryScheduled = "retry_scheduled", Warn, "Processing failed, retrying";
+    /// Processing failed for good (permanent error or retries exhausted).
+    ProcessingFailed = "processing_failed", Error, "Order processing failed";
+    /// The message was written to the dead-letter topic and acknowledged.
+    DlqSent = "dlq_sent", Warn, "Message sent to the dead-letter queue";
+    /// The dead-letter topic did not acknowledge the message.
+    DlqFailed = "dlq_failed", Error, "Dead-letter send failed";
+    /// An event id seen recently arrived again and was not processed twice.
+    DuplicateSkipped = "duplicate_skipped", Warn, "Duplicate event skipped";
+    /// An order event arrived after a later state of the same order.
+    OutOfOrder = "out_of_order", Warn, "Order event out of lifecycle order";
+    /// The process stopped: signal and totals.
+    Stopped = "stopped", Info, "Tracker stopped";
+}
+
+entries! { LogKind:
+    Started => Started,
+    KafkaInitialised => KafkaInitialised,
+    PartitionsAssigned => PartitionsAssigned,
+    PartitionsRevoked => PartitionsRevoked,
+    Metrics => Metrics,
+    KafkaError => KafkaError,
+    CommitFailed => CommitFailed,
+    DeserializationError => DeserializationError,
+    ValidationFailed => ValidationError,
+    RetryScheduled => RetryScheduled,
+    ProcessingFailed => ProcessingFailed,
+    DlqSent => DlqSent,
+    DlqFailed => DlqFailed,
+    DuplicateSkipped => DuplicateSkipped,
+    OutOfOrder => OutOfOrder,
+    StopSummary => Stopped,
+}
+
+/// Where a message came from: the first fields of every per-message entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MessagePosition {
+    /// The topic it was read from.
+    pub topic: String,
+    /// Its partition.
+    pub partition: i32,
+    /// Its offset in the partition.
+    pub offset: i64,
+}
+
+/// `metadata` of a [`LogKind::Started`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Started {
+    /// Path of this `.log` file.
+    pub log_file: String,
+    /// Path of the `.events` file.
+    pub events_file: String,
+    /// When the process started.
+    pub start_time: String,
+    /// Process id.
+    pub pid: u32,
+    /// The tracker's version.
+    pub version: String,
+    /// The whole configuration, secrets replaced by `********`.
+    pub config: serde_json::Value,
+}
+
+/// `metadata` of a [`LogKind::KafkaInitialised`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KafkaInitialised {
+    /// The orders topic.
+    pub topic: String,
+    /// The consumer group.
+    pub group_id: String,
+    /// The bootstrap servers.
+    pub bootstrap_servers: String,
+    /// Where a partition without a committed offset starts.
+    pub auto_offset_reset: String,
+    /// The consumption mode, in words.
+    pub mode: String,
+    /// The group session timeout.
+    pub session_timeout_ms: u64,
+    /// How often stored offsets are committed.
+    pub commit_interval_ms: u64,
+    /// Whether failed messages go to the dead-letter topic.
+    pub dlq_enabled: bool,
+    /// The dead-letter topic.
+    pub dlq_topic: String,
+}
+
+/// `metadata` of a [`LogKind::PartitionsAssigned`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartitionsAssigned {
+    /// The orders topic.
+    pub topic: String,
+    /// The whole new assignment, sorted.
+    pub partitions: Vec<i32>,
+}
+
+/// `metadata` of a [`LogKind::PartitionsRevoked`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartitionsRevoked {
+    /// The orders topic.
+    pub topic: String,
+    /// The partitions taken away, sorted.
+    pub partitions: Vec<i32>,
+}
+
+/// Offsets and lag of one assigned partition.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartitionMetrics {
+    /// Partition number.
+    pub partition: i32,
+    /// Next offset the group will read (committed), if any was committed.
+    pub committed_offset: Option<i64>,
+    /// Offset after the last message in the partition.
+    pub high_watermark: Option<i64>,
+    /// high watermark − position of this consumer (messages not yet handled).
+    pub lag: Option<i64>,
+    /// Last offset this instance finished handling.
+    pub last_processed_offset: Option<i64>,
+}
+
+/// `metadata` of a [`LogKind::Metrics`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Metrics {
+    /// Seconds since start.
+    pub uptime_seconds: f64,
+    /// Messages received since start (one `.events` line each).
+    pub messages_received: u64,
+    /// Messages processed successfully.
+    pub messages_processed: u64,
+    /// Messages that failed for good (dead-lettered or dropped).
+    pub messages_failed: u64,
+    /// processed / (processed + failed), in percent; 100 before any message.
+    pub success_rate_percent: f64,
+    /// Messages received per second over the last metrics interval.
+    pub messages_per_second: f64,
+    /// Messages received per second since start.
+    pub messages_per_second_lifetime: f64,
+    /// Reception time of the last message, if any.
+    pub last_message_time: Option<String>,
+    /// Offset of the last message handled, any partition.
+    pub last_processed_offset: Option<i64>,
+    /// Transient failures that were tried again.
+    pub retries: u64,
+    /// Messages acknowledged by the dead-letter topic.
+    pub dlq_sent: u64,
+    /// Duplicate deliveries detected and skipped.
+    pub duplicates: u64,
+    /// Events that arrived after a later state of their order.
+    pub out_of_order: u64,
+    /// Revenue of processed `order.created` events, in cents.
+    pub revenue_cents: i64,
+    /// Sum of the lags of the assigned partitions, when known.
+    pub total_lag: Option<i64>,
+    /// Per assigned partition.
+    pub partitions: Vec<PartitionMetrics>,
+    /// `tracker.metrics_interval_ms`: when the next entry is due. Readers take 0 (absent, in
+    /// files of older versions) as unknown.
+    pub interval_ms: u64,
+}
+
+/// `metadata` of a [`LogKind::KafkaError`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KafkaError {
+    /// Who reported it: `client`, `consumer` or `rebalance`.
+    pub source: String,
+    /// Present and true when the error stopped the tracker (a refused login).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fatal: Option<bool>,
+}
+
+impl KafkaError {
+    /// An error reported by `source` that the tracker lives with.
+    pub fn reported_by(source: &str) -> Self {
+        Self { source: source.to_owned(), fatal: None }
+    }
+
+    /// An error reported by `source` that stops the tracker.
+    pub fn fatal(source: &str) -> Self {
+        Self { source: source.to_owned(), fatal: Some(true) }
+    }
+}
+
+/// `metadata` of a [`LogKind::CommitFailed`] entry: `partitions` (a failed periodic commit) or
+/// `during` (`revocation`, `shutdown`), or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CommitFailed {
+    /// The partitions of the failed commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<Vec<i32>>,
+    /// The moment of a synchronous commit: `revocation` or `shutdown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub during: Option<String>,
+}
+
+/// `metadata` of a [`LogKind::DeserializationError`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DeserializationError {
+    /// The message.
+    #[serde(flatten)]
+    pub message: MessagePosition,
+    /// Payload length in bytes.
+    pub message_size: usize,
+    /// The payload as text, cut to its first 2,000 characters.
+    pub raw_message: String,
+    /// Whether `raw_message` was cut.
+    pub raw_message_truncated: bool,
+}
+
+/// `metadata` of a [`LogKind::ValidationError`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ValidationFailed {
+    /// The message.
+    #[serde(flatten)]
+    pub message: MessagePosition,
+    /// Payload length in bytes.
+    pub message_size: usize,
+    /// The order it carries.
+    pub order_id: Uuid,
+    /// The event id.
+    pub event_id: Uuid,
+}
+
+/// `metadata` of a [`LogKind::RetryScheduled`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetryScheduled {
+    /// The message.
+    #[serde(flatten)]
+    pub message: MessagePosition,
+    /// The order it carries.
+    pub order_id: Uuid,
+    /// The attempt that failed (1 = the first).
+    pub attempt: u32,
+    /// Wait before the next attempt.
+    pub delay_ms: u64,
+}
+
+/// `metadata` of a [`LogKind::ProcessingFailed`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProcessingFailed {
+    /// The message.
+    #[serde(flatten)]
+    pub message: MessagePosition,
+    /// The order it carries, when it could be parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Uuid>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The failure's kind (`validation`, `deserialization`, `processing`, ...).
+    pub error_kind: String,
+    /// `disabled` when the DLQ is off: the message is dropped after this entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dlq: Option<String>,
+}
+
+/// `metadata` of a [`LogKind::DlqSent`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DlqSent {
+    /// The original message.
+    #[serde(flatten)]
+    pub message: MessagePosition,
+    /// The dead-letter topic.
+    pub dlq_topic: String,
+    /// Where the dead letter landed.
+    pub dlq_partition: i32,
+    /// Its offset there.
+    pub dlq_offset: i64,
+    /// The failure's kind.
+    pub error_kind: String,
+    /// Attempts made before dead-lettering.
+    pub attempts: u32,
+}
+
+/// `metadata` of a [`LogKind::DlqFailed`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DlqFailed {
+    /// The original message.
+    #[serde(flatten)]
+    pub message: MessagePosition,
+    /// The dead-letter topic.
+    pub dlq_topic: String,
+    /// The failure's kind.
+    pub error_kind: String,
+    /// Attempts made before dead-lettering.
+    pub attempts: u32,
+}
+
+/// `metadata` of a [`LogKind::DuplicateSkipped`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DuplicateSkipped {
+    /// The event id seen again.
+    pub event_id: Uuid,
+    /// Its order.
+    pub order_id: Uuid,
+    /// The message's partition.
+    pub partition: i32,
+    /// The message's offset.
+    pub offset: i64,
+}
+
+/// `metadata` of a [`LogKind::OutOfOrder`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OutOfOrder {
+    /// The order.
+    pub order_id: Uuid,
+    /// The status this event carries.
+    pub status: String,
+    /// The furthest status the order had already reached.
+    pub furthest_status: String,
+    /// The message's partition.
+    pub partition: i32,
+    /// The message's offset.
+    pub offset: i64,
+}
+
+/// `metadata` of a [`LogKind::Stopped`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StopSummary {
+    /// `SIGTERM`, `SIGINT`, or what else ended the run.
+    pub signal: String,
+    /// Seconds since start.
+    pub uptime_seconds: f64,
+    /// Messages received since start.
+    pub total_messages_received: u64,
+    /// Messages processed successfully.
+    pub total_messages_processed: u64,
+    /// Messages that failed for good.
+    pub total_messages_failed: u64,
+    /// Duplicates skipped.
+    pub total_duplicates: u64,
+    /// Messages dead-lettered.
+    pub total_dlq_sent: u64,
+    /// processed / (processed + failed), in percent.
+    pub final_success_rate_percent: f64,
+    /// When the tracker stopped.
+    pub shutdown_time: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::{Entry, HealthEntry, Throttled};
+
+    /// The metadata keys an entry writes, sorted.
+    fn keys<E: Entry<Kind = LogKind>>(entry: &E) -> Vec<String> {
+        let line = HealthEntry::of("t", Some("i"), entry);
+        let serde_json::Value::Object(metadata) = line.metadata else { panic!("metadata is not an object") };
+        metadata.keys().cloned().collect()
+    }
+
+    fn sorted(names: &[&str]) -> Vec<String> {
+        let mut names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+        names.sort();
+        names
+    }
+
+    /// The fields of the `.log` table in docs/tracker-files.md, kind by kind.
+    #[test]
+    fn every_kind_writes_its_documented_fields() {
+        let at = MessagePosition { topic: "orders".into(), partition: 1, offset: 2 };
+        let position = ["topic", "partition", "offset"];
+        assert_eq!(
+            keys(&Started::default()),
+            sorted(&["log_file", "events_file", "start_time", "pid", "version", "config"])
+        );
+        assert_eq!(
+            keys(&KafkaInitialised::default()),
+            sorted(&[
+                "topic",
+                "group_id",
+                "bootstrap_servers",
+                "auto_offset_reset",
+                "mode",
+                "session_timeout_ms",
+                "commit_interval_ms",
+                "dlq_enabled",
+                "dlq_topic"
+            ])
+        );
+        assert_eq!(keys(&PartitionsAssigned::default()), sorted(&["topic", "partitions"]));
+        assert_eq!(keys(&PartitionsRevoked::default()), sorted(&["topic", "partitions"]));
+        assert_eq!(keys(&KafkaError::reported_by("client")), ["source"]);
+        assert_eq!(keys(&KafkaError::fatal("client")), ["fatal", "source"]);
+        let repeated = Throttled { entry: KafkaError::reported_by("client"), repeats_not_logged: Some(3) };
+        assert_eq!(keys(&repeated), ["repeats_not_logged", "source"]);
+        assert_eq!(keys(&CommitFailed { partitions: Some(vec![1]), during: None }), ["partitions"]);
+        assert_eq!(keys(&CommitFailed { partitions: None, during: Some("shutdown".into()) }), ["during"]);
+        let deserialization = DeserializationError { message: at.clone(), ..DeserializationError::default() };
+        assert_eq!(
+            keys(&deserialization),
+            sorted(&[&position[..], &["message_size", "raw_message", "raw_message_truncated"]].concat())
+        );
+        assert_eq!(
+            keys(&ValidationFailed::default()),
+            sorted(&[&position[..], &["message_size", "order_id", "event_id"]].concat())
+        );
+        assert_eq!(
+            keys(&RetryScheduled::default()),
+            sorted(&[&position[..], &["order_id", "attempt", "delay_ms"]].concat())
+        );
+        let disabled = ProcessingFailed { dlq: Some("disabled".into()), ..ProcessingFailed::default() };
+        assert_eq!(keys(&disabled), sorted(&[&position[..], &["attempts", "error_kind", "dlq"]].concat()));
+        let exhausted = ProcessingFailed { order_id: Some(Uuid::nil()), ..ProcessingFailed::default() };
+        assert_eq!(
+            keys(&exhausted),
+            sorted(&[&position[..], &["order_id", "attempts", "error_kind"]].concat())
+        );
+        assert_eq!(
+            keys(&DlqSent::default()),
+            sorted(
+                &[&position[..], &["dlq_topic", "dlq_partition", "dlq_offset", "error_kind", "attempts"]]
+                    .concat()
+            )
+        );
+        assert_eq!(
+            keys(&DlqFailed::default()),
+            sorted(&[&position[..], &["dlq_topic", "error_kind", "attempts"]].concat())
+        );
+        assert_eq!(
+            keys(&DuplicateSkipped::default()),
+            sorted(&["event_id", "order_id", "partition", "offset"])
+        );
+        assert_eq!(
+            keys(&OutOfOrder::default()),
+            sorted(&["order_id", "status", "furthest_status", "partition", "offset"])
+        );
+        assert_eq!(
+            keys(&StopSummary::default()),
+            sorted(&[
+                "signal",
+                "uptime_seconds",
+                "total_messages_received",
+                "total_messages_processed",
+                "total_messages_failed",
+                "total_duplicates",
+                "total_dlq_sent",
+                "final_success_rate_percent",
+                "shutdown_time"
+            ])
+        );
+        let metrics = keys(&Metrics { partitions: vec![PartitionMetrics::default()], ..Metrics::default() });
+        assert_eq!(
+            metrics,
+            sorted(&[
+                "uptime_seconds",
+                "messages_received",
+                "messages_processed",
+                "messages_failed",
+                "success_rate_percent",
+                "messages_per_second",
+                "messages_per_second_lifetime",
+                "last_message_time",
+                "last_processed_offset",
+                "retries",
+                "dlq_sent",
+                "duplicates",
+                "out_of_order",
+                "revenue_cents",
+                "total_lag",
+                "interval_ms",
+                "partitions"
+            ])
+        );
+    }
+
+    #[test]
+    fn a_metrics_entry_reads_back_whole_and_old_files_still_read() {
+        let metrics =
+            Metrics { messages_processed: 7, interval_ms: 1000, total_lag: Some(3), ..Metrics::default() };
+        let line = HealthEntry::of("t", Some("i"), &metrics);
+        let back: Metrics = serde_json::from_value(line.metadata).unwrap();
+        assert_eq!(back, metrics);
+        let old: Metrics = serde_json::from_str(r#"{"messages_processed": 2}"#).unwrap();
+        assert_eq!((old.messages_processed, old.interval_ms), (2, 0), "0: unknown interval");
+    }
+}

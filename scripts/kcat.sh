@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # kcat with a recent librdkafka. Debian's kcat links librdkafka 2.0.2, which fails the
 # handshake with the local broker (Tansu); this wrapper runs the same kcat with the librdkafka
-# shipped in the confluent-kafka Python wheel, installed once into .tools/bench-venv.
+# shipped in the confluent-kafka Python wheel, installed once into .tools/bench-venv (or into
+# $KCAT_VENV when set).
 #
 #   scripts/kcat.sh -C -b 127.0.0.1:9092 -t orders-dlq -e -f '%k %h\n%s\n'
 #   scripts/kcat.sh --setup        # only install what is missing
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-venv="$root/.tools/bench-venv"
+venv="${KCAT_VENV:-$root/.tools/bench-venv}"
 kcat_lib="$venv/kcat-lib"
 
 die() { echo "kcat.sh: $*" >&2; exit 1; }

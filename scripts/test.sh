@@ -13,6 +13,9 @@ scripts/broker.sh install
 step "Tansu built from the crate, for the SASL tests (sqlite storage; a build of ~14 CPU-minutes, once per machine)"
 TANSU_INSTALL=crate scripts/broker.sh install
 
+step "kcat with a recent librdkafka, the external client of the hostile-header test (scripts/kcat.sh)"
+scripts/kcat.sh --setup
+
 step "Formatting: cargo fmt --check"
 cargo fmt --all -- --check
 

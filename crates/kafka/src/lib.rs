@@ -1,11 +1,13 @@
 //! The project's thin layer over rdkafka: client settings built from the configuration, topic
-//! creation, and failed SASL logins made fatal ([`auth`]).
+//! creation, failed SASL logins made fatal ([`auth`]), and record headers as raw bytes
+//! ([`headers`]: rdkafka's own accessors panic on a header name that is not UTF-8).
 //!
 //! Settings are applied in this order: our defaults, then the user's `kafka.properties`
 //! (SASL, TLS, tuning), then the few settings a component's guarantees depend on (for example
 //! `enable.idempotence` for the producer), which the user cannot turn off by accident.
 
 pub mod auth;
+pub mod headers;
 
 use std::time::Duration;
 

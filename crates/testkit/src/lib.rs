@@ -35,7 +35,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Message;
@@ -227,6 +227,15 @@ impl Broker {
     /// `127.0.0.1:<port>`, for `bootstrap.servers` (the proxy's port when there is one).
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.proxy.as_ref().map_or(self.port, Proxy::port))
+    }
+
+    /// kcat, an external client (`scripts/kcat.sh`: Debian's kcat run with a librdkafka recent
+    /// enough for Tansu; it installs what is missing), with `-b` set to this broker. For records
+    /// our own code could not produce, or that must come from another client than rdkafka.
+    pub fn kcat(&self) -> Command {
+        let mut command = Command::new(workspace_root().join("scripts/kcat.sh"));
+        command.arg("-b").arg(self.bootstrap()).stdin(Stdio::null());
+        command
     }
 
     /// The port the broker listens on.
@@ -436,8 +445,10 @@ pub struct Record {
     pub key: Option<Vec<u8>>,
     /// Payload bytes; `None` for a tombstone.
     pub payload: Option<Vec<u8>>,
-    /// Headers with UTF-8 values.
+    /// Headers as text (bytes that are not UTF-8 replaced by U+FFFD when read back).
     pub headers: Vec<(String, String)>,
+    /// Headers read back, byte for byte (ignored when producing).
+    pub raw_headers: Vec<kafka::headers::RawHeader>,
 }
 
 impl Record {
@@ -446,26 +457,22 @@ impl Record {
         Record { key: Some(key.into()), payload: Some(payload.into()), ..Record::default() }
     }
 
-    /// Copies a consumed message.
-    pub fn from_message<M: Message>(message: &M) -> Self {
-        use rdkafka::message::Headers;
-        let headers = message
-            .headers()
-            .map(|headers| {
-                headers
-                    .iter()
-                    .map(|h| {
-                        (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+    /// Copies a consumed message. Headers are read as raw bytes (rdkafka's own accessor
+    /// panics on a name that is not UTF-8).
+    pub fn from_message(message: &BorrowedMessage<'_>) -> Self {
+        let raw_headers = kafka::headers::read(message.headers());
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let headers = raw_headers
+            .iter()
+            .map(|(name, value)| (text(name), value.as_deref().map(text).unwrap_or_default()))
+            .collect();
         Record {
             partition: message.partition(),
             offset: message.offset(),
             key: message.key().map(<[u8]>::to_vec),
             payload: message.payload().map(<[u8]>::to_vec),
             headers,
+            raw_headers,
         }
     }
 

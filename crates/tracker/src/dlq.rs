@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use kafka::auth::AuthContext;
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use kafka::headers::RawHeader;
+use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
 use retry::{dlq_headers, Failure};
@@ -53,22 +54,25 @@ pub async fn send(
     context: &[(&'static str, String)],
     timeout: Duration,
 ) -> Result<DeadLetterReceipt, String> {
-    let mut headers = OwnedHeaders::new();
-    if let Some(original) = message.headers() {
-        for header in original.iter() {
+    // Read and written as raw bytes: a header name need not be UTF-8 (see `kafka::headers`).
+    let original: Vec<RawHeader> = kafka::headers::read(message.headers())
+        .into_iter()
+        .map(|(name, value)| {
             // A record's own header named like a context header would make the dead letter
             // ambiguous (two `dlq.original.offset`): keep it as `original.<name>`.
-            let key = if header.key.starts_with(CONTEXT_PREFIX) {
-                std::borrow::Cow::Owned(format!("original.{}", header.key))
+            if name.starts_with(CONTEXT_PREFIX.as_bytes()) {
+                ([b"original.".as_slice(), &name].concat(), value)
             } else {
-                std::borrow::Cow::Borrowed(header.key)
-            };
-            headers = headers.insert(Header { key: &key, value: header.value });
-        }
-    }
-    for (key, value) in context {
-        headers = headers.insert(Header { key, value: Some(value.as_bytes()) });
-    }
+                (name, value)
+            }
+        })
+        .collect();
+    let headers = kafka::headers::owned(
+        original
+            .iter()
+            .map(|(name, value)| (name.as_slice(), value.as_deref()))
+            .chain(context.iter().map(|(name, value)| (name.as_bytes(), Some(value.as_bytes())))),
+    );
     let mut record = FutureRecord::<[u8], [u8]>::to(topic).headers(headers);
     if let Some(key) = message.key() {
         record = record.key(key);

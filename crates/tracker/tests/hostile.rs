@@ -1,5 +1,6 @@
 //! Hostile records against the real tracker binary: huge, deeply nested, out-of-range numbers,
-//! duplicate keys, tombstones, odd headers, keys that are not UTF-8, NUL bytes. The tracker
+//! duplicate keys, tombstones, odd headers (names that are not UTF-8, sent by kcat too), keys
+//! that are not UTF-8, NUL bytes. The tracker
 //! must neither panic nor stall, audit each record on exactly one JSON line, and dead-letter
 //! each one with its key, payload and headers byte for byte.
 
@@ -12,7 +13,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use models::OrderGenerator;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
 use serde_json::Value;
@@ -21,8 +21,7 @@ use testkit::Broker;
 const GENEROUS: Duration = Duration::from_secs(60);
 const INSTANCE: &str = "hostile";
 
-/// A header as it travels: a name and an optional value of any bytes.
-type RawHeader = (String, Option<Vec<u8>>);
+use kafka::headers::RawHeader;
 
 /// One record to produce, with what the tracker must do with it.
 #[derive(Debug, Clone)]
@@ -48,7 +47,7 @@ impl RawRecord {
     /// The last header of that name: the tracker appends its `dlq.*` context after the
     /// original headers.
     fn last_header(&self, name: &str) -> Option<&[u8]> {
-        self.headers.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
+        self.headers.iter().rev().find(|(n, _)| n == name.as_bytes()).and_then(|(_, v)| v.as_deref())
     }
 
     fn last_header_text(&self, name: &str) -> Option<&str> {
@@ -105,12 +104,13 @@ fn hostile_cases() -> Vec<Case> {
         text
     };
     let odd_headers: Vec<RawHeader> = vec![
-        ("binary".into(), Some(vec![0x00, 0xff, 0xfe, 0x80, b'\n', 0x00])),
-        (String::new(), Some(b"empty name".to_vec())),
-        ("null-value".into(), None),
-        ("dlq.original.offset".into(), Some(b"999999".to_vec())),
-        ("dlq.original.topic".into(), Some(b"forged".to_vec())),
+        (b"binary".to_vec(), Some(vec![0x00, 0xff, 0xfe, 0x80, b'\n', 0x00])),
+        (Vec::new(), Some(b"empty name".to_vec())),
+        (b"null-value".to_vec(), None),
+        (b"dlq.original.offset".to_vec(), Some(b"999999".to_vec())),
+        (b"dlq.original.topic".to_vec(), Some(b"forged".to_vec())),
         ("\u{e9}t\u{e9} \u{1f600}".into(), Some("h\u{e9}".as_bytes().to_vec())),
+        (b"\xff\xfe not UTF-8".to_vec(), Some(b"name".to_vec())),
     ];
 
     let mut cases = vec![
@@ -215,10 +215,9 @@ async fn produce(broker: &Broker, cases: &[Case]) -> Vec<i64> {
     let deliveries: Vec<_> = cases
         .iter()
         .map(|case| {
-            let mut headers = OwnedHeaders::new();
-            for (name, value) in &case.headers {
-                headers = headers.insert(Header { key: name.as_str(), value: value.as_deref() });
-            }
+            let headers = kafka::headers::owned(
+                case.headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())),
+            );
             let mut record =
                 FutureRecord::<[u8], [u8]>::to("orders").partition(case.partition).headers(headers);
             if let Some(key) = &case.key {
@@ -263,14 +262,10 @@ fn read_raw(broker: &Broker, topic: &str, count: usize, timeout: Duration) -> Re
         }
         let Some(message) = consumer.poll(Duration::from_millis(100)) else { continue };
         let message = message.map_err(|error| error.to_string())?;
-        let headers = message
-            .headers()
-            .map(|headers| headers.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
-            .unwrap_or_default();
         records.push(RawRecord {
             key: message.key().map(<[u8]>::to_vec),
             payload: message.payload().map(<[u8]>::to_vec),
-            headers,
+            headers: kafka::headers::read(message.headers()),
         });
     }
     Ok(records)
@@ -379,7 +374,8 @@ fn assert_dead_letter(case: &Case, offset: i64, letter: &RawRecord) {
         .headers
         .iter()
         .map(|(key, value)| {
-            let key = if key.starts_with("dlq.") { format!("original.{key}") } else { key.clone() };
+            let key =
+                if key.starts_with(b"dlq.") { [b"original.".as_slice(), key].concat() } else { key.clone() };
             (key, value.clone())
         })
         .collect();
@@ -485,7 +481,7 @@ async fn headers_named_like_dlq_context_are_not_ambiguous() {
         partition: 0,
         key: Some(b"forged".to_vec()),
         payload: Some(b"{}".to_vec()),
-        headers: vec![("dlq.original.offset".into(), Some(b"999999".to_vec()))],
+        headers: vec![(b"dlq.original.offset".to_vec(), Some(b"999999".to_vec()))],
         valid: false,
     };
     let offset = produce(&broker, std::slice::from_ref(&case)).await[0];
@@ -493,8 +489,74 @@ async fn headers_named_like_dlq_context_are_not_ambiguous() {
     let offsets: Vec<_> = letters[0]
         .headers
         .iter()
-        .filter(|(name, _)| name == "dlq.original.offset")
+        .filter(|(name, _)| name == b"dlq.original.offset")
         .map(|(_, v)| v.clone())
         .collect();
     assert_eq!(offsets, vec![Some(offset.to_string().into_bytes())], "one dlq.original.offset, the true one");
+}
+
+/// The drill: a header NAME that is not UTF-8, sent by an external client (kcat,
+/// `-H $'\xff\xfe=x'`). rdkafka's header accessor panicked on it, every instance that took the
+/// partition died in turn. The tracker must keep running, audit and dead-letter the invalid
+/// record with its key, payload and headers byte for byte, and process a valid order that
+/// carries the same header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_name_that_is_not_utf8_from_kcat_stops_nothing() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+
+    let broker = broker_with_topics().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut tracker = Tracker::start(&broker, dir.path(), INSTANCE, &[]);
+    let hostile_headers: Vec<RawHeader> =
+        vec![(b"\xff\xfe".to_vec(), Some(b"x".to_vec())), (b"plain".to_vec(), Some(b"y".to_vec()))];
+    let (valid_key, valid_payload) = valid_event(900);
+    let (after_key, after_payload) = valid_event(901);
+    // (key, payload, with the hostile headers), all to partition 0, in this order.
+    let records = [
+        (b"bad-header".to_vec(), b"not an order".to_vec(), true),
+        (valid_key, valid_payload, true),
+        (after_key, after_payload, false),
+    ];
+    for (index, (key, payload, with_headers)) in records.iter().enumerate() {
+        let file = dir.path().join(format!("kcat-payload-{index}"));
+        std::fs::write(&file, payload).unwrap();
+        let mut kcat = broker.kcat();
+        kcat.args(["-P", "-t", "orders", "-p", "0", "-k"]).arg(OsStr::from_bytes(key));
+        if *with_headers {
+            kcat.arg("-H").arg(OsStr::from_bytes(b"\xff\xfe=x")).args(["-H", "plain=y"]);
+        }
+        // A file argument is sent as one message, newlines and all.
+        let output = kcat.arg(&file).output().expect("scripts/kcat.sh runs");
+        assert!(output.status.success(), "kcat failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let sent = read_raw(&broker, "orders", 3, GENEROUS).unwrap();
+    assert_eq!(sent[0].headers, hostile_headers, "kcat sent the name's bytes as they are");
+
+    let expected = (0..3).map(|offset| (0, offset)).collect();
+    wait_for_offsets(dir.path(), &expected, GENEROUS);
+    let letters = read_raw(&broker, "orders-dlq", 1, GENEROUS).unwrap();
+    assert!(tracker.child.try_wait().unwrap().is_none(), "the tracker is still running");
+    let letter = &letters[0];
+    assert_eq!(letter.key.as_deref(), Some(b"bad-header".as_slice()), "same key bytes");
+    assert_eq!(letter.payload.as_deref(), Some(b"not an order".as_slice()), "same payload bytes");
+    assert_eq!(
+        letter.headers[..2],
+        hostile_headers[..],
+        "original headers byte for byte: {:?}",
+        letter.headers
+    );
+    assert_eq!(letter.last_header_text("dlq.original.offset"), Some("0"));
+
+    tracker.signal(libc::SIGTERM);
+    let status = tracker.wait_for_exit(Duration::from_secs(10));
+    assert!(status.success(), "graceful stop, got {status}");
+    let stop = log_entries(dir.path(), INSTANCE, "stopped");
+    let totals = &stop.last().expect("a stop entry")["metadata"];
+    assert_eq!(totals["total_messages_received"].as_u64(), Some(3));
+    assert_eq!(totals["total_messages_processed"].as_u64(), Some(2), "both valid orders processed");
+    assert_eq!(totals["total_messages_failed"].as_u64(), Some(1));
+    assert_eq!(totals["total_dlq_sent"].as_u64(), Some(1));
+    let stderr = std::fs::read_to_string(dir.path().join(format!("{INSTANCE}.stderr"))).unwrap();
+    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
 }

@@ -15,15 +15,18 @@
 //! YAML parsing uses `serde_yaml_ng`, a maintained fork of the archived `serde_yaml` 0.9 with
 //! the same API and error messages that name the offending key path.
 //!
-//! Secrets: values of `kafka.properties` whose key names a password or secret are shown as
-//! `********` by [`Config::redacted_json`] and never appear in error messages.
+//! Secrets ([`secret`]): values of `kafka.properties` whose name looks secret, and passwords
+//! inside JAAS lines, are held as [`Secret`]s that print as `***`; [`Config::redactor`] removes
+//! them from any other text (librdkafka's errors and logs) before it leaves the process.
 
 mod env;
 mod error;
+pub mod secret;
 mod settings;
 
 pub use env::{EnvVar, ENV_VARS};
 pub use error::ConfigError;
+pub use secret::{is_secret_name, Properties, PropertyValue, Redactor, Secret, REDACTED};
 pub use settings::{
     AutoOffsetReset, DlqSettings, KafkaSettings, ProducerSettings, RetrySettings, Settings, TrackerSettings,
 };
@@ -36,38 +39,40 @@ pub const DEFAULT_CONFIG_FILE: &str = "config.yaml";
 
 /// A configuration that passed validation. Read it through `Deref<Target = Settings>`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Config(Settings);
+pub struct Config {
+    settings: Settings,
+    /// Removes this configuration's secrets from any text, built once at validation.
+    redactor: Redactor,
+}
 
 impl std::ops::Deref for Config {
     type Target = Settings;
 
     fn deref(&self) -> &Settings {
-        &self.0
+        &self.settings
     }
 }
 
 impl Config {
-    /// The configuration as JSON for start-up logs, with secrets replaced by `********`.
-    pub fn redacted_json(&self) -> serde_json::Value {
-        let mut settings = self.0.clone();
-        for (key, value) in settings.kafka.properties.iter_mut() {
-            if is_secret_property(key) {
-                *value = REDACTED.to_owned();
-            }
-        }
-        serde_json::to_value(&settings).unwrap_or(serde_json::Value::Null)
+    fn new(settings: Settings) -> Self {
+        let redactor = settings.kafka.properties.redactor();
+        Self { settings, redactor }
     }
-}
 
-/// What replaces a secret in output.
-pub const REDACTED: &str = "********";
+    /// The configuration as JSON for start-up logs, with secrets replaced by `***`.
+    pub fn redacted_json(&self) -> serde_json::Value {
+        // Secrets serialize as `***` already; the redactor also catches a secret value repeated
+        // under a name that does not look secret.
+        let mut json = serde_json::to_value(&self.settings).unwrap_or(serde_json::Value::Null);
+        self.redactor.redact_json(&mut json);
+        json
+    }
 
-/// Whether a librdkafka property holds a secret (password, key, token...).
-pub fn is_secret_property(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["password", "secret", "token", "oauthbearer.config", "ssl.key.pem", "private"]
-        .iter()
-        .any(|word| key.contains(word))
+    /// The redactor of this configuration's secrets: every text that leaves the process
+    /// (errors, logs, files) goes through it.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
 }
 
 /// Loads defaults, then the file, then the environment: steps 1 and 2 of the module doc.

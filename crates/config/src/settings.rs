@@ -9,6 +9,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::ConfigError;
+use crate::secret::Properties;
 use crate::Config;
 
 /// The whole configuration file.
@@ -47,9 +48,10 @@ pub struct KafkaSettings {
     /// Where a group with no committed offset starts: `earliest` (default) or `latest`.
     pub auto_offset_reset: AutoOffsetReset,
     /// Extra librdkafka properties passed through unchanged (SASL, TLS, tuning), e.g.
-    /// `security.protocol: SASL_SSL`. Values holding secrets are never printed.
+    /// `security.protocol: SASL_SSL`. Values holding secrets are held as
+    /// [`Secret`](crate::Secret)s and never printed.
     #[serde(deserialize_with = "scalar_map")]
-    pub properties: BTreeMap<String, String>,
+    pub properties: Properties,
 }
 
 impl Default for KafkaSettings {
@@ -60,7 +62,7 @@ impl Default for KafkaSettings {
             consumer_group: "order-tracker".to_owned(),
             session_timeout_ms: 6_000,
             auto_offset_reset: AutoOffsetReset::Earliest,
-            properties: BTreeMap::new(),
+            properties: Properties::default(),
         }
     }
 }
@@ -201,21 +203,21 @@ impl Default for DlqSettings {
 
 /// Accepts any YAML scalar as a string, so `enable.ssl.certificate.verification: false` works.
 /// A property given twice is an error: YAML parsers keep one of the two values silently.
-fn scalar_map<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, String>, D::Error> {
+fn scalar_map<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Properties, D::Error> {
     deserializer.deserialize_map(ScalarMap)
 }
 
 struct ScalarMap;
 
 impl<'de> Visitor<'de> for ScalarMap {
-    type Value = BTreeMap<String, String>;
+    type Value = Properties;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str("a map of librdkafka property names to values")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
-        let mut properties = BTreeMap::new();
+        let mut properties = Properties::default();
         while let Some((key, value)) = entries.next_entry::<String, serde_yaml_ng::Value>()? {
             let text = match value {
                 serde_yaml_ng::Value::String(text) => text,
@@ -242,8 +244,11 @@ impl Settings {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        serde_yaml_ng::from_str(text)
-            .map_err(|error| ConfigError::Parse { path: source.to_owned(), message: error.to_string() })
+        serde_yaml_ng::from_str(text).map_err(|error| {
+            // The parser may quote a value; a secret among them must not be shown.
+            let message = crate::secret::secrets_in_yaml(text).redact(&error.to_string()).into_owned();
+            ConfigError::Parse { path: source.to_owned(), message }
+        })
     }
 
     /// Reads and parses a YAML file.
@@ -266,7 +271,7 @@ impl Settings {
     /// Checks ranges and cross-field rules.
     pub fn validate(self) -> Result<Config, ConfigError> {
         match self.check() {
-            Ok(()) => Ok(Config(self)),
+            Ok(()) => Ok(Config::new(self)),
             Err(error) => Err(self.name_the_variable(error)),
         }
     }
@@ -331,7 +336,9 @@ impl Settings {
             )));
         }
 
-        non_empty("dlq.topic", &dlq.topic)?;
+        topic_name("kafka.topic", &kafka.topic)?;
+        topic_name("dlq.topic", &dlq.topic)?;
+        retries_fit_the_poll_interval(kafka, tracker, retry)?;
         if dlq.enabled && dlq.topic == kafka.topic {
             return Err(ConfigError::Contradiction(format!(
                 "dlq.topic and kafka.topic are both {:?}; dead letters would be consumed again",
@@ -340,6 +347,74 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// Kafka's rule for topic names (`org.apache.kafka.common.internals.Topic`): 1 to 249
+/// characters among letters, digits, `.`, `_` and `-`, and not `.` or `..`. A name the
+/// broker refuses would make every send to it fail.
+fn topic_name(key: &str, value: &str) -> Result<(), ConfigError> {
+    let valid = (1..=249).contains(&value.len())
+        && value != "."
+        && value != ".."
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !valid {
+        return Err(ConfigError::invalid(
+            key,
+            value,
+            "a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-', not \".\" or \"..\"",
+        ));
+    }
+    Ok(())
+}
+
+/// librdkafka's default `max.poll.interval.ms`.
+const DEFAULT_MAX_POLL_INTERVAL_MS: u64 = 300_000;
+
+/// A message is retried while the consumer does not poll; if its retries can outlast
+/// `max.poll.interval.ms`, librdkafka leaves the group mid-retry and the partitions move to
+/// another instance. Worst case: the largest delay before every retry, plus the simulated
+/// work of every attempt.
+fn retries_fit_the_poll_interval(
+    kafka: &KafkaSettings,
+    tracker: &TrackerSettings,
+    retry: &RetrySettings,
+) -> Result<(), ConfigError> {
+    const KEY: &str = "kafka.properties.max.poll.interval.ms";
+    let poll_interval_ms = match kafka.properties.get("max.poll.interval.ms") {
+        Some(value) => value
+            .expose()
+            .trim()
+            .parse::<u64>()
+            .map_err(|_| ConfigError::invalid(KEY, value.expose(), "a whole number of milliseconds"))?,
+        None => DEFAULT_MAX_POLL_INTERVAL_MS,
+    };
+    let backoff = retry::Backoff {
+        max_attempts: retry.max_attempts,
+        initial_delay: std::time::Duration::from_millis(retry.initial_delay_ms),
+        multiplier: retry.multiplier,
+        max_delay: std::time::Duration::from_millis(retry.max_delay_ms),
+    };
+    let backoff_ms = u64::try_from(backoff.worst_case_wait().as_millis()).unwrap_or(u64::MAX);
+    let work_ms = tracker.processing_delay_ms.saturating_mul(u64::from(retry.max_attempts));
+    let worst_case_ms = backoff_ms.saturating_add(work_ms);
+    if worst_case_ms > poll_interval_ms {
+        let poll_interval = match kafka.properties.get("max.poll.interval.ms") {
+            Some(_) => format!("{KEY} ({poll_interval_ms})"),
+            None => format!("{KEY} (not set: librdkafka's default, {poll_interval_ms})"),
+        };
+        return Err(ConfigError::Contradiction(format!(
+            "retry.max_attempts ({}) with retry.initial_delay_ms ({}), retry.multiplier ({}), \
+             retry.max_delay_ms ({}) and tracker.processing_delay_ms ({}) let one message take up to \
+             {worst_case_ms} ms ({backoff_ms} ms of backoff, {work_ms} ms of work), above {poll_interval}: \
+             the consumer would leave its group mid-retry; lower the retries or raise {KEY}",
+            retry.max_attempts,
+            retry.initial_delay_ms,
+            retry.multiplier,
+            retry.max_delay_ms,
+            tracker.processing_delay_ms,
+        )));
+    }
+    Ok(())
 }
 
 fn non_empty(key: &str, value: &str) -> Result<(), ConfigError> {

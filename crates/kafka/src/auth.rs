@@ -14,7 +14,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use config::KafkaSettings;
+use config::{KafkaSettings, Redactor};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
@@ -54,8 +54,8 @@ struct Inner {
     username: Option<String>,
     /// `sasl.mechanism` (or its alias `sasl.mechanisms`), else librdkafka's default.
     mechanism: String,
-    /// Values of secret properties, never to be repeated in a message.
-    secrets: Vec<String>,
+    /// Removes the configuration's secrets from librdkafka's words.
+    redactor: Redactor,
     /// Set once a client logged in: later refusals are not fatal.
     logged_in: AtomicBool,
     failure: OnceLock<String>,
@@ -65,19 +65,13 @@ struct Inner {
 impl AuthWatch {
     /// A watch for clients configured from `kafka`.
     pub fn new(kafka: &KafkaSettings) -> Self {
-        let property = |key: &str| kafka.properties.get(key).cloned();
-        let secrets = kafka
-            .properties
-            .iter()
-            .filter(|(key, value)| config::is_secret_property(key) && !value.is_empty())
-            .map(|(_, value)| value.clone())
-            .collect();
+        let property = |key: &str| kafka.properties.get(key).map(|value| value.expose().to_owned());
         let inner = Inner {
             username: property("sasl.username"),
             mechanism: property("sasl.mechanism")
                 .or_else(|| property("sasl.mechanisms"))
                 .unwrap_or_else(|| "GSSAPI".to_owned()),
-            secrets,
+            redactor: kafka.properties.redactor(),
             logged_in: AtomicBool::new(false),
             failure: OnceLock::new(),
             failed: CancellationToken::new(),
@@ -131,11 +125,7 @@ impl AuthWatch {
     /// own words (with any secret value masked, and control characters escaped).
     fn message(&self, reason: &str) -> String {
         let inner = &self.inner;
-        let mut reason = reason.to_owned();
-        for secret in &inner.secrets {
-            reason = reason.replace(secret.as_str(), config::REDACTED);
-        }
-        let reason = one_line(&reason);
+        let reason = one_line(&inner.redactor.redact(reason));
         let mechanism = one_line(&inner.mechanism);
         match &inner.username {
             Some(username) => format!(
@@ -252,9 +242,10 @@ mod tests {
             panic!("first failure")
         };
         assert!(!message.contains("hunter2"), "{message}");
+        assert!(!format!("{watch:?}").contains("hunter2"), "Debug shows no secret: {watch:?}");
         assert!(!message.contains('\n'), "{message}");
         assert!(message.contains("user \"bob\\nsmith\" (mechanism PLAIN)"), "{message}");
-        assert!(message.contains("(librdkafka: bad password ********\\nreally)"), "{message}");
+        assert!(message.contains("(librdkafka: bad password ***\\nreally)"), "{message}");
     }
 
     #[test]

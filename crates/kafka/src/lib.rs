@@ -45,8 +45,8 @@ pub fn client_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
 /// would become `[sanitized for safety]`.)
 fn set_shared(config: &mut ClientConfig, kafka: &KafkaSettings, client_id: &str) {
     config.set("bootstrap.servers", &kafka.broker).set("client.id", client_id);
-    for (key, value) in &kafka.properties {
-        config.set(key, value);
+    for (key, value) in kafka.properties.iter() {
+        config.set(key, value.expose());
     }
 }
 

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::Utc;
+use config::Redactor;
 use models::health::producer::ProducerKind;
 use models::health::{Entry, HealthEntry};
 
@@ -23,15 +24,19 @@ pub const FILE_NAME: &str = "producer.log";
 pub struct HealthLog {
     path: PathBuf,
     file: Mutex<File>,
+    /// Removes the configuration's secrets from every line (librdkafka's error texts can
+    /// repeat them).
+    redactor: Redactor,
 }
 
 impl HealthLog {
-    /// Opens (creating if needed) `producer.log` in `dir`, creating `dir` too.
-    pub fn open(dir: &Path) -> std::io::Result<Self> {
+    /// Opens (creating if needed) `producer.log` in `dir`, creating `dir` too; `redactor`
+    /// cleans every line.
+    pub fn open(dir: &Path, redactor: Redactor) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(FILE_NAME);
         let file = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
-        Ok(Self { path, file: Mutex::new(file) })
+        Ok(Self { path, file: Mutex::new(file), redactor })
     }
 
     /// Where the file is.
@@ -45,6 +50,7 @@ impl HealthLog {
         let timestamp = models::format_timestamp(Utc::now());
         let mut bytes = Vec::with_capacity(256);
         HealthEntry::of(&timestamp, None, entry).with_optional_error(error).write_line(&mut bytes);
+        let bytes = self.redactor.redact_bytes(&bytes);
         let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
         if let Err(error) = file.write_all(&bytes) {
             tracing::warn!(%error, path = %self.path.display(), "cannot write to producer.log");
@@ -63,13 +69,13 @@ mod tests {
     #[test]
     fn lines_follow_the_contract_and_the_file_is_private() {
         let dir = tempfile::tempdir().unwrap();
-        let log = HealthLog::open(&dir.path().join("sub")).unwrap();
+        let log = HealthLog::open(&dir.path().join("sub"), Redactor::default()).unwrap();
         let started =
             Started { mode: Mode { pace: "flood".into(), ..Mode::default() }, ..Started::default() };
         log.write(&started, None);
         log.write(&DeliveryFailed { count: 3, total_failed: 3 }, Some("timed out"));
         drop(log);
-        let log = HealthLog::open(&dir.path().join("sub")).unwrap();
+        let log = HealthLog::open(&dir.path().join("sub"), Redactor::default()).unwrap();
         log.write(&Stopped::default(), None);
         let text = std::fs::read_to_string(log.path()).unwrap();
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -87,5 +93,18 @@ mod tests {
         assert_eq!(timestamp.len(), "2026-01-01T00:00:00.000Z".len());
         let mode = std::fs::metadata(log.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn no_line_shows_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = HealthLog::open(dir.path(), Redactor::new(["hunter2", "quo\"te"])).unwrap();
+        let started = Started { log_file: "at hunter2".into(), ..Started::default() };
+        log.write(&started, Some("property \"x\" hunter2, then quo\"te"));
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        assert!(!text.contains("hunter2") && !text.contains("quo"), "{text}");
+        let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(line["metadata"]["log_file"], "at ***");
+        assert_eq!(line["error"], "property \"x\" ***, then ***");
     }
 }

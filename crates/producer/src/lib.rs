@@ -200,7 +200,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<Summary, ProducerError> {
     let log_dir = &config.producer.log_dir;
-    let log = HealthLog::open(log_dir)
+    let log = HealthLog::open(log_dir, config.redactor().clone())
         .map(Arc::new)
         .map_err(|source| ProducerError::HealthLog { path: log_dir.join(health_log::FILE_NAME), source })?;
     let counters = Arc::new(Counters::default());

@@ -23,7 +23,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    service::init_stderr_logging();
+    // Every text printed from here on goes through the configuration's redactor.
+    let redactor = config.redactor().clone();
+    service::init_stderr_logging(redactor.clone());
     let options = cli.run_options(&config);
     let outcome = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -47,11 +49,12 @@ fn main() -> ExitCode {
         }
         Ok(Err(error)) => {
             let code = error.exit_code();
-            eprintln!("error: {:#}", anyhow::Error::from(error));
+            // Each variant's message already names its cause: `{:#}` would repeat it.
+            eprintln!("error: {}", redactor.redact(&error.to_string()));
             ExitCode::from(code)
         }
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", redactor.redact(&format!("{error:#}")));
             ExitCode::from(1)
         }
     }

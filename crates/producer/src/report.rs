@@ -151,7 +151,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn metrics_and_failures_reach_the_log_at_their_pace() {
         let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(HealthLog::open(dir.path()).unwrap());
+        let log = Arc::new(HealthLog::open(dir.path(), config::Redactor::default()).unwrap());
         let counters = Arc::new(Counters::default());
         let done = CancellationToken::new();
         let task = tokio::spawn(report_health(

@@ -39,6 +39,12 @@ impl Backoff {
         Duration::from_micros((millis * 1_000.0) as u64).min(self.max_delay)
     }
 
+    /// The longest a message can wait in backoff: the sum of the ceilings of every retry
+    /// (`max_attempts - 1` of them).
+    pub fn worst_case_wait(&self) -> Duration {
+        (1..self.max_attempts).map(|retry| self.ceiling(retry)).sum()
+    }
+
     /// A delay drawn uniformly from `[0, ceiling(retry)]` (full jitter).
     pub fn delay(&self, retry: u32, random: &mut impl Rng) -> Duration {
         let ceiling = self.ceiling(retry).as_micros() as u64;
@@ -140,6 +146,12 @@ mod tests {
         let p = policy();
         let ceilings: Vec<_> = (1..=5).map(|n| p.ceiling(n).as_millis()).collect();
         assert_eq!(ceilings, [100, 200, 350, 350, 350]);
+    }
+
+    #[test]
+    fn the_worst_case_wait_sums_the_ceilings_of_every_retry() {
+        assert_eq!(policy().worst_case_wait(), Duration::from_millis(100 + 200 + 350));
+        assert_eq!(Backoff { max_attempts: 1, ..policy() }.worst_case_wait(), Duration::ZERO);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod config_errors;
 mod proxy;
 
 pub use proxy::Proxy;

@@ -58,7 +58,11 @@ pub enum TrackerError {
     /// The `.events` / `.log` files cannot be opened or written.
     #[error("cannot write the tracker files in {dir}: {source}")]
     Files { dir: String, source: std::io::Error },
-    /// The Kafka consumer or the dead-letter producer cannot be created.
+    /// librdkafka refused the configuration of the consumer or the dead-letter producer
+    /// (usually a bad `kafka.properties` entry).
+    #[error("cannot create the Kafka {what} (check kafka.properties): {source}")]
+    Client { what: &'static str, source: KafkaError },
+    /// The subscription to the orders topic failed.
     #[error("cannot create the Kafka {what}: {source}")]
     Kafka { what: &'static str, source: KafkaError },
     /// The broker refused the SASL login: no retry can fix that, so the tracker stops at once.
@@ -67,6 +71,16 @@ pub enum TrackerError {
     /// The SIGINT/SIGTERM handlers cannot be installed.
     #[error("cannot install the signal handlers: {0}")]
     Signals(std::io::Error),
+}
+
+impl TrackerError {
+    /// The process exit code: 2 for a configuration librdkafka refuses, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            TrackerError::Client { .. } => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// The instance id: `tracker.instance_id` (flag, `TRACKER_INSTANCE_ID` or file), else
@@ -89,13 +103,16 @@ pub async fn run(
     let files_error = |source| TrackerError::Files { dir: log_dir.display().to_string(), source };
     let files = TrackerFiles::open(&log_dir, &instance_id).map_err(files_error)?;
     let identity = Identity { instance_id: instance_id.clone(), topic: config.kafka.topic.clone() };
-    let shared = Arc::new(Mutex::new(Shared::new(identity, files)));
+    let shared = Arc::new(Mutex::new(Shared::new(identity, files, config.redactor().clone())));
     let start_time = Utc::now();
     log_start(&shared, &config, start_time);
 
     let auth = AuthWatch::new(&config.kafka);
-    let consumer = Arc::new(create_consumer(&config, &instance_id, Arc::clone(&shared), auth.clone())?);
-    let dlq = create_dlq_producer(&config, &instance_id, auth.clone())?;
+    let consumer = create_consumer(&config, &instance_id, Arc::clone(&shared), auth.clone())
+        .map_err(|error| log_fatal(&shared, error))?;
+    let consumer = Arc::new(consumer);
+    let dlq = create_dlq_producer(&config, &instance_id, auth.clone())
+        .map_err(|error| log_fatal(&shared, error))?;
     if let Err(source) = consumer.subscribe(&[&config.kafka.topic]) {
         return Err(TrackerError::Kafka { what: "subscription", source });
     }
@@ -146,6 +163,15 @@ fn log_start(shared: &Mutex<Shared>, config: &Config, start_time: chrono::DateTi
     let _ = shared.files.flush();
 }
 
+/// Writes an error that stops the tracker into the `.log` (redacted, like every entry), and
+/// returns it for the error line.
+fn log_fatal(shared: &Mutex<Shared>, error: TrackerError) -> TrackerError {
+    let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
+    shared.log(&KafkaErrorEntry::fatal("client"), Some(&error.to_string()));
+    let _ = shared.files.flush();
+    error
+}
+
 fn log_kafka_initialised(shared: &Mutex<Shared>, config: &Config) {
     let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
     let entry = KafkaInitialised {
@@ -178,7 +204,7 @@ fn create_consumer(
     }
     client
         .create_with_context(TrackerContext::new(shared, config.kafka.topic.clone(), auth))
-        .map_err(|source| TrackerError::Kafka { what: "consumer", source })
+        .map_err(|source| TrackerError::Client { what: "consumer", source })
 }
 
 /// The dead-letter producer; its refused logins are recorded in `auth`, like the consumer's.
@@ -199,7 +225,7 @@ fn create_dlq_producer(
     client
         .create_with_context(AuthContext::new(auth))
         .map(Some)
-        .map_err(|source| TrackerError::Kafka { what: "dead-letter producer", source })
+        .map_err(|source| TrackerError::Client { what: "dead-letter producer", source })
 }
 
 /// The graceful stop: store and commit what is finished, write the stop entry, close the files,

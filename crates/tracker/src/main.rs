@@ -19,7 +19,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    service::init_stderr_logging();
+    // Every text printed from here on goes through the configuration's redactor.
+    let redactor = config.redactor().clone();
+    service::init_stderr_logging(redactor.clone());
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -46,8 +48,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::from(1)
+            eprintln!("error: {}", redactor.redact(&error.to_string()));
+            ExitCode::from(error.exit_code())
         }
     }
 }

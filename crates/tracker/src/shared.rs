@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use chrono::Utc;
+use config::Redactor;
 use models::health::{Entry, ErrorThrottle, Throttled, Verdict};
 use models::{HealthEntry, LogKind};
 use rdkafka::consumer::{Consumer, ConsumerContext};
@@ -44,11 +45,14 @@ pub struct Shared {
     /// Set once the stop entry is written: later callbacks (the revocation while leaving the
     /// group) write nothing, so the stop entry stays the last line.
     closed: bool,
+    /// Removes the configuration's secrets from every `.log` entry (librdkafka's error texts
+    /// can repeat them).
+    redactor: Redactor,
 }
 
 impl Shared {
-    /// Shared state over freshly opened files.
-    pub fn new(identity: Identity, files: TrackerFiles) -> Self {
+    /// Shared state over freshly opened files; `redactor` cleans every `.log` entry.
+    pub fn new(identity: Identity, files: TrackerFiles, redactor: Redactor) -> Self {
         Self {
             identity,
             files,
@@ -57,18 +61,21 @@ impl Shared {
             assignment: Vec::new(),
             errors: ErrorThrottle::default(),
             closed: false,
+            redactor,
         }
     }
 
-    /// Appends a `.log` entry.
+    /// Appends a `.log` entry, with the configuration's secrets redacted.
     pub fn log<E: Entry<Kind = LogKind>>(&mut self, entry: &E, error: Option<&str>) {
         if self.closed {
             return;
         }
         let timestamp = models::format_timestamp(Utc::now());
+        let mut line = Vec::with_capacity(256);
         HealthEntry::of(&timestamp, Some(&self.identity.instance_id), entry)
             .with_optional_error(error)
-            .write_line(self.files.log.buffer());
+            .write_line(&mut line);
+        self.files.log.buffer().extend_from_slice(&self.redactor.redact_bytes(&line));
     }
 
     /// Like [`Shared::log`], but an error text already logged in the last 10 s is only counted;

@@ -2,37 +2,9 @@
 //! exit code 2 and one `error: ` line on stderr that names the culprit (and its value), without
 //! panicking, without creating any file, and without ever printing a secret.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-/// Where the configuration comes from in one case.
-enum Source {
-    /// No `--config` flag (and no `./config.yaml`).
-    None,
-    /// A file with these bytes, passed as `--config`.
-    File(&'static [u8]),
-    /// The configuration folder itself, passed as `--config`.
-    Directory,
-    /// A path that does not exist, passed as `--config`.
-    Missing,
-}
-
-/// One bad configuration and what its error line must say.
-struct Case {
-    name: &'static str,
-    source: Source,
-    env: &'static [(&'static str, &'static str)],
-    args: &'static [&'static str],
-    /// Each of these must appear in the error line (the key or variable, the value...).
-    mentions: &'static [&'static str],
-    /// None of these may appear anywhere in the output (secrets).
-    never: &'static [&'static str],
-}
-
-const fn case(name: &'static str, source: Source, mentions: &'static [&'static str]) -> Case {
-    Case { name, source, env: &[], args: &[], mentions, never: &[] }
-}
+use testkit::config_errors::{case, check_all, Case, Source};
 
 const SECRET: &str = "hunter2";
 
@@ -79,6 +51,31 @@ fn tracker_cases() -> Vec<Case> {
             &["dlq.topic", "kafka.topic", "orders"],
         ),
         case("empty topic", File(b"kafka:\n  topic: \"\"\n"), &["kafka.topic"]),
+        case(
+            "a dead-letter topic Kafka refuses",
+            File(b"dlq:\n  topic: bad topic/..\n"),
+            &["dlq.topic", "bad topic/..", "letters, digits, '.', '_' or '-'"],
+        ),
+        Case {
+            env: &[("DLQ_TOPIC", "bad topic/..")],
+            ..case("DLQ_TOPIC='bad topic/..'", None, &["DLQ_TOPIC", "bad topic/..", "dlq.topic"])
+        },
+        case("a dead-letter topic named ..", File(b"dlq:\n  topic: \"..\"\n"), &["dlq.topic", ".."]),
+        case(
+            "retries that outlast max.poll.interval.ms",
+            File(b"retry:\n  max_attempts: 100\n  initial_delay_ms: 3600000\n  max_delay_ms: 3600000\n"),
+            &["retry.max_attempts", "kafka.properties.max.poll.interval.ms", "300000"],
+        ),
+        case(
+            "retries and processing delay that outlast a given max.poll.interval.ms",
+            File(b"kafka:\n  properties:\n    max.poll.interval.ms: 10000\ntracker:\n  processing_delay_ms: 2000\nretry:\n  max_attempts: 5\n"),
+            &["retry.max_attempts", "tracker.processing_delay_ms", "kafka.properties.max.poll.interval.ms (10000)"],
+        ),
+        case(
+            "max.poll.interval.ms that is not a number",
+            File(b"kafka:\n  properties:\n    max.poll.interval.ms: soon\n"),
+            &["max.poll.interval.ms", "soon"],
+        ),
         case(
             "session timeout out of range",
             File(b"kafka:\n  session_timeout_ms: 10\n"),
@@ -179,103 +176,6 @@ fn tracker_cases() -> Vec<Case> {
     ]
 }
 
-/// Runs `binary` for one case in an empty folder; returns the failures found (none is good).
-fn check(binary: &Path, case: &Case) -> Vec<String> {
-    let config_dir = tempfile::tempdir().unwrap();
-    let work_dir = tempfile::tempdir().unwrap();
-    let config_path: Option<PathBuf> = match case.source {
-        Source::None => None,
-        Source::File(bytes) => {
-            let path = config_dir.path().join("config.yaml");
-            std::fs::write(&path, bytes).unwrap();
-            Some(path)
-        }
-        Source::Directory => Some(config_dir.path().to_owned()),
-        Source::Missing => Some(config_dir.path().join("does-not-exist.yaml")),
-    };
-    let mut command = Command::new(binary);
-    command.current_dir(work_dir.path()).env_clear().envs(case.env.iter().copied()).args(case.args);
-    if let Some(path) = &config_path {
-        command.arg("--config").arg(path);
-    }
-    let (stderr, stdout, code) = run_bounded(&mut command, work_dir.path());
-    let stderr = String::from_utf8_lossy(&stderr);
-    let stdout = String::from_utf8_lossy(&stdout);
-
-    let mut failures = Vec::new();
-    eprintln!("{}: {}", case.name, stderr.trim_end());
-    let shown: String = stderr.chars().take(400).collect();
-    let mut fail = |what: String| failures.push(format!("{}: {what}\n    stderr: {shown:?}", case.name));
-    match code {
-        Ok(Some(2)) => {}
-        Ok(other) => fail(format!("exit code {other:?}, expected 2")),
-        Err(still_running) => fail(still_running),
-    }
-    if stderr.lines().count() != 1 || !stderr.ends_with('\n') {
-        fail(format!("{} lines on stderr, expected exactly one", stderr.lines().count()));
-    }
-    if !stderr.starts_with("error: ") {
-        fail("stderr does not start with `error: `".into());
-    }
-    for needle in case.mentions {
-        if !stderr.contains(needle) {
-            fail(format!("the error does not mention {needle:?}"));
-        }
-    }
-    for secret in case.never {
-        if stderr.contains(secret) || stdout.contains(secret) {
-            fail(format!("the secret {secret:?} is printed"));
-        }
-    }
-    if stderr.contains("panicked") || stderr.contains("RUST_BACKTRACE") {
-        fail("panic text".into());
-    }
-    let created: Vec<_> =
-        std::fs::read_dir(work_dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    if !created.is_empty() {
-        fail(format!("files created before validation: {created:?}"));
-    }
-    failures
-}
-
-/// Longest time a binary may take to reject its configuration.
-const EXIT_DEADLINE: Duration = Duration::from_secs(20);
-
-/// Runs `command` with its output in files outside `work_dir`; returns stderr, stdout and the
-/// exit code, or an error when it did not exit within [`EXIT_DEADLINE`] (then it is killed).
-fn run_bounded(command: &mut Command, work_dir: &Path) -> (Vec<u8>, Vec<u8>, Result<Option<i32>, String>) {
-    let outputs = tempfile::tempdir().unwrap();
-    assert_ne!(outputs.path(), work_dir);
-    let stderr_path = outputs.path().join("stderr");
-    let stdout_path = outputs.path().join("stdout");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + EXIT_DEADLINE;
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Ok(status.code());
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break Err(format!("still running after {EXIT_DEADLINE:?}: the configuration was accepted"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (std::fs::read(&stderr_path).unwrap(), std::fs::read(&stdout_path).unwrap(), code)
-}
-
-/// Runs every case and fails once, listing every case that went wrong.
-fn check_all(binary: &Path, cases: &[Case]) {
-    let failures: Vec<String> = cases.iter().flat_map(|case| check(binary, case)).collect();
-    eprintln!("{} bad configurations tried with {}", cases.len(), binary.display());
-    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
-}
-
 #[test]
 fn tracker_rejects_every_bad_configuration_with_one_clear_line() {
     check_all(Path::new(env!("CARGO_BIN_EXE_tracker")), &tracker_cases());
@@ -302,39 +202,4 @@ fn values_with_a_newline_still_give_one_line() {
         ),
     ];
     check_all(Path::new(env!("CARGO_BIN_EXE_tracker")), &cases);
-}
-
-/// The producer shares the configuration crate; a few cases through its binary too. Cargo
-/// builds it next to the tracker when the workspace's tests are built (`cargo test`, CI).
-#[test]
-fn producer_rejects_bad_configuration_with_one_clear_line() {
-    let binary = Path::new(env!("CARGO_BIN_EXE_tracker")).with_file_name("producer");
-    if !binary.is_file() {
-        eprintln!("SKIPPED: no producer binary at {} (run the workspace's tests)", binary.display());
-        return;
-    }
-    use Source::*;
-    let cases = [
-        case("malformed YAML", File(b"producer: [\n"), &["config.yaml"]),
-        case("zero interval", File(b"producer:\n  interval_ms: 0\n"), &["producer.interval_ms", "0"]),
-        case(
-            "poison rate above 1",
-            File(b"producer:\n  poison_rate: 1.5\n"),
-            &["producer.poison_rate", "1.5"],
-        ),
-        Case {
-            env: &[("PRODUCER_INTERVAL_MS", "soon")],
-            ..case("PRODUCER_INTERVAL_MS=soon", None, &["PRODUCER_INTERVAL_MS", "soon"])
-        },
-        case("a missing --config file", Missing, &["does-not-exist.yaml"]),
-        Case {
-            never: &[SECRET],
-            ..case(
-                "a secret next to an unknown key",
-                File(b"kafka:\n  properties:\n    sasl.password: hunter2\n  brokr: x\n"),
-                &["brokr"],
-            )
-        },
-    ];
-    check_all(&binary, &cases);
 }

@@ -166,6 +166,82 @@ fn contradictions_name_both_keys() {
 }
 
 #[test]
+fn topic_names_follow_kafkas_rule() {
+    let topic = |name: &str| {
+        let mut settings = Settings::default();
+        settings.dlq.topic = name.to_owned();
+        settings.validate().map(|_| ()).map_err(|error| error.to_string())
+    };
+    for valid in ["orders-dlq", "a", "A.b_c-9", "...", &"x".repeat(249)] {
+        assert_eq!(topic(valid), Ok(()), "{valid}");
+    }
+    for invalid in ["bad topic/..", ".", "..", "tab\there", "ünïcode", &"x".repeat(250)] {
+        let message = topic(invalid).expect_err(invalid);
+        assert!(message.starts_with("dlq.topic = "), "{message}");
+        assert!(message.ends_with("letters, digits, '.', '_' or '-', not \".\" or \"..\""), "{message}");
+    }
+    let mut settings = Settings::default();
+    settings.kafka.topic = "orders/eu".to_owned();
+    assert!(error_text(settings.validate()).starts_with("kafka.topic = orders/eu is invalid"));
+    let mut settings = Settings::default();
+    settings.apply_env(&env(&[("DLQ_TOPIC", "bad topic/..")])).unwrap();
+    let message = error_text(settings.validate());
+    assert!(message.starts_with("environment variable DLQ_TOPIC=\"bad topic/..\" is invalid"), "{message}");
+}
+
+#[test]
+fn retries_must_fit_the_poll_interval() {
+    let retries = |yaml_text: &str| yaml(yaml_text).and_then(Settings::validate).map(|_| ());
+    // 99 retries of at most 1 h each, against librdkafka's default of 5 minutes.
+    let message = error_text(retries(
+        "retry:\n  max_attempts: 100\n  initial_delay_ms: 3600000\n  max_delay_ms: 3600000\n",
+    ));
+    assert!(message.contains("retry.max_attempts (100)"), "{message}");
+    assert!(message.contains("up to 356400000 ms"), "{message}");
+    assert!(
+        message.contains("kafka.properties.max.poll.interval.ms (not set: librdkafka's default, 300000)"),
+        "{message}"
+    );
+    // Backoff 100 + 200 + 400 + 800 ms, and 5 × 2 s of work: 11.5 s, above a given 10 s.
+    let slow = "tracker:\n  processing_delay_ms: 2000\nretry:\n  max_attempts: 5\n";
+    let message =
+        error_text(retries(&format!("{slow}kafka:\n  properties:\n    max.poll.interval.ms: 10000\n")));
+    assert!(message.contains("up to 11500 ms (1500 ms of backoff, 10000 ms of work)"), "{message}");
+    assert!(message.contains("kafka.properties.max.poll.interval.ms (10000)"), "{message}");
+    assert_eq!(retries(&format!("{slow}kafka:\n  properties:\n    max.poll.interval.ms: 11500\n")), Ok(()));
+    assert_eq!(retries(slow), Ok(()), "the default of 300000 fits");
+    let message = error_text(retries("kafka:\n  properties:\n    max.poll.interval.ms: soon\n"));
+    assert!(message.starts_with("kafka.properties.max.poll.interval.ms = soon is invalid"), "{message}");
+}
+
+#[test]
+fn secrets_never_show_in_debug_or_json_and_the_redactor_knows_them() {
+    let settings = yaml(concat!(
+        "kafka:\n  properties:\n",
+        "    SASL.PASSWORD: upper-pw\n",
+        "    sasl.pasword: typo-pw\n",
+        "    sasl.username: alice\n",
+        "    sasl.jaas.config: 'PlainLoginModule required username=\"alice\" password=\"jaas-pw\";'\n",
+    ))
+    .unwrap();
+    let config = settings.validate().unwrap();
+    let shown = format!("{config:?} {config:#?} {}", config.redacted_json());
+    for secret in ["upper-pw", "typo-pw", "jaas-pw"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+        assert_eq!(config.redactor().redact(&format!("echo {secret}!")), "echo ***!");
+    }
+    assert!(shown.contains("alice"), "{shown}");
+}
+
+#[test]
+fn a_parse_error_never_shows_a_secret() {
+    // The parser quotes the wrong value, which is also the value of a secret-looking key.
+    let message =
+        error_text(yaml("retry:\n  max_attempts: hunter2\nkafka:\n  properties:\n    token: hunter2\n"));
+    assert!(message.contains("retry.max_attempts") && !message.contains("hunter2"), "{message}");
+}
+
+#[test]
 fn bad_environment_values_name_the_variable() {
     let cases = [
         (
@@ -246,9 +322,11 @@ fn properties_pass_through_and_secrets_are_redacted() {
     )
     .unwrap();
     let config = settings.validate().unwrap();
-    assert_eq!(config.kafka.properties["sasl.password"], "hunter2");
-    assert_eq!(config.kafka.properties["enable.ssl.certificate.verification"], "false");
-    assert_eq!(config.kafka.properties["linger.ms"], "5");
+    let property = |name: &str| config.kafka.properties.get(name).map(PropertyValue::expose);
+    assert_eq!(property("sasl.password"), Some("hunter2"));
+    assert_eq!(property("enable.ssl.certificate.verification"), Some("false"));
+    assert_eq!(property("linger.ms"), Some("5"));
+    assert!(!format!("{config:?}").contains("hunter2"), "Debug shows no secret");
     let shown = config.redacted_json().to_string();
     assert!(!shown.contains("hunter2"), "{shown}");
     assert!(shown.contains(REDACTED) && shown.contains("alice"));
@@ -263,10 +341,10 @@ fn secret_property_names() {
         "sasl.oauthbearer.client.secret",
         "sasl.oauthbearer.config",
     ] {
-        assert!(is_secret_property(key), "{key}");
+        assert!(is_secret_name(key), "{key}");
     }
     for key in ["sasl.username", "security.protocol", "linger.ms"] {
-        assert!(!is_secret_property(key), "{key}");
+        assert!(!is_secret_name(key), "{key}");
     }
 }
 

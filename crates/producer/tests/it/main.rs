@@ -5,7 +5,9 @@
 
 mod util;
 
+mod bad_config;
 mod delivery;
 mod flags;
 mod poison;
+mod secrets;
 mod shutdown;

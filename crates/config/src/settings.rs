@@ -38,7 +38,7 @@ pub struct Settings {
 pub struct KafkaSettings {
     /// Bootstrap servers, comma-separated `host:port`. Default `127.0.0.1:9092`.
     pub broker: String,
-    /// Topic of order events. Default `orders`.
+    /// Topic of order events, a name Kafka accepts (as `dlq.topic`). Default `orders`.
     pub topic: String,
     /// Consumer group of the trackers. Default `order-tracker`.
     pub consumer_group: String,
@@ -175,7 +175,9 @@ pub struct RetrySettings {
     pub initial_delay_ms: u64,
     /// Growth of the ceiling per attempt. Default 2.0, from 1 to 100.
     pub multiplier: f64,
-    /// Largest ceiling. Default 5000, from 1 to 3600000; not below `initial_delay_ms`.
+    /// Largest ceiling. Default 5000, from 1 to 3600000; not below `initial_delay_ms`. The
+    /// ceilings of every retry plus `tracker.processing_delay_ms` per attempt must fit the
+    /// consumer's `max.poll.interval.ms` (see `retries_fit_the_poll_interval`).
     pub max_delay_ms: u64,
 }
 
@@ -191,7 +193,8 @@ impl Default for RetrySettings {
 pub struct DlqSettings {
     /// Send failed messages to the dead-letter topic. Default true.
     pub enabled: bool,
-    /// Dead-letter topic. Default `orders-dlq`.
+    /// Dead-letter topic: 1 to 249 letters, digits, `.`, `_` or `-`, not `.` or `..`
+    /// (Kafka's rule). Default `orders-dlq`.
     pub topic: String,
 }
 

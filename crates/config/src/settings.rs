@@ -177,7 +177,7 @@ pub struct RetrySettings {
     pub multiplier: f64,
     /// Largest ceiling. Default 5000, from 1 to 3600000; not below `initial_delay_ms`. The
     /// ceilings of every retry plus `tracker.processing_delay_ms` per attempt must fit the
-    /// consumer's `max.poll.interval.ms` (see `retries_fit_the_poll_interval`).
+    /// consumer's `max.poll.interval.ms` (300000 unless set under `kafka.properties`).
     pub max_delay_ms: u64,
 }
 

@@ -169,6 +169,26 @@ impl Properties {
     }
 }
 
+impl FromIterator<(String, String)> for Properties {
+    /// Properties from names and values; each name decides whether its value is a secret.
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(entries: I) -> Self {
+        let mut properties = Self::default();
+        for (name, value) in entries {
+            properties.insert(name, value);
+        }
+        properties
+    }
+}
+
+impl<'a> IntoIterator for &'a Properties {
+    type Item = (&'a String, &'a PropertyValue);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, PropertyValue>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 /// Replaces every known secret value in a text with [`REDACTED`]. Cheap to clone; the
 /// default knows no secret and returns texts unchanged.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -520,6 +540,11 @@ mod tests {
         }
         assert!(shown.contains("alice"), "{shown}");
         assert_eq!(properties.get("sasl.pasword").map(PropertyValue::expose), Some("typo"));
+
+        let collected: Properties =
+            properties.iter().map(|(name, value)| (name.to_owned(), value.expose().to_owned())).collect();
+        assert_eq!(collected, properties, "collected the same way");
+        assert_eq!((&properties).into_iter().filter(|(_, value)| value.is_secret()).count(), 4);
 
         let redactor = properties.redactor();
         let echoed =

@@ -25,7 +25,8 @@ mod settings;
 pub use env::{EnvVar, ENV_VARS};
 pub use error::ConfigError;
 pub use settings::{
-    AutoOffsetReset, DlqSettings, KafkaSettings, ProducerSettings, RetrySettings, Settings, TrackerSettings,
+    AutoOffsetReset, DlqSettings, Fsync, KafkaSettings, ProducerSettings, RetrySettings, Settings,
+    TrackerSettings,
 };
 
 use std::collections::HashMap;

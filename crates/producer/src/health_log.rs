@@ -105,7 +105,7 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let log = HealthLog::open(dir.path()).unwrap();
         assert_eq!(log.torn_line().map(|torn| torn.fragment_bytes), Some(12));
-        log.write(Level::Info, EntryKind::Started, serde_json::json!({}), None);
+        log.write(&Started::default(), None);
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         let text = std::fs::read_to_string(&path).unwrap();
         let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();

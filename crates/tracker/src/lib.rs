@@ -160,7 +160,8 @@ fn log_start(shared: &Mutex<Shared>, config: &Config, start_time: chrono::DateTi
     let torn_lines: Vec<_> = shared.files.torn_lines().cloned().collect();
     for torn in torn_lines {
         tracing::warn!(file = %torn.path.display(), fragment_bytes = torn.fragment_bytes, "{torn}");
-        let entry = TornLineTerminated { file: torn.path.display().to_string(), fragment_bytes: torn.fragment_bytes };
+        let entry =
+            TornLineTerminated { file: torn.path.display().to_string(), fragment_bytes: torn.fragment_bytes };
         shared.log(&entry, None);
     }
     let _ = shared.files.flush();

@@ -50,7 +50,7 @@ venv="$root/.tools/bench-venv"
 kcat_lib="$root/.tools/bench-venv/kcat-lib"
 
 # The binaries read these; the benchmark passes everything by flag.
-unset KAFKA_BROKER KAFKA_TOPIC KAFKA_CONSUMER_GROUP TRACKER_INSTANCE_ID TRACKER_LOG_DIR \
+unset KAFKA_BROKER KAFKA_TOPIC KAFKA_CONSUMER_GROUP TRACKER_INSTANCE_ID TRACKER_LOG_DIR TRACKER_FSYNC \
   PRODUCER_INTERVAL_MS PRODUCER_LOG_DIR PRODUCER_POISON_RATE RETRY_MAX_ATTEMPTS DLQ_ENABLED DLQ_TOPIC
 
 want() { [[ "$STEPS" == *" $1 "* ]]; }
@@ -243,6 +243,22 @@ if want tracker; then
     || die "tracker span"
   record "$parts/tracker.json" "cpu_seconds=$tracker_cpu"
   say "[tracker] $(cat "$parts/tracker.json")"
+
+  # The price of tracker.fsync=batch: the same drain, each batch fdatasync'ed before its offsets
+  # are stored (see docs/reliability.md).
+  say "[tracker] the same drain with TRACKER_FSYNC=batch"
+  fdir="$out/tracker-fsync"
+  rm -rf "$fdir"
+  TRACKER_FSYNC=batch start_tracker "$data_topic" "bench-$run_id-tracker-fsync" bench "$fdir"
+  wait_lines "$fdir/tracker-bench.events" "$N" 600 "$tracker_pid" \
+    || die "the tracker with fsync wrote $(lines_of "$fdir/tracker-bench.events") of $N lines (see $fdir)"
+  tracker_cpu=$(cpu_of_pid "$tracker_pid")
+  stop_pid "$tracker_pid"
+  python3 "$here/bench.py" span "$fdir/tracker-bench.events" --expect "$N" >"$parts/tracker_fsync.json" \
+    || die "tracker fsync span"
+  record "$parts/tracker_fsync.json" "cpu_seconds=$tracker_cpu"
+  say "[tracker] fsync=batch $(cat "$parts/tracker_fsync.json")"
+  say "[tracker] fsync=batch / fsync=never throughput: $(python3 -c 'import json, sys; a, b = (json.load(open(f)).get("rate") for f in sys.argv[1:]); print(f"{a / b:.2f}x" if a and b else "n/a")' "$parts/tracker_fsync.json" "$parts/tracker.json")"
 
   say "[tracker] kcat -C the same topic to a file"
   t0=$(now)

@@ -420,6 +420,16 @@ def cmd_report(args):
                          fmt_ratio(ratio(bc.get("rate"), kr)), "-"))
         cpu_row("tracker", t, [("kcat -C", kc), ("bare_consumer", bc), ("python", py)], rows, res["tracker"])
 
+        tf = load(parts, "tracker_fsync")
+        if tf:
+            rf = ratio(tf.get("rate"), tr)
+            res["tracker"]["fsync_batch"] = {**tf, "ratio_fsync_batch_never": rf}
+            rows.append(("tracker", "msg/s with fsync: batch", fmt(tf.get("rate")), "fsync: never " + fmt(tr),
+                         fmt_ratio(rf), "-"))
+            rows.append(("tracker", "CPU us/message, fsync: batch", fmt(cpu_per_message(tf), 1),
+                         "fsync: never " + fmt(cpu_per_message(t), 1),
+                         fmt_ratio(ratio(cpu_per_message(t), cpu_per_message(tf))), "-"))
+
     m, wc, jq = load(parts, "monitor_once"), load(parts, "monitor_wc"), load(parts, "monitor_jq")
     if m or wc or jq:
         lines = (m or wc or {}).get("lines")

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::error::ConfigError;
-use crate::settings::{AutoOffsetReset, Settings};
+use crate::settings::{AutoOffsetReset, Fsync, Settings};
 
 /// One supported variable and the key it sets.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +53,7 @@ env_vars! {
     "TRACKER_METRICS_INTERVAL_MS" => "tracker.metrics_interval_ms": |s, v| s.tracker.metrics_interval_ms = v.number("a whole number of milliseconds")?;
     "TRACKER_PROCESSING_DELAY_MS" => "tracker.processing_delay_ms": |s, v| s.tracker.processing_delay_ms = v.number("a whole number of milliseconds")?;
     "TRACKER_FAILURE_RATE" => "tracker.failure_rate": |s, v| s.tracker.failure_rate = v.number("a number from 0 to 1")?;
+    "TRACKER_FSYNC" => "tracker.fsync": |s, v| s.tracker.fsync = v.fsync()?;
     "RETRY_MAX_ATTEMPTS" => "retry.max_attempts": |s, v| s.retry.max_attempts = v.number("a whole number from 1 to 100")?;
     "RETRY_INITIAL_DELAY_MS" => "retry.initial_delay_ms": |s, v| s.retry.initial_delay_ms = v.number("a whole number of milliseconds")?;
     "RETRY_MULTIPLIER" => "retry.multiplier": |s, v| s.retry.multiplier = v.number("a number from 1 to 100")?;
@@ -102,6 +103,10 @@ impl EnvValue<'_> {
             "latest" => Ok(AutoOffsetReset::Latest),
             _ => Err(self.error("earliest or latest")),
         }
+    }
+
+    fn fsync(&self) -> Result<Fsync, ConfigError> {
+        self.raw.parse().map_err(|expected: String| self.error(&expected))
     }
 
     fn instance_id(&self) -> Result<String, ConfigError> {

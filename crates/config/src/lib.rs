@@ -28,7 +28,8 @@ pub use env::{EnvVar, ENV_VARS};
 pub use error::ConfigError;
 pub use secret::{is_secret_name, Properties, PropertyValue, Redactor, Secret, REDACTED};
 pub use settings::{
-    AutoOffsetReset, DlqSettings, KafkaSettings, ProducerSettings, RetrySettings, Settings, TrackerSettings,
+    AutoOffsetReset, DlqSettings, Fsync, KafkaSettings, ProducerSettings, RetrySettings, Settings,
+    TrackerSettings,
 };
 
 use std::collections::HashMap;

@@ -148,6 +148,52 @@ pub struct TrackerSettings {
     /// Longest time for a graceful stop after SIGINT/SIGTERM. Default 10000, from 1000 to
     /// 60000.
     pub shutdown_timeout_ms: u64,
+    /// When the `.events` and `.log` lines are forced onto the disk: `never` (default) or
+    /// `batch`. See [`Fsync`].
+    pub fsync: Fsync,
+}
+
+/// When the tracker forces its lines onto the disk (`fdatasync`) before storing offsets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fsync {
+    /// Offsets are stored once their lines are written out of the process (into the kernel's
+    /// page cache): a crash of the process loses nothing, but a crash of the host or a power
+    /// cut can lose lines whose offsets were already committed.
+    #[default]
+    Never,
+    /// Offsets are stored only once the batch holding their lines is on the disk
+    /// (`fdatasync`): a host crash or a power cut loses no line whose offset was committed,
+    /// at the cost of one disk flush per batch.
+    Batch,
+}
+
+impl Fsync {
+    /// The name used in the file, the environment and the flag.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fsync::Never => "never",
+            Fsync::Batch => "batch",
+        }
+    }
+}
+
+impl fmt::Display for Fsync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Fsync {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "never" => Ok(Fsync::Never),
+            "batch" => Ok(Fsync::Batch),
+            _ => Err("never or batch".to_owned()),
+        }
+    }
 }
 
 impl Default for TrackerSettings {
@@ -161,6 +207,7 @@ impl Default for TrackerSettings {
             failure_rate: 0.0,
             dedup_window: 100_000,
             shutdown_timeout_ms: 10_000,
+            fsync: Fsync::Never,
         }
     }
 }

@@ -48,6 +48,12 @@ pub struct AuditEntry<'a> {
     pub event_type: AuditEventType,
     /// The tracker instance that received the message.
     pub instance_id: Cow<'a, str>,
+    /// The cluster id of the broker the message was read from (`null` when the broker gave
+    /// none). It names the broker's lifetime: a broker that loses its data (memory storage, a
+    /// Kafka whose volumes were thrown away) starts again with a new id and offsets from 0,
+    /// so (cluster_id, topic, partition, offset) names one record across restarts.
+    #[serde(default)]
+    pub cluster_id: Option<Cow<'a, str>>,
     /// Source topic.
     pub kafka_topic: Cow<'a, str>,
     /// Source partition.
@@ -104,6 +110,7 @@ impl<'a> AuditEntry<'a> {
             timestamp: Cow::Borrowed(timestamp),
             event_type: AuditEventType::Received,
             instance_id: Cow::Borrowed(instance_id),
+            cluster_id: None,
             kafka_topic: Cow::Borrowed(origin.topic),
             kafka_partition: origin.partition,
             kafka_offset: origin.offset,
@@ -135,6 +142,12 @@ impl<'a> AuditEntry<'a> {
             }
         }
         entry
+    }
+
+    /// Sets the cluster id of the broker the message was read from.
+    pub fn with_cluster_id(mut self, cluster_id: Option<&'a str>) -> Self {
+        self.cluster_id = cluster_id.map(Cow::Borrowed);
+        self
     }
 
     /// Appends the entry as one JSON line (with its `\n`) to `out`.
@@ -203,6 +216,7 @@ mod tests {
         assert_eq!(value["order_id"], event.order.order_id.to_string());
         assert_eq!(value["order_full"]["total_cents"], event.order.total_cents);
         assert!(value["error"].is_null());
+        assert!(value["cluster_id"].is_null(), "null when the broker gave none");
         let back: AuditEntry<'_> = serde_json::from_value(value).unwrap();
         assert_eq!(back.order_full.as_deref(), Some(&event.order));
     }
@@ -236,5 +250,30 @@ mod tests {
         assert_eq!(value["raw_message"], "");
         assert_eq!(value["message_size"], 0);
         assert!(value["kafka_key"].is_null());
+    }
+
+    #[test]
+    fn the_cluster_id_is_written_and_read_back() {
+        let origin =
+            MessageOrigin { topic: "orders", partition: 2, offset: 7, key: None, payload: Some(b"x") };
+        let entry = AuditEntry::new("t", "i-1", origin, Err("bad"), None).with_cluster_id(Some("cluster-a"));
+        let mut out = Vec::new();
+        entry.write_line(&mut out);
+        let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(value["cluster_id"], "cluster-a");
+        let back: AuditEntry<'_> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back.cluster_id.as_deref(), Some("cluster-a"));
+    }
+
+    #[test]
+    fn lines_written_before_the_field_existed_still_read() {
+        let mut out = Vec::new();
+        let origin =
+            MessageOrigin { topic: "orders", partition: 0, offset: 0, key: None, payload: Some(b"x") };
+        AuditEntry::new("t", "i-1", origin, Err("bad"), None).write_line(&mut out);
+        let mut value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        value.as_object_mut().unwrap().remove("cluster_id");
+        let back: AuditEntry<'_> = serde_json::from_value(value).unwrap();
+        assert_eq!(back.cluster_id, None);
     }
 }

@@ -102,6 +102,11 @@ pub fn run_once(options: &Options, out: &mut impl Write) -> Result<(), MonitorEr
     tailer
         .read_all(&mut aggregator.sink(now))
         .map_err(|source| MonitorError::Read { path: options.dir.clone(), source })?;
+    // Until the summary carries them, what could not be read is said on stderr.
+    for warning in tailer.warnings() {
+        // A closed stderr must not stop the report.
+        let _ = writeln!(io::stderr(), "monitor: warning: {warning}");
+    }
     let summary = aggregator.snapshot(now);
     let written = if options.json {
         report::write_json(&summary, out)

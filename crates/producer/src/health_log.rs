@@ -2,12 +2,13 @@
 //! contract (the monitor reads `metadata.events_per_second` and `metadata.acknowledged`).
 //!
 //! Each line is a [`HealthEntry`] (the envelope trackers use too, without `instance_id`) whose
-//! metadata is one of the structs of [`models::health::producer`]. The file is opened in append mode with permissions 0600 and each line is
-//! written with one `write` call, so concurrent writers never interleave inside a line.
+//! metadata is one of the structs of [`models::health::producer`]. The file is opened by
+//! [`service::output_file::open_append`] (append mode, permissions 0600 even on an existing
+//! file, never through a symlink, a torn last line of an earlier run terminated first), and each
+//! line is written with one `write` call, so concurrent writers never interleave inside a line.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -15,6 +16,7 @@ use chrono::Utc;
 use config::Redactor;
 use models::health::producer::ProducerKind;
 use models::health::{Entry, HealthEntry};
+use service::output_file::{open_append, TornLine};
 
 /// The file name inside `producer.log_dir`.
 pub const FILE_NAME: &str = "producer.log";
@@ -27,6 +29,7 @@ pub struct HealthLog {
     /// Removes the configuration's secrets from every line (librdkafka's error texts can
     /// repeat them).
     redactor: Redactor,
+    torn_line: Option<TornLine>,
 }
 
 impl HealthLog {
@@ -35,8 +38,13 @@ impl HealthLog {
     pub fn open(dir: &Path, redactor: Redactor) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let path = dir.join(FILE_NAME);
-        let file = OpenOptions::new().create(true).append(true).mode(0o600).open(&path)?;
-        Ok(Self { path, file: Mutex::new(file), redactor })
+        let opened = open_append(&path)?;
+        Ok(Self { path, file: Mutex::new(opened.file), redactor, torn_line: opened.torn_line })
+    }
+
+    /// The unfinished last line an earlier run left in the file, terminated at open.
+    pub fn torn_line(&self) -> Option<&TornLine> {
+        self.torn_line.as_ref()
     }
 
     /// Where the file is.
@@ -106,5 +114,31 @@ mod tests {
         let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(line["metadata"]["log_file"], "at ***");
         assert_eq!(line["error"], "property \"x\" ***, then ***");
+    }
+
+    #[test]
+    fn an_existing_file_is_made_private_and_a_torn_line_terminated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "{\"kind\":\"started\"}\n{\"kind\":\"met").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let log = HealthLog::open(dir.path(), Redactor::default()).unwrap();
+        assert_eq!(log.torn_line().map(|torn| torn.fragment_bytes), Some(12));
+        log.write(&Started::default(), None);
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(last["kind"], "started", "the new line is not glued to the fragment");
+    }
+
+    #[test]
+    fn a_symlinked_producer_log_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("other.txt");
+        std::fs::write(&target, "other\n").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join(FILE_NAME)).unwrap();
+        let error = HealthLog::open(dir.path(), Redactor::default()).unwrap_err().to_string();
+        assert!(error.contains("producer.log is a symbolic link"), "{error}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "other\n");
     }
 }

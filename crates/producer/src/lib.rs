@@ -245,6 +245,14 @@ pub async fn run(
     let started =
         Started { config: config.redacted_json(), mode, log_file: log.path().display().to_string() };
     log.write(&started, None);
+    if let Some(torn) = log.torn_line() {
+        tracing::warn!(file = %torn.path.display(), fragment_bytes = torn.fragment_bytes, "{torn}");
+        let entry = models::health::producer::TornLineTerminated {
+            file: torn.path.display().to_string(),
+            fragment_bytes: torn.fragment_bytes,
+        };
+        log.write(&entry, None);
+    }
 
     if options.create_topics {
         let topics =

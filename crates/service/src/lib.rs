@@ -1,7 +1,9 @@
 //! What the producer and the tracker set up before their work, the same way: logs on stderr
 //! (human-readable on a terminal, JSON lines otherwise, filtered by `RUST_LOG`, default
 //! `info`) with the configuration's secrets removed, and the end of the run on the first
-//! SIGINT or SIGTERM.
+//! SIGINT or SIGTERM. [`output_file`] opens the append-only JSON-lines files they write.
+
+pub mod output_file;
 
 use std::future::Future;
 use std::io::{IsTerminal, Write};

@@ -103,6 +103,13 @@ impl Broker {
         Err(last_error.unwrap_or_else(|| anyhow::anyhow!("broker did not start")))
     }
 
+    /// Like [`Broker::start`], with the cluster id that Metadata responses carry (Tansu's
+    /// default is `tansu_cluster` for every broker): brokers started with different ids are
+    /// different broker lifetimes to a client.
+    pub fn start_with_cluster_id(cluster_id: &str) -> Result<Broker> {
+        Self::start_with(&["--kafka-cluster-id", cluster_id])
+    }
+
     /// Starts a broker on a given port (e.g. to restart one on the port its clients know).
     pub fn start_on_port(port: u16, extra_args: &[&str]) -> Result<Broker> {
         Self::spawn(&tansu_binary()?, port, port, extra_args)

@@ -12,7 +12,7 @@ use config::{Config, ConfigError, Settings};
     version,
     after_help = "Environment variables (flags win over them, they win over the file): KAFKA_BROKER, \
 KAFKA_TOPIC, KAFKA_CONSUMER_GROUP, TRACKER_INSTANCE_ID, TRACKER_LOG_DIR, TRACKER_METRICS_INTERVAL_MS, \
-TRACKER_PROCESSING_DELAY_MS, TRACKER_FAILURE_RATE, RETRY_MAX_ATTEMPTS, RETRY_INITIAL_DELAY_MS, \
+TRACKER_PROCESSING_DELAY_MS, TRACKER_FAILURE_RATE, TRACKER_FSYNC, RETRY_MAX_ATTEMPTS, RETRY_INITIAL_DELAY_MS, \
 RETRY_MULTIPLIER, RETRY_MAX_DELAY_MS, DLQ_ENABLED, DLQ_TOPIC. See config.yaml.example for every key."
 )]
 pub struct Options {
@@ -46,6 +46,11 @@ pub struct Options {
     /// Attempts in all before a transient failure is dead-lettered [default: 3]
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
+    /// When lines are forced onto the disk before their offsets are stored: never (a process
+    /// crash loses nothing) or batch (a host crash or power cut loses nothing either; slower)
+    /// [default: never]
+    #[arg(long, value_name = "WHEN", value_parser = ["never", "batch"])]
+    pub fsync: Option<String>,
     /// Log failures and skip them instead of sending them to the dead-letter topic
     #[arg(long)]
     pub no_dlq: bool,
@@ -73,6 +78,8 @@ impl Options {
         set(&mut tracker.metrics_interval_ms, self.metrics_interval_ms);
         set(&mut tracker.processing_delay_ms, self.processing_delay_ms);
         set(&mut tracker.failure_rate, self.failure_rate);
+        // clap accepts only the values Fsync parses.
+        set(&mut tracker.fsync, self.fsync.as_deref().and_then(|when| when.parse().ok()));
         set(&mut settings.retry.max_attempts, self.max_attempts);
         set(&mut settings.kafka.broker, self.broker.clone());
         set(&mut settings.kafka.topic, self.topic.clone());

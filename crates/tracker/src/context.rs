@@ -15,8 +15,12 @@ use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::TopicPartitionList;
 
+use crate::cluster;
 use crate::metrics::PartitionOffsets;
 use crate::shared::Shared;
+
+/// Longest wait for the cluster id at an assignment (librdkafka normally has it already).
+const CLUSTER_ID_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Callbacks of the tracker's consumer. They run on the thread that polls the consumer.
 pub struct TrackerContext {
@@ -112,15 +116,23 @@ impl ConsumerContext for TrackerContext {
         let _ = shared.files.flush();
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        // A new broker lifetime means a new group join: read its identity before the first
+        // message of the assignment. After a join librdkafka has it cached, so this does not wait.
+        let cluster_id = match rebalance {
+            Rebalance::Assign(_) => cluster::cluster_id(consumer.client(), CLUSTER_ID_TIMEOUT),
+            _ => None,
+        };
         let mut shared = self.shared();
         match rebalance {
             Rebalance::Assign(list) => {
                 self.auth.logged_in();
+                shared.set_cluster_id(cluster_id);
                 let partitions = partitions_of(list);
                 shared.assignment = partitions.clone();
                 let topic = shared.identity.topic.clone();
-                shared.log(&PartitionsAssigned { topic, partitions }, None);
+                let cluster_id = shared.cluster_id().map(|id| id.to_string());
+                shared.log(&PartitionsAssigned { topic, partitions, cluster_id }, None);
             }
             Rebalance::Revoke(_) => {}
             Rebalance::Error(error) => {

@@ -1,34 +1,32 @@
 //! The tracker's two output files, `tracker-<id>.events` and `tracker-<id>.log`.
 //!
-//! Both hold customer data, so they are created with mode 0600 (and an existing file is set
-//! back to 0600). They are opened in append mode and never truncated: a restart adds to them.
-//! Lines are gathered in a memory buffer and handed to a thread of the file's own, which
-//! writes them out with one `write` call per batch, in order: when the buffer grows large,
-//! when the caller asks (at least every 200 ms), and always before an offset is stored (see
-//! [`LineFile::hand_off`] and [`LineFile::written`]).
+//! They are opened by [`service::output_file::open_append`]: created with mode 0600 (an
+//! existing file is set back to 0600), never through a symlink, and a torn last line left by
+//! an earlier run is terminated first (see [`LineFile::torn_line`]). They are opened in append
+//! mode and never truncated: a restart adds to them. Lines are gathered in a memory buffer and
+//! handed to a thread of the file's own, which writes them out with one `write` call per
+//! batch, in order: when the buffer grows large, when the caller asks (at least every 200 ms),
+//! and always before an offset is stored (see [`LineFile::hand_off`] and
+//! [`LineFile::written`]). With `tracker.fsync: batch` the thread also waits for the disk
+//! (`fdatasync`) before it reports a batch written.
 //!
 //! The `.events` file gets about 3 KB per message, and copying that into the kernel's page
 //! cache took a third of the consumer loop's time when the loop did it itself.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
+use config::Fsync;
+use service::output_file::{open_append, TornLine};
+
 /// Buffered lines are written out once they reach this size, whatever the timer says.
 const FLUSH_AT_BYTES: usize = 256 * 1024;
 /// Batches of lines that may wait for a writer thread before handing off blocks.
 const BATCHES_IN_FLIGHT: usize = 2;
-
-/// Opens (or creates) `path` for appending, readable by its owner only.
-fn open_private(path: &Path) -> std::io::Result<File> {
-    let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    Ok(file)
-}
 
 /// Number of a batch of lines handed to the writer thread; batches are numbered from 1 in the
 /// order they are handed off and written in that order.
@@ -59,10 +57,12 @@ impl Shared {
 /// One append-only JSON-lines file: lines are gathered in a buffer, and full buffers are
 /// written by a thread of its own, in order. [`LineFile::hand_off`] says which batch holds the
 /// lines buffered so far; [`LineFile::written`] and [`LineFile::wait_written`] tell when it
-/// is out of the process.
+/// is out of the process (and on the disk, with [`Fsync::Batch`]).
 #[derive(Debug)]
 pub struct LineFile {
     path: PathBuf,
+    /// The unfinished last line an earlier run left, terminated at open.
+    torn_line: Option<TornLine>,
     buffer: Vec<u8>,
     handed_off: Batch,
     to_writer: Option<SyncSender<Vec<u8>>>,
@@ -73,20 +73,27 @@ pub struct LineFile {
 }
 
 impl LineFile {
-    /// Opens (or creates) `path` for appending, readable by its owner only, and starts its
-    /// writer thread, named `<thread>-writer`.
-    pub fn open(path: &Path, thread: &str) -> std::io::Result<LineFile> {
-        Self::writing_to(path, open_private(path)?, thread)
+    /// Opens (or creates) `path` for appending (see the module documentation) and starts its
+    /// writer thread, named `<thread>-writer`, which syncs each batch to the disk as `fsync`
+    /// says.
+    pub fn open(path: &Path, thread: &str, fsync: Fsync) -> std::io::Result<LineFile> {
+        let opened = open_append(path)?;
+        let mut file = Self::writing_to(path, opened.file, thread, fsync)?;
+        file.torn_line = opened.torn_line;
+        Ok(file)
     }
 
-    fn writing_to(path: &Path, mut file: File, thread: &str) -> std::io::Result<LineFile> {
+    fn writing_to(path: &Path, mut file: File, thread: &str, fsync: Fsync) -> std::io::Result<LineFile> {
         let (to_writer, batches) = mpsc::sync_channel::<Vec<u8>>(BATCHES_IN_FLIGHT);
         let (give_back, spare) = mpsc::channel();
         let shared = Arc::new(Shared::default());
         let progress = Arc::clone(&shared);
         let thread = std::thread::Builder::new().name(format!("{thread}-writer")).spawn(move || {
             for mut batch in batches {
-                let result = file.write_all(&batch);
+                let result = file.write_all(&batch).and_then(|()| match fsync {
+                    Fsync::Never => Ok(()),
+                    Fsync::Batch => file.sync_data(),
+                });
                 let mut state = progress.progress();
                 match result {
                     Ok(()) => state.written += 1,
@@ -104,6 +111,7 @@ impl LineFile {
         })?;
         Ok(LineFile {
             path: path.to_owned(),
+            torn_line: None,
             buffer: Vec::with_capacity(FLUSH_AT_BYTES * 2),
             handed_off: 0,
             to_writer: Some(to_writer),
@@ -116,6 +124,12 @@ impl LineFile {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The unfinished last line that an earlier run left in the file, terminated when it was
+    /// opened, so that the first line of this run stays readable.
+    pub fn torn_line(&self) -> Option<&TornLine> {
+        self.torn_line.as_ref()
     }
 
     /// The buffer to append complete lines to.
@@ -200,12 +214,17 @@ pub struct TrackerFiles {
 
 impl TrackerFiles {
     /// Opens both files of `instance_id` in `dir`, creating the folder if needed.
-    pub fn open(dir: &Path, instance_id: &str) -> std::io::Result<TrackerFiles> {
+    pub fn open(dir: &Path, instance_id: &str, fsync: Fsync) -> std::io::Result<TrackerFiles> {
         std::fs::create_dir_all(dir)?;
         Ok(TrackerFiles {
-            events: LineFile::open(&dir.join(format!("tracker-{instance_id}.events")), "events")?,
-            log: LineFile::open(&dir.join(format!("tracker-{instance_id}.log")), "log")?,
+            events: LineFile::open(&dir.join(format!("tracker-{instance_id}.events")), "events", fsync)?,
+            log: LineFile::open(&dir.join(format!("tracker-{instance_id}.log")), "log", fsync)?,
         })
+    }
+
+    /// The torn last lines terminated at open (see [`LineFile::torn_line`]).
+    pub fn torn_lines(&self) -> impl Iterator<Item = &TornLine> {
+        [&self.events, &self.log].into_iter().filter_map(LineFile::torn_line)
     }
 
     /// Writes out both buffers and waits until every line is out of the process.
@@ -217,19 +236,22 @@ impl TrackerFiles {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     #[test]
     fn files_are_private_appended_and_never_truncated() {
         let dir = tempfile::tempdir().unwrap();
-        let mut files = TrackerFiles::open(dir.path(), "i-1").unwrap();
+        let mut files = TrackerFiles::open(dir.path(), "i-1", Fsync::Never).unwrap();
         files.events.buffer().extend_from_slice(b"{\"a\":1}\n");
         assert_eq!(std::fs::read(files.events.path()).unwrap(), b"", "nothing written before flush");
         files.flush().unwrap();
         assert_eq!(std::fs::read(files.events.path()).unwrap(), b"{\"a\":1}\n", "written by flush");
         drop(files);
 
-        let mut again = TrackerFiles::open(dir.path(), "i-1").unwrap();
+        let mut again = TrackerFiles::open(dir.path(), "i-1", Fsync::Never).unwrap();
         again.events.buffer().extend_from_slice(b"{\"a\":2}\n");
         again.flush().unwrap();
         let path = dir.path().join("tracker-i-1.events");
@@ -246,7 +268,7 @@ mod tests {
         let path = dir.path().join("tracker-x.log");
         std::fs::write(&path, "old\n").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        TrackerFiles::open(dir.path(), "x").unwrap();
+        TrackerFiles::open(dir.path(), "x", Fsync::Never).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old\n");
     }
@@ -254,7 +276,7 @@ mod tests {
     #[test]
     fn large_buffers_ask_to_be_flushed() {
         let dir = tempfile::tempdir().unwrap();
-        let mut file = LineFile::open(&dir.path().join("f"), "test").unwrap();
+        let mut file = LineFile::open(&dir.path().join("f"), "test", Fsync::Never).unwrap();
         file.buffer().resize(FLUSH_AT_BYTES, b'x');
         assert!(file.wants_flush());
     }
@@ -262,7 +284,7 @@ mod tests {
     #[test]
     fn batches_are_written_in_order_and_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let mut events = LineFile::open(&dir.path().join("e"), "test").unwrap();
+        let mut events = LineFile::open(&dir.path().join("e"), "test", Fsync::Batch).unwrap();
         assert_eq!(events.hand_off().unwrap(), 0, "nothing buffered, nothing to wait for");
         let mut expected = Vec::new();
         let mut last = 0;
@@ -286,7 +308,7 @@ mod tests {
     fn dropping_the_file_writes_what_is_buffered() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e");
-        let mut events = LineFile::open(&path, "test").unwrap();
+        let mut events = LineFile::open(&path, "test", Fsync::Never).unwrap();
         events.buffer().extend_from_slice(b"{}\n");
         drop(events);
         assert_eq!(std::fs::read(&path).unwrap(), b"{}\n");
@@ -295,7 +317,7 @@ mod tests {
     #[test]
     fn a_write_failure_is_reported_and_nothing_after_it_counts_as_written() {
         let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
-        let mut events = LineFile::writing_to(Path::new("/dev/full"), full, "test").unwrap();
+        let mut events = LineFile::writing_to(Path::new("/dev/full"), full, "test", Fsync::Never).unwrap();
         events.buffer().extend_from_slice(b"{}\n");
         let batch = events.hand_off().unwrap();
         let error = events.wait_written(batch).unwrap_err();
@@ -304,5 +326,47 @@ mod tests {
         events.buffer().extend_from_slice(b"{}\n");
         assert!(events.hand_off().is_err(), "no hand-off after a failure");
         assert!(events.flush().is_err());
+    }
+
+    #[test]
+    fn with_fsync_batch_a_batch_counts_as_written_only_once_synced() {
+        // /dev/null takes every write and refuses fdatasync (EINVAL): the sync decides.
+        let open_null = || OpenOptions::new().write(true).open("/dev/null").unwrap();
+        let mut never =
+            LineFile::writing_to(Path::new("/dev/null"), open_null(), "test", Fsync::Never).unwrap();
+        never.buffer().extend_from_slice(b"{}\n");
+        never.flush().expect("written, not synced");
+
+        let mut batch =
+            LineFile::writing_to(Path::new("/dev/null"), open_null(), "test", Fsync::Batch).unwrap();
+        batch.buffer().extend_from_slice(b"{}\n");
+        let handed_off = batch.hand_off().unwrap();
+        assert!(batch.wait_written(handed_off).is_err(), "a batch that could not be synced is not written");
+        assert!(batch.written().is_err());
+    }
+
+    #[test]
+    fn a_torn_line_left_by_an_earlier_run_is_terminated_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tracker-t.log");
+        std::fs::write(&path, "{\"kind\":\"started\"}\n{\"kind\":\"metr").unwrap();
+        let mut files = TrackerFiles::open(dir.path(), "t", Fsync::Never).unwrap();
+        let torn: Vec<_> = files.torn_lines().cloned().collect();
+        assert_eq!(torn, [TornLine { path: path.clone(), fragment_bytes: 13 }]);
+        files.log.buffer().extend_from_slice(b"{\"kind\":\"started\"}\n");
+        files.flush().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().last(), Some("{\"kind\":\"started\"}"), "the new entry is a line of its own");
+    }
+
+    #[test]
+    fn a_symlinked_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "mine\n").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("tracker-s.log")).unwrap();
+        let error = TrackerFiles::open(dir.path(), "s", Fsync::Never).unwrap_err().to_string();
+        assert!(error.contains("tracker-s.log is a symbolic link"), "{error}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "mine\n");
     }
 }

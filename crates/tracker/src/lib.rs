@@ -16,12 +16,13 @@
 //! the `.events` files (same partition and offset twice), and deliveries of an event id seen
 //! recently by this instance are counted and skipped instead of processed twice.
 //!
-//! Modules: [`files`] (the two output files), [`process`] (pure per-message logic),
+//! Modules: [`files`] (the two output files), [`cluster`] (the broker lifetime's identity), [`process`] (pure per-message logic),
 //! [`metrics`] (counters), [`shared`] (state shared with the rebalance callbacks and the
 //! offset-storing rule), [`context`] (rebalance, commit and statistics callbacks), [`dlq`]
 //! (dead letters), [`worker`] (the loop), [`cli`] (flags).
 
 pub mod cli;
+pub mod cluster;
 pub mod context;
 pub mod dlq;
 pub mod files;
@@ -37,7 +38,9 @@ use std::time::Duration;
 use chrono::Utc;
 use config::Config;
 use kafka::auth::{AuthContext, AuthWatch};
-use models::health::{CommitFailed, KafkaError as KafkaErrorEntry, KafkaInitialised, Started, StopSummary};
+use models::health::{
+    CommitFailed, KafkaError as KafkaErrorEntry, KafkaInitialised, Started, StopSummary, TornLineTerminated,
+};
 use rand::SeedableRng;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
@@ -50,6 +53,11 @@ use crate::context::TrackerContext;
 use crate::files::TrackerFiles;
 use crate::shared::{Identity, Shared};
 use crate::worker::{TrackerConsumer, Worker};
+
+/// Longest wait at start for the broker to tell its cluster id, for the `kafka_initialised`
+/// entry; an unreachable broker only delays that entry (the id is read again at each
+/// assignment).
+const CLUSTER_ID_AT_START: Duration = Duration::from_secs(3);
 
 /// Why the tracker could not run.
 #[derive(Debug, Error)]
@@ -101,7 +109,7 @@ pub async fn run(
     let instance_id = instance_id(&config);
     let log_dir = config.tracker.log_dir.clone();
     let files_error = |source| TrackerError::Files { dir: log_dir.display().to_string(), source };
-    let files = TrackerFiles::open(&log_dir, &instance_id).map_err(files_error)?;
+    let files = TrackerFiles::open(&log_dir, &instance_id, config.tracker.fsync).map_err(files_error)?;
     let identity = Identity { instance_id: instance_id.clone(), topic: config.kafka.topic.clone() };
     let shared = Arc::new(Mutex::new(Shared::new(identity, files, config.redactor().clone())));
     let start_time = Utc::now();
@@ -116,6 +124,12 @@ pub async fn run(
     if let Err(source) = consumer.subscribe(&[&config.kafka.topic]) {
         return Err(TrackerError::Kafka { what: "subscription", source });
     }
+    let reading = Arc::clone(&consumer);
+    let cluster_id =
+        tokio::task::spawn_blocking(move || cluster::cluster_id(reading.client(), CLUSTER_ID_AT_START))
+            .await
+            .unwrap_or_default();
+    shared.lock().unwrap_or_else(PoisonError::into_inner).set_cluster_id(cluster_id);
     log_kafka_initialised(&shared, &config);
 
     let token = CancellationToken::new();
@@ -160,6 +174,13 @@ fn log_start(shared: &Mutex<Shared>, config: &Config, start_time: chrono::DateTi
         config: config.redacted_json(),
     };
     shared.log(&entry, None);
+    let torn_lines: Vec<_> = shared.files.torn_lines().cloned().collect();
+    for torn in torn_lines {
+        tracing::warn!(file = %torn.path.display(), fragment_bytes = torn.fragment_bytes, "{torn}");
+        let entry =
+            TornLineTerminated { file: torn.path.display().to_string(), fragment_bytes: torn.fragment_bytes };
+        shared.log(&entry, None);
+    }
     let _ = shared.files.flush();
 }
 
@@ -184,6 +205,7 @@ fn log_kafka_initialised(shared: &Mutex<Shared>, config: &Config) {
         commit_interval_ms: config.tracker.commit_interval_ms,
         dlq_enabled: config.dlq.enabled,
         dlq_topic: config.dlq.topic.clone(),
+        cluster_id: shared.cluster_id().map(|id| id.to_string()),
     };
     shared.log(&entry, None);
     let _ = shared.files.flush();

@@ -7,6 +7,7 @@
 //! offsets.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -42,6 +43,9 @@ pub struct Shared {
     pub assignment: Vec<i32>,
     /// Holds back repeats of the same error text.
     errors: ErrorThrottle,
+    /// The cluster id of the broker messages are read from now, written on every audit line
+    /// (see [`crate::cluster`]); `None` while unknown or when the broker gives none.
+    cluster_id: Option<Arc<str>>,
     /// Set once the stop entry is written: later callbacks (the revocation while leaving the
     /// group) write nothing, so the stop entry stays the last line.
     closed: bool,
@@ -60,8 +64,26 @@ impl Shared {
             awaiting: VecDeque::new(),
             assignment: Vec::new(),
             errors: ErrorThrottle::default(),
+            cluster_id: None,
             closed: false,
             redactor,
+        }
+    }
+
+    /// The cluster id of the broker messages are read from now.
+    pub fn cluster_id(&self) -> Option<&Arc<str>> {
+        self.cluster_id.as_ref()
+    }
+
+    /// Records the cluster id just read from the client. A known id is never replaced by
+    /// `None` (the broker did not answer in time). Returns whether it changed.
+    pub fn set_cluster_id(&mut self, cluster_id: Option<Arc<str>>) -> bool {
+        match cluster_id {
+            Some(id) if self.cluster_id.as_deref() != Some(&*id) => {
+                self.cluster_id = Some(id);
+                true
+            }
+            _ => false,
         }
     }
 

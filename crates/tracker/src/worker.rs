@@ -20,7 +20,7 @@ use models::health::{
 use models::{AuditEntry, OrderEvent, OrderStatus};
 use rand::rngs::StdRng;
 use rand::Rng;
-use rdkafka::consumer::StreamConsumer;
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::FutureProducer;
 use rdkafka::Message;
@@ -30,10 +30,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::context::TrackerContext;
-use crate::dlq;
 use crate::metrics::{Counters, RateWindow};
 use crate::process::{BoundedSet, Inspection, OrderBook};
 use crate::shared::Shared;
+use crate::{cluster, dlq};
 
 /// The consumer type of the tracker.
 pub type TrackerConsumer = StreamConsumer<TrackerContext>;
@@ -133,7 +133,12 @@ impl Worker {
             tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Ok(()),
-                _ = flush_tick.tick() => self.shared().hand_off(consumer)?,
+                _ = flush_tick.tick() => {
+                    let cluster_id = cluster::cluster_id(consumer.client(), Duration::ZERO);
+                    let mut shared = self.shared();
+                    shared.set_cluster_id(cluster_id);
+                    shared.hand_off(consumer)?;
+                }
                 _ = metrics_tick.tick() => self.write_metrics(consumer),
                 received = consumer.recv() => match received {
                     Ok(message) => {
@@ -204,8 +209,11 @@ impl Worker {
             Inspection::Invalid(event, error) => (Ok(&**event), Some(error.to_string())),
             Inspection::Unparsable(reason) => (Err(reason.as_str()), None),
         };
-        let entry = AuditEntry::new(&timestamp, &self.instance_id, origin, parsed, validation_error);
-        entry.write_line(self.shared().files.events.buffer());
+        let mut shared = self.shared();
+        let cluster_id = shared.cluster_id().cloned();
+        let entry = AuditEntry::new(&timestamp, &self.instance_id, origin, parsed, validation_error)
+            .with_cluster_id(cluster_id.as_deref());
+        entry.write_line(shared.files.events.buffer());
     }
 
     fn log_rejection(&self, message: &BorrowedMessage<'_>, failure: &Failure, event: Option<&OrderEvent>) {

@@ -59,6 +59,7 @@ fn every_documented_variable_is_applied() {
         ("TRACKER_METRICS_INTERVAL_MS", "1000"),
         ("TRACKER_PROCESSING_DELAY_MS", "5"),
         ("TRACKER_FAILURE_RATE", "0.25"),
+        ("TRACKER_FSYNC", "batch"),
         ("RETRY_MAX_ATTEMPTS", "4"),
         ("RETRY_INITIAL_DELAY_MS", "20"),
         ("RETRY_MULTIPLIER", "3"),
@@ -82,6 +83,7 @@ fn every_documented_variable_is_applied() {
     assert_eq!(c.tracker.log_dir, Path::new("/tmp/t"));
     assert_eq!((c.tracker.metrics_interval_ms, c.tracker.processing_delay_ms), (1000, 5));
     assert_eq!(c.tracker.failure_rate, 0.25);
+    assert_eq!(c.tracker.fsync, crate::Fsync::Batch);
     assert_eq!((c.retry.max_attempts, c.retry.initial_delay_ms, c.retry.max_delay_ms), (4, 20, 40));
     assert_eq!(c.retry.multiplier, 3.0);
     assert!(!c.dlq.enabled);
@@ -101,6 +103,14 @@ fn unknown_key_names_the_key_and_the_allowed_ones() {
 fn unknown_section() {
     let text = error_text(yaml("kafak:\n  broker: x\n"));
     assert!(text.contains("kafak") && text.contains("kafka"), "{text}");
+}
+
+#[test]
+fn fsync_is_read_from_the_file_and_checked() {
+    assert_eq!(yaml("tracker:\n  fsync: batch\n").unwrap().tracker.fsync, Fsync::Batch);
+    let text = error_text(yaml("tracker:\n  fsync: always\n"));
+    assert!(text.contains("fsync") && text.contains("always"), "{text}");
+    assert!(text.contains("never") && text.contains("batch"), "{text}");
 }
 
 #[test]
@@ -261,6 +271,11 @@ fn bad_environment_values_name_the_variable() {
             "environment variable KAFKA_BROKER=\"  \" is invalid: expected a non-empty value",
         ),
         ("KAFKA_AUTO_OFFSET_RESET", "oldest", "expected earliest or latest"),
+        (
+            "TRACKER_FSYNC",
+            "always",
+            "environment variable TRACKER_FSYNC=\"always\" is invalid: expected never or batch",
+        ),
         ("TRACKER_INSTANCE_ID", "../x", "environment variable TRACKER_INSTANCE_ID=\"../x\" is invalid"),
     ];
     for (var, value, expected) in cases {

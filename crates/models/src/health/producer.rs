@@ -13,6 +13,9 @@ log_kinds! {
     ProducerKind, service = PRODUCER_SERVICE;
     /// The producer started: configuration and mode.
     Started = "started", Info, "Producer started";
+    /// The file ended with an unfinished line left by an earlier run, terminated before this
+    /// run appended: file, fragment length.
+    TornLineTerminated = "torn_line_terminated", Warn, "Unfinished last line terminated";
     /// Periodic counters and throughput.
     Metrics = "metrics", Info, "Producer metrics";
     /// Records the broker did not acknowledge (at most one line per second, with a count).
@@ -26,6 +29,7 @@ log_kinds! {
 
 entries! { ProducerKind:
     Started => Started,
+    TornLineTerminated => TornLineTerminated,
     Metrics => Metrics,
     DeliveryFailed => DeliveryFailed,
     KafkaError => KafkaError,
@@ -59,6 +63,16 @@ pub struct Started {
     pub mode: Mode,
     /// Path of this file.
     pub log_file: String,
+}
+
+/// `metadata` of a [`ProducerKind::TornLineTerminated`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TornLineTerminated {
+    /// The file whose last line was unfinished.
+    pub file: String,
+    /// Length of the unfinished line, in bytes; it stays in the file as one malformed line.
+    pub fragment_bytes: u64,
 }
 
 /// `metadata` of a [`ProducerKind::Metrics`] entry.

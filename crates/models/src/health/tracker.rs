@@ -13,6 +13,9 @@ log_kinds! {
     LogKind, service = TRACKER_SERVICE;
     /// The process started: log file, events file, start time.
     Started = "started", Info, "Tracker started";
+    /// A file ended with an unfinished line left by an earlier run (a full disk, a kill in the
+    /// middle of a write); it was terminated before this run appended: file, fragment length.
+    TornLineTerminated = "torn_line_terminated", Warn, "Unfinished last line terminated";
     /// The consumer was created: topic, group, brokers, offset reset, mode.
     KafkaInitialised = "kafka_initialised", Info, "Kafka consumer initialised";
     /// The group gave this instance partitions.
@@ -47,6 +50,7 @@ log_kinds! {
 
 entries! { LogKind:
     Started => Started,
+    TornLineTerminated => TornLineTerminated,
     KafkaInitialised => KafkaInitialised,
     PartitionsAssigned => PartitionsAssigned,
     PartitionsRevoked => PartitionsRevoked,
@@ -116,6 +120,18 @@ pub struct KafkaInitialised {
     pub dlq_enabled: bool,
     /// The dead-letter topic.
     pub dlq_topic: String,
+    /// The cluster id of the broker (its lifetime), `None` if it did not tell in time.
+    pub cluster_id: Option<String>,
+}
+
+/// `metadata` of a [`LogKind::TornLineTerminated`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TornLineTerminated {
+    /// The file whose last line was unfinished.
+    pub file: String,
+    /// Length of the unfinished line, in bytes; it stays in the file as one malformed line.
+    pub fragment_bytes: u64,
 }
 
 /// `metadata` of a [`LogKind::PartitionsAssigned`] entry.
@@ -126,6 +142,8 @@ pub struct PartitionsAssigned {
     pub topic: String,
     /// The whole new assignment, sorted.
     pub partitions: Vec<i32>,
+    /// The cluster id of the broker (its lifetime) at this assignment.
+    pub cluster_id: Option<String>,
 }
 
 /// `metadata` of a [`LogKind::PartitionsRevoked`] entry.
@@ -421,10 +439,12 @@ mod tests {
                 "session_timeout_ms",
                 "commit_interval_ms",
                 "dlq_enabled",
-                "dlq_topic"
+                "dlq_topic",
+                "cluster_id"
             ])
         );
-        assert_eq!(keys(&PartitionsAssigned::default()), sorted(&["topic", "partitions"]));
+        assert_eq!(keys(&PartitionsAssigned::default()), sorted(&["topic", "partitions", "cluster_id"]));
+        assert_eq!(keys(&TornLineTerminated::default()), sorted(&["file", "fragment_bytes"]));
         assert_eq!(keys(&PartitionsRevoked::default()), sorted(&["topic", "partitions"]));
         assert_eq!(keys(&KafkaError::reported_by("client")), ["source"]);
         assert_eq!(keys(&KafkaError::fatal("client")), ["fatal", "source"]);

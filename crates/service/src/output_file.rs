@@ -1,0 +1,230 @@
+//! Opening the project's append-only JSON-lines files (the tracker's `.events` and `.log`,
+//! `producer.log`) the same careful way.
+//!
+//! - **Never through a symlink.** The path is opened with `O_NOFOLLOW`: a `tracker-<id>.log`
+//!   that points at another file is refused, so the tracker can neither append to that file
+//!   nor change its mode. Anything but a regular file (a FIFO, a device) is refused too.
+//! - **Private.** The files hold customer data: created with mode 0600, and an existing file
+//!   is set back to 0600 through the opened handle (`fchmod`), never by path.
+//! - **A torn last line is terminated.** A run that died on a full disk (or was killed in the
+//!   middle of a write) can leave a last line without its `\n`. Appending to it would glue the
+//!   next run's first line onto the fragment and make both unreadable, so the fragment is
+//!   terminated with a `\n` first and reported as a [`TornLine`]: it stays in the file as one
+//!   malformed line, which readers count as such.
+
+use std::fmt;
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// The file mode of every output file: read and write for its owner only.
+const PRIVATE_MODE: u32 = 0o600;
+
+/// How much of the file's end is read at a time when looking for the fragment's start.
+const SCAN_CHUNK_BYTES: u64 = 64 * 1024;
+
+/// A last line without its `\n`, found at open and terminated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornLine {
+    /// The file it was in.
+    pub path: PathBuf,
+    /// Length of the fragment, in bytes (what followed the last `\n`).
+    pub fragment_bytes: u64,
+}
+
+impl fmt::Display for TornLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ended with an unfinished line of {} bytes (an earlier run stopped while writing it); \
+             it is kept as one malformed line and terminated",
+            self.path.display(),
+            self.fragment_bytes
+        )
+    }
+}
+
+/// An output file opened for appending.
+#[derive(Debug)]
+pub struct AppendFile {
+    /// The open file; every write goes to its end.
+    pub file: File,
+    /// The torn last line terminated at open, if there was one.
+    pub torn_line: Option<TornLine>,
+}
+
+/// Opens (or creates) `path` for appending, private, refusing symlinks and anything but a
+/// regular file, and terminates a torn last line. Errors name the file.
+pub fn open_append(path: &Path) -> io::Result<AppendFile> {
+    let named = |error: io::Error| io::Error::new(error.kind(), format!("{}: {error}", path.display()));
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(PRIVATE_MODE)
+        // O_NONBLOCK: opening a FIFO without a reader fails at once instead of hanging.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|error| match error.raw_os_error() {
+            Some(libc::ELOOP) => io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a symbolic link; refusing to write through it (remove it, or choose \
+                     another folder)",
+                    path.display()
+                ),
+            ),
+            Some(libc::ENXIO) => not_a_regular_file(path),
+            _ => named(error),
+        })?;
+    let metadata = file.metadata().map_err(named)?;
+    if !metadata.file_type().is_file() {
+        return Err(not_a_regular_file(path));
+    }
+    clear_nonblocking(&file).map_err(named)?;
+    if metadata.permissions().mode() & 0o777 != PRIVATE_MODE {
+        file.set_permissions(Permissions::from_mode(PRIVATE_MODE)).map_err(named)?;
+    }
+    let torn_line = terminate_torn_line(&file, path, metadata.len()).map_err(named)?;
+    Ok(AppendFile { file, torn_line })
+}
+
+fn not_a_regular_file(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} is not a regular file (a FIFO, a device or a folder?); refusing to write to it",
+            path.display()
+        ),
+    )
+}
+
+/// Regular files ignore `O_NONBLOCK`, but the descriptor should not carry it further.
+fn clear_nonblocking(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with integer arguments only.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Appends a `\n` when the file of `size` bytes does not end with one, and says how long the
+/// unfinished line was.
+fn terminate_torn_line(mut file: &File, path: &Path, size: u64) -> io::Result<Option<TornLine>> {
+    if size == 0 {
+        return Ok(None);
+    }
+    let mut chunk = vec![0u8; SCAN_CHUNK_BYTES as usize];
+    let mut end = size;
+    let mut fragment_bytes = 0;
+    while end > 0 {
+        let start = end.saturating_sub(SCAN_CHUNK_BYTES);
+        let piece = &mut chunk[..(end - start) as usize];
+        file.read_exact_at(piece, start)?;
+        match piece.iter().rposition(|&byte| byte == b'\n') {
+            Some(newline) => {
+                fragment_bytes += piece.len() as u64 - newline as u64 - 1;
+                break;
+            }
+            None => fragment_bytes += piece.len() as u64,
+        }
+        end = start;
+    }
+    if fragment_bytes == 0 {
+        return Ok(None);
+    }
+    file.write_all(b"\n")?;
+    Ok(Some(TornLine { path: path.to_owned(), fragment_bytes }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_new_file_is_private_and_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tracker-a.log");
+        let opened = open_append(&path).unwrap();
+        assert_eq!(opened.torn_line, None);
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    #[test]
+    fn an_existing_file_becomes_private_and_keeps_its_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("producer.log");
+        std::fs::write(&path, "{\"a\":1}\n").unwrap();
+        std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        let mut opened = open_append(&path).unwrap();
+        opened.file.write_all(b"{\"a\":2}\n").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"a\":2}\n");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_terminated_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tracker-a.events");
+        std::fs::write(&path, "{\"a\":1}\n{\"a\":").unwrap();
+        let mut opened = open_append(&path).unwrap();
+        assert_eq!(opened.torn_line, Some(TornLine { path: path.clone(), fragment_bytes: 5 }));
+        opened.file.write_all(b"{\"a\":2}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"a\":\n{\"a\":2}\n");
+        assert_eq!(open_append(&path).unwrap().torn_line, None, "terminated once");
+    }
+
+    #[test]
+    fn a_fragment_longer_than_a_chunk_is_measured_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tracker-a.events");
+        let fragment = vec![b'x'; 3 * SCAN_CHUNK_BYTES as usize + 17];
+        std::fs::write(&path, [b"{}\n".as_slice(), &fragment].concat()).unwrap();
+        assert_eq!(open_append(&path).unwrap().torn_line.unwrap().fragment_bytes, fragment.len() as u64);
+        let only_fragment = dir.path().join("tracker-b.events");
+        std::fs::write(&only_fragment, &fragment).unwrap();
+        assert_eq!(
+            open_append(&only_fragment).unwrap().torn_line.unwrap().fragment_bytes,
+            fragment.len() as u64
+        );
+    }
+
+    #[test]
+    fn a_symlink_is_refused_and_its_target_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("precious.txt");
+        std::fs::write(&target, "keep me").unwrap();
+        std::fs::set_permissions(&target, Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("tracker-a.log");
+        symlink(&target, &link).unwrap();
+        let error = open_append(&link).unwrap_err().to_string();
+        assert!(error.contains("tracker-a.log is a symbolic link"), "{error}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep me");
+        assert_eq!(mode(&target), 0o644);
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("tracker-a.log");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mkfifo with a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let error = open_append(&fifo).unwrap_err().to_string();
+        assert!(error.contains("is not a regular file"), "{error}");
+    }
+}

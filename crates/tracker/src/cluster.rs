@@ -1,0 +1,40 @@
+//! The identity of the broker lifetime a message is read from: the cluster id.
+//!
+//! Offsets name a record only within one lifetime of a cluster's data. A broker that loses it
+//! (Tansu on memory storage, a Docker Kafka whose volumes were thrown away) hands out offsets
+//! from 0 again, so the same (topic, partition, offset) then names another record. Such a
+//! broker starts with a new cluster id (`tansu broker --kafka-cluster-id`, a new KRaft
+//! cluster), which every Metadata response carries; librdkafka caches the latest one. Every
+//! audit line carries it, so (cluster_id, topic, partition, offset) names one record across
+//! restarts.
+//!
+//! The tracker reads it after connecting and at each partition assignment (a new broker
+//! lifetime means a new group join), and looks again at every hand-off tick, which costs a
+//! lock and a short copy inside librdkafka.
+
+use std::ffi::CStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::bindings;
+use rdkafka::client::{Client, ClientContext};
+
+/// The cluster id librdkafka knows for `client`, waiting up to `timeout` if no Metadata
+/// response arrived yet. `None` when the broker gives none (or did not answer in time).
+///
+/// Not rdkafka's `Client::fetch_cluster_id`: it never frees the copy librdkafka returns, and
+/// this is called ten times a second.
+pub fn cluster_id<C: ClientContext>(client: &Client<C>, timeout: Duration) -> Option<Arc<str>> {
+    let timeout_ms = i32::try_from(timeout.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: the client pointer is valid for the lifetime of `client`; librdkafka returns
+    // either NULL or a NUL-terminated copy that we own and free with rd_kafka_mem_free.
+    unsafe {
+        let copy = bindings::rd_kafka_clusterid(client.native_ptr(), timeout_ms);
+        if copy.is_null() {
+            return None;
+        }
+        let id = CStr::from_ptr(copy).to_string_lossy().as_ref().into();
+        bindings::rd_kafka_mem_free(client.native_ptr(), copy.cast());
+        Some(id)
+    }
+}

@@ -105,8 +105,7 @@ impl ConsumerContext for TrackerContext {
                 CommitFailed { partitions: Some(partitions.clone()), during: Some("revocation".into()) };
             shared.log(&entry, Some(&error));
         }
-        shared.forget_partitions(&partitions);
-        shared.assignment.retain(|partition| !partitions.contains(partition));
+        shared.revoke(&partitions);
         let topic = shared.identity.topic.clone();
         shared.log(&PartitionsRevoked { topic, partitions }, None);
         let _ = shared.files.flush();
@@ -118,7 +117,7 @@ impl ConsumerContext for TrackerContext {
             Rebalance::Assign(list) => {
                 self.auth.logged_in();
                 let partitions = partitions_of(list);
-                shared.assignment = partitions.clone();
+                shared.assign(&partitions);
                 let topic = shared.identity.topic.clone();
                 shared.log(&PartitionsAssigned { topic, partitions }, None);
             }

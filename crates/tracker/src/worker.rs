@@ -1,10 +1,11 @@
 //! The consumer loop: receive, audit, process (with retries), dead-letter, and mark finished.
 //!
-//! Messages are handled one at a time, in the order the consumer delivers them, so the
-//! messages of a partition are always finished in offset order and storing the latest finished
-//! offset of a partition never skips an unfinished one. A message cut short by shutdown (in a
-//! retry backoff, in simulated work, or waiting for a dead-letter acknowledgement) is
-//! abandoned: its offset is not stored and it is delivered again after a restart.
+//! Messages are handled one at a time, in the order the consumer delivers them. Each is noted
+//! received, then finished unless it is abandoned; [`crate::offsets`] decides which offsets may
+//! be stored. A message cut short by shutdown (in a retry backoff, in simulated work, or
+//! waiting for a dead-letter acknowledgement) is abandoned: it is never finished, so neither
+//! its offset nor a later one of its partition is stored, and it is delivered again after a
+//! restart.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -155,6 +156,7 @@ impl Worker {
     /// Audits one message, processes it, and marks it finished unless it was abandoned.
     async fn handle(&mut self, message: &BorrowedMessage<'_>) {
         let received_at = Utc::now();
+        self.shared().received(message.partition(), message.offset());
         let inspection = Inspection::of(message.payload());
         self.counters.received += 1;
         self.counters.last_message_time = Some(received_at);
@@ -390,7 +392,7 @@ impl Worker {
         let uptime = now.duration_since(self.started).as_secs_f64();
         let mut shared = self.shared();
         let interval_ms = self.config.tracker.metrics_interval_ms;
-        let metrics = self.counters.metrics(interval_ms, uptime, rate, &shared.assignment, &offsets);
+        let metrics = self.counters.metrics(interval_ms, uptime, rate, shared.assignment(), &offsets);
         shared.log(&metrics, None);
     }
 }

@@ -165,7 +165,7 @@ impl Worker {
         let outcome = match inspection.accepted() {
             Err(failure) => {
                 self.log_rejection(message, &failure, inspection.event());
-                self.dead_letter(message, failure, 1).await
+                self.dead_letter(message, failure, 1, None).await
             }
             Ok(event) if self.seen_events.contains(&event.event_id) => {
                 self.counters.duplicates += 1;
@@ -262,16 +262,19 @@ impl Worker {
                     attempt += 1;
                 }
                 Decision::DeadLetter => {
-                    let entry = ProcessingFailed {
-                        message: position(message),
-                        order_id: Some(event.order.order_id),
-                        attempts: attempt,
-                        error_kind: failure.kind().to_owned(),
-                        dlq: None,
-                    };
-                    self.shared().log(&entry, Some(failure.reason()));
+                    // With the DLQ off, dead_letter writes the one processing_failed entry.
+                    if self.dlq.is_some() {
+                        let entry = ProcessingFailed {
+                            message: position(message),
+                            order_id: Some(event.order.order_id),
+                            attempts: attempt,
+                            error_kind: failure.kind().to_owned(),
+                            dlq: None,
+                        };
+                        self.shared().log(&entry, Some(failure.reason()));
+                    }
                     self.seen_events.insert(event.event_id);
-                    return self.dead_letter(message, failure, attempt).await;
+                    return self.dead_letter(message, failure, attempt, Some(event.order.order_id)).await;
                 }
             }
         }
@@ -314,18 +317,20 @@ impl Worker {
     }
 
     /// Sends a failed message to the dead-letter topic, trying again until the broker
-    /// acknowledges it or shutdown comes. With the DLQ off, the failure is only logged.
+    /// acknowledges it or shutdown comes. With the DLQ off, the failure is only logged, once
+    /// (`processing_failed` with `dlq: "disabled"`, and the order id when it is known).
     async fn dead_letter(
         &mut self,
         message: &BorrowedMessage<'_>,
         failure: Failure,
         attempts: u32,
+        order_id: Option<Uuid>,
     ) -> Outcome {
         let Some(producer) = self.dlq.clone() else {
             self.counters.failed += 1;
             let entry = ProcessingFailed {
                 message: position(message),
-                order_id: None,
+                order_id,
                 attempts,
                 error_kind: failure.kind().to_owned(),
                 dlq: Some("disabled".to_owned()),

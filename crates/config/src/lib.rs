@@ -26,7 +26,7 @@ pub mod secret;
 mod settings;
 
 pub use aliases::property_name;
-pub use env::{EnvVar, ENV_VARS};
+pub use env::{env_help, EnvVar, ENV_VARS};
 pub use error::ConfigError;
 pub use secret::{is_secret_name, Properties, PropertyValue, Redactor, Secret, REDACTED};
 pub use settings::{

@@ -62,6 +62,18 @@ env_vars! {
     "DLQ_TOPIC" => "dlq.topic": |s, v| s.dlq.topic = v.text()?;
 }
 
+/// The `--help` paragraph of the binaries that load this configuration: every variable
+/// [`Settings::apply_env`] reads and the key it sets, from [`ENV_VARS`], so it cannot drift.
+pub fn env_help() -> String {
+    let width = ENV_VARS.iter().map(|var| var.name.len()).max().unwrap_or(0);
+    let mut help = String::from("Environment variables (flags win over them, they win over the file):\n");
+    for var in ENV_VARS {
+        help.push_str(&format!("  {:width$}  {}\n", var.name, var.key));
+    }
+    help.push_str("See config.yaml.example for every key.");
+    help
+}
+
 /// A variable's raw value, with the parsers that name the variable on failure.
 struct EnvValue<'a> {
     var: &'static str,

@@ -19,12 +19,14 @@
 //! inside JAAS lines, are held as [`Secret`]s that print as `***`; [`Config::redactor`] removes
 //! them from any other text (librdkafka's errors and logs) before it leaves the process.
 
+mod aliases;
 mod env;
 mod error;
 pub mod secret;
 mod settings;
 
-pub use env::{EnvVar, ENV_VARS};
+pub use aliases::property_name;
+pub use env::{env_help, EnvVar, ENV_VARS};
 pub use error::ConfigError;
 pub use secret::{is_secret_name, Properties, PropertyValue, Redactor, Secret, REDACTED};
 pub use settings::{

@@ -49,7 +49,8 @@ pub struct KafkaSettings {
     pub auto_offset_reset: AutoOffsetReset,
     /// Extra librdkafka properties passed through unchanged (SASL, TLS, tuning), e.g.
     /// `security.protocol: SASL_SSL`. Values holding secrets are held as
-    /// [`Secret`](crate::Secret)s and never printed.
+    /// [`Secret`](crate::Secret)s and never printed. A property librdkafka knows under two
+    /// names is kept under one (see [`crate::property_name`]).
     #[serde(deserialize_with = "scalar_map")]
     pub properties: Properties,
 }
@@ -267,7 +268,8 @@ impl<'de> Visitor<'de> for ScalarMap {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
-        let mut properties = Properties::default();
+        // Per property name: the spelling the file used, and the value.
+        let mut properties: BTreeMap<String, (String, String)> = BTreeMap::new();
         while let Some((key, value)) = entries.next_entry::<String, serde_yaml_ng::Value>()? {
             let text = match value {
                 serde_yaml_ng::Value::String(text) => text,
@@ -279,12 +281,19 @@ impl<'de> Visitor<'de> for ScalarMap {
                     )))
                 }
             };
-            if properties.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!("{key} is given twice; keep one of them")));
+            // One spelling per property, so no hash-map order decides between two.
+            let name = crate::property_name(&key).to_owned();
+            if let Some((first, _)) = properties.get(&name) {
+                let message = if *first == key {
+                    format!("{key} is given twice; keep one of them")
+                } else {
+                    format!("{first} and {key} are two names of one librdkafka property; keep one of them")
+                };
+                return Err(serde::de::Error::custom(message));
             }
-            properties.insert(key, text);
+            properties.insert(name, (key, text));
         }
-        Ok(properties)
+        Ok(properties.into_iter().map(|(name, (_, value))| (name, value)).collect())
     }
 }
 

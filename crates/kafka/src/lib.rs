@@ -45,8 +45,10 @@ pub fn client_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
 /// would become `[sanitized for safety]`.)
 fn set_shared(config: &mut ClientConfig, kafka: &KafkaSettings, client_id: &str) {
     config.set("bootstrap.servers", &kafka.broker).set("client.id", client_id);
+    // One spelling per property (the configuration already reads them so): librdkafka applies
+    // a client's settings in hash-map order, so two names of one property would race.
     for (key, value) in kafka.properties.iter() {
-        config.set(key, value.expose());
+        config.set(config::property_name(key), value.expose());
     }
 }
 
@@ -164,6 +166,28 @@ mod tests {
         assert_eq!(config.get("enable.idempotence"), Some("true"));
         assert_eq!(config.get("bootstrap.servers"), Some("127.0.0.1:9092"));
         assert_eq!(config.get("client.id"), Some("p"));
+    }
+
+    /// `request.required.acks` is librdkafka's other name of `acks`: given beside the forced
+    /// `acks=all`, which one won depended on the order of a fresh hash map (the client was
+    /// refused, "acks must be all with idempotence", in some runs and not in others).
+    #[test]
+    fn the_other_name_of_a_forced_property_cannot_weaken_it_in_any_run() {
+        let mut kafka = KafkaSettings::default();
+        kafka.properties.insert("request.required.acks".into(), "0".into());
+        kafka.properties.insert("queue.buffering.max.ms".into(), "50".into());
+        let mut refused = 0;
+        for _ in 0..32 {
+            let config = producer_config(&kafka, "p");
+            if config.create::<rdkafka::producer::BaseProducer>().is_err() {
+                refused += 1;
+            }
+        }
+        assert_eq!(refused, 0, "refused in {refused} of 32 runs");
+        let config = producer_config(&kafka, "p");
+        assert_eq!(config.get("acks"), Some("all"));
+        assert_eq!(config.get("request.required.acks"), None);
+        assert_eq!(config.get("linger.ms"), Some("50"), "the user's tuning wins over the default");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The `monitor` binary: parses flags, runs [`monitor::run`], maps the outcome to an exit
-//! code (0 success, 1 runtime failure, 2 bad usage).
+//! code (0 success, 1 runtime failure, 2 bad usage) and prints a failure once, as
+//! `error: ...` like the producer and the tracker.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ fn main() -> ExitCode {
         Err(error) => {
             let code = if error.is_usage() { 2 } else { 1 };
             let error = anyhow::Error::new(error);
-            eprintln!("monitor: {error:#}");
+            eprintln!("error: {error:#}");
             ExitCode::from(code)
         }
     }

@@ -59,7 +59,7 @@ fn missing_dir_exits_2_with_one_clear_line() {
     let output = monitor().args(["--once", "--dir", "/definitely/not/here"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(stderr, "monitor: --dir /definitely/not/here: no such directory\n");
+    assert_eq!(stderr, "error: --dir /definitely/not/here: no such directory\n");
     assert!(output.stdout.is_empty());
 }
 

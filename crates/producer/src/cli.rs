@@ -20,7 +20,7 @@ use crate::RunOptions;
 /// SIGINT/SIGTERM (or after --count records) the producer flushes what is in flight, prints a
 /// summary line and exits 0, or 1 if records were lost. Bad flags or configuration exit 2.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "producer", version)]
+#[command(name = "producer", version, after_help = config::env_help())]
 pub struct Cli {
     /// Configuration file (YAML) [default: ./config.yaml when it exists]
     #[arg(long, value_name = "PATH")]
@@ -28,11 +28,11 @@ pub struct Cli {
 
     /// Bootstrap servers, host:port[,host:port...] [env: KAFKA_BROKER] [config: kafka.broker]
     /// [default: 127.0.0.1:9092]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(short = 'b', long, value_name = "HOST:PORT")]
     pub broker: Option<String>,
 
     /// Topic of order events [env: KAFKA_TOPIC] [config: kafka.topic] [default: orders]
-    #[arg(long, value_name = "NAME")]
+    #[arg(short = 't', long, value_name = "NAME")]
     pub topic: Option<String>,
 
     /// Steady mode: one event every MS milliseconds [env: PRODUCER_INTERVAL_MS] [config:
@@ -175,6 +175,21 @@ mod tests {
         assert!(cli(&["--poison-rate", "1.5"]).is_err());
         assert!(cli(&["--rate", "-1"]).is_err());
         assert!(cli(&["--rate", "5", "--interval-ms", "5"]).is_err(), "rate and interval conflict");
+    }
+
+    #[test]
+    fn help_lists_every_variable_the_configuration_reads() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for var in config::ENV_VARS {
+            assert!(help.contains(var.name), "--help lacks {}:\n{help}", var.name);
+        }
+    }
+
+    #[test]
+    fn short_flags_like_kcat() {
+        let config = cli(&["-b", "h:1", "-t", "t1"]).unwrap().load_config(&env(&[])).unwrap();
+        assert_eq!((config.kafka.broker.as_str(), config.kafka.topic.as_str()), ("h:1", "t1"));
     }
 
     #[test]

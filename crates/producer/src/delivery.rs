@@ -8,10 +8,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use kafka::auth::{AuthWatch, Recorded};
 use models::health::producer::KafkaError as KafkaErrorEntry;
+use models::health::{ErrorThrottle, Throttled, Verdict};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
@@ -107,9 +108,6 @@ impl Counters {
     }
 }
 
-/// The same client error is written to `producer.log` at most once per this period.
-const ERROR_REPEAT_PERIOD: Duration = Duration::from_secs(10);
-
 /// The producer's librdkafka context: counts delivery reports, forwards client logs to
 /// `tracing`, writes client errors (a broker outage...) to `producer.log`, and tells `auth`
 /// when the broker refuses the SASL login.
@@ -118,15 +116,16 @@ pub struct DeliveryContext {
     counters: Arc<Counters>,
     log: Arc<HealthLog>,
     auth: AuthWatch,
-    /// The last client error written to the log, and when.
-    last_error: Mutex<Option<(String, Instant)>>,
+    /// Holds back repeats of a client error text (the tracker's throttle: each text at most
+    /// once per 10 s, the next entry saying how many were held back).
+    errors: Mutex<ErrorThrottle>,
 }
 
 impl DeliveryContext {
     /// A context feeding `counters`, writing client errors to `log` and authentication
     /// failures to `auth`.
     pub fn new(counters: Arc<Counters>, log: Arc<HealthLog>, auth: AuthWatch) -> Self {
-        Self { counters, log, auth, last_error: Mutex::new(None) }
+        Self { counters, log, auth, errors: Mutex::new(ErrorThrottle::default()) }
     }
 }
 
@@ -149,14 +148,10 @@ impl ClientContext for DeliveryContext {
         // within message.timeout.ms, so this is a warning; lost records are counted apart.
         tracing::warn!(target: "librdkafka", %error, "{reason}");
         let text = format!("{error}: {reason}");
-        let now = Instant::now();
-        let mut last = self.last_error.lock().unwrap_or_else(PoisonError::into_inner);
-        let repeat = last
-            .as_ref()
-            .is_some_and(|(previous, at)| *previous == text && now.duration_since(*at) < ERROR_REPEAT_PERIOD);
-        if !repeat {
-            self.log.write(&KafkaErrorEntry::reported_by("client"), Some(&text));
-            *last = Some((text, now));
+        let verdict = self.errors.lock().unwrap_or_else(PoisonError::into_inner).check(&text, Instant::now());
+        if let Verdict::Log { repeats_not_logged } = verdict {
+            let entry = Throttled { entry: KafkaErrorEntry::reported_by("client"), repeats_not_logged };
+            self.log.write(&entry, Some(&text));
         }
     }
 }
@@ -194,6 +189,27 @@ mod tests {
         assert_eq!(window.last_error.as_deref(), Some("second"));
         assert_eq!(counters.take_failures(), None, "reported once");
         assert_eq!(counters.snapshot().failed, 2, "the total stays");
+    }
+
+    /// Client errors alternating between two texts were each logged every time (only the last
+    /// text was remembered); now each text has its own 10 s period, as in the tracker.
+    #[test]
+    fn each_client_error_text_is_logged_once_per_period() {
+        use rdkafka::types::RDKafkaErrorCode;
+
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(HealthLog::open(dir.path(), config::Redactor::default()).unwrap());
+        let auth = AuthWatch::new(&config::KafkaSettings::default());
+        let context = DeliveryContext::new(Arc::new(Counters::default()), Arc::clone(&log), auth);
+        let down = KafkaError::Global(RDKafkaErrorCode::BrokerTransportFailure);
+        let refused = KafkaError::Global(RDKafkaErrorCode::AllBrokersDown);
+        for _ in 0..3 {
+            context.error(down.clone(), "broker 1 down");
+            context.error(refused.clone(), "all brokers down");
+        }
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let errors: Vec<&str> = text.lines().filter(|line| line.contains("\"kafka_error\"")).collect();
+        assert_eq!(errors.len(), 2, "{text}");
     }
 
     #[test]

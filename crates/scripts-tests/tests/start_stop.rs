@@ -10,34 +10,25 @@ use std::process::{Child, Command};
 use std::time::Duration;
 
 use serde_json::Value;
-use util::{run, runs, script, wait_until, Finished};
+use testkit::wait_until;
+use util::{run, runs, script, Finished};
 
-/// The first build of the binaries compiles librdkafka: minutes on two cores.
-const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// start.sh with the binaries given: the broker, the topics, the processes.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 /// stop.sh waits at most STOP_TIMEOUT (15 s) for the processes, then stops the broker.
 const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Builds the producer, tracker and monitor debug binaries into the target folder this test
-/// runs from, and returns the folder that holds them.
+/// Builds the producer, tracker and monitor binaries into the target folder this test runs
+/// from, and returns the folder that holds them.
 fn built_binaries() -> PathBuf {
-    // <target>/<profile>/deps/<this test>
-    let exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
-    let target_dir = profile_dir.parent().expect("target folder").to_path_buf();
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
-    build.args(["build", "-p", "producer", "-p", "tracker", "-p", "monitor"]);
-    if profile_dir.file_name().is_some_and(|name| name == "release") {
-        build.arg("--release");
-    }
-    build.env("CARGO_TARGET_DIR", &target_dir).current_dir(util::repo_root());
-    let finished = run(&mut build, BUILD_TIMEOUT);
-    assert_eq!(finished.code, Some(0), "cargo build failed:\n{}", finished.all());
-    for binary in ["producer", "tracker", "monitor"] {
-        assert!(profile_dir.join(binary).is_file(), "{binary} missing in {}", profile_dir.display());
-    }
-    profile_dir
+    let folders: Vec<PathBuf> = ["producer", "tracker", "monitor"]
+        .iter()
+        .map(|binary| {
+            testkit::workspace_binary(binary).parent().expect("a binary has a folder").to_path_buf()
+        })
+        .collect();
+    assert!(folders.windows(2).all(|pair| pair[0] == pair[1]), "binaries in different folders: {folders:?}");
+    folders[0].clone()
 }
 
 /// One run of the scripts in a temporary RUN_DIR; stops whatever is left when dropped, so a

@@ -13,6 +13,9 @@
 //! Tests can run in parallel: each gets its own broker and port. The binary is found through
 //! `TANSU_BIN`, else `.tools/bin/tansu` (installed by `scripts/broker.sh install`), else `PATH`.
 //!
+//! [`wait_until`] waits for a condition with a deadline; [`workspace_binary`] gives a test
+//! another crate's binary, built up to date.
+//!
 //! [`Broker::start_sasl`] starts a broker that requires SASL/SCRAM-SHA-512 from the Tansu
 //! built from the crate (`TANSU_CRATE_BIN`, else `.tools/tansu-crate/bin/tansu`, installed by
 //! `TANSU_INSTALL=crate scripts/broker.sh install`): the prebuilt binary has no durable storage
@@ -27,8 +30,10 @@ use std::time::{Duration, Instant};
 
 pub mod config_errors;
 mod proxy;
+mod run;
 
 pub use proxy::Proxy;
+pub use run::{wait_until, workspace_binary};
 
 use anyhow::{bail, Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};

@@ -8,13 +8,7 @@ use config::{Config, ConfigError, Settings};
 /// Competing-consumer order tracker: audits every message into tracker-<id>.events, logs its
 /// health into tracker-<id>.log, retries transient failures and dead-letters the rest.
 #[derive(Debug, Parser)]
-#[command(
-    version,
-    after_help = "Environment variables (flags win over them, they win over the file): KAFKA_BROKER, \
-KAFKA_TOPIC, KAFKA_CONSUMER_GROUP, TRACKER_INSTANCE_ID, TRACKER_LOG_DIR, TRACKER_METRICS_INTERVAL_MS, \
-TRACKER_PROCESSING_DELAY_MS, TRACKER_FAILURE_RATE, TRACKER_FSYNC, RETRY_MAX_ATTEMPTS, RETRY_INITIAL_DELAY_MS, \
-RETRY_MULTIPLIER, RETRY_MAX_DELAY_MS, DLQ_ENABLED, DLQ_TOPIC. See config.yaml.example for every key."
-)]
+#[command(version, after_help = config::env_help())]
 pub struct Options {
     /// Configuration file [default: ./config.yaml when it exists]
     #[arg(long, value_name = "PATH")]
@@ -26,13 +20,13 @@ pub struct Options {
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
     /// Bootstrap servers, host:port[,host:port] [default: 127.0.0.1:9092]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(short = 'b', long, value_name = "HOST:PORT")]
     pub broker: Option<String>,
     /// Topic of order events [default: orders]
-    #[arg(long)]
+    #[arg(short = 't', long)]
     pub topic: Option<String>,
     /// Consumer group [default: order-tracker]
-    #[arg(long, value_name = "GROUP")]
+    #[arg(short = 'g', long, value_name = "GROUP")]
     pub group: Option<String>,
     /// Milliseconds between two metrics entries in the .log [default: 30000]
     #[arg(long, value_name = "MS")]
@@ -93,5 +87,30 @@ impl Options {
 fn set<T>(field: &mut T, flag: Option<T>) {
     if let Some(value) = flag {
         *field = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::*;
+
+    #[test]
+    fn help_lists_every_variable_the_configuration_reads() {
+        let help = Options::command().render_long_help().to_string();
+        for var in config::ENV_VARS {
+            assert!(help.contains(var.name), "--help lacks {}:\n{help}", var.name);
+        }
+    }
+
+    #[test]
+    fn short_flags_like_kcat() {
+        let options = Options::try_parse_from(["tracker", "-b", "h:1", "-t", "t1", "-g", "g1"]).unwrap();
+        let config = options.load_config(&std::collections::HashMap::new()).unwrap();
+        assert_eq!(
+            (config.kafka.broker.as_str(), config.kafka.topic.as_str(), config.kafka.consumer_group.as_str()),
+            ("h:1", "t1", "g1")
+        );
     }
 }

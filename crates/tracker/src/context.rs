@@ -109,8 +109,7 @@ impl ConsumerContext for TrackerContext {
                 CommitFailed { partitions: Some(partitions.clone()), during: Some("revocation".into()) };
             shared.log(&entry, Some(&error));
         }
-        shared.forget_partitions(&partitions);
-        shared.assignment.retain(|partition| !partitions.contains(partition));
+        shared.revoke(&partitions);
         let topic = shared.identity.topic.clone();
         shared.log(&PartitionsRevoked { topic, partitions }, None);
         let _ = shared.files.flush();
@@ -129,7 +128,7 @@ impl ConsumerContext for TrackerContext {
                 self.auth.logged_in();
                 shared.set_cluster_id(cluster_id);
                 let partitions = partitions_of(list);
-                shared.assignment = partitions.clone();
+                shared.assign(&partitions);
                 let topic = shared.identity.topic.clone();
                 let cluster_id = shared.cluster_id().map(|id| id.to_string());
                 shared.log(&PartitionsAssigned { topic, partitions, cluster_id }, None);

@@ -16,20 +16,23 @@
 //! the `.events` files (same partition and offset twice), and deliveries of an event id seen
 //! recently by this instance are counted and skipped instead of processed twice.
 //!
-//! Modules: [`files`] (the two output files), [`cluster`] (the broker lifetime's identity), [`process`] (pure per-message logic),
-//! [`metrics`] (counters), [`shared`] (state shared with the rebalance callbacks and the
-//! offset-storing rule), [`context`] (rebalance, commit and statistics callbacks), [`dlq`]
-//! (dead letters), [`worker`] (the loop), [`cli`] (flags).
+//! Modules: [`offsets`] (the offset-storing rule above), [`files`] (the two output files),
+//! [`cluster`] (the identity of the broker lifetime messages are read from),
+//! [`process`] (pure per-message logic), [`metrics`] (counters), [`shared`] (state shared with
+//! the rebalance callbacks: files, offsets, error throttle), [`context`] (rebalance, commit and
+//! statistics callbacks), [`dlq`] (dead letters), [`worker`] (the loop), [`cli`] (flags). Only
+//! [`cli`] and [`run`] are used outside the crate.
 
 pub mod cli;
-pub mod cluster;
-pub mod context;
-pub mod dlq;
-pub mod files;
-pub mod metrics;
-pub mod process;
-pub mod shared;
-pub mod worker;
+pub(crate) mod cluster;
+pub(crate) mod context;
+pub(crate) mod dlq;
+pub(crate) mod files;
+pub(crate) mod metrics;
+pub(crate) mod offsets;
+pub(crate) mod process;
+pub(crate) mod shared;
+pub(crate) mod worker;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};

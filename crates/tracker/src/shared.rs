@@ -1,12 +1,10 @@
-//! State shared by the consumer loop and the rebalance callbacks: the output files, the offsets
-//! finished but not yet stored, and the current assignment.
+//! State shared by the consumer loop and the rebalance callbacks: the output files, the
+//! offsets (the rule of when one may be stored is [`crate::offsets`]'s), and the error
+//! throttle of the `.log`.
 //!
-//! This is where the delivery rule lives: the offset of a finished message is stored only once
-//! the batch of `.events` lines that holds its line is written out of the process
-//! ([`Shared::hand_off`] on the way, [`Shared::flush_and_store`] at once). Nothing else stores
-//! offsets.
+//! Offsets are stored here and nowhere else: [`Shared::hand_off`] on the way,
+//! [`Shared::flush_and_store`] at once (before a revocation, at shutdown).
 
-use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,11 +14,12 @@ use models::health::{Entry, ErrorThrottle, Throttled, Verdict};
 use models::{HealthEntry, LogKind};
 use rdkafka::consumer::{Consumer, ConsumerContext};
 
-use crate::files::{Batch, TrackerFiles};
+use crate::files::TrackerFiles;
+use crate::offsets::Offsets;
 
 /// Who writes: the instance id and the topic it consumes.
 #[derive(Debug, Clone)]
-pub struct Identity {
+pub(crate) struct Identity {
     /// Instance id (also the Kafka client id).
     pub instance_id: String,
     /// The orders topic.
@@ -29,18 +28,13 @@ pub struct Identity {
 
 /// See the module documentation.
 #[derive(Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// Who writes.
     pub identity: Identity,
     /// The `.events` and `.log` files.
     pub files: TrackerFiles,
-    /// Per partition, the highest offset finished since the last hand-off of `.events` lines.
-    pending: BTreeMap<i32, i64>,
-    /// Offsets finished, waiting for the batch that holds their lines to be written; oldest
-    /// batch first.
-    awaiting: VecDeque<(Batch, BTreeMap<i32, i64>)>,
-    /// Partitions currently assigned to this instance.
-    pub assignment: Vec<i32>,
+    /// The assignment, and which offsets may be stored.
+    offsets: Offsets,
     /// Holds back repeats of the same error text.
     errors: ErrorThrottle,
     /// The cluster id of the broker messages are read from now, written on every audit line
@@ -60,9 +54,7 @@ impl Shared {
         Self {
             identity,
             files,
-            pending: BTreeMap::new(),
-            awaiting: VecDeque::new(),
-            assignment: Vec::new(),
+            offsets: Offsets::default(),
             errors: ErrorThrottle::default(),
             cluster_id: None,
             closed: false,
@@ -111,17 +103,30 @@ impl Shared {
         }
     }
 
-    /// Notes that the message at `offset` of `partition` is finished (processed, skipped as a
-    /// duplicate, or dead-lettered). Messages of a partition finish in offset order.
-    pub fn finished(&mut self, partition: i32, offset: i64) {
-        self.pending.insert(partition, offset);
+    /// The group gave this instance `partitions` (the whole new assignment).
+    pub fn assign(&mut self, partitions: &[i32]) {
+        self.offsets.assign(partitions);
     }
 
-    /// Forgets finished offsets of partitions that are no longer ours.
-    pub fn forget_partitions(&mut self, partitions: &[i32]) {
-        for offsets in std::iter::once(&mut self.pending).chain(self.awaiting.iter_mut().map(|(_, o)| o)) {
-            offsets.retain(|partition, _| !partitions.contains(partition));
-        }
+    /// The group took `partitions` away: what was finished there and not stored is forgotten.
+    pub fn revoke(&mut self, partitions: &[i32]) {
+        self.offsets.revoke(partitions);
+    }
+
+    /// The partitions assigned to this instance, sorted.
+    pub fn assignment(&self) -> &[i32] {
+        self.offsets.assignment()
+    }
+
+    /// Notes that the message at `offset` of `partition` was received.
+    pub fn received(&mut self, partition: i32, offset: i64) {
+        self.offsets.receive(partition, offset);
+    }
+
+    /// Notes that the message at `offset` of `partition` is finished (processed, skipped as a
+    /// duplicate, or dead-lettered).
+    pub fn finished(&mut self, partition: i32, offset: i64) {
+        self.offsets.finish(partition, offset);
     }
 
     /// Hands the buffered lines to the writers without waiting for them, and stores the
@@ -148,22 +153,17 @@ impl Shared {
     fn enqueue(&mut self) -> std::io::Result<()> {
         self.files.log.hand_off()?;
         let batch = self.files.events.hand_off()?;
-        if !self.pending.is_empty() {
-            self.awaiting.push_back((batch, std::mem::take(&mut self.pending)));
-        }
+        self.offsets.hand_off(batch);
         Ok(())
     }
 
     /// Stores the offsets of the batches already written.
     fn store_written<C: ConsumerContext, K: Consumer<C>>(&mut self, consumer: &K) -> std::io::Result<()> {
         let written = self.files.events.written()?;
-        while self.awaiting.front().is_some_and(|(batch, _)| *batch <= written) {
-            let Some((_, offsets)) = self.awaiting.pop_front() else { break };
-            for (partition, offset) in offsets {
-                // Fails only for a partition just revoked: its new owner reads the message again.
-                if let Err(error) = consumer.store_offset(&self.identity.topic, partition, offset) {
-                    tracing::debug!(partition, offset, %error, "offset not stored");
-                }
+        for (partition, offset) in self.offsets.store(written) {
+            // Fails only for a partition just revoked: its new owner reads the message again.
+            if let Err(error) = consumer.store_offset(&self.identity.topic, partition, offset) {
+                tracing::debug!(partition, offset, %error, "offset not stored");
             }
         }
         Ok(())

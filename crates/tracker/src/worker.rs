@@ -1,10 +1,11 @@
 //! The consumer loop: receive, audit, process (with retries), dead-letter, and mark finished.
 //!
-//! Messages are handled one at a time, in the order the consumer delivers them, so the
-//! messages of a partition are always finished in offset order and storing the latest finished
-//! offset of a partition never skips an unfinished one. A message cut short by shutdown (in a
-//! retry backoff, in simulated work, or waiting for a dead-letter acknowledgement) is
-//! abandoned: its offset is not stored and it is delivered again after a restart.
+//! Messages are handled one at a time, in the order the consumer delivers them. Each is noted
+//! received, then finished unless it is abandoned; [`crate::offsets`] decides which offsets may
+//! be stored. A message cut short by shutdown (in a retry backoff, in simulated work, or
+//! waiting for a dead-letter acknowledgement) is abandoned: it is never finished, so neither
+//! its offset nor a later one of its partition is stored, and it is delivered again after a
+//! restart.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -160,6 +161,7 @@ impl Worker {
     /// Audits one message, processes it, and marks it finished unless it was abandoned.
     async fn handle(&mut self, message: &BorrowedMessage<'_>) {
         let received_at = Utc::now();
+        self.shared().received(message.partition(), message.offset());
         let inspection = Inspection::of(message.payload());
         self.counters.received += 1;
         self.counters.last_message_time = Some(received_at);
@@ -168,7 +170,7 @@ impl Worker {
         let outcome = match inspection.accepted() {
             Err(failure) => {
                 self.log_rejection(message, &failure, inspection.event());
-                self.dead_letter(message, failure, 1).await
+                self.dead_letter(message, failure, 1, None).await
             }
             Ok(event) if self.seen_events.contains(&event.event_id) => {
                 self.counters.duplicates += 1;
@@ -268,16 +270,19 @@ impl Worker {
                     attempt += 1;
                 }
                 Decision::DeadLetter => {
-                    let entry = ProcessingFailed {
-                        message: position(message),
-                        order_id: Some(event.order.order_id),
-                        attempts: attempt,
-                        error_kind: failure.kind().to_owned(),
-                        dlq: None,
-                    };
-                    self.shared().log(&entry, Some(failure.reason()));
+                    // With the DLQ off, dead_letter writes the one processing_failed entry.
+                    if self.dlq.is_some() {
+                        let entry = ProcessingFailed {
+                            message: position(message),
+                            order_id: Some(event.order.order_id),
+                            attempts: attempt,
+                            error_kind: failure.kind().to_owned(),
+                            dlq: None,
+                        };
+                        self.shared().log(&entry, Some(failure.reason()));
+                    }
                     self.seen_events.insert(event.event_id);
-                    return self.dead_letter(message, failure, attempt).await;
+                    return self.dead_letter(message, failure, attempt, Some(event.order.order_id)).await;
                 }
             }
         }
@@ -320,18 +325,20 @@ impl Worker {
     }
 
     /// Sends a failed message to the dead-letter topic, trying again until the broker
-    /// acknowledges it or shutdown comes. With the DLQ off, the failure is only logged.
+    /// acknowledges it or shutdown comes. With the DLQ off, the failure is only logged, once
+    /// (`processing_failed` with `dlq: "disabled"`, and the order id when it is known).
     async fn dead_letter(
         &mut self,
         message: &BorrowedMessage<'_>,
         failure: Failure,
         attempts: u32,
+        order_id: Option<Uuid>,
     ) -> Outcome {
         let Some(producer) = self.dlq.clone() else {
             self.counters.failed += 1;
             let entry = ProcessingFailed {
                 message: position(message),
-                order_id: None,
+                order_id,
                 attempts,
                 error_kind: failure.kind().to_owned(),
                 dlq: Some("disabled".to_owned()),
@@ -398,7 +405,7 @@ impl Worker {
         let uptime = now.duration_since(self.started).as_secs_f64();
         let mut shared = self.shared();
         let interval_ms = self.config.tracker.metrics_interval_ms;
-        let metrics = self.counters.metrics(interval_ms, uptime, rate, &shared.assignment, &offsets);
+        let metrics = self.counters.metrics(interval_ms, uptime, rate, shared.assignment(), &offsets);
         shared.log(&metrics, None);
     }
 }

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -11,15 +10,9 @@ use models::PoisonKind;
 use serde_json::Value;
 use testkit::Record;
 
-/// The monitor binary, built next to the tracker by `cargo test --workspace`.
+/// The monitor binary, built up to date.
 fn monitor_binary() -> std::path::PathBuf {
-    let binary = Path::new(env!("CARGO_BIN_EXE_tracker")).with_file_name("monitor");
-    assert!(
-        binary.is_file(),
-        "no monitor at {}: run `cargo build -p monitor` or the workspace's tests",
-        binary.display()
-    );
-    binary
+    testkit::workspace_binary("monitor")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,15 +31,9 @@ const WRONG_PASSWORD: &str = "Wrong-pw-Zr81-must-never-print";
 const FAIL_WITHIN: Duration = Duration::from_secs(15);
 const ORDERS: usize = 200;
 
-/// The producer binary, built next to the tracker by `cargo test --workspace`.
+/// The producer binary, built up to date.
 fn producer_binary() -> PathBuf {
-    let binary = Path::new(env!("CARGO_BIN_EXE_tracker")).with_file_name("producer");
-    assert!(
-        binary.is_file(),
-        "no producer at {}: run `cargo build -p producer` or the workspace's tests",
-        binary.display()
-    );
-    binary
+    testkit::workspace_binary("producer")
 }
 
 fn tracker_binary() -> PathBuf {

@@ -246,6 +246,38 @@ async fn transient_failures_are_retried_then_dead_lettered() {
     assert_eq!(log_entries(dir.path(), "flaky", "processing_failed").len(), 4);
 }
 
+/// With the DLQ off, a message whose retries ran out was logged as `processing_failed` twice
+/// (once when retries ran out, once when it was dropped), so the report counted it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_dlq_off_a_message_out_of_retries_is_logged_failed_once() {
+    let broker = broker_with_topics().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DLQ_ENABLED", "false"),
+        ("TRACKER_FAILURE_RATE", "1"),
+        ("RETRY_MAX_ATTEMPTS", "2"),
+        ("RETRY_INITIAL_DELAY_MS", "5"),
+        ("RETRY_MAX_DELAY_MS", "20"),
+    ];
+    let _tracker = Tracker::start(&broker, dir.path(), "no-dlq", &env);
+    let records = valid_orders(6, 4);
+    broker.produce("orders", &records).await.unwrap();
+
+    // The metrics entry (every second) counts each failed message once, whatever the .log says.
+    wait_until(GENEROUS, "the metrics count 4 failed messages", || {
+        log_entries(dir.path(), "no-dlq", "metrics")
+            .iter()
+            .any(|entry| entry["metadata"]["messages_failed"].as_u64() == Some(4))
+    });
+    let failed = log_entries(dir.path(), "no-dlq", "processing_failed");
+    assert_eq!(failed.len(), 4, "one processing_failed entry per message: {failed:#?}");
+    for entry in &failed {
+        assert_eq!(entry["metadata"]["dlq"], "disabled");
+        assert_eq!(entry["metadata"]["attempts"], 2);
+        assert!(entry["metadata"]["order_id"].is_string(), "the order is named: {entry}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_within_ten_seconds_with_matching_totals_and_commits() {
     let broker = broker_with_topics().await;

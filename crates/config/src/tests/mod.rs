@@ -369,3 +369,24 @@ fn example_file_matches_the_defaults() {
     let settings = Settings::from_file(&path).unwrap();
     assert_eq!(settings, Settings::default(), "config.yaml.example documents every default");
 }
+
+#[test]
+fn a_property_with_two_names_is_kept_under_one() {
+    let settings =
+        yaml("kafka:\n  properties:\n    request.required.acks: \"0\"\n    sasl.mechanisms: PLAIN\n")
+            .unwrap();
+    let properties: Vec<_> = settings.kafka.properties.iter().map(|(k, v)| (k, v.expose())).collect();
+    assert_eq!(properties, [("acks", "0"), ("sasl.mechanism", "PLAIN")]);
+}
+
+#[test]
+fn both_names_of_one_property_are_refused() {
+    let error =
+        yaml("kafka:\n  properties:\n    sasl.mechanism: PLAIN\n    sasl.mechanisms: SCRAM-SHA-256\n")
+            .unwrap_err()
+            .to_string();
+    assert!(
+        error.contains("sasl.mechanism and sasl.mechanisms are two names of one librdkafka property"),
+        "{error}"
+    );
+}

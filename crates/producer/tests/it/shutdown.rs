@@ -8,7 +8,9 @@ use producer::{RunOptions, StopReason};
 use testkit::Broker;
 use tokio_util::sync::CancellationToken;
 
-use crate::util::{entry, producer, read_records, start, wait_until};
+use testkit::wait_until;
+
+use crate::util::{entry, producer, read_records, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_flood_flushes_and_every_acknowledged_record_is_in_the_topic() {
@@ -18,7 +20,7 @@ async fn sigterm_during_a_flood_flushes_and_every_acknowledged_record_is_in_the_
     let args = ["--broker", &broker.bootstrap(), "--rate", "0", "--log-dir", "."];
     let running = start(producer(dir.path(), &args));
     // The high watermark undercounts (see util::read_records) but it does grow with the flood.
-    wait_until("the flood is under way", Duration::from_secs(30), || {
+    wait_until(Duration::from_secs(30), "the flood is under way", || {
         broker.topic_size("orders").unwrap_or(0) >= 5_000
     });
     // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.

@@ -115,15 +115,6 @@ pub fn entry(dir: &Path, kind: &str) -> serde_json::Value {
     entries.remove(0)
 }
 
-/// Polls `condition` every 50 ms until it holds, failing the test with `what` after `limit`.
-pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting until {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Reads every record of `topic` from the start of each partition, until `expected` records
 /// came (failing after `limit`), then keeps polling for one more second so that extra records
 /// would show up.

@@ -76,15 +76,6 @@ pub fn script(name: &str) -> Command {
     command
 }
 
-/// Polls `condition` every 100 ms until it holds; fails with `what` after `timeout`.
-pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting until {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Whether `pid` is alive and runs a binary named `binary` (a zombie or a recycled PID does not).
 pub fn runs(pid: i32, binary: &str) -> bool {
     let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use models::OrderGenerator;
 use serde_json::Value;
+#[allow(unused_imports)] // each test file uses a different subset
+pub use testkit::wait_until;
 use testkit::{Broker, Record};
 
 /// A running `tracker` process, killed on drop.
@@ -76,15 +78,6 @@ impl Drop for Tracker {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Polls `condition` every 100 ms until it holds; fails with `what` after `timeout`.
-pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting until {what}");
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

@@ -204,7 +204,10 @@ impl Worker {
             Inspection::Invalid(event, error) => (Ok(&**event), Some(error.to_string())),
             Inspection::Unparsable(reason) => (Err(reason.as_str()), None),
         };
-        let entry = AuditEntry::new(&timestamp, &self.instance_id, origin, parsed, validation_error);
+        // Read as raw bytes: rdkafka's own header accessors panic on a name that is not UTF-8.
+        let headers = kafka::headers::read(message.headers());
+        let entry = AuditEntry::new(&timestamp, &self.instance_id, origin, parsed, validation_error)
+            .with_headers(headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())));
         entry.write_line(self.shared().files.events.buffer());
     }
 

@@ -191,11 +191,14 @@ pub struct DlqSettings {
     pub enabled: bool,
     /// Dead-letter topic. Default `orders-dlq`.
     pub topic: String,
+    /// How many times `dlq redrive` sends the same message back before it refuses, so that a
+    /// message that keeps failing cannot loop between the topics. Default 3, from 1 to 100.
+    pub max_redrives: u32,
 }
 
 impl Default for DlqSettings {
     fn default() -> Self {
-        Self { enabled: true, topic: "orders-dlq".to_owned() }
+        Self { enabled: true, topic: "orders-dlq".to_owned(), max_redrives: 3 }
     }
 }
 
@@ -332,6 +335,7 @@ impl Settings {
         }
 
         non_empty("dlq.topic", &dlq.topic)?;
+        in_range("dlq.max_redrives", u64::from(dlq.max_redrives), 1, 100)?;
         if dlq.enabled && dlq.topic == kafka.topic {
             return Err(ConfigError::Contradiction(format!(
                 "dlq.topic and kafka.topic are both {:?}; dead letters would be consumed again",

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use config::KafkaSettings;
 use kafka::auth::{AuthContext, AuthWatch};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -41,8 +43,8 @@ pub fn read_topic(
         .set("enable.partition.eof", "true")
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", "100");
-    let consumer: BaseConsumer<AuthContext> = config
-        .create_with_context(AuthContext::new(auth.clone()))
+    let consumer: BaseConsumer<ReaderContext> = config
+        .create_with_context(ReaderContext(AuthContext::new(auth.clone())))
         .map_err(|source| DlqError::Kafka(kafka::KafkaError::Client { what: "consumer", source }))?;
     let broker_failure = |what: String| {
         // The error callback runs from poll: serve it once so a refused login is known.
@@ -117,6 +119,25 @@ pub fn read_topic(
     records.sort_by_key(|record| record.position);
     Ok(Some(records))
 }
+
+/// The shared [`AuthContext`], without the warning librdkafka's error callback would print for
+/// each end of partition: here that is the expected way to finish.
+struct ReaderContext(AuthContext);
+
+impl ClientContext for ReaderContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.0.log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF))
+        {
+            self.0.error(error, reason);
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
 
 /// `dlq-reader-<pid>-<nanoseconds>`: a group id no other client uses.
 fn throwaway_group_id() -> String {

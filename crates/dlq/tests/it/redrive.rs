@@ -105,3 +105,24 @@ async fn a_message_that_keeps_failing_is_redriven_at_most_max_redrives_times() {
     let list = dlq(&broker, dir.path(), &["list"], &max).expect_code(0);
     assert!(list.stdout.lines().nth(3).is_some_and(|row| row.contains("2x before")), "{}", list.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redriven_processing_failure_is_processed_again_not_skipped_as_a_duplicate() {
+    let broker = broker_with_topics().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Every attempt fails: a valid order ends in the DLQ as a processing failure, and so does
+    // its redrive, if (and only if) the tracker tries it again.
+    let failing = [("TRACKER_FAILURE_RATE", "1"), ("RETRY_MAX_ATTEMPTS", "1")];
+    let _tracker = Tracker::start(&broker, dir.path(), &failing);
+    let event = OrderGenerator::seeded(9).new_order_event();
+    produce(&broker, "orders", &[RawRecord::new(b"order-9", &event.to_json(), &[])]).await;
+    let first = wait_for_records(&broker, "orders-dlq", 1);
+    assert_eq!(first[0].error_kind(), Some("processing"));
+
+    dlq(&broker, dir.path(), &["redrive", "0:0"], &[]).expect_code(0);
+    let letters = wait_for_records(&broker, "orders-dlq", 2);
+    assert_eq!(letters[1].error_kind(), Some("processing"), "the resend was processed (and failed again)");
+    assert_eq!(letters[1].redrives(), 1);
+    let log = std::fs::read_to_string(dir.path().join("tracker-instance-1.log")).unwrap();
+    assert!(!log.contains("\"duplicate_skipped\""), "the resend is not a duplicate:\n{log}");
+}

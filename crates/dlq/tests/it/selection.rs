@@ -20,7 +20,8 @@ async fn bad_selections_are_one_clear_error_and_send_nothing() {
     let unknown_field = dir.path().join("unknown.jsonl");
     std::fs::write(&unknown_field, export.stdout.replacen('{', "{\"payload_encodin\":\"text\",", 1)).unwrap();
 
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
+        (&["redrive", "0:0", "--to", "orders-dlq"], "--to orders-dlq is the dead-letter topic itself"),
         (&["redrive", "0:99"], "0:99 is not a dead letter in orders-dlq (partition 0 holds offsets 0 to 0)"),
         (&["redrive", "0:0", "3:0"], "3:0 is not a dead letter in orders-dlq"),
         (&["redrive", "0-0"], "\"0-0\" is not a position: expected PARTITION:OFFSET"),

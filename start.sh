@@ -111,7 +111,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   else
     command -v cargo >/dev/null 2>&1 || die "cargo is needed to build the binaries (https://rustup.rs), or set BIN_DIR to a folder holding them"
     say "Building the release binaries (cargo build --release; the first build takes a few minutes)"
-    cargo build --release --locked -p producer -p tracker -p monitor || die "the build failed (see above)"
+    cargo build --release --locked -p producer -p tracker -p monitor -p dlq || die "the build failed (see above)"
     bin_dir=$(absolute "${CARGO_TARGET_DIR:-$root/target}")/release
   fi
   for binary in producer tracker monitor; do

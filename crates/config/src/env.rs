@@ -60,6 +60,7 @@ env_vars! {
     "RETRY_MAX_DELAY_MS" => "retry.max_delay_ms": |s, v| s.retry.max_delay_ms = v.number("a whole number of milliseconds")?;
     "DLQ_ENABLED" => "dlq.enabled": |s, v| s.dlq.enabled = v.boolean()?;
     "DLQ_TOPIC" => "dlq.topic": |s, v| s.dlq.topic = v.text()?;
+    "DLQ_MAX_REDRIVES" => "dlq.max_redrives": |s, v| s.dlq.max_redrives = v.number("a whole number from 1 to 100")?;
 }
 
 /// The `--help` paragraph of the binaries that load this configuration: every variable

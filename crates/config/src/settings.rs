@@ -244,11 +244,14 @@ pub struct DlqSettings {
     /// Dead-letter topic: 1 to 249 letters, digits, `.`, `_` or `-`, not `.` or `..`
     /// (Kafka's rule). Default `orders-dlq`.
     pub topic: String,
+    /// How many times `dlq redrive` sends the same message back before it refuses, so that a
+    /// message that keeps failing cannot loop between the topics. Default 3, from 1 to 100.
+    pub max_redrives: u32,
 }
 
 impl Default for DlqSettings {
     fn default() -> Self {
-        Self { enabled: true, topic: "orders-dlq".to_owned() }
+        Self { enabled: true, topic: "orders-dlq".to_owned(), max_redrives: 3 }
     }
 }
 
@@ -398,6 +401,7 @@ impl Settings {
         topic_name("kafka.topic", &kafka.topic)?;
         topic_name("dlq.topic", &dlq.topic)?;
         retries_fit_the_poll_interval(kafka, tracker, retry)?;
+        in_range("dlq.max_redrives", u64::from(dlq.max_redrives), 1, 100)?;
         if dlq.enabled && dlq.topic == kafka.topic {
             return Err(ConfigError::Contradiction(format!(
                 "dlq.topic and kafka.topic are both {:?}; dead letters would be consumed again",

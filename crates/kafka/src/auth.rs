@@ -17,6 +17,7 @@ use std::sync::{Arc, OnceLock};
 use config::{KafkaSettings, Redactor};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use tokio_util::sync::CancellationToken;
@@ -166,6 +167,10 @@ impl ClientContext for AuthContext {
         }
     }
 }
+
+/// A consumer that only assigns itself partitions (no group, no commits: `dlq`'s reader)
+/// needs no rebalance or commit callbacks.
+impl ConsumerContext for AuthContext {}
 
 /// `text` with its control characters escaped (`\n` as `\\n`...), so it stays on one line.
 fn one_line(text: &str) -> String {

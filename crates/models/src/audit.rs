@@ -11,6 +11,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::headers::HeaderMap;
 use crate::order::{Order, OrderEvent};
 
 /// `event_type` of an audit line.
@@ -84,6 +85,11 @@ pub struct AuditEntry<'a> {
     pub error: Option<Cow<'a, str>>,
     /// Which business rule the parsed order breaks, if any.
     pub validation_error: Option<Cow<'a, str>>,
+    /// The record's Kafka headers, name → value ([`crate::headers`] says how bytes that are
+    /// not UTF-8 are written); `{}` without headers. Lines written before this field existed
+    /// read as `{}`.
+    #[serde(default)]
+    pub headers: HeaderMap,
 }
 
 impl<'a> AuditEntry<'a> {
@@ -126,6 +132,7 @@ impl<'a> AuditEntry<'a> {
             order_full: None,
             error: None,
             validation_error: validation_error.map(Cow::Owned),
+            headers: HeaderMap::default(),
         };
         match parsed {
             Ok(event) => {
@@ -147,6 +154,15 @@ impl<'a> AuditEntry<'a> {
     /// Sets the cluster id of the broker the message was read from.
     pub fn with_cluster_id(mut self, cluster_id: Option<&'a str>) -> Self {
         self.cluster_id = cluster_id.map(Cow::Borrowed);
+        self
+    }
+
+    /// The entry with the record's headers, given as raw (name, value) pairs in order.
+    pub fn with_headers<'h>(
+        mut self,
+        headers: impl IntoIterator<Item = (&'h [u8], Option<&'h [u8]>)>,
+    ) -> Self {
+        self.headers = HeaderMap::from_raw(headers);
         self
     }
 
@@ -191,6 +207,7 @@ mod tests {
         "status",
         "order_full",
         "error",
+        "headers",
     ];
 
     #[test]
@@ -240,6 +257,21 @@ mod tests {
         assert_eq!(value["raw_message"], "\u{fffd}a\u{fffd}");
         assert_eq!(value["raw_message_base64"], "/2H+");
         assert_eq!(value["message_size"], 3);
+    }
+
+    #[test]
+    fn headers_are_written_text_or_base64() {
+        let headers =
+            [(b"trace_id".to_vec(), Some(b"t-1".to_vec())), (b"\xff".to_vec(), Some(b"\xfe".to_vec()))];
+        let entry = AuditEntry::new("t", "i-1", origin(Some(b"{}")), Err("missing field"), None)
+            .with_headers(headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())));
+        let value = line(&entry);
+        assert_eq!(
+            value["headers"],
+            serde_json::json!({"trace_id": "t-1", "base64:/w==": {"base64": "/g=="}})
+        );
+        let without: serde_json::Value = line(&AuditEntry::new("t", "i-1", origin(None), Err("e"), None));
+        assert_eq!(without["headers"], serde_json::json!({}));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - [`validate`]: the business rules a consumer checks, as typed errors.
 //! - [`generate`]: a seedable generator of realistic orders and of their later lifecycle states.
 //! - [`audit`]: one line of a tracker's `.events` file (every message received).
+//! - [`headers`]: a record's Kafka headers as JSON, in the audit lines.
 //! - [`health`]: one line of a tracker's `.log` file (the instance's own health).
 //!
 //! Money is held in integer cents everywhere, in memory and in JSON (`*_cents` fields), so that
@@ -12,6 +13,7 @@
 
 pub mod audit;
 pub mod generate;
+pub mod headers;
 pub mod health;
 pub mod order;
 pub mod poison;
@@ -19,6 +21,7 @@ pub mod validate;
 
 pub use audit::AuditEntry;
 pub use generate::OrderGenerator;
+pub use headers::HeaderMap;
 pub use health::{HealthEntry, Level, LogKind};
 pub use order::{
     Address, Customer, EventType, LineItem, Order, OrderEvent, OrderStatus, Payment, PaymentMethod,

@@ -120,6 +120,17 @@ pub mod dlq_headers {
     pub const INSTANCE_ID: &str = "dlq.instance.id";
     /// When it gave up, RFC 3339 UTC.
     pub const FAILED_AT: &str = "dlq.failed.at";
+    /// On a message that `dlq redrive` sent back: how many times it was sent back, decimal.
+    pub const REDRIVE_COUNT: &str = "dlq.redrive.count";
+    /// On a message that `dlq redrive` sent back: the dead letter it came from,
+    /// `<dlq topic>/<partition>:<offset>`.
+    pub const REDRIVEN_FROM: &str = "dlq.redriven.from";
+    /// On a message that `dlq redrive` sent back: when, RFC 3339 UTC.
+    pub const REDRIVEN_AT: &str = "dlq.redriven.at";
+    /// What the tracker renames a message's own `dlq.*` header to when it dead-letters that
+    /// message again (`dlq.redrive.count` becomes `original.dlq.redrive.count`), so the new
+    /// context headers stay unambiguous and the old ones stay as history.
+    pub const HISTORY_PREFIX: &str = "original.";
 }
 
 #[cfg(test)]

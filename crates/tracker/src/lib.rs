@@ -21,7 +21,7 @@
 //! [`process`] (pure per-message logic), [`metrics`] (counters), [`shared`] (state shared with
 //! the rebalance callbacks: files, offsets, error throttle), [`context`] (rebalance, commit and
 //! statistics callbacks), [`dlq`] (dead letters), [`worker`] (the loop), [`cli`] (flags). Only
-//! [`cli`] and [`run`] are used outside the crate.
+//! [`cli`], [`run`] and [`Inspection`] (for `dlq redrive`) are used outside the crate.
 
 pub mod cli;
 pub(crate) mod cluster;
@@ -33,6 +33,10 @@ pub(crate) mod offsets;
 pub(crate) mod process;
 pub(crate) mod shared;
 pub(crate) mod worker;
+
+/// How the tracker judges one record (parse, then validate); `dlq redrive` checks a record
+/// with it before sending it back, so what it refuses is what the tracker would refuse.
+pub use process::Inspection;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -80,7 +80,9 @@ pub struct Worker {
     config: Config,
     backoff: Backoff,
     random: StdRng,
-    seen_events: BoundedSet<Uuid>,
+    /// Event ids already handled, each with the redrive count of the message that carried it
+    /// (see `handle`).
+    seen_events: BoundedSet<(Uuid, u32)>,
     orders: OrderBook,
     rate: RateWindow,
 }
@@ -165,14 +167,21 @@ impl Worker {
         let inspection = Inspection::of(message.payload());
         self.counters.received += 1;
         self.counters.last_message_time = Some(received_at);
-        self.audit(message, &inspection, received_at);
+        // Read as raw bytes: rdkafka's own header accessors panic on a name that is not UTF-8.
+        let headers = kafka::headers::read(message.headers());
+        self.audit(message, &inspection, &headers, received_at);
+        // A dead letter sent back by `dlq redrive` carries the event id of the message that
+        // failed, and that id was remembered when it was dead-lettered: keyed with its redrive
+        // count, the resend is not mistaken for a duplicate, while a second delivery of the
+        // same resend still is.
+        let redrive = redrive_count(&headers);
 
         let outcome = match inspection.accepted() {
             Err(failure) => {
                 self.log_rejection(message, &failure, inspection.event());
                 self.dead_letter(message, failure, 1, None).await
             }
-            Ok(event) if self.seen_events.contains(&event.event_id) => {
+            Ok(event) if self.seen_events.contains(&(event.event_id, redrive)) => {
                 self.counters.duplicates += 1;
                 let entry = DuplicateSkipped {
                     event_id: event.event_id,
@@ -183,7 +192,7 @@ impl Worker {
                 self.shared().log(&entry, None);
                 Outcome::Finished
             }
-            Ok(event) => self.process_with_retries(message, event).await,
+            Ok(event) => self.process_with_retries(message, event, redrive).await,
         };
         if outcome == Outcome::Finished {
             self.counters.finished(message.partition(), message.offset());
@@ -196,6 +205,7 @@ impl Worker {
         &self,
         message: &BorrowedMessage<'_>,
         inspection: &Inspection,
+        headers: &[kafka::headers::RawHeader],
         received_at: chrono::DateTime<Utc>,
     ) {
         let timestamp = models::format_timestamp(received_at);
@@ -214,7 +224,8 @@ impl Worker {
         let mut shared = self.shared();
         let cluster_id = shared.cluster_id().cloned();
         let entry = AuditEntry::new(&timestamp, &self.instance_id, origin, parsed, validation_error)
-            .with_cluster_id(cluster_id.as_deref());
+            .with_cluster_id(cluster_id.as_deref())
+            .with_headers(headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())));
         entry.write_line(shared.files.events.buffer());
     }
 
@@ -243,13 +254,18 @@ impl Worker {
         }
     }
 
-    async fn process_with_retries(&mut self, message: &BorrowedMessage<'_>, event: &OrderEvent) -> Outcome {
+    async fn process_with_retries(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        event: &OrderEvent,
+        redrive: u32,
+    ) -> Outcome {
         let mut attempt = 1;
         loop {
             let failure = match self.attempt().await {
                 None => return Outcome::Abandoned,
                 Some(Ok(())) => {
-                    self.apply(message, event);
+                    self.apply(message, event, redrive);
                     return Outcome::Finished;
                 }
                 Some(Err(failure)) => failure,
@@ -281,7 +297,7 @@ impl Worker {
                         };
                         self.shared().log(&entry, Some(failure.reason()));
                     }
-                    self.seen_events.insert(event.event_id);
+                    self.seen_events.insert((event.event_id, redrive));
                     return self.dead_letter(message, failure, attempt, Some(event.order.order_id)).await;
                 }
             }
@@ -304,7 +320,7 @@ impl Worker {
     }
 
     /// What processing an order means here: lifecycle bookkeeping and revenue.
-    fn apply(&mut self, message: &BorrowedMessage<'_>, event: &OrderEvent) {
+    fn apply(&mut self, message: &BorrowedMessage<'_>, event: &OrderEvent, redrive: u32) {
         let order = &event.order;
         if let Some(furthest) = self.orders.record(order.order_id, &order.status) {
             self.counters.out_of_order += 1;
@@ -320,7 +336,7 @@ impl Worker {
         if order.status == OrderStatus::Created {
             self.counters.revenue_cents += order.total_cents;
         }
-        self.seen_events.insert(event.event_id);
+        self.seen_events.insert((event.event_id, redrive));
         self.counters.processed += 1;
     }
 
@@ -408,4 +424,14 @@ impl Worker {
         let metrics = self.counters.metrics(interval_ms, uptime, rate, shared.assignment(), &offsets);
         shared.log(&metrics, None);
     }
+}
+
+/// The `dlq.redrive.count` header of a message `dlq redrive` sent back; 0 for any other.
+fn redrive_count(headers: &[kafka::headers::RawHeader]) -> u32 {
+    headers
+        .iter()
+        .filter(|(name, _)| name == retry::dlq_headers::REDRIVE_COUNT.as_bytes())
+        .filter_map(|(_, value)| std::str::from_utf8(value.as_deref()?).ok()?.trim().parse().ok())
+        .max()
+        .unwrap_or(0)
 }

@@ -66,6 +66,7 @@ fn every_documented_variable_is_applied() {
         ("RETRY_MAX_DELAY_MS", "40"),
         ("DLQ_ENABLED", "false"),
         ("DLQ_TOPIC", "dead"),
+        ("DLQ_MAX_REDRIVES", "5"),
     ];
     assert_eq!(values.len(), ENV_VARS.len(), "the test covers every variable");
     let mut settings = Settings::default();
@@ -88,6 +89,7 @@ fn every_documented_variable_is_applied() {
     assert_eq!(c.retry.multiplier, 3.0);
     assert!(!c.dlq.enabled);
     assert_eq!(c.dlq.topic, "dead");
+    assert_eq!(c.dlq.max_redrives, 5);
 }
 
 #[test]

@@ -1,0 +1,122 @@
+//! Command-line flags. A flag overrides its environment variable, which overrides the file.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use config::{Config, ConfigError};
+
+use crate::select::{Filters, Position, Since};
+
+/// Inspect, export and redrive the dead letters the trackers sent to the dead-letter topic.
+///
+/// Reading never commits and never joins the trackers' consumer group: it assigns every
+/// partition of the dead-letter topic and reads it from the start to its end.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    after_help = "Environment variables (flags win over them, they win over the file): KAFKA_BROKER, \
+DLQ_TOPIC, DLQ_MAX_REDRIVES; SASL/TLS through kafka.properties in the file. See config.yaml.example."
+)]
+pub struct Cli {
+    /// Configuration file [default: ./config.yaml when it exists]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Bootstrap servers, host:port[,host:port] [default: 127.0.0.1:9092]
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    pub broker: Option<String>,
+    /// Dead-letter topic [default: orders-dlq]
+    #[arg(long, global = true, value_name = "TOPIC")]
+    pub dlq_topic: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One line per dead letter: position, age, origin, error, attempts, instance, key, payload.
+    List {
+        /// Only these dead letters.
+        #[command(flatten)]
+        filters: Filters,
+        /// One JSON object per line (for jq) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything about one dead letter: all headers, the whole payload.
+    Show {
+        /// Its position in the dead-letter topic, PARTITION:OFFSET (as `list` prints it).
+        #[arg(value_name = "PARTITION:OFFSET")]
+        position: Position,
+    },
+    /// The selected dead letters (all without a selection) as JSON lines to edit, on stdout.
+    Export {
+        /// What to export.
+        #[command(flatten)]
+        selection: Selection,
+    },
+    /// Sends dead letters back to their original topic, each at most once.
+    Redrive(RedriveArgs),
+}
+
+/// Which dead letters: positions, `--all`, or filters.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Selection {
+    /// Positions in the dead-letter topic, PARTITION:OFFSET (e.g. 0:12 0:13).
+    #[arg(value_name = "PARTITION:OFFSET", conflicts_with = "all")]
+    pub positions: Vec<Position>,
+    /// Every dead letter.
+    #[arg(long)]
+    pub all: bool,
+    /// Only the dead letters that match all these.
+    #[command(flatten)]
+    pub filters: Filters,
+}
+
+impl Selection {
+    /// Whether nothing was asked for.
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty() && !self.all && self.filters.is_empty()
+    }
+}
+
+/// `dlq redrive` flags.
+#[derive(Debug, Clone, Args)]
+pub struct RedriveArgs {
+    /// What to send back (or `--from-file`).
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Send the records of this file (written by `dlq export`, edited) instead of a selection.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["positions", "all", "error_kind", "since", "original_partition"])]
+    pub from_file: Option<PathBuf>,
+    /// Send to this topic instead of each record's original topic.
+    #[arg(long, value_name = "TOPIC")]
+    pub to: Option<String>,
+    /// Print what would be sent and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Send records that the tracker's validation would reject again.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl Cli {
+    /// Defaults, then the file, then the environment, then these flags; then validation.
+    pub fn load_config(&self, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let mut settings = config::load(self.config.as_deref(), env)?;
+        if let Some(broker) = &self.broker {
+            settings.kafka.broker = broker.clone();
+        }
+        if let Some(topic) = &self.dlq_topic {
+            settings.dlq.topic = topic.clone();
+        }
+        settings.validate()
+    }
+}
+
+/// Parses `--since`, for clap.
+pub fn parse_since(text: &str) -> Result<Since, String> {
+    Since::parse(text, chrono::Utc::now())
+}

@@ -1,0 +1,146 @@
+//! `dlq`: the other half of the dead-letter pattern. The tracker sends a message it cannot
+//! process to the dead-letter topic with its original key, payload and headers and its context
+//! in `dlq.*` headers ([`retry::dlq_headers`]); this tool shows those dead letters, exports them
+//! for a person to fix, and sends them back.
+//!
+//! - [`read`]: reading a whole topic without a consumer group and without committing.
+//! - [`letter`]: one dead letter and what its headers say.
+//! - [`select`]: positions (`0:12`) and filters.
+//! - [`render`]: the `list` table and JSON lines, the `show` view.
+//! - [`export`]: the editable JSON-lines format of `export` and `redrive --from-file`.
+//! - [`redrive`]: sending back, each dead letter once, with a loop guard.
+//!
+//! The binary is thin: it loads the shared configuration (file, environment, flags) and calls
+//! [`run`].
+
+pub mod cli;
+pub mod export;
+pub mod letter;
+pub mod read;
+pub mod redrive;
+pub mod render;
+pub mod select;
+
+use std::io::Write;
+
+use config::Config;
+use kafka::auth::AuthWatch;
+use thiserror::Error;
+
+use crate::cli::Command;
+use crate::export::ExportedLetter;
+use crate::letter::DeadLetter;
+use crate::render::ListEntry;
+
+/// Why a command failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DlqError {
+    /// A selection that names nothing, a position that holds no dead letter, a broken file:
+    /// nothing was done.
+    #[error("{0}")]
+    Selection(String),
+    /// A Kafka client could not be created, or a topic not created.
+    #[error(transparent)]
+    Kafka(#[from] kafka::KafkaError),
+    /// The broker could not be read or written (a refused login included).
+    #[error("{0}")]
+    Broker(String),
+    /// Standard output could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(std::io::Error),
+}
+
+impl DlqError {
+    /// 2 for a bad selection (usage), 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DlqError::Selection(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// How a command ended without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It did everything it was asked.
+    Complete,
+    /// Something selected was not sent (refused, or not acknowledged): exit code 1.
+    Incomplete,
+}
+
+/// Runs one command, writing its output to `out`.
+pub async fn run(config: &Config, command: Command, out: &mut dyn Write) -> Result<Outcome, DlqError> {
+    let auth = AuthWatch::new(&config.kafka);
+    let topic = config.dlq.topic.as_str();
+    let now = chrono::Utc::now();
+    match command {
+        Command::List { filters, json } => {
+            let letters = read_dead_letters(config, &auth)?;
+            let log = redrive::read_log(config, &auth)?;
+            let entries: Vec<ListEntry<'_>> = letters
+                .iter()
+                .filter(|letter| filters.matches(letter))
+                .map(|letter| ListEntry::of(letter, now, redriven_to(&log, letter)))
+                .collect();
+            if json {
+                for entry in &entries {
+                    let line = serde_json::to_string(entry).unwrap_or_default();
+                    writeln!(out, "{line}").map_err(DlqError::Output)?;
+                }
+            } else {
+                write!(out, "{}", render::table(&entries)).map_err(DlqError::Output)?;
+                let shown =
+                    if filters.is_empty() { String::new() } else { format!(", {} shown", entries.len()) };
+                writeln!(out, "{} dead letters in {topic}{shown}", letters.len())
+                    .map_err(DlqError::Output)?;
+            }
+        }
+        Command::Show { position } => {
+            let letters = read_dead_letters(config, &auth)?;
+            let letter = select::by_position(&letters, &[position], topic)?.into_iter().next();
+            if let Some(letter) = letter {
+                let log = redrive::read_log(config, &auth)?;
+                let text = render::detail(letter, topic, redriven_to(&log, letter).as_deref());
+                write!(out, "{text}").map_err(DlqError::Output)?;
+            }
+        }
+        Command::Export { selection } => {
+            let letters = read_dead_letters(config, &auth)?;
+            let chosen: Vec<&DeadLetter> = if selection.positions.is_empty() {
+                letters.iter().filter(|letter| selection.filters.matches(letter)).collect()
+            } else {
+                select::by_position(&letters, &selection.positions, topic)?
+                    .into_iter()
+                    .filter(|letter| selection.filters.matches(letter))
+                    .collect()
+            };
+            for letter in chosen {
+                writeln!(out, "{}", ExportedLetter::of(letter, topic).to_line()).map_err(DlqError::Output)?;
+            }
+        }
+        Command::Redrive(args) => return redrive::run(config, args, out).await,
+    }
+    Ok(Outcome::Complete)
+}
+
+/// Every dead letter; an error when the dead-letter topic does not exist.
+pub fn read_dead_letters(config: &Config, auth: &AuthWatch) -> Result<Vec<DeadLetter>, DlqError> {
+    read::read_topic(&config.kafka, &config.dlq.topic, auth)?.ok_or_else(|| {
+        DlqError::Broker(format!(
+            "topic {} does not exist on {} (the trackers create it when they start; is dlq.topic right?)",
+            config.dlq.topic, config.kafka.broker
+        ))
+    })
+}
+
+fn redriven_to(
+    log: &std::collections::BTreeMap<select::Position, redrive::RedriveRecord>,
+    letter: &DeadLetter,
+) -> Option<String> {
+    log.get(&letter.position).map(|record| {
+        let to = &record.sent_to;
+        format!("{}/{}:{}", to.topic, to.partition, to.offset)
+    })
+}

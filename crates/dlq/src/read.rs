@@ -1,0 +1,147 @@
+//! Reading a whole topic, start to end, without a consumer group.
+//!
+//! The consumer assigns itself every partition from the beginning (`assign`, not `subscribe`):
+//! it never joins a group, so the trackers' group is untouched, and it never commits
+//! (`enable.auto.commit=false`). librdkafka still wants a `group.id` before `assign`: a
+//! throwaway one, unique per run, that no broker ever sees a member or an offset of. It stops at librdkafka's end-of-partition event
+//! for every partition (`enable.partition.eof=true`) rather than at the high watermark, which
+//! the local Tansu broker can report too low (see docs/operations.md); the whole read has a
+//! deadline and fails loudly past it.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use config::KafkaSettings;
+use kafka::auth::{AuthContext, AuthWatch};
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+use crate::letter::DeadLetter;
+use crate::select::Position;
+use crate::DlqError;
+
+/// Longest wait for the topic's metadata.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest time to read a whole topic.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Every record of `topic`, in partition then offset order; `None` when the topic does not exist.
+pub fn read_topic(
+    kafka: &KafkaSettings,
+    topic: &str,
+    auth: &AuthWatch,
+) -> Result<Option<Vec<DeadLetter>>, DlqError> {
+    let mut config = kafka::client_config(kafka, "dlq-reader");
+    config
+        .set("group.id", throwaway_group_id())
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "100");
+    let consumer: BaseConsumer<ReaderContext> = config
+        .create_with_context(ReaderContext(AuthContext::new(auth.clone())))
+        .map_err(|source| DlqError::Kafka(kafka::KafkaError::Client { what: "consumer", source }))?;
+    let broker_failure = |what: String| {
+        // The error callback runs from poll: serve it once so a refused login is known.
+        let _ = consumer.poll(Duration::ZERO);
+        match auth.failure() {
+            Some(message) => DlqError::Broker(message),
+            None => DlqError::Broker(what),
+        }
+    };
+    let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|error| {
+        broker_failure(format!("cannot read the metadata of {topic} from {}: {error}", kafka.broker))
+    })?;
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else { return Ok(None) };
+    match found.error().map(RDKafkaErrorCode::from) {
+        None => {}
+        Some(RDKafkaErrorCode::UnknownTopicOrPartition) => return Ok(None),
+        Some(code) => return Err(DlqError::Broker(format!("cannot read topic {topic}: {code}"))),
+    }
+    let partitions: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
+    if partitions.is_empty() {
+        return Ok(None);
+    }
+    let mut assignment = TopicPartitionList::new();
+    for &partition in &partitions {
+        assignment
+            .add_partition_offset(topic, partition, Offset::Beginning)
+            .map_err(|error| DlqError::Broker(format!("cannot assign {topic}/{partition}: {error}")))?;
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(|error| DlqError::Broker(format!("cannot assign {topic}: {error}")))?;
+
+    let deadline = Instant::now() + READ_TIMEOUT;
+    let mut finished = BTreeSet::new();
+    let mut records = Vec::new();
+    while finished.len() < partitions.len() {
+        if let Some(message) = auth.failure() {
+            return Err(DlqError::Broker(message));
+        }
+        if Instant::now() > deadline {
+            let unfinished: Vec<String> =
+                partitions.iter().filter(|p| !finished.contains(*p)).map(i32::to_string).collect();
+            return Err(DlqError::Broker(format!(
+                "could not read {topic} to its end within {READ_TIMEOUT:?} (partitions {} unfinished, {} records read)",
+                unfinished.join(", "),
+                records.len()
+            )));
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Ok(message)) => {
+                auth.logged_in();
+                records.push(DeadLetter {
+                    position: Position { partition: message.partition(), offset: message.offset() },
+                    timestamp: message
+                        .timestamp()
+                        .to_millis()
+                        .and_then(DateTime::<Utc>::from_timestamp_millis),
+                    key: message.key().map(<[u8]>::to_vec),
+                    payload: message.payload().map(<[u8]>::to_vec),
+                    headers: kafka::headers::read(message.headers()),
+                });
+            }
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                auth.logged_in();
+                finished.insert(partition);
+            }
+            // Transient (a broker connection dropped...): librdkafka retries until the deadline.
+            Some(Err(error)) => tracing::warn!(%error, topic, "reading"),
+        }
+    }
+    records.sort_by_key(|record| record.position);
+    Ok(Some(records))
+}
+
+/// The shared [`AuthContext`], without the warning librdkafka's error callback would print for
+/// each end of partition: here that is the expected way to finish.
+struct ReaderContext(AuthContext);
+
+impl ClientContext for ReaderContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        self.0.log(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF))
+        {
+            self.0.error(error, reason);
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
+/// `dlq-reader-<pid>-<nanoseconds>`: a group id no other client uses.
+fn throwaway_group_id() -> String {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("dlq-reader-{}-{nanos}", std::process::id())
+}

@@ -1,0 +1,442 @@
+//! `dlq redrive`: sends dead letters back, each at most once and at most `dlq.max_redrives`
+//! times in its life.
+//!
+//! **The redrive log.** Every dead letter sent back is recorded in a topic next to the
+//! dead-letter topic, `<dlq.topic>-redrives` (one partition), keyed by its position
+//! (`orders-dlq/0:12`), after the broker acknowledged the resend. Before sending, redrive reads
+//! that log and refuses a dead letter already in it. A topic rather than a local file because
+//! it lives with the positions it names: every operator on every machine sees the same log,
+//! and when a broker with memory storage restarts and offsets start again at 0, the log is
+//! gone together with the dead letters it described instead of refusing new ones. Reading the
+//! target topic for a `dlq.redriven.from` header would do the same, but reads every order.
+//!
+//! A crash between the acknowledgement and the log write leaves a resend unrecorded: running
+//! redrive again would send it a second time (at least once, like the rest of the system; the
+//! tracker's duplicate detection sees the same event id).
+//!
+//! **The loop guard.** A resent record carries `dlq.redrive.count`; when the tracker
+//! dead-letters it again it keeps that header as `original.dlq.redrive.count`. A dead letter
+//! whose count reached `dlq.max_redrives` is refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::time::Duration;
+
+use chrono::Utc;
+use config::Config;
+use kafka::auth::{AuthContext, AuthWatch};
+use kafka::headers::RawHeader;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use retry::dlq_headers;
+use serde::{Deserialize, Serialize};
+use tracker::Inspection;
+
+use crate::cli::RedriveArgs;
+use crate::export::{ExportedLetter, Location};
+use crate::letter::{display_bytes, redrive_count, DeadLetter};
+use crate::select::{by_position, Position};
+use crate::{read_dead_letters, DlqError, Outcome};
+
+/// Longest wait for the redrive log topic to be created.
+const TOPIC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The topic that records what was redriven, next to the dead-letter topic.
+pub fn log_topic(dlq_topic: &str) -> String {
+    format!("{dlq_topic}-redrives")
+}
+
+/// One record of the redrive log (its key is [`log_key`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RedriveRecord {
+    /// The dead letter that was sent back.
+    pub dead_letter: Location,
+    /// Where the broker stored the resent record.
+    pub sent_to: Location,
+    /// When, RFC 3339 UTC.
+    pub redriven_at: String,
+    /// Its `dlq.redrive.count`.
+    pub redrive_count: u32,
+}
+
+/// `orders-dlq/0:12`.
+pub fn log_key(dlq_topic: &str, position: Position) -> String {
+    format!("{dlq_topic}/{position}")
+}
+
+/// The redrive log: dead-letter position → where it was sent. Empty when the log topic does
+/// not exist yet.
+pub fn read_log(config: &Config, auth: &AuthWatch) -> Result<BTreeMap<Position, RedriveRecord>, DlqError> {
+    let records =
+        crate::read::read_topic(&config.kafka, &log_topic(&config.dlq.topic), auth)?.unwrap_or_default();
+    let mut log = BTreeMap::new();
+    for record in records {
+        // A line this version cannot read is skipped: the log only ever refuses sends.
+        let Some(parsed) =
+            record.payload.as_deref().and_then(|p| serde_json::from_slice::<RedriveRecord>(p).ok())
+        else {
+            continue;
+        };
+        if parsed.dead_letter.topic == config.dlq.topic {
+            let position =
+                Position { partition: parsed.dead_letter.partition, offset: parsed.dead_letter.offset };
+            log.insert(position, parsed);
+        }
+    }
+    Ok(log)
+}
+
+/// Something to send back.
+#[derive(Debug, Clone)]
+struct Candidate {
+    /// Where the dead letter is.
+    source: Position,
+    /// `dlq.original.topic`, if known.
+    original_topic: Option<String>,
+    key: Option<Vec<u8>>,
+    payload: Option<Vec<u8>>,
+    headers: Vec<RawHeader>,
+    /// Times it was sent back before (the largest count of the file and the topic).
+    redrives: u32,
+    /// Whether the same dead letter appeared earlier in the file.
+    repeated: bool,
+}
+
+/// What happens to a candidate.
+#[derive(Debug, Clone)]
+enum Verdict {
+    Send { topic: String },
+    Refused(String),
+}
+
+/// Runs `dlq redrive`.
+pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Result<Outcome, DlqError> {
+    let dlq_topic = config.dlq.topic.as_str();
+    if args.to.as_deref().is_some_and(|to| to == dlq_topic) {
+        return Err(DlqError::Selection(format!(
+            "--to {dlq_topic} is the dead-letter topic itself; give the topic the tracker reads"
+        )));
+    }
+    if args.from_file.is_none() && args.selection.is_empty() {
+        return Err(DlqError::Selection(
+            "nothing selected: give positions (0:12 0:13), --all, a filter (--error-kind, --since, \
+             --original-partition) or --from-file FILE"
+                .to_owned(),
+        ));
+    }
+    // Read the file before connecting: a broken line is a usage error, whatever the broker.
+    let from_file = args.from_file.as_deref().map(read_file).transpose()?;
+    let auth = AuthWatch::new(&config.kafka);
+    let letters = read_dead_letters(config, &auth)?;
+    let candidates = match from_file {
+        Some(lines) => file_candidates(lines, &letters, dlq_topic)?,
+        None => {
+            let chosen: Vec<&DeadLetter> = if args.selection.positions.is_empty() {
+                letters.iter().filter(|letter| args.selection.filters.matches(letter)).collect()
+            } else {
+                by_position(&letters, &args.selection.positions, dlq_topic)?
+                    .into_iter()
+                    .filter(|letter| args.selection.filters.matches(letter))
+                    .collect()
+            };
+            chosen.into_iter().map(candidate_of).collect()
+        }
+    };
+    let log = read_log(config, &auth)?;
+    let max = config.dlq.max_redrives;
+    let plans: Vec<(Candidate, Verdict)> = candidates
+        .into_iter()
+        .map(|candidate| {
+            let verdict = decide(&candidate, &log, max, args.to.as_deref(), args.force, dlq_topic);
+            (candidate, verdict)
+        })
+        .collect();
+    let selected = plans.len();
+    let refused = plans.iter().filter(|(_, verdict)| matches!(verdict, Verdict::Refused(_))).count();
+
+    if args.dry_run {
+        for (candidate, verdict) in &plans {
+            match verdict {
+                Verdict::Send { topic } => writeln!(
+                    out,
+                    "{}  would send to {topic}: key {}, {}, {} headers",
+                    candidate.source,
+                    key_text(candidate.key.as_deref()),
+                    size_text(candidate.payload.as_deref()),
+                    outgoing_headers(candidate, dlq_topic).len()
+                ),
+                Verdict::Refused(reason) => writeln!(out, "{}  refused: {reason}", candidate.source),
+            }
+            .map_err(DlqError::Output)?;
+        }
+        writeln!(
+            out,
+            "dry run: selected {selected}, would send {}, refused {refused}; nothing was sent",
+            selected - refused
+        )
+        .map_err(DlqError::Output)?;
+        return Ok(if refused == 0 { Outcome::Complete } else { Outcome::Incomplete });
+    }
+
+    let to_send: Vec<(&Candidate, &str)> = plans
+        .iter()
+        .filter_map(|(candidate, verdict)| match verdict {
+            Verdict::Send { topic } => Some((candidate, topic.as_str())),
+            Verdict::Refused(_) => None,
+        })
+        .collect();
+    let mut results: BTreeMap<Position, Result<Location, String>> = BTreeMap::new();
+    let mut unrecorded: BTreeMap<Position, String> = BTreeMap::new();
+    if !to_send.is_empty() {
+        let producer: FutureProducer<AuthContext> = kafka::producer_config(&config.kafka, "dlq-redrive")
+            .create_with_context(AuthContext::new(auth.clone()))
+            .map_err(|source| DlqError::Kafka(kafka::KafkaError::Client { what: "producer", source }))?;
+        let log_topic = log_topic(dlq_topic);
+        kafka::ensure_topics(&config.kafka, &[(log_topic.as_str(), 1)], TOPIC_TIMEOUT, &auth).await?;
+        // Every record is handed to librdkafka first, then every acknowledgement awaited.
+        let mut deliveries = Vec::with_capacity(to_send.len());
+        for &(candidate, topic) in &to_send {
+            let headers = outgoing_headers(candidate, dlq_topic);
+            let mut record = FutureRecord::<[u8], [u8]>::to(topic)
+                .headers(kafka::headers::owned(headers.iter().map(|(n, v)| (n.as_slice(), v.as_deref()))));
+            if let Some(key) = &candidate.key {
+                record = record.key(key);
+            }
+            if let Some(payload) = &candidate.payload {
+                record = record.payload(payload);
+            }
+            match producer.send_result(record) {
+                Ok(delivery) => deliveries.push((candidate, topic, headers, delivery)),
+                Err((error, _)) => {
+                    results.insert(candidate.source, Err(format!("not sent: {error}")));
+                }
+            }
+        }
+        let mut log_writes = Vec::new();
+        for (candidate, topic, headers, delivery) in deliveries {
+            let outcome = tokio::select! {
+                outcome = delivery => outcome,
+                () = auth.failed() => return Err(DlqError::Broker(auth.failure().unwrap_or_default())),
+            };
+            let stored = match outcome {
+                Ok(Ok(delivery)) => {
+                    auth.logged_in();
+                    Ok(Location {
+                        topic: topic.to_owned(),
+                        partition: delivery.partition,
+                        offset: delivery.offset,
+                    })
+                }
+                Ok(Err((error, _))) => Err(format!("not acknowledged: {error}")),
+                Err(_) => Err("not acknowledged: the producer stopped".to_owned()),
+            };
+            if let Ok(sent_to) = &stored {
+                let record = RedriveRecord {
+                    dead_letter: Location {
+                        topic: dlq_topic.to_owned(),
+                        partition: candidate.source.partition,
+                        offset: candidate.source.offset,
+                    },
+                    sent_to: sent_to.clone(),
+                    redriven_at: models::format_timestamp(Utc::now()),
+                    redrive_count: redrive_count(&headers),
+                };
+                let key = log_key(dlq_topic, candidate.source);
+                let payload = serde_json::to_vec(&record).unwrap_or_default();
+                let write = FutureRecord::<[u8], [u8]>::to(&log_topic).key(key.as_bytes()).payload(&payload);
+                match producer.send_result(write) {
+                    Ok(delivery) => log_writes.push((candidate.source, delivery)),
+                    Err((error, _)) => {
+                        unrecorded.insert(candidate.source, error.to_string());
+                    }
+                }
+            }
+            results.insert(candidate.source, stored);
+        }
+        for (source, delivery) in log_writes {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((error, _))) => {
+                    unrecorded.insert(source, error.to_string());
+                }
+                Err(_) => {
+                    unrecorded.insert(source, "the producer stopped".to_owned());
+                }
+            }
+        }
+    }
+
+    let mut acknowledged = 0;
+    for (candidate, verdict) in &plans {
+        let source = candidate.source;
+        match (verdict, results.get(&source)) {
+            (Verdict::Refused(reason), _) => writeln!(out, "{source}  refused: {reason}"),
+            (Verdict::Send { .. }, Some(Ok(to))) => {
+                acknowledged += 1;
+                writeln!(
+                    out,
+                    "{source}  sent to {}/{}:{}, key {}",
+                    to.topic,
+                    to.partition,
+                    to.offset,
+                    key_text(candidate.key.as_deref())
+                )
+            }
+            (Verdict::Send { .. }, Some(Err(reason))) => writeln!(out, "{source}  {reason}"),
+            (Verdict::Send { .. }, None) => writeln!(out, "{source}  not sent"),
+        }
+        .map_err(DlqError::Output)?;
+        if let Some(error) = unrecorded.get(&source) {
+            writeln!(
+                out,
+                "{source}  warning: sent, but not recorded in {} ({error}); redriving it again would send it again",
+                log_topic(dlq_topic)
+            )
+            .map_err(DlqError::Output)?;
+        }
+    }
+    let sent = to_send.len()
+        - results.values().filter(|r| matches!(r, Err(reason) if reason.starts_with("not sent"))).count();
+    writeln!(out, "selected {selected}, sent {sent}, acknowledged {acknowledged}, refused {refused}")
+        .map_err(DlqError::Output)?;
+    let complete = acknowledged == selected && unrecorded.is_empty();
+    Ok(if complete { Outcome::Complete } else { Outcome::Incomplete })
+}
+
+fn candidate_of(letter: &DeadLetter) -> Candidate {
+    Candidate {
+        source: letter.position,
+        original_topic: letter.original_topic().map(str::to_owned),
+        key: letter.key.clone(),
+        payload: letter.payload.clone(),
+        headers: letter.headers.clone(),
+        redrives: letter.redrives(),
+        repeated: false,
+    }
+}
+
+/// The lines of an export file, decoded; any broken line is an error naming it.
+fn read_file(path: &std::path::Path) -> Result<Vec<crate::export::DecodedLetter>, DlqError> {
+    let file_error =
+        |reason: String| DlqError::Selection(format!("{}: {reason}; nothing was sent", path.display()));
+    let bytes = std::fs::read(path).map_err(|error| file_error(error.to_string()))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| file_error("not UTF-8 text (not a dlq export?)".to_owned()))?;
+    let mut lines = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let decoded = ExportedLetter::decode_line(line)
+            .map_err(|reason| file_error(format!("line {}: {reason}", index + 1)))?;
+        lines.push(decoded);
+    }
+    if lines.is_empty() {
+        return Err(file_error("no records in it".to_owned()));
+    }
+    Ok(lines)
+}
+
+/// The file's records, each matched with the dead letter it names, which must exist.
+fn file_candidates(
+    lines: Vec<crate::export::DecodedLetter>,
+    letters: &[DeadLetter],
+    dlq_topic: &str,
+) -> Result<Vec<Candidate>, DlqError> {
+    let mut seen = BTreeSet::new();
+    let mut candidates = Vec::with_capacity(lines.len());
+    for (index, line) in lines.into_iter().enumerate() {
+        let origin = &line.dead_letter;
+        if origin.topic != dlq_topic {
+            return Err(DlqError::Selection(format!(
+                "record {} comes from topic {}, not from the dead-letter topic {dlq_topic}; nothing was sent",
+                index + 1,
+                origin.topic
+            )));
+        }
+        let position = Position { partition: origin.partition, offset: origin.offset };
+        let letter = by_position(letters, &[position], dlq_topic)?.into_iter().next();
+        let from_topic = letter.map_or(0, DeadLetter::redrives);
+        candidates.push(Candidate {
+            source: position,
+            original_topic: letter.and_then(DeadLetter::original_topic).map(str::to_owned),
+            redrives: redrive_count(&line.headers).max(from_topic),
+            key: line.key,
+            payload: line.payload,
+            headers: line.headers,
+            repeated: !seen.insert(position),
+        });
+    }
+    Ok(candidates)
+}
+
+fn decide(
+    candidate: &Candidate,
+    log: &BTreeMap<Position, RedriveRecord>,
+    max_redrives: u32,
+    to: Option<&str>,
+    force: bool,
+    dlq_topic: &str,
+) -> Verdict {
+    if candidate.repeated {
+        return Verdict::Refused("appears earlier in the same file; a dead letter is sent once".to_owned());
+    }
+    if let Some(done) = log.get(&candidate.source) {
+        let to = &done.sent_to;
+        return Verdict::Refused(format!(
+            "already redriven to {}/{}:{} at {} (recorded in {}); a dead letter is sent back once",
+            to.topic,
+            to.partition,
+            to.offset,
+            done.redriven_at,
+            log_topic(dlq_topic)
+        ));
+    }
+    if candidate.redrives >= max_redrives {
+        return Verdict::Refused(format!(
+            "already redriven {} times and dead-lettered again (dlq.max_redrives = {max_redrives}); fix its cause \
+             or raise dlq.max_redrives",
+            candidate.redrives
+        ));
+    }
+    let Some(topic) = to.map(str::to_owned).or_else(|| candidate.original_topic.clone()) else {
+        return Verdict::Refused(
+            "no dlq.original.topic header says where it came from; give --to TOPIC".to_owned(),
+        );
+    };
+    if !force {
+        if let Err(failure) = Inspection::of(candidate.payload.as_deref()).accepted() {
+            return Verdict::Refused(format!(
+                "would fail again ({}: {}); fix it (dlq export, edit, redrive --from-file) or send it anyway with --force",
+                failure.kind(),
+                failure.reason()
+            ));
+        }
+    }
+    Verdict::Send { topic }
+}
+
+/// The headers of the resent record: the dead letter's own (its `dlq.*` context kept as
+/// history), then a fresh redrive count, source and time.
+fn outgoing_headers(candidate: &Candidate, dlq_topic: &str) -> Vec<RawHeader> {
+    let replaced = [dlq_headers::REDRIVE_COUNT, dlq_headers::REDRIVEN_FROM, dlq_headers::REDRIVEN_AT];
+    let mut headers: Vec<RawHeader> = candidate
+        .headers
+        .iter()
+        .filter(|(name, _)| !replaced.iter().any(|r| name == r.as_bytes()))
+        .cloned()
+        .collect();
+    let mut add =
+        |name: &str, value: String| headers.push((name.as_bytes().to_vec(), Some(value.into_bytes())));
+    add(dlq_headers::REDRIVE_COUNT, (candidate.redrives + 1).to_string());
+    add(dlq_headers::REDRIVEN_FROM, log_key(dlq_topic, candidate.source));
+    add(dlq_headers::REDRIVEN_AT, models::format_timestamp(Utc::now()));
+    headers
+}
+
+fn key_text(key: Option<&[u8]>) -> String {
+    key.map_or_else(|| "(none)".to_owned(), display_bytes)
+}
+
+fn size_text(payload: Option<&[u8]>) -> String {
+    payload.map_or_else(|| "no payload".to_owned(), |p| format!("{} bytes", p.len()))
+}

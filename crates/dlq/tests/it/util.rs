@@ -1,0 +1,270 @@
+//! Helpers: run the real `dlq` and `tracker` binaries against a private broker, produce raw
+//! records, read topics to their end, wait with explicit deadlines.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::Value;
+use testkit::Broker;
+
+/// Longest run of one `dlq` command.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(60);
+/// Longest wait for the tracker to do something.
+pub const GENEROUS: Duration = Duration::from_secs(60);
+
+/// What a finished `dlq` printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Fails with everything printed unless the exit code is `code`.
+    pub fn expect_code(self, code: i32) -> Finished {
+        assert_eq!(self.code, Some(code), "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    /// stderr without the logging lines of librdkafka (JSON objects), as a user reads it.
+    pub fn error_lines(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|line| !line.starts_with('{')).collect()
+    }
+}
+
+fn die_with_test(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe; the child dies with the test that started it.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+}
+
+/// Runs `dlq ARGS` in `dir` against `broker` (through KAFKA_BROKER unless `env` says otherwise).
+pub fn dlq(broker: &Broker, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let bootstrap = broker.bootstrap();
+    let mut all_env = vec![("KAFKA_BROKER", bootstrap.as_str())];
+    all_env.extend_from_slice(env);
+    run(Path::new(env!("CARGO_BIN_EXE_dlq")), dir, args, &all_env)
+}
+
+/// Runs a binary to its end, failing after [`COMMAND_LIMIT`].
+pub fn run(binary: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let mut command = Command::new(binary);
+    command.current_dir(dir).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for var in config::ENV_VARS {
+        command.env_remove(var.name);
+    }
+    command.env_remove("RUST_LOG").envs(env.iter().copied());
+    die_with_test(&mut command);
+    let started = Instant::now();
+    let mut child = command.spawn().unwrap_or_else(|error| panic!("starting {}: {error}", binary.display()));
+    let collect = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    };
+    let stdout = child.stdout.take().map(|pipe| collect(Box::new(pipe)));
+    let stderr = child.stderr.take().map(|pipe| collect(Box::new(pipe)));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if started.elapsed() > COMMAND_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{} {args:?} did not finish within {COMMAND_LIMIT:?}", binary.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = |handle: Option<std::thread::JoinHandle<String>>| {
+        handle.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
+    };
+    Finished { code: status.code(), stdout: text(stdout), stderr: text(stderr) }
+}
+
+/// The tracker binary, built next to `dlq` by `cargo build -p tracker` (or the workspace's tests).
+pub fn tracker_binary() -> PathBuf {
+    let binary = Path::new(env!("CARGO_BIN_EXE_dlq")).with_file_name("tracker");
+    assert!(binary.is_file(), "no tracker at {}: run `cargo build -p tracker` first", binary.display());
+    binary
+}
+
+/// A running tracker, killed on drop.
+pub struct Tracker(Child);
+
+impl Tracker {
+    /// Starts one tracker instance writing into `dir`.
+    pub fn start(broker: &Broker, dir: &Path, env: &[(&str, &str)]) -> Tracker {
+        let stderr = std::fs::File::create(dir.join("tracker.stderr")).expect("stderr file");
+        let mut command = Command::new(tracker_binary());
+        for var in config::ENV_VARS {
+            command.env_remove(var.name);
+        }
+        command
+            .current_dir(dir)
+            .env_remove("RUST_LOG")
+            .env("KAFKA_BROKER", broker.bootstrap())
+            .env("TRACKER_INSTANCE_ID", "instance-1")
+            .env("TRACKER_LOG_DIR", dir)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr);
+        die_with_test(&mut command);
+        Tracker(command.spawn().expect("tracker starts"))
+    }
+}
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A broker with `orders` (3 partitions) and `orders-dlq` (1 partition).
+pub async fn broker_with_topics() -> Broker {
+    let broker = Broker::start().expect("broker starts");
+    broker.create_topic("orders", 3).await.expect("orders topic");
+    broker.create_topic("orders-dlq", 1).await.expect("dlq topic");
+    broker
+}
+
+/// A record with raw bytes everywhere.
+#[derive(Debug, Clone, Default)]
+pub struct RawRecord {
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+    pub headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl RawRecord {
+    /// A record with UTF-8 headers.
+    pub fn new(key: &[u8], payload: &[u8], headers: &[(&str, &str)]) -> Self {
+        RawRecord {
+            key: Some(key.to_vec()),
+            payload: Some(payload.to_vec()),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.as_bytes().to_vec(), Some(v.as_bytes().to_vec())))
+                .collect(),
+        }
+    }
+}
+
+/// Produces `records` to `topic` (acks=all, one at a time so their order is kept); returns
+/// (partition, offset) of each.
+pub async fn produce(broker: &Broker, topic: &str, records: &[RawRecord]) -> Vec<(i32, i64)> {
+    let producer: FutureProducer = broker.client_config().set("enable.idempotence", "true").create().unwrap();
+    let mut stored = Vec::new();
+    for record in records {
+        let headers = kafka::headers::owned(record.headers.iter().map(|(n, v)| (n.as_slice(), v.as_deref())));
+        let mut message = FutureRecord::<[u8], [u8]>::to(topic).headers(headers);
+        if let Some(key) = &record.key {
+            message = message.key(key);
+        }
+        if let Some(payload) = &record.payload {
+            message = message.payload(payload);
+        }
+        let delivery =
+            producer.send(message, Duration::from_secs(30)).await.map_err(|(e, _)| e).expect("acknowledged");
+        stored.push((delivery.partition, delivery.offset));
+    }
+    stored
+}
+
+/// Every record of `topic`, read to its end the way `dlq` reads.
+pub fn read_topic(broker: &Broker, topic: &str) -> Vec<dlq::letter::DeadLetter> {
+    let mut kafka = config::KafkaSettings { broker: broker.bootstrap(), ..Default::default() };
+    if let Some(user) = broker.sasl() {
+        for (key, value) in user.properties() {
+            kafka.properties.insert(key.to_owned(), value.to_owned());
+        }
+    }
+    let auth = kafka::auth::AuthWatch::new(&kafka);
+    dlq::read::read_topic(&kafka, topic, &auth).expect("topic read").unwrap_or_default()
+}
+
+/// Waits until `topic` holds at least `count` records; returns them all.
+pub fn wait_for_records(broker: &Broker, topic: &str, count: usize) -> Vec<dlq::letter::DeadLetter> {
+    let deadline = Instant::now() + GENEROUS;
+    loop {
+        let records = read_topic(broker, topic);
+        if records.len() >= count {
+            return records;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{topic} holds {} records, not {count}, after {GENEROUS:?}",
+            records.len()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The `.events` lines of every tracker in `dir`.
+pub fn audit_lines(dir: &Path) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "events") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            lines.extend(text.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()));
+        }
+    }
+    lines
+}
+
+/// Waits for the audit line of `topic` partition:offset.
+pub fn wait_for_audit(dir: &Path, partition: i32, offset: i64) -> Value {
+    let deadline = Instant::now() + GENEROUS;
+    loop {
+        let found = audit_lines(dir)
+            .into_iter()
+            .find(|line| line["kafka_partition"] == partition && line["kafka_offset"] == offset);
+        if let Some(line) = found {
+            return line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no audit line for orders {partition}:{offset} after {GENEROUS:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The JSON lines of a command's stdout.
+pub fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))).collect()
+}
+
+/// A dead letter as the tracker writes it, for tests that need no tracker.
+pub fn dead_letter(payload: &[u8], original_offset: i64, kind: &str) -> RawRecord {
+    let offset = original_offset.to_string();
+    RawRecord::new(
+        b"order-key",
+        payload,
+        &[
+            ("trace_id", "trace-1"),
+            ("dlq.original.topic", "orders"),
+            ("dlq.original.partition", "0"),
+            ("dlq.original.offset", &offset),
+            ("dlq.error.kind", kind),
+            ("dlq.error.class", "transient"),
+            ("dlq.error.message", "downstream timed out"),
+            ("dlq.attempts", "3"),
+            ("dlq.instance.id", "instance-1"),
+            ("dlq.failed.at", "2026-11-27T17:00:00.000Z"),
+        ],
+    )
+}

@@ -1,7 +1,7 @@
 //! The `monitor` binary: parses flags, runs [`monitor::run`], maps the outcome to an exit
 //! code (0 success, 1 runtime failure, 2 bad usage).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -16,7 +16,8 @@ fn main() -> ExitCode {
         Err(error) => {
             let code = if error.is_usage() { 2 } else { 1 };
             let error = anyhow::Error::new(error);
-            eprintln!("monitor: {error:#}");
+            // Not `eprintln!`: it panics when stderr is closed.
+            let _lost_if_stderr_is_gone = writeln!(std::io::stderr(), "monitor: {error:#}");
             ExitCode::from(code)
         }
     }

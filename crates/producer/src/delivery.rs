@@ -120,13 +120,15 @@ pub struct DeliveryContext {
     auth: AuthWatch,
     /// The last client error written to the log, and when.
     last_error: Mutex<Option<(String, Instant)>>,
+    /// Drops the second delivery of each error (see [`kafka::ProducerErrors`]).
+    errors: kafka::ProducerErrors,
 }
 
 impl DeliveryContext {
     /// A context feeding `counters`, writing client errors to `log` and authentication
     /// failures to `auth`.
     pub fn new(counters: Arc<Counters>, log: Arc<HealthLog>, auth: AuthWatch) -> Self {
-        Self { counters, log, auth, last_error: Mutex::new(None) }
+        Self { counters, log, auth, last_error: Mutex::new(None), errors: kafka::ProducerErrors::default() }
     }
 }
 
@@ -136,6 +138,9 @@ impl ClientContext for DeliveryContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        if !self.errors.first_time(&error, reason) {
+            return;
+        }
         match self.auth.record(&error, reason) {
             // Fatal: the run stops and the binary prints the message as its error line.
             Recorded::First(message) => {

@@ -77,6 +77,7 @@ async fn a_dead_letter_topic_that_never_accepts_stops_the_tracker_without_losing
     );
     assert!(stderr.contains(&expected), "{expected:?} not in stderr:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    eprintln!("tracker stderr:\n{stderr}");
 
     let failures = log_entries(dir.path(), "refused", "dlq_failed");
     assert_eq!(failures.len(), 5, "one dlq_failed entry per attempt: {failures:#?}");

@@ -468,7 +468,13 @@ mod tests {
         );
         assert_eq!(
             keys(&DlqFailed::default()),
-            sorted(&[&position[..], &["dlq_topic", "error_kind", "attempts"]].concat())
+            sorted(
+                &[
+                    &position[..],
+                    &["dlq_topic", "error_kind", "attempts", "send_attempt", "send_attempts_max", "fatal"],
+                ]
+                .concat()
+            )
         );
         assert_eq!(
             keys(&DuplicateSkipped::default()),

@@ -28,6 +28,9 @@ pub struct Cli {
     /// Dead-letter topic [default: orders-dlq]
     #[arg(long, global = true, value_name = "TOPIC")]
     pub dlq_topic: Option<String>,
+    /// How stderr lines look: text (one readable line each) or json (one JSON object each)
+    #[arg(long, global = true, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: service::LogFormat,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     };
     // Every text printed from here on goes through the configuration's redactor.
     let redactor = config.redactor().clone();
-    service::init_stderr_logging(redactor.clone());
+    service::init_stderr_logging(redactor.clone(), cli.log_format);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -147,12 +147,13 @@ impl AuthWatch {
 #[derive(Debug, Clone)]
 pub struct AuthContext {
     watch: AuthWatch,
+    errors: std::sync::Arc<crate::ProducerErrors>,
 }
 
 impl AuthContext {
     /// A context that records refused logins in `watch`.
     pub fn new(watch: AuthWatch) -> Self {
-        Self { watch }
+        Self { watch, errors: std::sync::Arc::default() }
     }
 }
 
@@ -162,6 +163,10 @@ impl ClientContext for AuthContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        // This context rides along with producers, whose errors rdkafka delivers twice.
+        if !self.errors.first_time(&error, reason) {
+            return;
+        }
         if self.watch.record(&error, reason) == Recorded::Other {
             tracing::warn!(target: "librdkafka", %error, "{reason}");
         }

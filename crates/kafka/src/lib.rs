@@ -123,10 +123,12 @@ pub async fn ensure_topics(
 
 /// Forwards a librdkafka log line to `tracing` (target `librdkafka`) at its level.
 ///
-/// A refused SASL login is reported by the program itself, as its one error line (see
-/// [`auth`]), so librdkafka's own line about it (facility `FAIL`) is demoted to debug.
+/// A broker connection failure at error level (facility `FAIL`: refused, reset, timed out)
+/// reaches the client's error callback too, with the same text, and every context reports
+/// that one (a refused SASL login as the program's own error line, see [`auth`]): the log
+/// line is demoted to debug so each failure is printed once.
 pub fn log_to_tracing(level: RDKafkaLogLevel, facility: &str, message: &str) {
-    let level = if facility == "FAIL" && message.contains("SASL ") { RDKafkaLogLevel::Debug } else { level };
+    let level = if reaches_the_error_callback(level, facility) { RDKafkaLogLevel::Debug } else { level };
     match level {
         RDKafkaLogLevel::Emerg
         | RDKafkaLogLevel::Alert
@@ -140,6 +142,45 @@ pub fn log_to_tracing(level: RDKafkaLogLevel, facility: &str, message: &str) {
         }
         RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", facility, "{message}"),
     }
+}
+
+/// How long a second, identical error counts as the same one delivered twice.
+const SAME_ERROR_WINDOW: Duration = Duration::from_secs(1);
+
+/// Lets each error of a producer through once.
+///
+/// rdkafka 0.39 hands every error event of a producer to `ClientContext::error` twice: once in
+/// `Client::poll_event`, and again in `BaseProducer::poll`, which gets the same event back
+/// (with two threads polling, the two calls of different events can interleave). A producer's
+/// context asks [`ProducerErrors::first_time`] before reporting. librdkafka itself holds back
+/// identical broker errors for 30 s, so the same text within a second is the duplicate, or a
+/// repeat not worth a line.
+#[derive(Debug, Default)]
+pub struct ProducerErrors {
+    recent: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl ProducerErrors {
+    /// Whether this error text was not seen in the last second.
+    pub fn first_time(&self, error: &rdkafka::error::KafkaError, reason: &str) -> bool {
+        let now = std::time::Instant::now();
+        let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        recent.retain(|_, seen| now.duration_since(*seen) < SAME_ERROR_WINDOW);
+        recent.insert(format!("{error}: {reason}"), now).is_none()
+    }
+}
+
+/// Whether librdkafka also hands this log line to the error callback: it does so for `FAIL`
+/// lines at error level or worse (`rd_kafka_broker_set_error` in librdkafka 2.x).
+fn reaches_the_error_callback(level: RDKafkaLogLevel, facility: &str) -> bool {
+    facility == "FAIL"
+        && matches!(
+            level,
+            RDKafkaLogLevel::Emerg
+                | RDKafkaLogLevel::Alert
+                | RDKafkaLogLevel::Critical
+                | RDKafkaLogLevel::Error
+        )
 }
 
 fn topics_list(topics: &[(&str, i32)]) -> String {
@@ -156,6 +197,18 @@ mod tests {
         kafka.properties.insert("linger.ms".into(), "50".into());
         kafka.properties.insert("enable.auto.offset.store".into(), "true".into());
         kafka
+    }
+
+    #[test]
+    fn an_error_delivered_twice_in_a_row_is_reported_once() {
+        let errors = ProducerErrors::default();
+        let refused = rdkafka::error::KafkaError::Global(RDKafkaErrorCode::BrokerTransportFailure);
+        let down = rdkafka::error::KafkaError::Global(RDKafkaErrorCode::AllBrokersDown);
+        assert!(errors.first_time(&refused, "Connection refused"));
+        assert!(errors.first_time(&down, "1/1 brokers are down"), "another error is new");
+        assert!(!errors.first_time(&refused, "Connection refused"), "the duplicate, interleaved");
+        assert!(!errors.first_time(&down, "1/1 brokers are down"), "the other duplicate");
+        assert!(errors.first_time(&refused, "Connection reset"), "another text is new");
     }
 
     #[test]

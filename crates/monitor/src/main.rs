@@ -2,7 +2,7 @@
 //! code (0 success, 1 runtime failure, 2 bad usage) and prints a failure once, as
 //! `error: ...` like the producer and the tracker.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,7 +17,8 @@ fn main() -> ExitCode {
         Err(error) => {
             let code = if error.is_usage() { 2 } else { 1 };
             let error = anyhow::Error::new(error);
-            eprintln!("error: {error:#}");
+            // Not `eprintln!`: it panics when stderr is closed.
+            let _lost_if_stderr_is_gone = writeln!(std::io::stderr(), "error: {error:#}");
             ExitCode::from(code)
         }
     }

@@ -56,8 +56,9 @@ pub struct Cli {
     pub poison_rate: Option<f64>,
 
     /// Send only poison pills of this kind: invalid-json, wrong-shape, missing-field,
-    /// wrong-types, bad-amounts, not-utf8, empty, oversized
-    #[arg(long, value_name = "KIND", conflicts_with = "poison_rate")]
+    /// wrong-types, bad-amounts, not-utf8, empty, oversized; needs --count, so a demo cannot
+    /// fill the topic with poison by mistake
+    #[arg(long, value_name = "KIND", conflicts_with = "poison_rate", requires = "count")]
     pub poison: Option<PoisonKind>,
 
     /// Seed of the order generator, for reproducible orders [config: producer.seed] [default:
@@ -73,6 +74,10 @@ pub struct Cli {
     /// they are missing, before producing
     #[arg(long)]
     pub create_topics: bool,
+
+    /// How stderr lines look: text (one readable line each) or json (one JSON object each)
+    #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: service::LogFormat,
 }
 
 impl Cli {

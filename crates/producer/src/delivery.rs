@@ -119,13 +119,21 @@ pub struct DeliveryContext {
     /// Holds back repeats of a client error text (the tracker's throttle: each text at most
     /// once per 10 s, the next entry saying how many were held back).
     errors: Mutex<ErrorThrottle>,
+    /// Drops the second delivery of each error (see [`kafka::ProducerErrors`]).
+    double_deliveries: kafka::ProducerErrors,
 }
 
 impl DeliveryContext {
     /// A context feeding `counters`, writing client errors to `log` and authentication
     /// failures to `auth`.
     pub fn new(counters: Arc<Counters>, log: Arc<HealthLog>, auth: AuthWatch) -> Self {
-        Self { counters, log, auth, errors: Mutex::new(ErrorThrottle::default()) }
+        Self {
+            counters,
+            log,
+            auth,
+            errors: Mutex::new(ErrorThrottle::default()),
+            double_deliveries: kafka::ProducerErrors::default(),
+        }
     }
 }
 
@@ -135,6 +143,9 @@ impl ClientContext for DeliveryContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
+        if !self.double_deliveries.first_time(&error, reason) {
+            return;
+        }
         match self.auth.record(&error, reason) {
             // Fatal: the run stops and the binary prints the message as its error line.
             Recorded::First(message) => {

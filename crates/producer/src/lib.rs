@@ -38,6 +38,7 @@ use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
+use service::StopProgress;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
@@ -63,6 +64,9 @@ const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(1);
 const FLUSH_SLICE: Duration = Duration::from_millis(100);
 /// Longest wait, after the flush, for the delivery callbacks of flushed records to run.
 const SETTLE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long the broker has to answer a first metadata request before the producer says it
+/// does not answer.
+const BROKER_ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
 /// Records per batch generated ahead in flood mode.
 const AHEAD_BATCH_SIZE: usize = 256;
 /// Batches generated ahead at most (about 4 MB of orders).
@@ -193,20 +197,36 @@ pub fn client_config(config: &Config) -> ClientConfig {
 /// Runs the producer until `options.count` records are sent or `shutdown` fires, then flushes
 /// (bounded by `producer.flush_timeout_ms`) and returns the totals. The caller decides what a
 /// non-zero [`Summary::lost`] means (the binary exits 1). A refused SASL login stops sending
-/// and flushing at once and returns [`ProducerError::Authentication`].
+/// and flushing at once and returns [`ProducerError::Authentication`]. `progress` always says
+/// how many records are not acknowledged yet (the binary prints it when a second signal cuts
+/// the flush short).
 pub async fn run(
     config: Config,
     options: RunOptions,
     shutdown: CancellationToken,
+    progress: StopProgress,
 ) -> Result<Summary, ProducerError> {
     let log_dir = &config.producer.log_dir;
     let log = HealthLog::open(log_dir, config.redactor().clone())
         .map(Arc::new)
         .map_err(|source| ProducerError::HealthLog { path: log_dir.join(health_log::FILE_NAME), source })?;
     let counters = Arc::new(Counters::default());
+    progress.set_with({
+        let counters = Arc::clone(&counters);
+        move || {
+            let in_flight = counters.snapshot().in_flight();
+            format!(
+                "{in_flight} records sent and not acknowledged by the broker (they may or may not be \
+                 stored), and producer.log has no stop entry"
+            )
+        }
+    });
     let auth = AuthWatch::new(&config.kafka);
-    let producer: ThreadedProducer<DeliveryContext> = client_config(&config)
+    let client = client_config(&config);
+    let message_timeout_ms = client.get("message.timeout.ms").unwrap_or("30000").to_owned();
+    let producer: Arc<ThreadedProducer<DeliveryContext>> = client
         .create_with_context(DeliveryContext::new(Arc::clone(&counters), Arc::clone(&log), auth.clone()))
+        .map(Arc::new)
         .map_err(ProducerError::Client)?;
     // Sending stops on SIGINT/SIGTERM, or as soon as the broker refuses the login.
     let stop = shutdown.child_token();
@@ -287,6 +307,11 @@ pub async fn run(
         _ => None,
     };
 
+    let broker_check = tokio::task::spawn_blocking({
+        let producer = Arc::clone(&producer);
+        let (broker, auth) = (config.kafka.broker.clone(), auth.clone());
+        move || say_if_the_broker_does_not_answer(&producer, &broker, &message_timeout_ms, &auth)
+    });
     let started = Instant::now();
     let mut reason = produce(&producer, &config.kafka.topic, &mut feed, &options, &counters, &stop).await;
     if auth.failure().is_some() {
@@ -359,12 +384,37 @@ pub async fn run(
         "producer stopped"
     );
     // Dropping the client purges what is left (already counted as lost) and joins its thread.
+    // The check ends within BROKER_ANSWER_TIMEOUT; it holds the last other handle.
+    let _ = broker_check.await;
     tokio::task::spawn_blocking(move || drop(producer))
         .await
         .map_err(|error| ProducerError::Task(error.to_string()))?;
     match failure {
         Some(failure) => Err(ProducerError::Authentication(failure)),
         None => Ok(summary),
+    }
+}
+
+/// Asks the broker for metadata once, at the start: if it does not answer within
+/// [`BROKER_ANSWER_TIMEOUT`], says so on stderr, naming it, instead of waiting silently until
+/// `message.timeout.ms` fails every record (librdkafka's own lines only come when a connection
+/// is refused, not when nothing answers).
+fn say_if_the_broker_does_not_answer(
+    producer: &ThreadedProducer<DeliveryContext>,
+    broker: &str,
+    message_timeout_ms: &str,
+    auth: &AuthWatch,
+) {
+    let answer = producer.client().fetch_metadata(None, BROKER_ANSWER_TIMEOUT);
+    // A refused login answers, and is reported on its own.
+    if let (Err(error), None) = (answer, auth.failure()) {
+        tracing::warn!(
+            broker,
+            %error,
+            "the broker does not answer after {} s; records wait for it up to message.timeout.ms \
+             ({message_timeout_ms} ms), then count as lost",
+            BROKER_ANSWER_TIMEOUT.as_secs()
+        );
     }
 }
 

@@ -48,6 +48,9 @@ pub struct Options {
     /// Log failures and skip them instead of sending them to the dead-letter topic
     #[arg(long)]
     pub no_dlq: bool,
+    /// How stderr lines look: text (one readable line each) or json (one JSON object each)
+    #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: service::LogFormat,
 }
 
 impl Options {

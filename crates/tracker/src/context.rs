@@ -84,6 +84,8 @@ impl ClientContext for TrackerContext {
         if self.auth.record(&error, reason) != Recorded::Other {
             return;
         }
+        // librdkafka holds back identical repeats for 30 s, so stderr gets no flood.
+        tracing::warn!(target: "librdkafka", %error, "{reason}");
         let text = format!("{error}: {reason}");
         self.shared().log_rate_limited(KafkaErrorEntry::reported_by("client"), &text);
     }

@@ -53,13 +53,14 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureProducer;
 use rdkafka::types::RDKafkaErrorCode;
+use service::StopProgress;
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::TrackerContext;
 use crate::files::TrackerFiles;
 use crate::shared::{Identity, Shared};
-use crate::worker::{TrackerConsumer, Worker};
+use crate::worker::{Halt, TrackerConsumer, Worker};
 
 /// Longest wait at start for the broker to tell its cluster id, for the `kafka_initialised`
 /// entry; an unreachable broker only delays that entry (the id is read again at each
@@ -83,6 +84,10 @@ pub enum TrackerError {
     /// The broker refused the SASL login: no retry can fix that, so the tracker stops at once.
     #[error("{0}")]
     Authentication(String),
+    /// A failed message could not be dead-lettered: the tracker stops rather than stall or
+    /// skip it (see [`worker`]).
+    #[error("{0}")]
+    DeadLetter(String),
     /// The SIGINT/SIGTERM handlers cannot be installed.
     #[error("cannot install the signal handlers: {0}")]
     Signals(std::io::Error),
@@ -105,14 +110,21 @@ pub fn instance_id(config: &Config) -> String {
 }
 
 /// Runs one tracker instance until `shutdown` resolves (to the name of the signal), then
-/// stops gracefully within `tracker.shutdown_timeout_ms` and returns the totals. A refused
+/// stops gracefully within `tracker.shutdown_timeout_ms` and returns the totals. Each step of
+/// the stop says in `progress` what would be left undone if the process ended during it (the
+/// binary prints it on a second signal, or when the stop outlasts its time limit). A refused
 /// SASL login (at start, or later if the credentials change) stops it at once with
 /// [`TrackerError::Authentication`], storing and committing nothing more: what was not
 /// committed is delivered again, as after a crash.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = String> + Send + 'static,
+    progress: StopProgress,
 ) -> Result<StopSummary, TrackerError> {
+    progress.set(
+        "the message in hand is not finished, the .events and .log lines in memory are not written \
+         and nothing finished since the last commit is committed: those messages will be delivered again",
+    );
     let instance_id = instance_id(&config);
     let log_dir = config.tracker.log_dir.clone();
     let files_error = |source| TrackerError::Files { dir: log_dir.display().to_string(), source };
@@ -155,9 +167,15 @@ pub async fn run(
         Worker::new(config.clone(), Arc::clone(&shared), dlq, token, rand::rngs::StdRng::from_os_rng());
     let consumed = worker.consume(&consumer).await;
     let signal = signal.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    if let Err(source) = consumed {
+    match consumed {
+        Ok(()) => {}
         // The audit cannot be written: stop at once, storing and committing nothing more.
-        return Err(files_error(source));
+        Err(Halt::Files(source)) => return Err(files_error(source)),
+        // The `dlq_failed` entry is in the `.log` already.
+        Err(Halt::DeadLetter(reason)) => {
+            let _ = shared.lock().unwrap_or_else(PoisonError::into_inner).files.flush();
+            return Err(TrackerError::DeadLetter(reason));
+        }
     }
     if let Some(failure) = auth.failure() {
         // Whichever client saw the refusal first (the consumer or the dead-letter producer),
@@ -167,7 +185,7 @@ pub async fn run(
         let _ = shared.files.flush();
         return Err(TrackerError::Authentication(failure));
     }
-    Ok(stop(config, worker, consumer, &signal).await)
+    Ok(stop(config, worker, consumer, &signal, &progress).await)
 }
 
 fn log_start(shared: &Mutex<Shared>, config: &Config, start_time: chrono::DateTime<Utc>) {
@@ -264,14 +282,26 @@ async fn stop(
     mut worker: Worker,
     consumer: Arc<TrackerConsumer>,
     signal: &str,
+    progress: &StopProgress,
 ) -> StopSummary {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(config.tracker.shutdown_timeout_ms);
+    let limit = Duration::from_millis(config.tracker.shutdown_timeout_ms);
+    // The binary ends the process when `limit` has passed since the signal: finish a tenth
+    // earlier, so a stop that goes to its own deadlines still ends on its own.
+    let deadline = tokio::time::Instant::now() + limit - limit / 10;
     // Keep a margin to write the stop entry and leave the group after committing.
-    let commit_deadline = deadline - Duration::from_millis(config.tracker.shutdown_timeout_ms / 3);
+    let commit_deadline = deadline - limit / 3;
     let shared = Arc::clone(&worker.shared);
     let lock = || shared.lock().unwrap_or_else(PoisonError::into_inner);
 
+    progress.set(
+        "the .events and .log lines in memory are not written and nothing finished since the last \
+         commit is committed: those messages will be delivered again",
+    );
     let stored = lock().flush_and_store(&*consumer);
+    progress.set(
+        "the final commit did not finish: messages finished since the last commit will be \
+         delivered again; the .log has no stop entry",
+    );
     let committed = match stored {
         Err(error) => Err(format!("cannot write the tracker files: {error}")),
         Ok(()) => {
@@ -293,6 +323,7 @@ async fn stop(
         lock().log(&CommitFailed { partitions: None, during: Some("shutdown".into()) }, Some(&error));
     }
 
+    progress.set("the .log has no stop entry, and the consumer group was not left");
     worker.write_metrics(&consumer);
     let uptime = worker.started.elapsed().as_secs_f64();
     let summary = worker.counters.stop_summary(signal, uptime, Utc::now());
@@ -305,6 +336,10 @@ async fn stop(
     }
 
     // Leave the group so the other instances take the partitions at once.
+    progress.set(
+        "the consumer group was not left: the other instances take over its partitions after \
+         kafka.session_timeout_ms",
+    );
     drop(worker);
     let leaving = tokio::task::spawn_blocking(move || {
         consumer.unsubscribe();

@@ -6,6 +6,12 @@
 //! waiting for a dead-letter acknowledgement) is abandoned: it is never finished, so neither
 //! its offset nor a later one of its partition is stored, and it is delivered again after a
 //! restart.
+//!
+//! A dead-letter topic that refuses a failed message is tried [`DLQ_SEND_ATTEMPTS`] times with
+//! a growing pause; then the loop stops with [`Halt::DeadLetter`] and the tracker exits 1. The
+//! message is not finished, so neither its offset nor any later one of its partition is
+//! stored: it is delivered again at the next start. Stalling without end (every message behind
+//! it waiting, silently) or skipping it (losing it) are the two things this avoids.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -43,8 +49,16 @@ pub type TrackerConsumer = StreamConsumer<TrackerContext>;
 const LOG_RAW_MESSAGE_MAX_CHARS: usize = 2_000;
 /// Orders whose lifecycle position is remembered, to flag events that arrive out of order.
 const ORDER_BOOK_CAPACITY: usize = 100_000;
-/// How long one dead-letter send may wait for its acknowledgement before it is tried again.
-const DLQ_SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one dead-letter send may wait for room in the producer's queue. The wait for the
+/// acknowledgement is bounded by the dead-letter producer's `message.timeout.ms`.
+const DLQ_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Sends of one dead letter before the tracker gives up and stops. With the default
+/// `message.timeout.ms` (30 s) the worst case is 5 × 30 s + 15 s of pauses, well under
+/// `max.poll.interval.ms` (300 s), after which the group would drop this instance.
+pub const DLQ_SEND_ATTEMPTS: u32 = 5;
+/// Pause after the first failed send of a dead letter; it doubles after each further one
+/// (1, 2, 4, 8 s).
+const DLQ_FIRST_PAUSE: Duration = Duration::from_secs(1);
 
 /// Where `message` comes from, for `.log` entries about it.
 fn position(message: &BorrowedMessage<'_>) -> MessagePosition {
@@ -56,12 +70,30 @@ fn position(message: &BorrowedMessage<'_>) -> MessagePosition {
 }
 
 /// How handling a message ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
     /// Processed, skipped as a duplicate, or dead-lettered: its offset may be stored.
     Finished,
     /// Cut short by shutdown: its offset must not be stored.
     Abandoned,
+    /// It failed and the dead-letter topic did not take it: the loop must stop (see the
+    /// module documentation); the text says why.
+    Unhandled(String),
+}
+
+/// Why the consumer loop stopped before shutdown. Either way nothing more is stored.
+#[derive(Debug)]
+pub enum Halt {
+    /// The tracker files cannot be written.
+    Files(std::io::Error),
+    /// A failed message could not be dead-lettered in [`DLQ_SEND_ATTEMPTS`] sends.
+    DeadLetter(String),
+}
+
+impl From<std::io::Error> for Halt {
+    fn from(error: std::io::Error) -> Self {
+        Halt::Files(error)
+    }
 }
 
 /// Everything the loop needs besides the consumer.
@@ -124,9 +156,9 @@ impl Worker {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Consumes until shutdown. Fails only when the tracker files cannot be written, in which
-    /// case nothing more is stored or committed.
-    pub async fn consume(&mut self, consumer: &TrackerConsumer) -> std::io::Result<()> {
+    /// Consumes until shutdown. Fails when the tracker files cannot be written or a failed
+    /// message cannot be dead-lettered ([`Halt`]); nothing more is stored then.
+    pub async fn consume(&mut self, consumer: &TrackerConsumer) -> Result<(), Halt> {
         let mut flush_tick = tokio::time::interval(Duration::from_millis(100));
         flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let metrics_every = Duration::from_millis(self.config.tracker.metrics_interval_ms);
@@ -145,7 +177,9 @@ impl Worker {
                 _ = metrics_tick.tick() => self.write_metrics(consumer),
                 received = consumer.recv() => match received {
                     Ok(message) => {
-                        self.handle(&message).await;
+                        if let Outcome::Unhandled(reason) = self.handle(&message).await {
+                            return Err(Halt::DeadLetter(reason));
+                        }
                         let mut shared = self.shared();
                         if shared.wants_flush() {
                             shared.hand_off(consumer)?;
@@ -160,8 +194,9 @@ impl Worker {
         }
     }
 
-    /// Audits one message, processes it, and marks it finished unless it was abandoned.
-    async fn handle(&mut self, message: &BorrowedMessage<'_>) {
+    /// Audits one message, processes it, and marks it finished unless it was abandoned or
+    /// left unhandled.
+    async fn handle(&mut self, message: &BorrowedMessage<'_>) -> Outcome {
         let received_at = Utc::now();
         self.shared().received(message.partition(), message.offset());
         let inspection = Inspection::of(message.payload());
@@ -198,6 +233,7 @@ impl Worker {
             self.counters.finished(message.partition(), message.offset());
             self.shared().finished(message.partition(), message.offset());
         }
+        outcome
     }
 
     /// Writes the `.events` line: every message, whatever happens next.
@@ -340,9 +376,12 @@ impl Worker {
         self.counters.processed += 1;
     }
 
-    /// Sends a failed message to the dead-letter topic, trying again until the broker
-    /// acknowledges it or shutdown comes. With the DLQ off, the failure is only logged, once
-    /// (`processing_failed` with `dlq: "disabled"`, and the order id when it is known).
+    /// Sends a failed message to the dead-letter topic, up to [`DLQ_SEND_ATTEMPTS`] times
+    /// with a doubling pause, until the broker acknowledges it; shutdown abandons it. Each
+    /// refusal is a `dlq_failed` entry (written out at once) and a warning on stderr; after
+    /// the last one the message is [`Outcome::Unhandled`]. With the DLQ off, the failure is
+    /// only logged, once (`processing_failed` with `dlq: "disabled"`, and the order id when it
+    /// is known).
     async fn dead_letter(
         &mut self,
         message: &BorrowedMessage<'_>,
@@ -363,13 +402,15 @@ impl Worker {
             return Outcome::Finished;
         };
         let dlq_topic = self.config.dlq.topic.clone();
-        let mut try_number = 1;
+        let mut pause = DLQ_FIRST_PAUSE;
+        let mut send_number = 0;
         loop {
+            send_number += 1;
             let headers = dlq::context_headers(message, &failure, attempts, &self.instance_id);
             let sent = tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return Outcome::Abandoned,
-                sent = dlq::send(&producer, &dlq_topic, message, &headers, DLQ_SEND_TIMEOUT) => sent,
+                sent = dlq::send(&producer, &dlq_topic, message, &headers, DLQ_QUEUE_TIMEOUT) => sent,
             };
             match sent {
                 Ok(receipt) => {
@@ -387,18 +428,45 @@ impl Worker {
                     return Outcome::Finished;
                 }
                 Err(error) => {
+                    let last = send_number == DLQ_SEND_ATTEMPTS;
                     let entry = DlqFailed {
                         message: position(message),
                         dlq_topic: dlq_topic.clone(),
                         error_kind: failure.kind().to_owned(),
                         attempts,
+                        send_attempt: send_number,
+                        send_attempts_max: DLQ_SEND_ATTEMPTS,
+                        fatal: last,
                     };
-                    self.shared().log_rate_limited(entry, &error);
-                    let delay = self.backoff.delay(try_number, &mut self.random);
-                    try_number = try_number.saturating_add(1);
-                    if !self.sleep(delay.max(Duration::from_millis(100))).await {
+                    {
+                        let mut shared = self.shared();
+                        shared.log(&entry, Some(&error));
+                        // Out now: the loop is not back at its flush tick while it retries.
+                        let _reported_by_the_next_hand_off = shared.files.log.hand_off();
+                    }
+                    let (partition, offset) = (message.partition(), message.offset());
+                    if last {
+                        return Outcome::Unhandled(format!(
+                            "the dead-letter topic {dlq_topic} did not accept the failed message at \
+                             {}/{partition} offset {offset} in {DLQ_SEND_ATTEMPTS} attempts (last error: \
+                             {error}); stopping without committing it or anything after it in its \
+                             partition: it is delivered again at the next start",
+                            message.topic()
+                        ));
+                    }
+                    tracing::warn!(
+                        partition,
+                        offset,
+                        dlq_topic,
+                        %error,
+                        "dead letter not accepted (attempt {send_number} of {DLQ_SEND_ATTEMPTS}); next \
+                         attempt in {} s",
+                        pause.as_secs()
+                    );
+                    if !self.sleep(pause).await {
                         return Outcome::Abandoned;
                     }
+                    pause *= 2;
                 }
             }
         }

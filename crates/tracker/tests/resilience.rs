@@ -116,8 +116,12 @@ async fn broker_outage_of_20_seconds_loses_nothing_acknowledged() {
         create_topics: false,
         show_progress: false,
     };
-    let producing =
-        tokio::spawn(producer::run(settings.validate().unwrap(), options, CancellationToken::new()));
+    let producing = tokio::spawn(producer::run(
+        settings.validate().unwrap(),
+        options,
+        CancellationToken::new(),
+        service::StopProgress::default(),
+    ));
     tokio::time::sleep(Duration::from_secs(5)).await;
     broker.cut_network();
     tokio::time::sleep(Duration::from_secs(20)).await;

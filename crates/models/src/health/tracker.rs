@@ -345,6 +345,13 @@ pub struct DlqFailed {
     pub error_kind: String,
     /// Attempts made before dead-lettering.
     pub attempts: u32,
+    /// Which send of the dead letter failed, from 1.
+    pub send_attempt: u32,
+    /// Sends of one dead letter before the tracker gives up.
+    pub send_attempts_max: u32,
+    /// The last send failed: the tracker stops (exit 1) without committing the message, which
+    /// is delivered again at the next start.
+    pub fatal: bool,
 }
 
 /// `metadata` of a [`LogKind::DuplicateSkipped`] entry.
@@ -481,7 +488,13 @@ mod tests {
         );
         assert_eq!(
             keys(&DlqFailed::default()),
-            sorted(&[&position[..], &["dlq_topic", "error_kind", "attempts"]].concat())
+            sorted(
+                &[
+                    &position[..],
+                    &["dlq_topic", "error_kind", "attempts", "send_attempt", "send_attempts_max", "fatal"],
+                ]
+                .concat()
+            )
         );
         assert_eq!(
             keys(&DuplicateSkipped::default()),

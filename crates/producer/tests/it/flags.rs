@@ -28,6 +28,12 @@ fn an_unknown_poison_kind_lists_the_allowed_ones() {
 }
 
 #[test]
+fn poison_pills_only_come_with_a_count() {
+    // Without --count, `--poison KIND` would fill the topic with poison until stopped.
+    assert_usage_error(&["--poison", "invalid-json"], &[], &["--poison", "--count"]);
+}
+
+#[test]
 fn a_bad_environment_value_names_the_variable() {
     assert_usage_error(&[], &[("PRODUCER_INTERVAL_MS", "abc")], &["PRODUCER_INTERVAL_MS", "abc"]);
     assert_usage_error(&[], &[("PRODUCER_POISON_RATE", "2")], &["producer.poison_rate"]);
@@ -65,6 +71,8 @@ fn help_names_each_flag_with_its_variable_or_key() {
         "--log-dir",
         "PRODUCER_LOG_DIR",
         "--create-topics",
+        "--log-format",
+        "LOG_FORMAT",
     ] {
         assert!(finished.stdout.contains(text), "--help lacks {text}:\n{}", finished.stdout);
     }

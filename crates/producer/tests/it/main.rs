@@ -8,6 +8,7 @@ mod util;
 mod bad_config;
 mod delivery;
 mod flags;
+mod messages;
 mod poison;
 mod secrets;
 mod shutdown;

@@ -79,10 +79,13 @@ async fn run_stops_on_its_own_trigger() {
         }
         trigger.cancel();
     });
-    let summary = tokio::time::timeout(Duration::from_secs(60), producer::run(config, options, shutdown))
-        .await
-        .expect("run ends after the trigger")
-        .expect("run succeeds");
+    let summary = tokio::time::timeout(
+        Duration::from_secs(60),
+        producer::run(config, options, shutdown, service::StopProgress::default()),
+    )
+    .await
+    .expect("run ends after the trigger")
+    .expect("run succeeds");
     assert_eq!(summary.reason, StopReason::Shutdown);
     assert!(summary.acknowledged > 0, "{summary}");
     assert_eq!(summary.lost, 0, "{summary}");

@@ -1,6 +1,6 @@
 # Order tracking on Kafka. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help build test chaos run stop monitor analyze bench lint fmt clean
+.PHONY: help build test chaos run stop purge monitor analyze bench lint fmt clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,6 +20,9 @@ run: ## Start a broker, the trackers and the producer (start.sh)
 
 stop: ## Stop everything start.sh started (stop.sh)
 	./stop.sh
+
+purge: ## Stop everything, then delete the local broker's stored data (stop.sh --purge)
+	./stop.sh --purge
 
 monitor: build ## Open the live dashboard over the tracker files
 	target/release/monitor --dir $${TRACKER_LOG_DIR:-run/logs}

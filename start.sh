@@ -23,6 +23,12 @@ Environment:
   BROKER=auto               auto, local (Tansu even when Docker runs), compose, or external
   KAFKA_BROKER              an existing cluster to use instead of starting a broker
   BROKER_PORT=9092          port of the local broker
+  BROKER_STORAGE=memory     where the local broker keeps records, topics and committed offsets:
+                            memory (lost at ./stop.sh; a new cluster id at each start),
+                            postgres (a private PostgreSQL under .tools/, kept until
+                            ./stop.sh --purge; the first time builds Tansu with PostgreSQL
+                            support, about 10 minutes), or auto (postgres when that is
+                            installed, else memory)
   BROKER_WAIT_S=60          how long to wait for the broker to answer
   RUN_DIR=run               root of pids/, out/ (each process's stdout and stderr), logs/
   TRACKER_LOG_DIR           where tracker-<id>.log/.events and producer.log go (RUN_DIR/logs)
@@ -44,10 +50,11 @@ esac
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'start.sh: %s\n' "$*" >&2; exit 1; }
 
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 # Paths given relative are relative to where the script was called from; the processes run
 # from the repository root, so that ./config.yaml is found there.
-absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 run_dir=$(absolute "${RUN_DIR:-$root/run}")
 log_dir=$(absolute "${TRACKER_LOG_DIR:-$run_dir/logs}")
 pid_dir=$run_dir/pids
@@ -69,30 +76,11 @@ case "${BROKER:-auto}" in
   auto | local | compose | external) ;;
   *) die "BROKER=$BROKER is not supported: use auto, local, compose or external" ;;
 esac
+case "${BROKER_STORAGE:-memory}" in
+  auto | memory | postgres) ;;
+  *) die "BROKER_STORAGE=$BROKER_STORAGE is not supported: use auto, memory or postgres" ;;
+esac
 mkdir -p "$pid_dir" "$out_dir" "$log_dir"
-
-# A shorter path for messages when it lies under the current folder.
-show() { case "$1" in "$root"/*) printf '%s\n' "${1#"$root"/}" ;; *) printf '%s\n' "$1" ;; esac; }
-
-# The command line of a process, NULs as spaces; empty when it is gone (or a zombie).
-cmdline() {
-  if [ -r "/proc/$1/cmdline" ]; then tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true
-  else ps -p "$1" -o args= 2>/dev/null || true; fi
-}
-# Whether the PID in pid file $1 is alive and still runs the binary named $2 (a recycled PID
-# runs something else). Removes the PID file when it is stale.
-running() {
-  local pid_file=$1 binary=$2 pid args
-  [ -f "$pid_file" ] || return 1
-  pid=$(cat "$pid_file" 2>/dev/null || true)
-  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-    args=$(cmdline "$pid")
-    args=${args%% *}
-    if [ "${args##*/}" = "$binary" ]; then return 0; fi
-  fi
-  rm -f "$pid_file"
-  return 1
-}
 
 # Which processes are already up; when all are, there is nothing to do.
 missing=()
@@ -145,12 +133,14 @@ wait_for() { # bootstrap list, seconds, what to read on failure
   done
 }
 
+storage=""
 if [ "$some_running" -gt 0 ] && [ -n "$recorded" ]; then
-  mode=${recorded%% *}
+  read_broker_record "$broker_file"
+  mode=$record_mode
   case "$mode" in
-    local) broker_port=${recorded#local }; bootstrap=127.0.0.1:$broker_port ;;
+    local) broker_port=$record_port; bootstrap=127.0.0.1:$broker_port; storage=$record_storage ;;
     compose) bootstrap=127.0.0.1:9092 ;;
-    *) bootstrap=${recorded#external }; mode=external ;;
+    *) bootstrap=$record_bootstrap; mode=external ;;
   esac
   say "Broker: keeping the one this run uses ($recorded)"
 elif [ "${BROKER:-auto}" = external ] || { [ "${BROKER:-auto}" = auto ] && [ -n "${KAFKA_BROKER:-}" ]; }; then
@@ -181,9 +171,36 @@ fi
 
 case "$mode" in
   local)
-    BROKER_PORT=$broker_port scripts/broker.sh start ||
+    # Which storage, and what a restart keeps.
+    durable_installed=0
+    if scripts/broker.sh durable; then durable_installed=1; fi
+    if [ -z "$storage" ]; then
+      storage=${BROKER_STORAGE:-memory}
+      why="BROKER_STORAGE=$storage"
+      [ -n "${BROKER_STORAGE:-}" ] || why="the default"
+      if [ "$storage" = auto ]; then
+        if [ $durable_installed -eq 1 ]; then storage=postgres; why="BROKER_STORAGE=auto, and it is installed"
+        else storage=memory; why="BROKER_STORAGE=auto, and durable storage is not installed"; fi
+      fi
+    else
+      why="as recorded for this run"
+    fi
+    if [ "$storage" = postgres ]; then
+      say "Storage: PostgreSQL in $(show "$root/.tools/broker/$broker_port/data") ($why)"
+      echo "    records, topics and committed offsets survive ./stop.sh and ./start.sh; ./stop.sh --purge deletes them"
+    else
+      say "Storage: memory ($why)"
+      echo "    records, topics and committed offsets are lost at stop; each start is a new, empty cluster"
+      if [ $durable_installed -eq 0 ]; then
+        echo "    to keep them: BROKER_STORAGE=postgres ./start.sh (the first time builds Tansu with PostgreSQL"
+        echo "    support, about 10 minutes on 2 cores, and installs PostgreSQL 17, seconds; see docs/operations.md)"
+      else
+        echo "    to keep them: BROKER_STORAGE=postgres ./start.sh (installed; see docs/operations.md)"
+      fi
+    fi
+    BROKER_PORT=$broker_port BROKER_STORAGE=$storage scripts/broker.sh start ||
       die "the local broker did not start; see $(show "$root/.tools/broker/$broker_port/tansu.log")"
-    echo "local $broker_port" >"$broker_file"
+    echo "local $broker_port $storage" >"$broker_file"
     wait_for "$bootstrap" "$broker_wait_s" "see $(show "$root/.tools/broker/$broker_port/tansu.log")"
     ;;
   compose)
@@ -254,7 +271,11 @@ for i in $(seq 1 "$trackers"); do
 done
 running "$pid_dir/producer.pid" producer &&
   printf '%-12s %8s  %s\n' producer "$(cat "$pid_dir/producer.pid")" "$(show "$log_dir/producer.log")"
-echo "broker       $bootstrap ($mode)"
+if [ "$mode" = local ]; then
+  echo "broker       $bootstrap (local, $storage storage)"
+else
+  echo "broker       $bootstrap ($mode)"
+fi
 echo
 echo "Watch:    $(show "$bin_dir/monitor") --dir $(show "$log_dir")"
 echo "Analyse:  ./analyze_logs.sh $(show "$log_dir")"

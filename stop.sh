@@ -5,15 +5,21 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: ./stop.sh [--help]
+Usage: ./stop.sh [--purge] [--help]
 
 Stops what ./start.sh started, from the PID files in RUN_DIR/pids:
   1. SIGTERM to the producer, which flushes the records in flight, and waits for it;
   2. SIGTERM to the trackers, which finish their messages, commit and write a stopped entry;
   3. SIGKILL for whatever still runs when STOP_TIMEOUT seconds have passed since step 1;
-  4. stops the broker start.sh started (docker compose down, or scripts/broker.sh stop);
-     an external cluster (KAFKA_BROKER) is left alone;
+  4. stops the broker start.sh started (docker compose down, or scripts/broker.sh stop, which
+     also stops the local broker's PostgreSQL); an external cluster (KAFKA_BROKER) is left alone;
   5. removes the PID files.
+The local broker's stored data (BROKER_STORAGE=postgres) stays for the next ./start.sh.
+
+  --purge   then delete the stored data as well: the local broker's records, topics, committed
+            offsets and cluster id (scripts/broker.sh purge, for BROKER_PORT when no broker is
+            recorded), or the Compose volumes (docker compose down --volumes). The tracker
+            files in RUN_DIR/logs stay.
 Only PIDs from its own PID files are signalled, and only while they still run the expected
 binary (a recycled PID is never signalled). Running it when nothing runs is fine.
 
@@ -24,14 +30,18 @@ Environment:
 EOF
 }
 
-case "${1:-}" in
-  -h | --help) usage; exit 0 ;;
-  "") ;;
-  *) echo "stop.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
-esac
+purge=0
+for argument in "$@"; do
+  case "$argument" in
+    -h | --help) usage; exit 0 ;;
+    --purge) purge=1 ;;
+    *) echo "stop.sh: unknown argument: $argument" >&2; usage >&2; exit 2 ;;
+  esac
+done
 
-absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$PWD/$1" ;; esac; }
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 run_dir=$(absolute "${RUN_DIR:-$root/run}")
 pid_dir=$run_dir/pids
 broker_file=$run_dir/broker
@@ -41,24 +51,16 @@ case "$stop_timeout" in
 esac
 cd "$root"
 
-cmdline() {
-  if [ -r "/proc/$1/cmdline" ]; then tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null || true
-  else ps -p "$1" -o args= 2>/dev/null || true; fi
-}
-# Whether $1 is alive and runs the binary named $2. A zombie has an empty command line, so it
-# counts as gone.
-runs() {
-  local args
-  kill -0 "$1" 2>/dev/null || return 1
-  args=$(cmdline "$1")
-  args=${args%% *}
-  [ "${args##*/}" = "$2" ]
+# Deletes the local broker's stored data on port $1 (--purge).
+purge_local() {
+  BROKER_PORT=$1 scripts/broker.sh purge || { echo "stop.sh: could not delete the stored data" >&2; exit 1; }
 }
 
 shopt -s nullglob
 pid_files=("$pid_dir"/*.pid)
 if [ ${#pid_files[@]} -eq 0 ] && [ ! -f "$broker_file" ]; then
   echo "Nothing to stop: no PID files in $pid_dir and no broker recorded."
+  if [ $purge -eq 1 ]; then purge_local "${BROKER_PORT:-9092}"; fi
   exit 0
 fi
 
@@ -150,29 +152,42 @@ done
 
 if [ -f "$broker_file" ]; then
   recorded=$(cat "$broker_file")
+  read_broker_record "$broker_file"
   if [ -n "${KEEP_BROKER:-}" ] && [ "${KEEP_BROKER}" != 0 ]; then
     echo "broker: left running ($recorded; KEEP_BROKER is set)"
+    [ $purge -eq 0 ] || echo "stop.sh: --purge ignored: the broker still runs (KEEP_BROKER)" >&2
   else
-    case "$recorded" in
-      local\ *)
-        port=${recorded#local }
-        if BROKER_PORT=$port scripts/broker.sh stop >/dev/null; then
-          echo "broker: local Tansu on port $port stopped"
+    case "$record_mode" in
+      local)
+        if BROKER_PORT=$record_port scripts/broker.sh stop >/dev/null; then
+          if [ "$record_storage" = postgres ]; then
+            echo "broker: local Tansu on port $record_port and its PostgreSQL stopped (data kept)"
+          else
+            echo "broker: local Tansu on port $record_port stopped (memory storage: its data are gone)"
+          fi
         else
-          echo "stop.sh: could not stop the local broker on port $port (scripts/broker.sh status)" >&2
+          echo "stop.sh: could not stop the local broker on port $record_port (scripts/broker.sh status)" >&2
           exit 1
         fi
+        if [ $purge -eq 1 ]; then purge_local "$record_port"; fi
         ;;
       compose)
-        if docker compose down; then
-          echo "broker: docker compose down done"
+        volumes=()
+        [ $purge -eq 0 ] || volumes=(--volumes)
+        if docker compose down "${volumes[@]}"; then
+          echo "broker: docker compose down ${volumes[*]} done"
         else
           echo "stop.sh: docker compose down failed" >&2
           exit 1
         fi
         ;;
-      *) echo "broker: ${recorded#external } is an external cluster; left running" ;;
+      *)
+        echo "broker: $record_bootstrap is an external cluster; left running"
+        [ $purge -eq 0 ] || echo "stop.sh: --purge does not touch an external cluster" >&2
+        ;;
     esac
     rm -f "$broker_file"
   fi
+elif [ $purge -eq 1 ]; then
+  purge_local "${BROKER_PORT:-9092}"
 fi

@@ -54,6 +54,7 @@ impl Run {
             .env("RUN_DIR", self.dir.path())
             .env("BROKER", "local")
             .env("BROKER_PORT", self.port.to_string())
+            .env("BROKER_STORAGE", "memory")
             .env("BIN_DIR", &self.bin_dir)
             .env("TRACKERS", "2")
             .env("PRODUCER_ARGS", "--interval-ms 50")
@@ -125,6 +126,12 @@ fn start_runs_everything_once_and_stop_stops_it_all() {
     assert!(started.stdout.contains("local Tansu broker"), "says which broker and why:\n{}", started.stdout);
     assert!(started.stdout.contains("./analyze_logs.sh"), "says how to analyse:\n{}", started.stdout);
     assert!(started.stdout.contains("stop.sh"), "says how to stop:\n{}", started.stdout);
+    assert!(
+        started.stdout.contains("Storage: memory")
+            && started.stdout.contains("records, topics and committed offsets are lost at stop"),
+        "says which storage and what a restart keeps:\n{}",
+        started.stdout
+    );
     assert!(session.broker_answers(), "the broker answers after start.sh");
 
     let names = ["instance-1", "instance-2", "producer"];
@@ -137,7 +144,7 @@ fn start_runs_everything_once_and_stop_stops_it_all() {
     }
     assert_eq!(
         std::fs::read_to_string(session.path("broker")).unwrap().trim(),
-        format!("local {}", session.port)
+        format!("local {} memory", session.port)
     );
 
     // The trackers join the group and audit what the producer sends.
@@ -323,4 +330,349 @@ fn help_describes_the_usage() {
         assert_eq!(finished.code, Some(0), "{}", finished.all());
         assert!(finished.stdout.starts_with(&format!("Usage: ./{name}")), "{}", finished.stdout);
     }
+}
+
+// --- Storage of the local broker ---------------------------------------------------------------
+
+/// The first start with durable storage creates the database (initdb, schema): seconds.
+const DURABLE_START_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Durable storage needs Tansu built from the crate with PostgreSQL support, and PostgreSQL;
+/// `make test` installs both. Without them the test fails and says so: it never skips.
+fn require_durable_storage() {
+    let finished = run(script("scripts/broker.sh").arg("durable"), Duration::from_secs(10));
+    assert_eq!(
+        finished.code,
+        Some(0),
+        "durable storage is not installed: run `TANSU_INSTALL=crate scripts/broker.sh install` (a \
+         build of ~14 CPU-minutes) and `scripts/broker.sh install-postgres` (seconds), or `make test`, \
+         which does both\n{}",
+        finished.all()
+    );
+}
+
+/// `scripts/broker.sh` on its own free port, with the given storage; stops the broker and its
+/// PostgreSQL when dropped, and deletes its folder when the test passed.
+struct LocalBroker {
+    port: u16,
+    storage: &'static str,
+}
+
+impl LocalBroker {
+    fn new(storage: &'static str) -> LocalBroker {
+        LocalBroker { port: testkit::free_port().unwrap(), storage }
+    }
+
+    fn command(&self, action: &str) -> Finished {
+        run(
+            script("scripts/broker.sh")
+                .arg(action)
+                .env("BROKER_PORT", self.port.to_string())
+                .env("BROKER_STORAGE", self.storage)
+                .env_remove("TANSU_STORAGE")
+                .env_remove("TANSU_INSTALL"),
+            DURABLE_START_TIMEOUT,
+        )
+    }
+
+    /// Starts the broker and returns the cluster id it printed.
+    fn start(&self) -> String {
+        let started = self.command("start");
+        assert_eq!(started.code, Some(0), "broker.sh start failed:\n{}", started.all());
+        let id = started.stdout.split("cluster id ").nth(1).and_then(|rest| rest.split(',').next());
+        id.unwrap_or_else(|| panic!("broker.sh start names the cluster id:\n{}", started.all())).to_owned()
+    }
+
+    fn stop(&self) {
+        let stopped = self.command("stop");
+        assert_eq!(stopped.code, Some(0), "broker.sh stop failed:\n{}", stopped.all());
+    }
+
+    fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// What clients read as the cluster id (Metadata), through rdkafka.
+    fn cluster_id(&self) -> String {
+        testkit::fetch_cluster_id(testkit::client_config_for(&self.bootstrap())).expect("a cluster id")
+    }
+}
+
+impl Drop for LocalBroker {
+    fn drop(&mut self) {
+        let _ = script("scripts/broker.sh").arg("stop").env("BROKER_PORT", self.port.to_string()).output();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(util::repo_root().join(format!(".tools/broker/{}", self.port)));
+        }
+    }
+}
+
+/// The folder of the local broker on `port` under `.tools/broker`.
+fn broker_state(port: u16) -> PathBuf {
+    util::repo_root().join(format!(".tools/broker/{port}"))
+}
+
+/// The PIDs of the local broker on `port` and of its PostgreSQL (first line of postmaster.pid).
+fn broker_pids(port: u16) -> (i32, i32) {
+    let state = broker_state(port);
+    let read = |path: PathBuf| -> i32 {
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+        let first = text.lines().next().unwrap_or_default();
+        first.trim().parse().unwrap_or_else(|_| panic!("{} starts with {first:?}", path.display()))
+    };
+    (read(state.join("tansu.pid")), read(state.join("data/pgdata/postmaster.pid")))
+}
+
+/// Whether any process with that PID is alive (zombies count as gone).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')))
+}
+
+/// One audit line of a `.events` file: where the record came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Audited {
+    partition: i32,
+    offset: i64,
+    key: Option<String>,
+}
+
+impl Run {
+    /// The audit lines of the `orders` topic in each tracker's `.events` file, in file order.
+    fn audited(&self) -> Vec<Vec<Audited>> {
+        ["instance-1", "instance-2"]
+            .iter()
+            .map(|id| {
+                let path = self.path(&format!("logs/tracker-{id}.events"));
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                text.lines()
+                    .map(|line| {
+                        let entry: Value = serde_json::from_str(line)
+                            .unwrap_or_else(|error| panic!("{}: {error}: {line}", path.display()));
+                        entry
+                    })
+                    .filter(|entry| entry["kafka_topic"] == "orders")
+                    .map(|entry| Audited {
+                        partition: entry["kafka_partition"].as_i64().expect("kafka_partition") as i32,
+                        offset: entry["kafka_offset"].as_i64().expect("kafka_offset"),
+                        key: entry["kafka_key"].as_str().map(str::to_owned),
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn memory_storage_starts_a_new_cluster_each_time() {
+    let broker = LocalBroker::new("memory");
+    let first = broker.start();
+    assert_eq!(broker.cluster_id(), first, "clients read the id broker.sh printed");
+    broker.stop();
+    let second = broker.start();
+    assert_eq!(broker.cluster_id(), second);
+    assert_ne!(
+        first, second,
+        "a memory broker forgets everything: a new cluster id tells the lifetimes apart"
+    );
+    broker.stop();
+}
+
+#[test]
+fn durable_storage_keeps_its_cluster_id_until_purged() {
+    require_durable_storage();
+    let broker = LocalBroker::new("postgres");
+    let first = broker.start();
+    assert_eq!(broker.cluster_id(), first);
+    let refused = broker.command("purge");
+    assert_eq!(refused.code, Some(1), "purge refuses while the broker runs:\n{}", refused.all());
+    assert!(refused.stderr.contains("stop it first"), "{}", refused.all());
+    broker.stop();
+    assert_eq!(broker.start(), first, "the same data, the same cluster");
+    assert_eq!(broker.cluster_id(), first);
+    broker.stop();
+
+    let purged = broker.command("purge");
+    assert_eq!(purged.code, Some(0), "{}", purged.all());
+    assert!(purged.stdout.contains("Deleted the stored data"), "{}", purged.all());
+    assert!(!broker_state(broker.port).join("data").exists(), "the data folder is gone");
+    let fresh = broker.start();
+    assert_ne!(fresh, first, "purged data, a new cluster");
+    assert_eq!(broker.cluster_id(), fresh);
+    broker.stop();
+}
+
+#[test]
+fn durable_storage_keeps_records_and_committed_offsets_across_a_restart() {
+    require_durable_storage();
+    let session = Run::new(built_binaries());
+    let start = || {
+        let started =
+            run(session.command("start.sh").env("BROKER_STORAGE", "postgres"), DURABLE_START_TIMEOUT);
+        assert_eq!(started.code, Some(0), "start.sh failed:\n{}", started.all());
+        assert!(started.stdout.contains("Storage: PostgreSQL"), "says which storage:\n{}", started.stdout);
+        assert!(
+            started.stdout.contains("survive ./stop.sh"),
+            "says what a restart keeps:\n{}",
+            started.stdout
+        );
+        started
+    };
+    let count = |audited: &[Vec<Audited>]| audited.iter().map(Vec::len).sum::<usize>();
+
+    start();
+    let bootstrap = format!("127.0.0.1:{}", session.port);
+    let cluster_id = testkit::fetch_cluster_id(testkit::client_config_for(&bootstrap)).unwrap();
+    wait_until(Duration::from_secs(90), "the trackers audit 40 records", || count(&session.audited()) >= 40);
+    let (broker_pid, postgres_pid) = broker_pids(session.port);
+    let stopped = session.stop();
+    assert_eq!(stopped.code, Some(0), "stop.sh failed:\n{}", stopped.all());
+    assert!(stopped.stdout.contains("and its PostgreSQL stopped (data kept)"), "{}", stopped.all());
+    assert!(
+        !alive(broker_pid) && !alive(postgres_pid),
+        "no broker and no PostgreSQL left:\n{}",
+        stopped.all()
+    );
+    let before = session.audited();
+
+    start();
+    assert_eq!(
+        testkit::fetch_cluster_id(testkit::client_config_for(&bootstrap)).unwrap(),
+        cluster_id,
+        "the same cluster after the restart"
+    );
+    // Every record audited before the restart is still in the topic, at the same place.
+    let places: Vec<(i32, i64)> = before.iter().flatten().map(|line| (line.partition, line.offset)).collect();
+    let stored = testkit::read_offsets_with(
+        testkit::client_config_for(&bootstrap),
+        "orders",
+        &places,
+        Duration::from_secs(60),
+    )
+    .expect("the records produced before the restart can be read");
+    for line in before.iter().flatten() {
+        let record = &stored[&(line.partition, line.offset)];
+        let key = record.key.as_deref().map(|key| String::from_utf8_lossy(key).into_owned());
+        assert_eq!(key, line.key, "the record at {}/{} is the one audited", line.partition, line.offset);
+    }
+    wait_until(Duration::from_secs(90), "the trackers audit 40 more records", || {
+        count(&session.audited()) >= count(&before) + 40
+    });
+    let stopped = run(session.command("stop.sh").arg("--purge"), STOP_TIMEOUT);
+    assert_eq!(stopped.code, Some(0), "stop.sh --purge failed:\n{}", stopped.all());
+    assert!(stopped.stdout.contains("Deleted the stored data"), "{}", stopped.all());
+    assert!(!broker_state(session.port).join("data").exists(), "--purge deleted the data");
+
+    // Each (partition, offset) audited once, none skipped, and after the restart each partition
+    // went on right after the last offset audited before it: the committed offsets held.
+    let after = session.audited();
+    let mut seen: std::collections::BTreeMap<(i32, i64), usize> = std::collections::BTreeMap::new();
+    for line in after.iter().flatten() {
+        *seen.entry((line.partition, line.offset)).or_default() += 1;
+    }
+    let duplicates: Vec<_> = seen.iter().filter(|(_, &times)| times > 1).collect();
+    assert!(duplicates.is_empty(), "(partition, offset) audited more than once: {duplicates:?}");
+    let mut missing = Vec::new();
+    for partition in 0..3 {
+        let offsets: Vec<i64> = seen.keys().filter(|(p, _)| *p == partition).map(|(_, o)| *o).collect();
+        let Some(&last) = offsets.last() else { continue };
+        missing
+            .extend((0..=last).filter(|offset| !offsets.contains(offset)).map(|offset| (partition, offset)));
+    }
+    assert!(missing.is_empty(), "(partition, offset) never audited: {missing:?}");
+    for (file_before, file_after) in before.iter().zip(&after) {
+        for line in &file_after[file_before.len()..] {
+            let last_before =
+                before.iter().flatten().filter(|l| l.partition == line.partition).map(|l| l.offset).max();
+            if let Some(last_before) = last_before {
+                assert!(
+                    line.offset > last_before,
+                    "partition {} restarted at offset {} after the restart, below {last_before}",
+                    line.partition,
+                    line.offset
+                );
+            }
+        }
+    }
+    let resumed = after.iter().flatten().count() - before.iter().flatten().count();
+    assert!(resumed >= 40, "the trackers went on after the restart ({resumed} records)");
+}
+
+#[test]
+fn durable_storage_loses_no_acknowledged_record_when_the_broker_is_killed_under_load() {
+    require_durable_storage();
+    let broker = LocalBroker::new("postgres");
+    let cluster_id = broker.start();
+    let topic = run(
+        script("scripts/broker.sh")
+            .args(["topic", "load", "3"])
+            .env("BROKER_PORT", broker.port.to_string())
+            .env("BROKER_STORAGE", "postgres"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(topic.code, Some(0), "{}", topic.all());
+
+    // About 500 records a second, in batches of 50, each batch waiting for its acknowledgements.
+    const BATCHES: usize = 60;
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(String, i32, i64)>::new()));
+    let producer = {
+        let acknowledged = std::sync::Arc::clone(&acknowledged);
+        let bootstrap = broker.bootstrap();
+        std::thread::spawn(move || -> Result<(), String> {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                for batch in 0..BATCHES {
+                    let records: Vec<testkit::Record> = (0..50)
+                        .map(|i| {
+                            testkit::Record::new(format!("key-{batch}-{i}"), format!("payload-{batch}-{i}"))
+                        })
+                        .collect();
+                    let places =
+                        testkit::produce_with(testkit::client_config_for(&bootstrap), "load", &records)
+                            .await
+                            .map_err(|error| format!("batch {batch}: {error:#}"))?;
+                    let batch_acknowledged =
+                        records.iter().zip(places).map(|(record, (partition, offset))| {
+                            let key = String::from_utf8_lossy(record.key.as_deref().unwrap_or_default())
+                                .into_owned();
+                            (key, partition, offset)
+                        });
+                    acknowledged.lock().unwrap().extend(batch_acknowledged);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(())
+            })
+        })
+    };
+    wait_until(Duration::from_secs(60), "500 records are acknowledged", || {
+        acknowledged.lock().unwrap().len() >= 500
+    });
+    let (broker_pid, _) = broker_pids(broker.port);
+    // SAFETY: kill(2) on the broker's PID, read from the PID file broker.sh wrote a moment ago.
+    unsafe { libc::kill(broker_pid, libc::SIGKILL) };
+    wait_until(Duration::from_secs(10), "the killed broker is gone", || !alive(broker_pid));
+    let killed_at = acknowledged.lock().unwrap().len();
+    assert_eq!(broker.start(), cluster_id, "the restarted broker serves the same cluster");
+
+    let outcome = producer.join().expect("the producer thread");
+    outcome.unwrap_or_else(|error| panic!("a record was not acknowledged: {error}"));
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert_eq!(acknowledged.len(), BATCHES * 50, "every record acknowledged");
+    assert!(killed_at < acknowledged.len(), "records were still being produced when the broker was killed");
+
+    let places: Vec<(i32, i64)> =
+        acknowledged.iter().map(|(_, partition, offset)| (*partition, *offset)).collect();
+    let stored = testkit::read_offsets_with(
+        testkit::client_config_for(&broker.bootstrap()),
+        "load",
+        &places,
+        Duration::from_secs(60),
+    )
+    .expect("every acknowledged record can be read after the restart");
+    for (key, partition, offset) in &acknowledged {
+        let record = &stored[&(*partition, *offset)];
+        assert_eq!(record.key.as_deref(), Some(key.as_bytes()), "the record at {partition}/{offset}");
+    }
+    broker.stop();
 }

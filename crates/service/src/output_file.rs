@@ -3,7 +3,10 @@
 //!
 //! - **Never through a symlink.** The path is opened with `O_NOFOLLOW`: a `tracker-<id>.log`
 //!   that points at another file is refused, so the tracker can neither append to that file
-//!   nor change its mode. Anything but a regular file (a FIFO, a device) is refused too.
+//!   nor change its mode. A FIFO is accepted (`mkfifo tracker-1.events` streams the audit
+//!   lines to another program, which then sets the pace: when it stops reading, the writer
+//!   blocks, and `tracker.shutdown_timeout_ms` still bounds a stop); devices and folders are
+//!   refused.
 //! - **Private.** The files hold customer data: created with mode 0600, and an existing file
 //!   is set back to 0600 through the opened handle (`fchmod`), never by path.
 //! - **A torn last line is terminated.** A run that died on a full disk (or was killed in the
@@ -15,7 +18,7 @@
 use std::fmt;
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The file mode of every output file: read and write for its owner only.
@@ -55,7 +58,7 @@ pub struct AppendFile {
 }
 
 /// Opens (or creates) `path` for appending, private, refusing symlinks and anything but a
-/// regular file, and terminates a torn last line. Errors name the file.
+/// regular file or a FIFO, and terminates a torn last line. Errors name the file.
 pub fn open_append(path: &Path) -> io::Result<AppendFile> {
     let named = |error: io::Error| io::Error::new(error.kind(), format!("{}: {error}", path.display()));
     let file = OpenOptions::new()
@@ -79,10 +82,16 @@ pub fn open_append(path: &Path) -> io::Result<AppendFile> {
             _ => named(error),
         })?;
     let metadata = file.metadata().map_err(named)?;
-    if !metadata.file_type().is_file() {
+    let kind = metadata.file_type();
+    if !kind.is_file() && !kind.is_fifo() {
         return Err(not_a_regular_file(path));
     }
     clear_nonblocking(&file).map_err(named)?;
+    if kind.is_fifo() {
+        // Nothing rests in a FIFO: no mode to fix, no last line to read (reading would take
+        // bytes meant for its reader).
+        return Ok(AppendFile { file, torn_line: None });
+    }
     if metadata.permissions().mode() & 0o777 != PRIVATE_MODE {
         file.set_permissions(Permissions::from_mode(PRIVATE_MODE)).map_err(named)?;
     }
@@ -94,7 +103,7 @@ fn not_a_regular_file(path: &Path) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
         format!(
-            "{} is not a regular file (a FIFO, a device or a folder?); refusing to write to it",
+            "{} is neither a regular file nor a FIFO (a device or a folder?); refusing to write to it",
             path.display()
         ),
     )
@@ -218,13 +227,26 @@ mod tests {
     }
 
     #[test]
-    fn a_fifo_is_refused_without_hanging() {
+    fn a_fifo_is_opened_without_hanging_and_nothing_is_read_from_it() {
         let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("tracker-a.log");
+        let fifo = dir.path().join("tracker-a.events");
         let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: mkfifo with a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
-        let error = open_append(&fifo).unwrap_err().to_string();
-        assert!(error.contains("is not a regular file"), "{error}");
+        let mut opened = open_append(&fifo).expect("a FIFO is a valid place for the lines");
+        assert_eq!(opened.torn_line, None);
+        opened.file.write_all(b"{}\n").unwrap();
+        let mut reader = std::fs::File::open(&fifo).unwrap();
+        let mut line = [0u8; 3];
+        std::io::Read::read_exact(&mut reader, &mut line).unwrap();
+        assert_eq!(&line, b"{}\n", "what was written reaches the reader, whole");
+    }
+
+    #[test]
+    fn a_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("tracker-a.log");
+        std::fs::create_dir(&folder).unwrap();
+        assert!(open_append(&folder).is_err());
     }
 }

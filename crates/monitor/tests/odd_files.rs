@@ -61,7 +61,7 @@ fn once_skips_a_fifo_and_a_link_to_dev_zero_and_says_so() {
     let output = monitor_once(dir.path(), Duration::from_secs(30), None);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(summary["totals"]["received"], 12, "the demo files are counted as without the odd ones");
+    assert_eq!(summary["messages"]["received"], 12, "the demo files are counted as without the odd ones");
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("tracker-zz.log is a FIFO, not a regular file: not read"), "{stderr}");
     assert!(
@@ -89,5 +89,5 @@ fn once_counts_every_file_past_the_open_file_limit() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["instances_total"], instances);
-    assert_eq!(summary["totals"]["received"], instances, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(summary["messages"]["received"], instances, "{}", String::from_utf8_lossy(&output.stderr));
 }

@@ -111,6 +111,11 @@ pub fn run_once(options: &Options, out: &mut impl Write) -> Result<(), MonitorEr
     tailer
         .read_all(&mut aggregator.sink(now))
         .map_err(|source| MonitorError::Read { path: options.dir.clone(), source })?;
+    if options.report {
+        // The analysis reads finished files: a torn last line counts as unreadable. --once may
+        // look at files being written, whose last line is still coming: it waits for it.
+        tailer.finish_unfinished_lines(&mut aggregator.sink(now));
+    }
     // Until the summary carries them, what could not be read is said on stderr.
     for warning in tailer.warnings() {
         // A closed stderr must not stop the report.

@@ -116,12 +116,16 @@ pub fn run_once(options: &Options, out: &mut impl Write) -> Result<(), MonitorEr
         // look at files being written, whose last line is still coming: it waits for it.
         tailer.finish_unfinished_lines(&mut aggregator.sink(now));
     }
-    // Until the summary carries them, what could not be read is said on stderr.
-    for warning in tailer.warnings() {
-        // A closed stderr must not stop the report.
-        let _ = writeln!(io::stderr(), "monitor: warning: {warning}");
+    let mut summary = aggregator.snapshot(now);
+    summary.warnings = tailer.warnings().iter().map(ToString::to_string).collect();
+    if options.report || options.json {
+        // The text report prints them; the JSON carries them, and a person at the terminal
+        // sees them here too.
+        for warning in &summary.warnings {
+            // A closed stderr must not stop the report.
+            let _ = writeln!(io::stderr(), "monitor: warning: {warning}");
+        }
     }
-    let summary = aggregator.snapshot(now);
     let written = if options.report {
         let files = analysis::count_files(&options.dir)
             .map_err(|source| MonitorError::Read { path: options.dir.clone(), source })?;

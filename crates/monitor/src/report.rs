@@ -119,7 +119,11 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         out,
         "malformed lines skipped: events {}, log {}, producer {}, too long {}",
         malformed.events, malformed.log, malformed.producer, malformed.too_long
-    )
+    )?;
+    for warning in &summary.warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
+    Ok(())
 }
 
 fn write_instances(summary: &Summary, out: &mut impl Write) -> io::Result<()> {

@@ -626,6 +626,7 @@ impl Aggregator {
             latest_problems: newest_first(&self.latest_problems, |row| &row.timestamp),
             last_errors: self.last_errors.clone(),
             malformed_lines: self.malformed,
+            warnings: Vec::new(),
             throughput_per_second: throughput,
         }
     }

@@ -116,6 +116,9 @@ pub struct Summary {
     pub last_errors: Vec<ProblemRow>,
     /// Lines that could not be used.
     pub malformed_lines: MalformedCounts,
+    /// What the monitor could not read, and why (a FIFO under a tracker file's name, a file
+    /// it cannot open, files past the followed limit): the figures leave it out.
+    pub warnings: Vec<String>,
     /// `.events` lines per second over the chart window, oldest first, ending before `now`
     /// (for the chart; left out of the JSON report).
     #[serde(skip)]

@@ -21,9 +21,14 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "monitor", version, about, long_about)]
 pub struct Cli {
-    /// Directory holding the tracker files.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub dir: PathBuf,
+    /// Directory holding the tracker files [default: run/logs when it exists, else .].
+    #[arg(long, value_name = "DIR", env = "TRACKER_LOG_DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Print the analysis report (what analyze_logs.sh shows) once and exit: the same figures
+    /// as the dashboard and --json, in the report's sections.
+    #[arg(long, conflicts_with = "json")]
+    pub report: bool,
 
     /// Print the summary once and exit (implied when stdout is not a terminal).
     #[arg(long)]
@@ -58,6 +63,8 @@ pub struct Options {
     pub once: bool,
     /// With `once`: JSON instead of text.
     pub json: bool,
+    /// With `once`: the analysis report instead of the summary.
+    pub report: bool,
     /// Screen refresh period.
     pub interval: Duration,
     /// Fixed staleness threshold; `None` means two metrics intervals per instance.
@@ -71,13 +78,25 @@ impl Cli {
     /// dashboard can run at all: without a terminal, `--once` is implied.
     pub fn into_options(self, stdout_is_terminal: bool) -> Options {
         Options {
-            once: self.once || self.json || !stdout_is_terminal,
+            once: self.once || self.json || self.report || !stdout_is_terminal,
             json: self.json,
-            dir: self.dir,
+            report: self.report,
+            dir: self.dir.unwrap_or_else(default_dir),
             interval: Duration::from_millis(self.interval_ms),
             stale_after: self.stale_after_secs.map(Duration::from_secs),
             now: self.now,
         }
+    }
+}
+
+/// `run/logs` (where `start.sh` writes) when it exists, else the current directory.
+/// `$TRACKER_LOG_DIR`, when set, comes first (through the flag's `env`).
+pub fn default_dir() -> PathBuf {
+    let run_logs = PathBuf::from("run/logs");
+    if run_logs.is_dir() {
+        run_logs
+    } else {
+        PathBuf::from(".")
     }
 }
 
@@ -108,7 +127,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let options = Cli::parse_from(["monitor"]).into_options(true);
+        let options = Cli::parse_from(["monitor", "--dir", "."]).into_options(true);
         assert_eq!(options.dir, PathBuf::from("."));
         assert_eq!(options.interval, Duration::from_millis(500));
         assert!(options.stale_after.is_none() && options.now.is_none());

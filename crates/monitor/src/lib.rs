@@ -8,12 +8,14 @@
 //! - [`aggregate`]: the pure [`aggregate::Aggregator`] (no terminal, no clock) that turns lines
 //!   into a [`aggregate::Summary`] at a given time.
 //! - [`report`]: the `--once` text and JSON renderings of a summary.
+//! - [`analysis`]: the `--report` rendering (what `analyze_logs.sh` prints) of the same summary.
 //! - [`ui`]: the ratatui dashboard: `App` state, keys, and a pure `render`.
 //!
 //! [`run`] is the whole program behind `main`: it checks the directory, then prints one
 //! report or runs the dashboard.
 
 pub mod aggregate;
+pub mod analysis;
 pub mod cli;
 pub mod report;
 pub mod tail;
@@ -46,6 +48,13 @@ pub enum MonitorError {
         /// Why it failed.
         source: io::Error,
     },
+    /// `--report` over a directory without any tracker file.
+    #[error(
+        "no tracker files (tracker-*.events, tracker-*.log) in {}\nStart the system with ./start.sh \
+         (files land in run/logs), or pass the folder that holds them.",
+        .0.display()
+    )]
+    NoTrackerFiles(PathBuf),
     /// The terminal could not be drawn on or read from.
     #[error("terminal error")]
     Terminal(#[source] io::Error),
@@ -102,13 +111,29 @@ pub fn run_once(options: &Options, out: &mut impl Write) -> Result<(), MonitorEr
     tailer
         .read_all(&mut aggregator.sink(now))
         .map_err(|source| MonitorError::Read { path: options.dir.clone(), source })?;
-    // Until the summary carries them, what could not be read is said on stderr.
-    for warning in tailer.warnings() {
-        // A closed stderr must not stop the report.
-        let _ = writeln!(io::stderr(), "monitor: warning: {warning}");
+    if options.report {
+        // The analysis reads finished files: a torn last line counts as unreadable. --once may
+        // look at files being written, whose last line is still coming: it waits for it.
+        tailer.finish_unfinished_lines(&mut aggregator.sink(now));
     }
-    let summary = aggregator.snapshot(now);
-    let written = if options.json {
+    let mut summary = aggregator.snapshot(now);
+    summary.warnings = tailer.warnings().iter().map(ToString::to_string).collect();
+    if options.report || options.json {
+        // The text report prints them; the JSON carries them, and a person at the terminal
+        // sees them here too.
+        for warning in &summary.warnings {
+            // A closed stderr must not stop the report.
+            let _ = writeln!(io::stderr(), "monitor: warning: {warning}");
+        }
+    }
+    let written = if options.report {
+        let files = analysis::count_files(&options.dir)
+            .map_err(|source| MonitorError::Read { path: options.dir.clone(), source })?;
+        if files.events == 0 && files.log == 0 {
+            return Err(MonitorError::NoTrackerFiles(options.dir.clone()));
+        }
+        analysis::write_analysis(&summary, &options.dir, files, out)
+    } else if options.json {
         report::write_json(&summary, out)
     } else {
         report::write_text(&summary, &options.dir, out)

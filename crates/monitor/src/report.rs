@@ -31,17 +31,45 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
     writeln!(out)?;
     writeln!(
         out,
-        "received {}  processed {}  failed {}  DLQ {}  duplicates {}  retries {}",
-        totals.received, totals.processed, totals.failed, totals.dlq_sent, totals.duplicates, totals.retries
+        "received {}  processed {}  failed {} (DLQ {})  skipped {}  in flight {}  retries {}",
+        totals.received,
+        totals.processed,
+        totals.failed,
+        totals.dlq_sent,
+        totals.duplicates,
+        totals.in_flight,
+        totals.retries
     )?;
     writeln!(
         out,
-        "success {:.2}%  msg/s now {:.2}  msg/s average {:.2}  invalid {}  lag {}",
-        totals.success_rate_percent,
+        "  (tracker counters as of {}; received = processed + failed + skipped + in flight)",
+        match (&totals.counters_as_of, totals.counters_age_seconds) {
+            (Some(time), Some(ago)) => format!("{time}, {} ago", age(ago)),
+            _ => "- (no metrics entry yet)".to_owned(),
+        }
+    )?;
+    writeln!(
+        out,
+        "success {}  msg/s now {:.2}  msg/s average {:.2}  lag {}",
+        totals.success_rate_percent.map_or_else(|| "n/a".to_owned(), |rate| format!("{rate:.2}%")),
         totals.messages_per_second_now,
         totals.messages_per_second_average,
-        totals.invalid_messages,
-        optional(totals.total_lag),
+        match (totals.total_lag, totals.lag_age_seconds) {
+            (Some(lag), Some(ago)) => format!("{lag} ({} old)", age(ago)),
+            _ => "-".to_owned(),
+        },
+    )?;
+    let messages = &summary.messages;
+    writeln!(
+        out,
+        ".events: {} lines, {} deserialized, {} not deserialized, {} validation errors, \
+         {} duplicate deliveries, {} missing offsets",
+        messages.received,
+        messages.deserialized,
+        messages.undeserializable,
+        messages.validation_errors,
+        messages.duplicate_deliveries,
+        messages.missing_offsets
     )?;
     writeln!(out)?;
     write_instances(summary, out)?;
@@ -91,7 +119,11 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         out,
         "malformed lines skipped: events {}, log {}, producer {}, too long {}",
         malformed.events, malformed.log, malformed.producer, malformed.too_long
-    )
+    )?;
+    for warning in &summary.warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
+    Ok(())
 }
 
 fn write_instances(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
@@ -133,7 +165,7 @@ fn write_business(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         business.average_basket_cents.map_or_else(|| "-".to_owned(), money),
     )?;
     let statuses: Vec<String> =
-        business.orders_by_status.iter().map(|(status, count)| format!("{status} {count}")).collect();
+        business.orders_by_status.iter().map(|status| format!("{} {}", status.name, status.orders)).collect();
     writeln!(
         out,
         "orders by status: {}",

@@ -394,6 +394,19 @@ impl Tailer {
         Ok(total)
     }
 
+    /// Hands every unfinished last line over as it is: after a one-shot read nothing will finish
+    /// it, and a half-written line is still a line the report must count (as malformed).
+    pub fn finish_unfinished_lines(&mut self, sink: &mut impl LineSink) {
+        for followed in &mut self.files {
+            for reader in followed.current.iter_mut().chain(&mut followed.orphans) {
+                if !reader.partial.is_empty() && !reader.discarding {
+                    sink.line(&followed.source, &reader.partial);
+                }
+                reader.release_partial(&mut self.memory);
+            }
+        }
+    }
+
     /// Bytes in the followed files not read yet, as of the last look at their sizes.
     pub fn pending_bytes(&self) -> u64 {
         self.files

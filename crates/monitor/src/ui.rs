@@ -262,33 +262,76 @@ fn render_header(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_figures(app: &App, frame: &mut Frame, area: Rect) {
-    let totals = &app.summary.totals;
-    let wide = area.width >= 100;
-    let label = |long: &'static str, short: &'static str| if wide { long } else { short };
-    let figure = |name: &'static str, value: String, color: Color| {
-        [
-            Span::raw(format!(" {name} ")),
-            Span::styled(value, Style::new().fg(color).add_modifier(Modifier::BOLD)),
-        ]
-    };
-    let success_color = if totals.success_rate_percent >= 99.0 { Color::Green } else { Color::Yellow };
-    let spans: Vec<Span> = [
-        figure(label("received", "recv"), totals.received.to_string(), Color::Cyan),
-        figure(label("processed", "ok"), totals.processed.to_string(), Color::Green),
-        figure(label("failed", "fail"), totals.failed.to_string(), Color::Red),
-        figure("DLQ", totals.dlq_sent.to_string(), Color::Magenta),
-        figure(label("success", "ok%"), format!("{:.2}%", totals.success_rate_percent), success_color),
-        figure("msg/s", format!("{:.1}", totals.messages_per_second_now), Color::Cyan),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let mut spans = spans;
-    if wide {
-        spans.extend(figure("dup", totals.duplicates.to_string(), Color::Yellow));
-        spans.extend(figure("lag", optional(totals.total_lag), Color::Yellow));
-    }
+    let spans = header_spans(&app.summary, usize::from(area.width));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The header figures, in the longest form that fits `width`: full labels and exact values,
+/// then short labels, then `k`/`M` suffixes. A figure is never cut.
+fn header_spans(summary: &crate::aggregate::Summary, width: usize) -> Vec<Span<'static>> {
+    let totals = &summary.totals;
+    let success = totals.success_rate_percent.map_or_else(|| "n/a".to_owned(), |rate| format!("{rate:.2}%"));
+    let success_color = match totals.success_rate_percent {
+        Some(rate) if rate >= 99.0 => Color::Green,
+        Some(_) => Color::Yellow,
+        None => Color::Gray,
+    };
+    let lag = match (totals.total_lag, totals.lag_age_seconds) {
+        (Some(lag), Some(age_seconds)) => Some((lag, format!(" ({} old)", age(age_seconds)))),
+        (Some(lag), None) => Some((lag, String::new())),
+        _ => None,
+    };
+    for (long_labels, compact) in [(true, false), (false, false), (false, true)] {
+        let number = |value: u64| if compact { compact_number(value) } else { value.to_string() };
+        let label = |long: &'static str, short: &'static str| if long_labels { long } else { short };
+        let mut figures: Vec<(&'static str, String, Color)> = vec![
+            (label("received", "recv"), number(totals.received), Color::Cyan),
+            (label("processed", "done"), number(totals.processed), Color::Green),
+            (label("failed", "fail"), number(totals.failed), Color::Red),
+            ("DLQ", number(totals.dlq_sent), Color::Magenta),
+            (label("skipped", "skip"), number(totals.duplicates), Color::Yellow),
+            (label("in flight", "infl"), number(totals.in_flight), Color::Cyan),
+            (label("success", "ok%"), success.clone(), success_color),
+            ("msg/s", format!("{:.1}", totals.messages_per_second_now), Color::Cyan),
+        ];
+        if let Some((lag, age_text)) = &lag {
+            let value =
+                if compact { compact_number(u64::try_from(*lag).unwrap_or(0)) } else { lag.to_string() };
+            figures.push(("lag", format!("{value}{age_text}"), Color::Yellow));
+        }
+        let length: usize =
+            figures.iter().map(|(name, value, _)| name.chars().count() + value.chars().count() + 2).sum();
+        if length <= width || compact {
+            return figures
+                .into_iter()
+                .flat_map(|(name, value, color)| {
+                    [
+                        Span::raw(format!(" {name} ")),
+                        Span::styled(value, Style::new().fg(color).add_modifier(Modifier::BOLD)),
+                    ]
+                })
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+/// `999`, `1.2k`, `12k`, `1.2M`, `123M`, `1.2G`: for when space is short.
+pub fn compact_number(value: u64) -> String {
+    let scaled = |unit: f64, suffix: &str| {
+        let amount = value as f64 / unit;
+        if amount < 9.95 {
+            format!("{amount:.1}{suffix}")
+        } else {
+            format!("{amount:.0}{suffix}")
+        }
+    };
+    match value {
+        0..=9_999 => value.to_string(),
+        10_000..=999_999 => scaled(1e3, "k"),
+        1_000_000..=999_999_999 => scaled(1e6, "M"),
+        _ => scaled(1e9, "G"),
+    }
 }
 
 fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
@@ -336,7 +379,7 @@ fn render_business(app: &App, frame: &mut Frame, area: Rect) {
         lines.push(Line::from(format!("producer {rate}/s ack {}", optional(producer.acknowledged))));
     }
     let statuses: Vec<String> =
-        business.orders_by_status.iter().map(|(status, count)| format!("{status} {count}")).collect();
+        business.orders_by_status.iter().map(|status| format!("{} {}", status.name, status.orders)).collect();
     if !statuses.is_empty() {
         lines.push(Line::from(statuses.join(" ")));
     }
@@ -513,7 +556,7 @@ mod tests {
 
     fn assert_key_figures(screen: &str) {
         for expected in
-            ["2/3 alive", "up 00:01:15", "12", "90.00%", "alpha", "beta", "gamma", "stale", "q quit"]
+            ["2/3 alive", "up 00:01:15", "11", "90.00%", "alpha", "beta", "gamma", "stale", "q quit"]
         {
             assert!(screen.contains(expected), "{expected:?} missing from:\n{screen}");
         }
@@ -524,7 +567,12 @@ mod tests {
         let screen = draw(&demo_app(), 80, 24);
         assert_key_figures(&screen);
         assert!(
-            screen.contains("recv 12") && screen.contains("ok 9") && screen.contains("DLQ 1"),
+            screen.contains("recv 11")
+                && screen.contains("done 9")
+                && screen.contains("DLQ 1")
+                && screen.contains("skip 1")
+                && screen.contains("infl 0")
+                && screen.contains("lag 0 (15s old)"),
             "{screen}"
         );
         assert!(screen.contains("revenue 3341.10"), "{screen}");
@@ -534,7 +582,8 @@ mod tests {
     fn renders_more_at_120_by_40() {
         let screen = draw(&demo_app(), 120, 40);
         assert_key_figures(&screen);
-        assert!(screen.contains("received 12") && screen.contains("processed 9"), "{screen}");
+        assert!(screen.contains("received 11") && screen.contains("processed 9"), "{screen}");
+        assert!(screen.contains("skipped 1") && screen.contains("in flight 0"), "{screen}");
         assert!(screen.contains("client12") && screen.contains("processing_failed"), "{screen}");
         assert!(screen.contains("producer 12.5/s"), "{screen}");
     }

@@ -21,7 +21,9 @@ fn once_json_gives_the_known_numbers() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let totals = &summary["totals"];
-    assert_eq!(totals["received"], 12);
+    assert_eq!(summary["messages"]["received"], 12, "audit lines in .events");
+    assert_eq!(totals["received"], 11, "the trackers' counters");
+    assert_eq!(totals["in_flight"], 0);
     assert_eq!(totals["processed"], 9);
     assert_eq!(totals["failed"], 1);
     assert_eq!(totals["dlq_sent"], 1);
@@ -50,7 +52,8 @@ fn once_text_and_piped_stdout() {
     assert!(output.status.success());
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(text.contains("instances: 2 alive / 3 total"), "{text}");
-    assert!(text.contains("received 12  processed 9  failed 1  DLQ 1"), "{text}");
+    assert!(text.contains("received 11  processed 9  failed 1 (DLQ 1)  skipped 1  in flight 0"), "{text}");
+    assert!(text.contains(".events: 12 lines"), "{text}");
     assert!(text.contains("revenue 3341.10 EUR"), "{text}");
 }
 

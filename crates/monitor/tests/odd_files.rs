@@ -13,8 +13,13 @@ fn demo_dir() -> PathBuf {
 /// Runs `monitor --once --json --dir DIR`, killing it and failing after `timeout`.
 /// `max_open_files` sets its RLIMIT_NOFILE.
 fn monitor_once(dir: &Path, timeout: Duration, max_open_files: Option<u64>) -> Output {
+    monitor_once_as(&["--json"], dir, timeout, max_open_files)
+}
+
+/// Runs `monitor --once FORMAT... --dir DIR`, as [`monitor_once`].
+fn monitor_once_as(format: &[&str], dir: &Path, timeout: Duration, max_open_files: Option<u64>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_monitor"));
-    command.args(["--once", "--json", "--now", "2026-03-01T10:01:30Z", "--dir"]).arg(dir);
+    command.arg("--once").args(format).args(["--now", "2026-03-01T10:01:30Z", "--dir"]).arg(dir);
     if let Some(limit) = max_open_files {
         // SAFETY: setrlimit is async-signal-safe and only touches the child.
         unsafe {
@@ -61,13 +66,29 @@ fn once_skips_a_fifo_and_a_link_to_dev_zero_and_says_so() {
     let output = monitor_once(dir.path(), Duration::from_secs(30), None);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(summary["totals"]["received"], 12, "the demo files are counted as without the odd ones");
+    assert_eq!(summary["messages"]["received"], 12, "the demo files are counted as without the odd ones");
+    let warnings: Vec<&str> =
+        summary["warnings"].as_array().unwrap().iter().filter_map(|w| w.as_str()).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("tracker-zz.log is a FIFO, not a regular file: not read")));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("tracker-zz.log is a FIFO, not a regular file: not read"), "{stderr}");
     assert!(
         stderr.contains("tracker-zz.events is a character device, not a regular file: not read"),
         "{stderr}"
     );
+}
+
+#[test]
+fn once_text_lists_what_it_could_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(demo_dir().join("tracker-alpha.log"), dir.path().join("tracker-alpha.log")).unwrap();
+    mkfifo(&dir.path().join("tracker-zz.events"));
+
+    let output = monitor_once_as(&[], dir.path(), Duration::from_secs(30), None);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("warning: ") && stdout.contains("tracker-zz.events is a FIFO"), "{stdout}");
 }
 
 #[test]
@@ -89,5 +110,5 @@ fn once_counts_every_file_past_the_open_file_limit() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(summary["instances_total"], instances);
-    assert_eq!(summary["totals"]["received"], instances, "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(summary["messages"]["received"], instances, "{}", String::from_utf8_lossy(&output.stderr));
 }

@@ -34,28 +34,102 @@ impl RecentIds {
     }
 }
 
+/// Names interned in a small table (statuses, payment methods), capped; further names share
+/// the `(other)` entry.
+#[derive(Debug, Default)]
+pub(super) struct NameTable {
+    pub(super) names: Vec<String>,
+}
+
+impl NameTable {
+    pub(super) fn index(&mut self, name: &str) -> u8 {
+        if let Some(index) = self.names.iter().position(|known| known == name) {
+            return index as u8;
+        }
+        if self.names.len() < MAX_STATUSES {
+            self.names.push(name.to_owned());
+            return (self.names.len() - 1) as u8;
+        }
+        match self.names.iter().position(|known| known == "(other)") {
+            Some(index) => index as u8,
+            None => {
+                self.names.push("(other)".to_owned());
+                (self.names.len() - 1) as u8
+            }
+        }
+    }
+}
+
+/// Where an order stands: the furthest status seen and its payment method.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OrderState {
+    pub(super) status: u8,
+    pub(super) method: Option<u8>,
+}
+
+/// Place of a status in the order lifecycle; unknown statuses come last.
+pub fn lifecycle_rank(status: &str) -> u8 {
+    match status {
+        "created" => 0,
+        "paid" => 1,
+        "shipped" => 2,
+        "delivered" => 3,
+        "cancelled" => 4,
+        _ => 5,
+    }
+}
+
+/// A product of the created orders.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ProductTotals {
+    pub(super) name: String,
+    pub(super) quantity: u64,
+    pub(super) orders: u64,
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Business {
     pub(super) revenue_cents: i64,
     pub(super) created_orders: u64,
     pub(super) repeated_created: u64,
-    pub(super) by_status: Vec<(String, u64)>,
+    pub(super) statuses: NameTable,
+    pub(super) methods: NameTable,
+    /// Per order id: where it stands (bounded by [`MAX_ORDERS_TRACKED`]).
+    pub(super) orders: HashMap<u128, OrderState, std::hash::BuildHasherDefault<FoldHasher>>,
+    /// Orders not tracked for status because the table was full.
+    pub(super) orders_not_tracked: u64,
     pub(super) customers: HashMap<String, CustomerTotals>,
+    pub(super) customer_names: HashMap<String, String>,
     pub(super) other_customers: CustomerTotals,
+    pub(super) products: HashMap<String, ProductTotals>,
     pub(super) recent_created: RecentIds,
     pub(super) currency: Option<String>,
 }
 
+/// Most orders whose furthest status is remembered (about 24 bytes each).
+pub const MAX_ORDERS_TRACKED: usize = 4_000_000;
+
 impl Business {
-    pub(super) fn count_status(&mut self, status: &str) {
-        if let Some(entry) = self.by_status.iter_mut().find(|(name, _)| name == status) {
-            entry.1 += 1;
-        } else if self.by_status.len() < MAX_STATUSES {
-            self.by_status.push((status.to_owned(), 1));
-        } else if let Some(entry) = self.by_status.iter_mut().find(|(name, _)| name == "(other)") {
-            entry.1 += 1;
-        } else {
-            self.by_status.push(("(other)".to_owned(), 1));
+    /// Records a valid event of an order: its furthest status and first payment method.
+    pub(super) fn count_status(&mut self, order_id: &str, status: &str, method: Option<&str>) {
+        let key = order_key(order_id);
+        let status_index = self.statuses.index(status);
+        let method_index = method.map(|method| self.methods.index(method));
+        let full = self.orders.len() >= MAX_ORDERS_TRACKED;
+        match self.orders.get_mut(&key) {
+            Some(state) => {
+                let current = &self.statuses.names[usize::from(state.status)];
+                if lifecycle_rank(status) > lifecycle_rank(current) {
+                    state.status = status_index;
+                }
+                if state.method.is_none() {
+                    state.method = method_index;
+                }
+            }
+            None if full => self.orders_not_tracked += 1,
+            None => {
+                self.orders.insert(key, OrderState { status: status_index, method: method_index });
+            }
         }
     }
 
@@ -63,10 +137,11 @@ impl Business {
     pub(super) fn count_created(
         &mut self,
         order_id: &str,
-        customer_id: &str,
+        customer: (&str, Option<&str>),
         total_cents: i64,
         currency: Option<&str>,
     ) -> bool {
+        let (customer_id, customer_name) = customer;
         if !self.recent_created.insert(order_key(order_id)) {
             self.repeated_created += 1;
             return false;
@@ -78,6 +153,9 @@ impl Business {
         }
         let known = self.customers.contains_key(customer_id);
         let totals = if known || self.customers.len() < MAX_CUSTOMERS {
+            if let Some(name) = customer_name {
+                self.customer_names.insert(customer_id.to_owned(), name.to_owned());
+            }
             self.customers.entry(customer_id.to_owned()).or_default()
         } else {
             &mut self.other_customers
@@ -85,6 +163,21 @@ impl Business {
         totals.orders += 1;
         totals.revenue_cents += total_cents;
         true
+    }
+
+    /// Counts an item of a created order counted once.
+    pub(super) fn count_item(&mut self, product_id: &str, name: Option<&str>, quantity: u64) {
+        if !self.products.contains_key(product_id) && self.products.len() >= MAX_CUSTOMERS {
+            return;
+        }
+        let product = self.products.entry(product_id.to_owned()).or_default();
+        product.quantity += quantity;
+        product.orders += 1;
+        if let Some(name) = name {
+            if product.name != name {
+                name.clone_into(&mut product.name);
+            }
+        }
     }
 }
 

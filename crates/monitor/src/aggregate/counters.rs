@@ -1,7 +1,11 @@
 //! Counters kept per instance and over all lines: per-second buckets for rates, a tracker
 //! run's counters, what is known of one instance, the producer, and malformed lines.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
+
+use super::LastMetrics;
 
 use super::{DEFAULT_METRICS_INTERVAL_MS, RATE_WINDOW_SECS};
 
@@ -56,6 +60,8 @@ impl SecondBuckets {
 /// Counters of one tracker run, as its metrics and stop entries report them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
+    /// Messages received by the tracker (each gets one `.events` line).
+    pub received: u64,
     /// Messages processed successfully.
     pub processed: u64,
     /// Messages that failed for good.
@@ -69,8 +75,15 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// Received but not finished: `received - processed - failed - duplicates` (0 when a
+    /// tracker's counters do not add up, which they should).
+    pub fn in_flight(&self) -> u64 {
+        self.received.saturating_sub(self.processed + self.failed + self.duplicates)
+    }
+
     pub(super) fn plus(self, other: Counters) -> Counters {
         Counters {
+            received: self.received + other.received,
             processed: self.processed + other.processed,
             failed: self.failed + other.failed,
             dlq_sent: self.dlq_sent + other.dlq_sent,
@@ -85,11 +98,25 @@ impl Counters {
 pub(super) struct Instance {
     pub(super) partitions: Vec<i32>,
     pub(super) received: u64,
+    /// Lines whose payload did not deserialize.
+    pub(super) undeserializable: u64,
+    /// Lines that deserialized but broke a business rule.
+    pub(super) validation_errors: u64,
     pub(super) invalid: u64,
+    /// `.log` entries per kind.
+    pub(super) log_kinds: BTreeMap<String, u64>,
+    /// Time of the metrics or stop entry `current_run` comes from.
+    pub(super) counters_time_ms: Option<i64>,
+    /// The latest metrics entry, as written.
+    pub(super) last_metrics: Option<LastMetrics>,
     pub(super) earlier_runs: Counters,
     pub(super) current_run: Counters,
     pub(super) runs: u32,
     pub(super) lag: Option<i64>,
+    /// Time of the metrics entry `lag` comes from.
+    pub(super) lag_time_ms: Option<i64>,
+    /// Per-partition figures of the latest metrics entry of the current run.
+    pub(super) partition_metrics: Vec<models::health::PartitionMetrics>,
     pub(super) uptime_seconds: Option<f64>,
     pub(super) last_seen_ms: Option<i64>,
     pub(super) metrics_interval_ms: u64,
@@ -102,11 +129,18 @@ impl Instance {
         Instance {
             partitions: Vec::new(),
             received: 0,
+            undeserializable: 0,
+            validation_errors: 0,
             invalid: 0,
+            log_kinds: BTreeMap::new(),
+            counters_time_ms: None,
+            last_metrics: None,
             earlier_runs: Counters::default(),
             current_run: Counters::default(),
             runs: 0,
             lag: None,
+            lag_time_ms: None,
+            partition_metrics: Vec::new(),
             uptime_seconds: None,
             last_seen_ms: None,
             metrics_interval_ms: DEFAULT_METRICS_INTERVAL_MS,

@@ -32,16 +32,22 @@ pub(super) fn cut_raw_message<'s>(line: &[u8], scratch: &'s mut Vec<u8>) -> Opti
     Some(scratch)
 }
 
-/// The lean read side of an `.events` line: only the fields the monitor needs.
+/// The lean read side of an `.events` line: only the fields the counting rules need.
+///
+/// `timestamp`, `kafka_topic`, `kafka_partition`, `kafka_offset` and `deserialized` are
+/// required: a JSON object without them is not an audit line and is counted as malformed,
+/// never as a message. `cluster_id` names the broker lifetime the offset belongs to; files
+/// written before it existed have none, which counts as one unknown lifetime.
 #[derive(Deserialize)]
 pub(super) struct EventsLine<'a> {
+    #[serde(borrow)]
+    pub(super) timestamp: Text<'a>,
     #[serde(borrow, default)]
-    pub(super) timestamp: Option<Text<'a>>,
-    #[serde(default)]
-    pub(super) kafka_partition: Option<i64>,
-    #[serde(default)]
-    pub(super) kafka_offset: Option<i64>,
-    #[serde(default)]
+    pub(super) cluster_id: Option<Text<'a>>,
+    #[serde(borrow)]
+    pub(super) kafka_topic: Text<'a>,
+    pub(super) kafka_partition: i64,
+    pub(super) kafka_offset: i64,
     pub(super) deserialized: bool,
     #[serde(borrow, default)]
     pub(super) order_id: Option<Text<'a>>,
@@ -61,12 +67,34 @@ pub(super) struct LeanOrder<'a> {
     pub(super) currency: Option<Text<'a>>,
     #[serde(borrow, default)]
     pub(super) customer: Option<LeanCustomer<'a>>,
+    #[serde(borrow, default)]
+    pub(super) items: Vec<LeanItem<'a>>,
+    #[serde(borrow, default)]
+    pub(super) payment: Option<LeanPayment<'a>>,
 }
 
 #[derive(Deserialize)]
 pub(super) struct LeanCustomer<'a> {
     #[serde(borrow, default)]
     pub(super) customer_id: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub(super) name: Option<Text<'a>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct LeanItem<'a> {
+    #[serde(borrow, default)]
+    pub(super) product_id: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub(super) name: Option<Text<'a>>,
+    #[serde(default)]
+    pub(super) quantity: u64,
+}
+
+#[derive(Deserialize)]
+pub(super) struct LeanPayment<'a> {
+    #[serde(borrow, default)]
+    pub(super) method: Option<Text<'a>>,
 }
 
 /// The lean read side of a `.log` line.
@@ -111,6 +139,45 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
     }
 }
 
+/// The text of a required string field.
+pub(super) fn text_of<'t>(value: &'t Text<'_>) -> &'t str {
+    value.0.as_ref()
+}
+
 pub(super) fn text<'t>(value: &'t Option<Text<'_>>) -> Option<&'t str> {
     value.as_ref().map(|text| text.0.as_ref())
+}
+
+/// `metadata` of a metrics entry: the typed [`models::health::Metrics`], plus which of its
+/// optional figures the entry wrote.
+pub(super) struct MetricsEntry {
+    pub(super) metrics: models::health::Metrics,
+    pub(super) success_rate_percent: Option<f64>,
+    pub(super) messages_per_second: Option<f64>,
+    pub(super) uptime_seconds: Option<f64>,
+}
+
+/// The counters a metrics entry must carry to count.
+const METRICS_COUNTERS: [&str; 6] =
+    ["messages_received", "messages_processed", "messages_failed", "dlq_sent", "duplicates", "retries"];
+
+/// Reads a metrics entry's `metadata`. `models::health::Metrics` reads an absent field as 0 (files
+/// of older versions lack some), so any object would parse: an entry without its counters, or
+/// with a value of the wrong type, is `None` here, is counted as a malformed line and changes no
+/// figure.
+pub(super) fn parse_metrics(metadata: &str) -> Option<MetricsEntry> {
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str(metadata) else { return None };
+    if !METRICS_COUNTERS.iter().all(|key| object.contains_key(*key)) {
+        return None;
+    }
+    let written = |key: &str| object.contains_key(key);
+    let (rate, per_second, uptime) =
+        (written("success_rate_percent"), written("messages_per_second"), written("uptime_seconds"));
+    let metrics: models::health::Metrics = serde_json::from_value(serde_json::Value::Object(object)).ok()?;
+    Some(MetricsEntry {
+        success_rate_percent: rate.then_some(metrics.success_rate_percent),
+        messages_per_second: per_second.then_some(metrics.messages_per_second),
+        uptime_seconds: uptime.then_some(metrics.uptime_seconds),
+        metrics,
+    })
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::offsets::PartitionSummary;
 use super::MalformedCounts;
 
 /// Liveness of an instance at the time of a summary.
@@ -81,19 +82,28 @@ pub(super) fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
 }
 
-/// Everything shown, at one time. Serialized as the `--once --json` output.
+/// Everything shown, at one time. Serialized as the `--once --json` output; the analysis
+/// report (`monitor --report`, `analyze_logs.sh`) prints the same figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     /// The time the summary describes.
     pub generated_at: String,
     /// Totals over all instances.
     pub totals: Totals,
+    /// What the `.events` lines say: every delivery, well-formed or not.
+    pub messages: MessageCounts,
     /// Instances whose status is alive.
     pub instances_alive: usize,
     /// Instances known.
     pub instances_total: usize,
     /// One entry per instance, by id.
     pub instances: Vec<InstanceSummary>,
+    /// Offsets seen per partition and broker lifetime (from `.events`).
+    pub partitions: Vec<PartitionSummary>,
+    /// Lag per partition from the newest metrics entry that reports it (alive instances).
+    pub partition_lag: Vec<PartitionLag>,
+    /// `.log` entries per kind, all instances.
+    pub log_kinds: BTreeMap<String, u64>,
     /// Revenue and orders.
     pub business: BusinessSummary,
     /// The producer, when `producer.log` exists.
@@ -102,43 +112,99 @@ pub struct Summary {
     pub latest_orders: Vec<OrderRow>,
     /// Latest warnings and errors, newest first.
     pub latest_problems: Vec<ProblemRow>,
+    /// The latest `ERROR` entries, oldest first.
+    pub last_errors: Vec<ProblemRow>,
     /// Lines that could not be used.
     pub malformed_lines: MalformedCounts,
+    /// What the monitor could not read, and why (a FIFO under a tracker file's name, a file
+    /// it cannot open, files past the followed limit): the figures leave it out.
+    pub warnings: Vec<String>,
     /// `.events` lines per second over the chart window, oldest first, ending before `now`
     /// (for the chart; left out of the JSON report).
     #[serde(skip)]
     pub throughput_per_second: Vec<u64>,
 }
 
-/// Totals over all instances.
+/// The trackers' own counters, summed over all runs of all instances: each instance's
+/// latest metrics or stop entry, plus its earlier runs. They add up:
+/// `received = processed + failed + duplicates + in_flight`, and `dlq_sent` is part of
+/// `failed`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Totals {
-    /// Well-formed `.events` lines.
+    /// Messages the trackers received.
     pub received: u64,
-    /// Processed successfully (all runs of all instances).
+    /// Processed successfully.
     pub processed: u64,
-    /// Failed for good.
+    /// Failed for good (dead-lettered, or dropped when the DLQ is off).
     pub failed: u64,
-    /// Sent to the dead-letter topic.
+    /// Of the failed, acknowledged by the dead-letter topic.
     pub dlq_sent: u64,
-    /// Duplicate deliveries skipped.
+    /// Duplicate deliveries skipped (same event id seen again).
     pub duplicates: u64,
-    /// Transient failures retried.
+    /// Received but not yet finished when the counters were written:
+    /// `received - processed - failed - duplicates`.
+    pub in_flight: u64,
+    /// Transient failures tried again (not messages: one message can be retried many times).
     pub retries: u64,
-    /// `.events` lines not deserialized or failing validation.
-    pub invalid_messages: u64,
-    /// processed / (processed + failed), percent.
-    pub success_rate_percent: f64,
+    /// processed / (processed + failed), percent; `null` with no finished message.
+    pub success_rate_percent: Option<f64>,
+    /// Time of the oldest counter entry these totals include (each instance's latest).
+    pub counters_as_of: Option<String>,
+    /// Seconds between `counters_as_of` and the summary time.
+    pub counters_age_seconds: Option<f64>,
     /// `.events` lines per second over the last complete seconds.
     pub messages_per_second_now: f64,
     /// `.events` lines per second between the first and the last line.
     pub messages_per_second_average: f64,
-    /// Sum of the instances' latest lags (running instances that reported one).
+    /// Sum of the latest lag of every partition, each from the newest alive owner.
     pub total_lag: Option<i64>,
+    /// Time of the oldest metrics entry `total_lag` comes from.
+    pub lag_as_of: Option<String>,
+    /// Seconds between `lag_as_of` and the summary time.
+    pub lag_age_seconds: Option<f64>,
     /// Time of the first `.events` line.
     pub first_event: Option<String>,
     /// Time of the last `.events` line.
     pub last_event: Option<String>,
+}
+
+/// What the `.events` lines say. Every line that is an audit line is one delivery;
+/// `received = deserialized + undeserializable`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageCounts {
+    /// Audit lines (one per delivery).
+    pub received: u64,
+    /// Whose payload deserialized as an order event.
+    pub deserialized: u64,
+    /// Whose payload did not deserialize (poison pills).
+    pub undeserializable: u64,
+    /// Deserialized, but breaking a business rule.
+    pub validation_errors: u64,
+    /// Not deserialized or failing validation.
+    pub invalid: u64,
+    /// Deliveries of a `(cluster_id, topic, partition, offset)` already seen.
+    pub duplicate_deliveries: u64,
+    /// Offsets between the first and the last seen of a partition never seen.
+    pub missing_offsets: u64,
+}
+
+/// The lag of one partition, from the newest metrics entry of an alive instance listing it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartitionLag {
+    /// Partition.
+    pub partition: i32,
+    /// Instance whose metrics entry this is.
+    pub instance_id: String,
+    /// Committed offset (next to read).
+    pub committed_offset: Option<i64>,
+    /// High watermark.
+    pub high_watermark: Option<i64>,
+    /// high watermark - committed offset.
+    pub lag: Option<i64>,
+    /// Time of the metrics entry.
+    pub as_of: String,
+    /// Seconds between `as_of` and the summary time.
+    pub age_seconds: f64,
 }
 
 /// One tracker instance.
@@ -150,10 +216,8 @@ pub struct InstanceSummary {
     pub status: InstanceStatus,
     /// Partitions of its last assignment.
     pub partitions: Vec<i32>,
-    /// Lines in its `.events` file.
+    /// Received, all runs (tracker counters; see [`Totals`]).
     pub received: u64,
-    /// Of which not deserialized or failing validation.
-    pub invalid: u64,
     /// Processed, all runs.
     pub processed: u64,
     /// Failed, all runs.
@@ -162,20 +226,67 @@ pub struct InstanceSummary {
     pub dlq_sent: u64,
     /// Duplicates skipped, all runs.
     pub duplicates: u64,
+    /// received - processed - failed - duplicates.
+    pub in_flight: u64,
     /// Retries, all runs.
     pub retries: u64,
+    /// Lines in its `.events` file.
+    pub events_lines: u64,
+    /// Of which deserialized.
+    pub deserialized: u64,
+    /// Of which not deserialized.
+    pub undeserializable: u64,
+    /// Of which deserialized but failing validation.
+    pub validation_errors: u64,
+    /// Of which not deserialized or failing validation.
+    pub invalid: u64,
+    /// `.log` entries per kind.
+    pub log_kinds: BTreeMap<String, u64>,
     /// `started` entries seen.
     pub runs: u32,
     /// `.events` lines per second over the last complete seconds.
     pub messages_per_second: f64,
     /// Lag from its last metrics entry.
     pub lag: Option<i64>,
+    /// Seconds since that metrics entry.
+    pub lag_age_seconds: Option<f64>,
     /// Uptime from its last metrics or stop entry.
     pub uptime_seconds: Option<f64>,
     /// Time of its latest line.
     pub last_seen: Option<String>,
     /// Seconds between its latest line and the summary time.
     pub seconds_since_last_seen: Option<f64>,
+    /// Its latest metrics entry.
+    pub last_metrics: Option<LastMetrics>,
+}
+
+/// The figures of a metrics entry as written by the tracker.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LastMetrics {
+    /// Time of the entry.
+    pub timestamp: String,
+    /// Seconds since that run started.
+    pub uptime_seconds: Option<f64>,
+    /// Received in that run.
+    pub messages_received: u64,
+    /// Processed in that run.
+    pub messages_processed: u64,
+    /// Failed in that run.
+    pub messages_failed: u64,
+    /// As written.
+    pub success_rate_percent: Option<f64>,
+    /// As written (over the last interval).
+    pub messages_per_second: Option<f64>,
+    /// As written.
+    pub total_lag: Option<i64>,
+    /// Retries in that run.
+    pub retries: u64,
+    /// Dead-lettered in that run.
+    pub dlq_sent: u64,
+    /// Duplicates in that run.
+    pub duplicates: u64,
+    /// Partitions listed.
+    pub partitions: Vec<i32>,
 }
 
 /// Business figures from valid `.events` lines.
@@ -191,10 +302,25 @@ pub struct BusinessSummary {
     pub repeated_created_events: u64,
     /// revenue / orders created, cents.
     pub average_basket_cents: Option<i64>,
-    /// Valid events per order status.
-    pub orders_by_status: BTreeMap<String, u64>,
+    /// Orders by the furthest status seen for each, in lifecycle order.
+    pub orders_by_status: Vec<NamedCount>,
+    /// Orders by payment method (the first one seen for each order), most first.
+    pub orders_by_payment_method: Vec<NamedCount>,
+    /// Orders left out of the two lists above because too many distinct orders were seen.
+    pub orders_not_tracked: u64,
     /// Customers with the highest revenue.
     pub top_customers: Vec<CustomerSummary>,
+    /// Products with the highest quantity in created orders.
+    pub top_products: Vec<ProductSummary>,
+}
+
+/// A name and how many orders have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamedCount {
+    /// Status or payment method.
+    pub name: String,
+    /// Orders.
+    pub orders: u64,
 }
 
 /// One customer of the top list.
@@ -202,10 +328,25 @@ pub struct BusinessSummary {
 pub struct CustomerSummary {
     /// `client01`...
     pub customer_id: String,
+    /// The name in their latest order.
+    pub name: Option<String>,
     /// Created orders.
     pub orders: u64,
     /// Their total, cents.
     pub revenue_cents: i64,
+}
+
+/// One product of the top list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProductSummary {
+    /// `SKU-1`...
+    pub product_id: String,
+    /// Its name.
+    pub name: String,
+    /// Units in created orders.
+    pub quantity: u64,
+    /// Created orders holding it.
+    pub orders: u64,
 }
 
 /// What `producer.log` says.

@@ -1,0 +1,303 @@
+//! The analysis report: what `monitor --report` prints and `analyze_logs.sh` shows.
+//!
+//! It prints the figures of the same [`Summary`] as the dashboard and `monitor --once`, in the
+//! sections `analyze_logs.sh` has always had, so the report and the monitor cannot disagree.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::aggregate::Summary;
+use crate::report::{money, optional};
+
+/// How many tracker files the report was made from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileCounts {
+    /// `tracker-*.events` files.
+    pub events: usize,
+    /// `tracker-*.log` files.
+    pub log: usize,
+}
+
+/// Counts the tracker files of `dir`.
+pub fn count_files(dir: &Path) -> io::Result<FileCounts> {
+    let mut counts = FileCounts::default();
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("tracker-") && name.ends_with(".events") {
+            counts.events += 1;
+        } else if name.starts_with("tracker-") && name.ends_with(".log") {
+            counts.log += 1;
+        }
+    }
+    Ok(counts)
+}
+
+fn section(out: &mut impl Write, title: &str) -> io::Result<()> {
+    writeln!(out, "\n== {title}")
+}
+
+fn row(out: &mut impl Write, label: &str, value: impl ToString, note: &str) -> io::Result<()> {
+    let value = value.to_string();
+    if note.is_empty() {
+        writeln!(out, "  {label:<34} {value:>12}")
+    } else {
+        writeln!(out, "  {label:<34} {value:>12}  {note}")
+    }
+}
+
+/// Writes the analysis report of `summary`, made from the files of `dir`.
+pub fn write_analysis(
+    summary: &Summary,
+    dir: &Path,
+    files: FileCounts,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let ids: Vec<&str> = summary.instances.iter().map(|i| i.instance_id.as_str()).collect();
+    writeln!(
+        out,
+        "Tracker files in {}: {} .events, {} .log; instances: {}",
+        dir.display(),
+        files.events,
+        files.log,
+        if ids.is_empty() { "none".to_owned() } else { ids.join(" ") }
+    )?;
+
+    let messages = &summary.messages;
+    let malformed = &summary.malformed_lines;
+    section(out, "Messages (.events)")?;
+    row(out, "received", messages.received, "")?;
+    row(out, "deserialized", messages.deserialized, "")?;
+    row(out, "failed to deserialize", messages.undeserializable, "")?;
+    row(out, "validation errors", messages.validation_errors, "parsed, but break a business rule")?;
+    row(
+        out,
+        "duplicate deliveries",
+        messages.duplicate_deliveries,
+        "same cluster, topic, partition and offset seen again",
+    )?;
+    row(out, "missing offsets", messages.missing_offsets, "gaps between the first and last offset seen")?;
+    if malformed.events > 0 {
+        row(out, "unreadable lines", malformed.events, "not an audit line (half-written?)")?;
+    }
+    if malformed.too_long > 0 {
+        row(out, "lines too long", malformed.too_long, "skipped")?;
+    }
+
+    let kind = |name: &str| summary.log_kinds.get(name).copied().unwrap_or(0);
+    section(out, "Failures and recovery (.log)")?;
+    row(out, "sent to the DLQ", kind("dlq_sent"), "dlq_sent")?;
+    row(out, "DLQ sends that failed", kind("dlq_failed"), "dlq_failed")?;
+    row(out, "retries", kind("retry_scheduled"), "retry_scheduled")?;
+    row(out, "processing failures", kind("processing_failed"), "processing_failed")?;
+    row(out, "duplicate events skipped", kind("duplicate_skipped"), "duplicate_skipped (same event id)")?;
+    row(out, "events out of lifecycle order", kind("out_of_order"), "out_of_order")?;
+    row(out, "Kafka errors", kind("kafka_error"), "kafka_error")?;
+    row(out, "failed commits", kind("commit_failed"), "commit_failed")?;
+    row(out, "partition assignments", kind("partitions_assigned"), "partitions_assigned (rebalances)")?;
+    if malformed.log > 0 {
+        row(
+            out,
+            "unreadable log lines",
+            malformed.log,
+            "not JSON, or a metrics/stop entry that does not parse",
+        )?;
+    }
+
+    section(out, "Totals (tracker counters)")?;
+    let totals = &summary.totals;
+    row(out, "received", totals.received, "= processed + failed + skipped + in flight")?;
+    row(out, "processed", totals.processed, "")?;
+    row(out, "failed", totals.failed, "for good")?;
+    row(out, "dead-lettered", totals.dlq_sent, "part of failed")?;
+    row(out, "skipped", totals.duplicates, "duplicates (same event id)")?;
+    row(out, "in flight", totals.in_flight, "received, not finished when the counters were written")?;
+    row(
+        out,
+        "success rate",
+        totals.success_rate_percent.map_or_else(|| "n/a".to_owned(), |rate| format!("{rate:.2}%")),
+        "processed / (processed + failed)",
+    )?;
+    row(
+        out,
+        "counters as of",
+        optional(totals.counters_as_of.clone()),
+        "oldest latest entry of an instance",
+    )?;
+    row(out, "lag", optional(totals.total_lag), "sum over partitions, newest alive owner each")?;
+
+    section(out, "Per instance")?;
+    let width = summary.instances.iter().map(|i| i.instance_id.chars().count()).max().unwrap_or(8).max(20);
+    writeln!(
+        out,
+        "  {:<width$} {:>10} {:>10} {:>9} {:>8} {:>6} {:>8} {:>9} {:>8}",
+        "instance", "received", "deserial.", "undeser.", "invalid", "dlq", "retries", "proc.fail", "stopped"
+    )?;
+    for instance in &summary.instances {
+        let kind = |name: &str| instance.log_kinds.get(name).copied().unwrap_or(0);
+        writeln!(
+            out,
+            "  {:<width$} {:>10} {:>10} {:>9} {:>8} {:>6} {:>8} {:>9} {:>8}",
+            instance.instance_id,
+            instance.events_lines,
+            instance.deserialized,
+            instance.undeserializable,
+            instance.validation_errors,
+            kind("dlq_sent"),
+            kind("retry_scheduled"),
+            kind("processing_failed"),
+            if kind("stopped") > 0 { "yes" } else { "no" },
+        )?;
+    }
+
+    section(out, "Per partition")?;
+    writeln!(
+        out,
+        "  {:<12} {:>5} {:>10} {:>10} {:>10} {:>10} {:>6} {:>8}  {:<20} {:<20} cluster",
+        "topic", "part", "received", "distinct", "first", "last", "dups", "missing", "gaps", "read by"
+    )?;
+    for partition in &summary.partitions {
+        let mut gaps: Vec<String> = partition
+            .gaps_shown
+            .iter()
+            .map(|&(from, to)| if from == to { from.to_string() } else { format!("{from}-{to}") })
+            .collect();
+        if partition.more_gaps > 0 {
+            gaps.push("...".to_owned());
+        }
+        writeln!(
+            out,
+            "  {:<12} {:>5} {:>10} {:>10} {:>10} {:>10} {:>6} {:>8}  {:<20} {:<20} {}",
+            partition.topic,
+            partition.partition,
+            partition.received,
+            partition.distinct_offsets,
+            optional(partition.first_offset),
+            optional(partition.last_offset),
+            partition.duplicates,
+            partition.missing_offsets,
+            if gaps.is_empty() { "-".to_owned() } else { gaps.join(" ") },
+            partition.read_by.join(","),
+            partition.cluster_id.as_deref().unwrap_or("-"),
+        )?;
+    }
+
+    section(out, "Lag per partition (newest metrics entry of an alive instance)")?;
+    if summary.partition_lag.is_empty() {
+        writeln!(out, "  (none: no alive instance has written a metrics entry)")?;
+    } else {
+        writeln!(
+            out,
+            "  {:>5} {:<width$} {:>12} {:>14} {:>10} {:>9}",
+            "part", "instance", "committed", "high watermark", "lag", "age (s)"
+        )?;
+        for lag in &summary.partition_lag {
+            writeln!(
+                out,
+                "  {:>5} {:<width$} {:>12} {:>14} {:>10} {:>9.1}",
+                lag.partition,
+                lag.instance_id,
+                optional(lag.committed_offset),
+                optional(lag.high_watermark),
+                optional(lag.lag),
+                lag.age_seconds,
+            )?;
+        }
+    }
+
+    let business = &summary.business;
+    section(out, "Revenue (valid order.created events, each order once)")?;
+    row(out, "orders", business.orders_created, "")?;
+    row(out, "revenue", format!("{} {}", money(business.revenue_cents), business.currency), "")?;
+    row(
+        out,
+        "average basket",
+        business
+            .average_basket_cents
+            .map_or_else(|| "-".to_owned(), |cents| format!("{} {}", money(cents), business.currency)),
+        "",
+    )?;
+
+    section(out, "Top 5 customers by revenue")?;
+    for customer in &business.top_customers {
+        writeln!(
+            out,
+            "  {:<12} {:>12} {} {:>6} orders  {}",
+            customer.customer_id,
+            money(customer.revenue_cents),
+            business.currency,
+            customer.orders,
+            customer.name.as_deref().unwrap_or(""),
+        )?;
+    }
+
+    section(out, "Top 5 products by quantity")?;
+    for product in &business.top_products {
+        writeln!(
+            out,
+            "  {:<12} {:>8} units {:>6} orders  {}",
+            product.product_id, product.quantity, product.orders, product.name
+        )?;
+    }
+
+    section(out, "Orders by status (furthest status seen per order)")?;
+    for status in &business.orders_by_status {
+        row(out, &status.name, status.orders, "")?;
+    }
+
+    section(out, "Orders by payment method")?;
+    for method in &business.orders_by_payment_method {
+        row(out, &method.name, method.orders, "")?;
+    }
+
+    section(out, "Last metrics per instance")?;
+    let with_metrics: Vec<_> = summary.instances.iter().filter(|i| i.last_metrics.is_some()).collect();
+    if with_metrics.is_empty() {
+        writeln!(out, "  (no metrics entry yet: one is written every metrics interval, 30 s by default)")?;
+    } else {
+        writeln!(
+            out,
+            "  {:<width$} {:<24} {:>8} {:>9} {:>9} {:>7} {:>8} {:>7} {:>6} {:>7} {:>5} partitions",
+            "instance",
+            "time",
+            "uptime_s",
+            "received",
+            "processed",
+            "failed",
+            "success%",
+            "msg/s",
+            "lag",
+            "retries",
+            "dlq"
+        )?;
+        for instance in with_metrics {
+            let Some(metrics) = &instance.last_metrics else { continue };
+            writeln!(
+                out,
+                "  {:<width$} {:<24} {:>8} {:>9} {:>9} {:>7} {:>8} {:>7} {:>6} {:>7} {:>5} {}",
+                instance.instance_id,
+                metrics.timestamp,
+                metrics.uptime_seconds.map_or_else(|| "-".to_owned(), |seconds| format!("{seconds:.0}")),
+                metrics.messages_received,
+                metrics.messages_processed,
+                metrics.messages_failed,
+                metrics.success_rate_percent.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.2}")),
+                metrics.messages_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}")),
+                optional(metrics.total_lag),
+                metrics.retries,
+                metrics.dlq_sent,
+                crate::report::partitions(&metrics.partitions),
+            )?;
+        }
+    }
+
+    section(out, "Last 5 errors")?;
+    if summary.last_errors.is_empty() {
+        writeln!(out, "  (none)")?;
+    }
+    for error in &summary.last_errors {
+        let text = error.error.as_deref().unwrap_or(&error.message);
+        writeln!(out, "  {:<24} {:<16} {:<22} {}", error.timestamp, error.instance_id, error.kind, text)?;
+    }
+    Ok(())
+}

@@ -676,3 +676,71 @@ fn durable_storage_loses_no_acknowledged_record_when_the_broker_is_killed_under_
     }
     broker.stop();
 }
+
+/// The figure on the report line that starts with `label` (`  duplicate deliveries   0  …`).
+fn report_figure(report: &str, label: &str) -> u64 {
+    let line = report
+        .lines()
+        .find(|line| line.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label:?} in the report:\n{report}"));
+    let figure = line.trim_start()[label.len()..].split_whitespace().next().unwrap_or_default();
+    figure.parse().unwrap_or_else(|_| panic!("{label:?} is not followed by a number: {line}"))
+}
+
+/// The sequence that used to rewrite history: `start.sh`, `stop.sh`, `start.sh` on the memory
+/// broker, which forgets every record and committed offset, so offsets start again at 0. Each
+/// start is a new cluster id, every audit line carries it, and the report and the monitor
+/// count 0 duplicate deliveries and 0 missing offsets (before, the report counted the second
+/// lifetime's records as duplicates of the first's).
+#[test]
+fn a_memory_broker_restarted_is_a_new_lifetime_not_duplicates() {
+    let session = Run::new(built_binaries());
+    let count = |audited: &[Vec<Audited>]| audited.iter().map(Vec::len).sum::<usize>();
+    for round in 1..=2 {
+        let before = count(&session.audited());
+        let started = session.start();
+        assert_eq!(started.code, Some(0), "start.sh ({round}) failed:\n{}", started.all());
+        wait_until(Duration::from_secs(90), "the trackers audit 20 more records", || {
+            count(&session.audited()) >= before + 20
+        });
+        let stopped = session.stop();
+        assert_eq!(stopped.code, Some(0), "stop.sh ({round}) failed:\n{}", stopped.all());
+    }
+
+    // Offsets did start again at 0: the same places appear under two cluster ids.
+    let mut lifetimes: std::collections::BTreeMap<String, Vec<(i64, i64)>> = Default::default();
+    for id in ["instance-1", "instance-2"] {
+        let text = std::fs::read_to_string(session.path(&format!("logs/tracker-{id}.events"))).unwrap();
+        for line in text.lines() {
+            let entry: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            let cluster = entry["cluster_id"].as_str().expect("every line names its cluster").to_owned();
+            let place = (entry["kafka_partition"].as_i64().unwrap(), entry["kafka_offset"].as_i64().unwrap());
+            lifetimes.entry(cluster).or_default().push(place);
+        }
+    }
+    assert_eq!(lifetimes.len(), 2, "two broker lifetimes: {:?}", lifetimes.keys());
+    let mut places =
+        lifetimes.values().map(|places| places.iter().collect::<std::collections::BTreeSet<_>>());
+    let (first, second) = (places.next().unwrap(), places.next().unwrap());
+    assert!(
+        first.intersection(&second).next().is_some(),
+        "offsets started again at 0 in the second lifetime"
+    );
+
+    let report = run(session.command("analyze_logs.sh").arg(session.path("logs")), Duration::from_secs(300));
+    assert_eq!(report.code, Some(0), "analyze_logs.sh failed:\n{}", report.all());
+    assert_eq!(report_figure(&report.stdout, "duplicate deliveries"), 0, "{}", report.stdout);
+    assert_eq!(report_figure(&report.stdout, "missing offsets"), 0, "{}", report.stdout);
+
+    let monitor = run(
+        Command::new(session.bin_dir.join("monitor"))
+            .arg("--dir")
+            .arg(session.path("logs"))
+            .args(["--once", "--json"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(monitor.code, Some(0), "monitor --once --json failed:\n{}", monitor.all());
+    let summary: Value = serde_json::from_str(&monitor.stdout).expect("monitor --json prints JSON");
+    assert_eq!(summary["messages"]["duplicate_deliveries"], 0, "{}", summary["messages"]);
+    assert_eq!(summary["messages"]["missing_offsets"], 0, "{}", summary["messages"]);
+}

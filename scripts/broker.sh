@@ -206,6 +206,19 @@ fi
 as_pg() {
   if [ -n "$pg_user" ]; then (cd / && runuser -u "$pg_user" -- "$@"); else "$@"; fi
 }
+# As root in a checkout that other users cannot enter (a clone under /root, mode 700), that
+# user could reach neither PostgreSQL's programs nor its data under .tools/: both then live in
+# a folder of this checkout's own under /var/tmp (named after its path), which it can enter.
+if [ -n "$pg_user" ] && ! as_pg test -x "$root" 2>/dev/null; then
+  pg_outside="/var/tmp/order-tracking-$(printf '%s' "$root" | sha256sum | cut -c1-12)"
+  mkdir -p "$pg_outside/broker/$port" && chmod 755 "$pg_outside" "$pg_outside/broker" "$pg_outside/broker/$port" ||
+    die "cannot create $pg_outside for PostgreSQL"
+  pg_home="$pg_outside/postgresql/$pg_version"
+  pg_bin="$pg_home/bin"
+  data_dir="$pg_outside/broker/$port/data"
+  pgdata="$data_dir/pgdata"
+  pg_log="$pg_outside/broker/$port/postgres.log"
+fi
 
 pg_running() { [ -f "$pgdata/PG_VERSION" ] && as_pg "$pg_bin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; }
 
@@ -241,7 +254,7 @@ pg_init() {
   if [ -n "$pg_user" ]; then
     chown -R "$pg_user" "$data_dir" || die "cannot give $data_dir to user $pg_user"
     as_pg test -x "$pg_bin/postgres" -a -w "$data_dir" ||
-      die "PostgreSQL cannot run as root, and user $pg_user cannot reach $data_dir or $pg_bin (a parent folder is closed to other users, e.g. /root): run as a normal user, clone the project into a folder others can enter, or set BROKER_PG_USER"
+      die "PostgreSQL cannot run as root, and user $pg_user cannot reach $data_dir or $pg_bin: run as a normal user, or set BROKER_PG_USER"
   fi
   as_pg "$pg_bin/initdb" -D "$pgdata" -U postgres --auth=scram-sha-256 --pwfile="$data_dir/password" \
     -E UTF8 --no-instructions >"$state/initdb.log" 2>&1 ||
@@ -432,5 +445,6 @@ case "${1:-}" in
   purge) purge ;;
   topic) shift; topic "$@" ;;
   path) binary ;;
-  *) echo "usage: scripts/broker.sh install|install-postgres|durable|start|stop|status|purge|topic NAME [PARTITIONS]|path" >&2; exit 2 ;;
+  data-dir) echo "$data_dir" ;;
+  *) echo "usage: scripts/broker.sh install|install-postgres|durable|start|stop|status|purge|topic NAME [PARTITIONS]|path|data-dir" >&2; exit 2 ;;
 esac

@@ -412,6 +412,17 @@ fn broker_state(port: u16) -> PathBuf {
     util::repo_root().join(format!(".tools/broker/{port}"))
 }
 
+/// Where the durable broker on `port` keeps its PostgreSQL data, as `broker.sh data-dir` says
+/// (under `.tools/`, or under /var/tmp when run as root in a checkout other users cannot enter).
+fn durable_data_dir(port: u16) -> PathBuf {
+    let said = run(
+        script("scripts/broker.sh").arg("data-dir").env("BROKER_PORT", port.to_string()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(said.code, Some(0), "broker.sh data-dir:\n{}", said.all());
+    PathBuf::from(said.stdout.trim())
+}
+
 /// The PIDs of the local broker on `port` and of its PostgreSQL (first line of postmaster.pid).
 fn broker_pids(port: u16) -> (i32, i32) {
     let state = broker_state(port);
@@ -421,7 +432,7 @@ fn broker_pids(port: u16) -> (i32, i32) {
         let first = text.lines().next().unwrap_or_default();
         first.trim().parse().unwrap_or_else(|_| panic!("{} starts with {first:?}", path.display()))
     };
-    (read(state.join("tansu.pid")), read(state.join("data/pgdata/postmaster.pid")))
+    (read(state.join("tansu.pid")), read(durable_data_dir(port).join("pgdata/postmaster.pid")))
 }
 
 /// Whether any process with that PID is alive (zombies count as gone).
@@ -496,7 +507,7 @@ fn durable_storage_keeps_its_cluster_id_until_purged() {
     let purged = broker.command("purge");
     assert_eq!(purged.code, Some(0), "{}", purged.all());
     assert!(purged.stdout.contains("Deleted the stored data"), "{}", purged.all());
-    assert!(!broker_state(broker.port).join("data").exists(), "the data folder is gone");
+    assert!(!durable_data_dir(broker.port).exists(), "the data folder is gone");
     let fresh = broker.start();
     assert_ne!(fresh, first, "purged data, a new cluster");
     assert_eq!(broker.cluster_id(), fresh);
@@ -562,7 +573,7 @@ fn durable_storage_keeps_records_and_committed_offsets_across_a_restart() {
     let stopped = run(session.command("stop.sh").arg("--purge"), STOP_TIMEOUT);
     assert_eq!(stopped.code, Some(0), "stop.sh --purge failed:\n{}", stopped.all());
     assert!(stopped.stdout.contains("Deleted the stored data"), "{}", stopped.all());
-    assert!(!broker_state(session.port).join("data").exists(), "--purge deleted the data");
+    assert!(!durable_data_dir(session.port).exists(), "--purge deleted the data");
 
     // Each (partition, offset) audited once, none skipped, and after the restart each partition
     // went on right after the last offset audited before it: the committed offsets held.

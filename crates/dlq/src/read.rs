@@ -27,6 +27,10 @@ use crate::DlqError;
 
 /// Longest wait for the topic's metadata.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a failed metadata request waits for the error callback to say whether the broker
+/// refused the login.
+const AUTH_ERROR_WAIT: Duration = Duration::from_secs(3);
+
 /// Longest time to read a whole topic.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -47,8 +51,13 @@ pub fn read_topic(
         .create_with_context(ReaderContext(AuthContext::new(auth.clone())))
         .map_err(|source| DlqError::Kafka(kafka::KafkaError::Client { what: "consumer", source }))?;
     let broker_failure = |what: String| {
-        // The error callback runs from poll: serve it once so a refused login is known.
-        let _ = consumer.poll(Duration::ZERO);
+        // The error callback runs from poll: serve it for a moment, so that a refused login
+        // (which the broker reports by closing the connection, seen first as a transport
+        // failure) is known and named.
+        let deadline = std::time::Instant::now() + AUTH_ERROR_WAIT;
+        while auth.failure().is_none() && std::time::Instant::now() < deadline {
+            let _ = consumer.poll(Duration::from_millis(100));
+        }
         match auth.failure() {
             Some(message) => DlqError::Broker(message),
             None => DlqError::Broker(what),

@@ -1,6 +1,6 @@
 # Order tracking on Kafka. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help build test chaos run stop purge monitor analyze bench lint fmt clean
+.PHONY: help build test chaos run stop purge monitor analyze bench lint fmt clean completions
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -43,3 +43,6 @@ fmt: ## Format the code
 clean: ## Remove build output and run files (keeps the installed broker in .tools/)
 	cargo clean
 	rm -rf run
+
+completions: ## Write shell completions and man pages to target/completions and target/man
+	cargo run --quiet --locked -p manpages --bin generate-docs -- target

@@ -5,7 +5,7 @@
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## Build the release binaries (target/release/{producer,tracker,monitor})
+build: ## Build the release binaries (target/release/{producer,tracker,monitor,dlq})
 	cargo build --release --workspace --locked
 
 test: ## Install the local broker if missing, then fmt check, clippy and every test

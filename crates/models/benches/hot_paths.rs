@@ -1,0 +1,58 @@
+//! Micro-benchmarks of what the producer and the tracker do for every message, without Kafka:
+//! generate and serialise an order event (producer), parse and validate it, and write its
+//! audit line (tracker). `make bench` measures the whole programs against kcat; these show
+//! which step moved when a figure there changes. Run with `cargo bench -p models`.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use models::audit::MessageOrigin;
+use models::{validate, AuditEntry, OrderEvent, OrderGenerator};
+
+fn producer(c: &mut Criterion) {
+    let mut group = c.benchmark_group("producer");
+    group.throughput(Throughput::Elements(1));
+    let mut generator = OrderGenerator::seeded(7);
+    group.bench_function("generate order event", |b| b.iter(|| black_box(generator.new_order_event())));
+    let event = generator.new_order_event();
+    group.bench_function("serialise order event", |b| b.iter(|| black_box(event.to_json())));
+    group.finish();
+}
+
+fn tracker(c: &mut Criterion) {
+    let mut group = c.benchmark_group("tracker");
+    group.throughput(Throughput::Elements(1));
+    let payload = OrderGenerator::seeded(7).new_order_event().to_json();
+    group.bench_function("parse order event", |b| {
+        b.iter(|| black_box(OrderEvent::from_slice(black_box(&payload)).ok()))
+    });
+    let event = OrderEvent::from_slice(&payload).expect("a generated event parses");
+    group.bench_function("validate order event", |b| {
+        b.iter(|| black_box(validate(black_box(&event)).is_ok()))
+    });
+    let origin = MessageOrigin {
+        topic: "orders",
+        partition: 0,
+        offset: 42,
+        key: Some(b"key"),
+        payload: Some(&payload),
+    };
+    let headers: [(&[u8], Option<&[u8]>); 2] =
+        [(b"trace_id", Some(b"4bf92f3577b34da6")), (b"source", Some(b"bench"))];
+    group.bench_function("write audit line", |b| {
+        b.iter_batched_ref(
+            || Vec::with_capacity(4096),
+            |out| {
+                AuditEntry::new("2026-11-27T21:00:00.000Z", "tracker-1", origin, Ok(&event), None)
+                    .with_cluster_id(Some("cluster"))
+                    .with_headers(headers)
+                    .write_line(out)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, producer, tracker);
+criterion_main!(benches);

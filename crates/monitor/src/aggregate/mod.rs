@@ -25,6 +25,8 @@
 
 mod business;
 mod counters;
+mod dead_letters;
+mod latency;
 mod lines;
 mod offsets;
 mod summary;
@@ -34,7 +36,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use models::health::{PartitionsAssigned, PartitionsRevoked, StopSummary};
+use models::health::{DlqSent, PartitionsAssigned, PartitionsRevoked, StopSummary};
 use serde_json::value::RawValue;
 
 use crate::tail::{LineSink, Source, SourceKind};
@@ -43,7 +45,13 @@ use self::business::Business;
 pub use self::business::{lifecycle_rank, MAX_ORDERS_TRACKED};
 pub use self::counters::{Counters, MalformedCounts};
 use self::counters::{Instance, Producer, SecondBuckets};
-use self::lines::{cut_raw_message, parse_metrics, text, text_of, EventsLine, LogLine};
+use self::dead_letters::DeadLetters;
+pub use self::dead_letters::{
+    DeadLetterRow, DeadLetterSummary, ErrorKindCount, RedriveOutcome, RedrivenRow, RedrivenSummary,
+};
+use self::latency::Latency;
+pub use self::latency::{LatencySummary, LATENCY_WINDOW_SECS};
+use self::lines::{cut_raw_message, parse_metrics, redrive_headers, text, text_of, EventsLine, LogLine};
 pub use self::offsets::PartitionSummary;
 use self::offsets::{PartitionKey, PartitionOffsets};
 use self::summary::{newest_first, round2};
@@ -83,13 +91,22 @@ pub struct AggregatorConfig {
     pub latest_orders: usize,
     /// How many latest warnings and errors to keep.
     pub latest_problems: usize,
-    /// Seconds shown by the throughput series of a [`Summary`] (at most [`WINDOW_SECS`]).
+    /// Seconds shown by the throughput and latency series of a [`Summary`] (at most
+    /// [`WINDOW_SECS`]).
     pub chart_secs: usize,
+    /// How many latest dead letters, and latest redriven records, to keep.
+    pub latest_dead_letters: usize,
 }
 
 impl Default for AggregatorConfig {
     fn default() -> Self {
-        AggregatorConfig { stale_after: None, latest_orders: 50, latest_problems: 50, chart_secs: 300 }
+        AggregatorConfig {
+            stale_after: None,
+            latest_orders: 50,
+            latest_problems: 50,
+            chart_secs: 300,
+            latest_dead_letters: 50,
+        }
     }
 }
 
@@ -114,6 +131,10 @@ pub struct Aggregator {
     business: Business,
     producer: Option<Producer>,
     malformed: MalformedCounts,
+    /// End-to-end latency of the `.events` lines.
+    latency: Latency,
+    /// `dlq_sent` entries and redriven records.
+    dead_letters: DeadLetters,
     /// Reused buffer for [`cut_raw_message`].
     scratch: Vec<u8>,
 }
@@ -165,6 +186,8 @@ impl Aggregator {
             business: Business::default(),
             producer: None,
             malformed: MalformedCounts::default(),
+            latency: Latency::new(WINDOW_SECS),
+            dead_letters: DeadLetters::default(),
             scratch: Vec::new(),
         }
     }
@@ -221,7 +244,12 @@ impl Aggregator {
 
     fn record_events_line(&mut self, instance_id: &str, event: &EventsLine<'_>, now_ms: i64) {
         self.received += 1;
-        let time_ms = parse_timestamp_ms(text_of(&event.timestamp)).unwrap_or(now_ms);
+        let written_ms = parse_timestamp_ms(text_of(&event.timestamp));
+        let emitted_ms = text(&event.event_timestamp).and_then(parse_timestamp_ms);
+        if let (Some(emitted_ms), Some(written_ms)) = (emitted_ms, written_ms) {
+            self.latency.record(emitted_ms, written_ms);
+        }
+        let time_ms = written_ms.unwrap_or(now_ms);
         self.first_event_ms = Some(self.first_event_ms.map_or(time_ms, |first| first.min(time_ms)));
         self.last_event_ms = Some(self.last_event_ms.map_or(time_ms, |last| last.max(time_ms)));
         let second = time_ms.div_euclid(1000);
@@ -234,6 +262,21 @@ impl Aggregator {
         self.deserialized += u64::from(event.deserialized);
         self.validation_errors += u64::from(validation_error);
         self.record_offset(instance_id, event);
+        if let Some((redrive_count, redriven_from)) = redrive_headers(event.headers) {
+            let row = RedrivenRow {
+                timestamp: text_of(&event.timestamp).to_owned(),
+                instance_id: instance_id.to_owned(),
+                topic: text_of(&event.kafka_topic).to_owned(),
+                partition: i32::try_from(event.kafka_partition).unwrap_or(-1),
+                offset: event.kafka_offset,
+                kafka_key: text(&event.kafka_key).map(str::to_owned),
+                event_id: text(&event.event_id).map(str::to_owned),
+                redrive_count,
+                redriven_from,
+                outcome: if valid { RedriveOutcome::Valid } else { RedriveOutcome::Invalid },
+            };
+            self.dead_letters.redriven(row, valid, self.config.latest_dead_letters);
+        }
         if let Some(instance) = self.instance(instance_id) {
             instance.received += 1;
             instance.invalid += u64::from(!valid);
@@ -338,6 +381,9 @@ impl Aggregator {
             },
             _ => None,
         };
+        if kind == "dlq_sent" {
+            self.record_dead_letter(instance_id, &entry, metadata, time_ms.unwrap_or(now_ms));
+        }
         let level = text(&entry.level).unwrap_or("INFO");
         if level == "WARN" || level == "ERROR" {
             self.record_problem(instance_id, &entry, level, time_ms.unwrap_or(now_ms));
@@ -411,6 +457,10 @@ impl Aggregator {
                     dlq_sent: metrics.dlq_sent,
                     duplicates: metrics.duplicates,
                     partitions: metrics.partitions.iter().map(|p| p.partition).collect(),
+                    latency_samples: metrics.latency_samples,
+                    latency_p50_ms: metrics.latency_p50_ms,
+                    latency_p99_ms: metrics.latency_p99_ms,
+                    latency_max_ms: metrics.latency_max_ms,
                 });
             }
             "stopped" => {
@@ -433,6 +483,29 @@ impl Aggregator {
             }
             _ => {}
         }
+    }
+
+    /// A `dlq_sent` entry. Its metadata reads leniently (absent fields as empty, like files of
+    /// older versions): the dead letter was acknowledged whatever else the entry says.
+    fn record_dead_letter(&mut self, instance_id: &str, entry: &LogLine<'_>, metadata: &str, time_ms: i64) {
+        let sent: DlqSent = serde_json::from_str(metadata).unwrap_or_default();
+        let row = DeadLetterRow {
+            timestamp: text(&entry.timestamp).map_or_else(|| format_ms(time_ms), str::to_owned),
+            instance_id: instance_id.to_owned(),
+            error_kind: if sent.error_kind.is_empty() { "(unknown)".to_owned() } else { sent.error_kind },
+            reason: text(&entry.error).map(str::to_owned),
+            original_topic: sent.message.topic,
+            original_partition: sent.message.partition,
+            original_offset: sent.message.offset,
+            dlq_topic: sent.dlq_topic,
+            dlq_partition: sent.dlq_partition,
+            dlq_offset: sent.dlq_offset,
+            attempts: sent.attempts,
+            kafka_key: sent.kafka_key,
+            event_id: sent.event_id.map(|id| id.to_string()),
+            redrive_count: sent.redrive_count,
+        };
+        self.dead_letters.dead_letter(row, self.config.latest_dead_letters);
     }
 
     fn record_problem(&mut self, instance_id: &str, entry: &LogLine<'_>, level: &str, time_ms: i64) {
@@ -628,6 +701,17 @@ impl Aggregator {
             malformed_lines: self.malformed,
             warnings: Vec::new(),
             throughput_per_second: throughput,
+            latency: LatencySummary {
+                window_seconds: LATENCY_WINDOW_SECS,
+                window: self.latency.window(self.window_start(now_second - LATENCY_WINDOW_SECS), now_second),
+                overall: self.latency.overall(),
+                p99_per_second_ms: self.latency.p99_per_second(
+                    now_second - chart_secs,
+                    now_second,
+                    chart_from,
+                ),
+            },
+            dead_letters: self.dead_letters.summary(),
         }
     }
 

@@ -124,6 +124,8 @@ pub enum ColumnKind {
     Id,
     /// Figures: right-aligned, exact, or their compact form when space is short.
     Number,
+    /// A sentence (a reason): gives up width first, ending with `…`; never a figure.
+    Sentence,
 }
 
 /// One cell: the exact text, and the compact form for when space is short (the same text when
@@ -196,6 +198,7 @@ impl Fitted {
         match column.kind {
             ColumnKind::Id => format!("{:<width$}", shorten_middle(&cell.exact, width)),
             ColumnKind::Text => format!("{:<width$}", cell.exact),
+            ColumnKind::Sentence => format!("{:<width$}", ellipsize(&cell.exact, width)),
             ColumnKind::Number => {
                 let text = if self.compact[index] { &cell.compact } else { &cell.exact };
                 format!("{text:>width$}")
@@ -238,6 +241,14 @@ pub fn fit_columns(columns: &[FitColumn], width: usize) -> Fitted {
     let total = |widths: &[usize]| widths.iter().sum::<usize>() + widths.len().saturating_sub(1);
     let mut widths: Vec<usize> = columns.iter().map(exact_width).collect();
     let mut compact = vec![false; columns.len()];
+    // Sentences give up what they can first, down to their title or 12 characters.
+    for (index, column) in columns.iter().enumerate() {
+        let excess = total(&widths).saturating_sub(width);
+        if column.kind == ColumnKind::Sentence && excess > 0 {
+            let floor = text_width(column.header).max(12).min(widths[index]);
+            widths[index] = widths[index].saturating_sub(excess).max(floor);
+        }
+    }
     // Ids give up what they can, down to the width that keeps them distinct.
     for (index, column) in columns.iter().enumerate() {
         let excess = total(&widths).saturating_sub(width);
@@ -270,11 +281,13 @@ pub fn fit_columns(columns: &[FitColumn], width: usize) -> Fitted {
         compact.pop();
         hidden_columns += 1;
     }
-    // Room left once figures turned compact goes back to the ids.
-    for (index, column) in columns.iter().enumerate().take(widths.len()) {
-        let slack = width.saturating_sub(total(&widths));
-        if column.kind == ColumnKind::Id && slack > 0 {
-            widths[index] = (widths[index] + slack).min(exact_width(column));
+    // Room left once figures turned compact goes back to the ids, then to the sentences.
+    for kind in [ColumnKind::Id, ColumnKind::Sentence] {
+        for (index, column) in columns.iter().enumerate().take(widths.len()) {
+            let slack = width.saturating_sub(total(&widths));
+            if column.kind == kind && slack > 0 {
+                widths[index] = (widths[index] + slack).min(exact_width(column));
+            }
         }
     }
     Fitted { widths, compact, hidden_columns }
@@ -365,6 +378,20 @@ mod tests {
         // Then columns go, and the table says how many.
         let tiny = fit_columns(&columns, 12);
         assert_eq!(tiny.hidden_columns, 2);
+    }
+
+    #[test]
+    fn sentences_give_way_before_figures() {
+        let reason = FitColumn {
+            header: "reason",
+            kind: ColumnKind::Sentence,
+            cells: vec![FitCell::text("total is 31945 cents but subtotal + shipping + tax is 31944 cents")],
+        };
+        let columns = [number_column("offset", &[123_456_789]), reason];
+        let fitted = fit_columns(&columns, 30);
+        assert_eq!(fitted.compact, vec![false, false]);
+        assert_eq!(fitted.widths, vec![9, 20]);
+        assert_eq!(fitted.cell_text(&columns[1], 1, 0), "total is 31945 cent…");
     }
 
     #[test]

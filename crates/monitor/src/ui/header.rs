@@ -82,7 +82,29 @@ fn figures(app: &App) -> Vec<Figure> {
         compact: lag_compact,
         color: Color::Yellow,
     });
+    let window = &app.summary.latency.window;
+    for (long_label, short_label, value) in
+        [("latency p50", "p50", window.p50_ms), ("p99", "p99", window.p99_ms)]
+    {
+        let text = value.map_or_else(|| "n/a".to_owned(), milliseconds);
+        figures.push(Figure {
+            long_label,
+            short_label,
+            exact: text.clone(),
+            compact: text,
+            color: Color::Magenta,
+        });
+    }
     figures
+}
+
+/// `850ms`, `9999ms`, then `12.3s` (rounded down) from 10 s on.
+pub fn milliseconds(ms: u64) -> String {
+    if ms < 10_000 {
+        format!("{ms}ms")
+    } else {
+        format!("{}.{}s", ms / 1000, ms % 1000 / 100)
+    }
 }
 
 /// The figures laid out in lines of at most `width` characters, in the longest form that fits

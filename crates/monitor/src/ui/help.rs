@@ -15,7 +15,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("q Esc Ctrl+C", "quit (Esc first closes this help)"),
     ("?", "show / hide this help"),
     ("Tab h l", "move the focus between panels (marked ▶)"),
-    ("1 2", "tabs: instances, partitions"),
+    ("1 2 3", "tabs: instances, partitions, dead letters"),
     ("j k ↓ ↑", "scroll the focused panel"),
     ("PgDn PgUp", "scroll a page"),
     ("g G", "first / last row"),
@@ -36,12 +36,20 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("success", "processed / (processed + failed); n/a before any"),
     ("msg/s", ".events lines per second, last seconds"),
     ("lag", "high watermark - committed, per partition, newest alive owner; (age)"),
+    ("p50 p99", "latency, event timestamp to audit line written, last 60 s"),
 ];
 
 /// Draws the key reminder, keeping only whole items.
 pub fn render_footer(frame: &mut Frame, area: Rect) {
-    let items =
-        ["q quit", "? help", "Tab focus", "1 2 tabs", "j/k PgUp/PgDn g/G scroll", "p pause", "r reset rate"];
+    let items = [
+        "q quit",
+        "? help",
+        "Tab focus",
+        "1 2 3 tabs",
+        "j/k PgUp/PgDn g/G scroll",
+        "p pause",
+        "r reset rate",
+    ];
     let mut text = String::new();
     for item in items {
         if text_width(&text) + 2 + text_width(item) > usize::from(area.width) {

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier};
 use ratatui::Frame;
 
-use super::{header, help, panels, App, Panel};
+use super::{charts, dead_letters, header, help, panels, App, Panel};
 
 /// The place of every part of the screen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -17,9 +17,11 @@ pub struct Areas {
     pub figures: Rect,
     /// The msg/s chart.
     pub chart: Rect,
+    /// The latency chart, beside it.
+    pub latency_chart: Rect,
     /// Business figures.
     pub business: Rect,
-    /// The tabs: instances, partitions.
+    /// The tabs: instances, partitions, dead letters.
     pub table: Rect,
     /// The latest orders.
     pub orders: Rect,
@@ -51,16 +53,22 @@ pub fn layout(app: &App, area: Rect) -> Areas {
         Constraint::Min(4),
     ])
     .areas(body);
-    let [chart, business] =
-        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(top);
+    let [chart, latency_chart, business] = Layout::horizontal([
+        Constraint::Percentage(30),
+        Constraint::Percentage(30),
+        Constraint::Percentage(40),
+    ])
+    .areas(top);
     let [orders, problems] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(bottom);
-    Areas { header, figures, chart, business, table, orders, problems, footer, body }
+    Areas { header, figures, chart, latency_chart, business, table, orders, problems, footer, body }
 }
 
 fn table_height(app: &App, large: bool) -> u16 {
     let rows = match app.table {
         Panel::Partitions => app.summary.partition_lag.len(),
+        // The counts by error kind take a line above the table.
+        Panel::DeadLetters => app.summary.dead_letters.latest.len() + 1,
         _ => app.summary.instances.len(),
     };
     // Borders and the column titles, plus the rows.
@@ -72,7 +80,7 @@ fn table_height(app: &App, large: bool) -> u16 {
 /// The place of `panel` (the table place for every tab).
 pub fn panel_area(areas: &Areas, panel: Panel) -> Rect {
     match panel {
-        Panel::Instances | Panel::Partitions => areas.table,
+        Panel::Instances | Panel::Partitions | Panel::DeadLetters => areas.table,
         Panel::Orders => areas.orders,
         Panel::Problems => areas.problems,
         Panel::Business => areas.business,
@@ -96,10 +104,12 @@ pub fn render(app: &App, frame: &mut Frame) {
     if app.is_empty_folder() {
         help::render_empty_folder(app, frame, areas.body);
     } else {
-        panels::render_chart(app, frame, areas.chart);
+        charts::render_chart(app, frame, areas.chart);
+        charts::render_latency_chart(app, frame, areas.latency_chart);
         panels::render_business(app, frame, areas.business);
         match app.table {
             Panel::Partitions => panels::render_partitions(app, frame, areas.table),
+            Panel::DeadLetters => dead_letters::render_dead_letters(app, frame, areas.table),
             _ => panels::render_instances(app, frame, areas.table),
         }
         panels::render_orders(app, frame, areas.orders);

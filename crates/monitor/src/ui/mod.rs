@@ -10,12 +10,16 @@
 //!   columns sized to their content, "+N more").
 //! - [`layout`]: where each panel goes, and `render`.
 //! - [`header`]: the status line and the figures.
-//! - [`panels`]: the tables and lists (instances, partitions, orders, problems, business, chart).
+//! - [`panels`]: the tables and lists (instances, partitions, orders, problems, business) and
+//!   the charts (msg/s, latency).
+//! - [`dead_letters`]: the dead-letters tab.
 //! - [`help`]: the `?` overlay (keys and what each counter means), the footer and the screen of
 //!   an empty folder.
 //! - [`run`]: the terminal loop.
 //! - [`svg`]: one frame as an SVG picture.
 
+pub mod charts;
+pub mod dead_letters;
 pub mod fit;
 pub mod header;
 pub mod help;
@@ -48,6 +52,8 @@ pub enum Panel {
     Instances,
     /// Lag per partition (tab 2).
     Partitions,
+    /// The latest dead letters and their counts by error kind (tab 3).
+    DeadLetters,
     /// The latest orders.
     Orders,
     /// Warnings of the monitor, warnings and errors of the trackers.
@@ -58,11 +64,17 @@ pub enum Panel {
 
 impl Panel {
     /// Every panel, indexing [`App::scroll`].
-    pub const ALL: [Panel; 5] =
-        [Panel::Instances, Panel::Partitions, Panel::Orders, Panel::Problems, Panel::Business];
+    pub const ALL: [Panel; 6] = [
+        Panel::Instances,
+        Panel::Partitions,
+        Panel::DeadLetters,
+        Panel::Orders,
+        Panel::Problems,
+        Panel::Business,
+    ];
 
     /// The tabs of the table place, in key order (`1`, `2`...).
-    pub const TABS: [Panel; 2] = [Panel::Instances, Panel::Partitions];
+    pub const TABS: [Panel; 3] = [Panel::Instances, Panel::Partitions, Panel::DeadLetters];
 
     fn index(self) -> usize {
         Panel::ALL.iter().position(|panel| *panel == self).unwrap_or(0)
@@ -78,6 +90,7 @@ impl Panel {
         match self {
             Panel::Instances => "instances",
             Panel::Partitions => "partitions",
+            Panel::DeadLetters => "dead letters",
             Panel::Orders => "latest orders",
             Panel::Problems => "warnings & errors",
             Panel::Business => "business",
@@ -112,7 +125,7 @@ pub struct App {
     /// The tab drawn in the table place.
     pub table: Panel,
     /// Rows scrolled per panel, indexed like [`Panel::ALL`].
-    pub scroll: [usize; 5],
+    pub scroll: [usize; 6],
     /// Reading is paused (`p`).
     pub paused: bool,
     /// The help overlay is shown (`?`).
@@ -143,7 +156,7 @@ impl App {
             now: started_at,
             focus: Panel::Instances,
             table: Panel::Instances,
-            scroll: [0; 5],
+            scroll: [0; 6],
             paused: false,
             show_help: false,
             pending_bytes: 0,
@@ -217,6 +230,7 @@ impl App {
         match panel {
             Panel::Instances => self.summary.instances.len(),
             Panel::Partitions => self.summary.partition_lag.len(),
+            Panel::DeadLetters => self.summary.dead_letters.latest.len(),
             Panel::Orders => self.summary.latest_orders.len(),
             Panel::Problems => self.warnings.len() + self.summary.latest_problems.len(),
             Panel::Business => {

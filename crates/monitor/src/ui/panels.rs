@@ -5,9 +5,8 @@
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::border;
-use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use super::fit::{self, ellipsize, shorten_middle, wrap_items, ColumnKind, FitCell, FitColumn};
@@ -36,7 +35,7 @@ pub fn panel_block(app: &App, panel: Panel, title: Line<'static>) -> Block<'stat
 
 /// Draws a table of fitted columns in `block`: column titles, the rows scrolled by `scroll`,
 /// "+N more" when rows are left below, and a note when columns had to be left out.
-fn draw_table(
+pub(super) fn draw_table(
     frame: &mut Frame,
     area: Rect,
     block: Block<'static>,
@@ -56,6 +55,8 @@ fn draw_table(
     if scroll > 0 {
         block = block.title_bottom(format!(" ↑ {scroll} above "));
     }
+    // Again: without borders, a title takes a line of its own.
+    let inner = block.inner(area);
     let total = columns.first().map_or(0, |column| column.cells.len());
     let mut lines = Vec::new();
     let header: Vec<Span> = fitted
@@ -93,14 +94,14 @@ fn draw_table(
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
-fn more_line(more: usize) -> Line<'static> {
+pub(super) fn more_line(more: usize) -> Line<'static> {
     Line::styled(
         format!("+{more} more (j/k, PgDn)"),
         Style::new().fg(Color::DarkGray).add_modifier(Modifier::ITALIC),
     )
 }
 
-fn plural(count: usize) -> &'static str {
+pub(super) fn plural(count: usize) -> &'static str {
     if count == 1 {
         ""
     } else {
@@ -109,11 +110,12 @@ fn plural(count: usize) -> &'static str {
 }
 
 /// The title of the table place: every tab, the drawn one marked.
-fn tabs_title(app: &App) -> Line<'static> {
+pub(super) fn tabs_title(app: &App) -> Line<'static> {
     let mut spans = Vec::new();
     for (index, tab) in Panel::TABS.iter().enumerate() {
         let count = match tab {
             Panel::Partitions => app.summary.partition_lag.len(),
+            Panel::DeadLetters => usize::try_from(app.summary.dead_letters.total).unwrap_or(usize::MAX),
             _ => app.summary.instances_total,
         };
         let text = format!(" {} {} ({count}) ", index + 1, tab.title());
@@ -126,15 +128,15 @@ fn tabs_title(app: &App) -> Line<'static> {
     Line::from(spans)
 }
 
-fn id_column(header: &'static str, ids: impl Iterator<Item = String>) -> FitColumn {
+pub(super) fn id_column(header: &'static str, ids: impl Iterator<Item = String>) -> FitColumn {
     FitColumn { header, kind: ColumnKind::Id, cells: ids.map(FitCell::text).collect() }
 }
 
-fn text_column(header: &'static str, texts: impl Iterator<Item = String>) -> FitColumn {
+pub(super) fn text_column(header: &'static str, texts: impl Iterator<Item = String>) -> FitColumn {
     FitColumn { header, kind: ColumnKind::Text, cells: texts.map(FitCell::text).collect() }
 }
 
-fn number_column(header: &'static str, cells: impl Iterator<Item = FitCell>) -> FitColumn {
+pub(super) fn number_column(header: &'static str, cells: impl Iterator<Item = FitCell>) -> FitColumn {
     FitColumn { header, kind: ColumnKind::Number, cells: cells.collect() }
 }
 
@@ -179,6 +181,14 @@ pub fn render_instances(app: &App, frame: &mut Frame, area: Rect) {
         number_column("dlq", instances.iter().map(|i| FitCell::count(i.dlq_sent))),
         number_column("lag", instances.iter().map(|i| FitCell::optional(i.lag))),
         number_column("msg/s", instances.iter().map(|i| FitCell::rate(i.messages_per_second))),
+        // The tracker's own figure over its last metrics interval.
+        number_column(
+            "p99",
+            instances.iter().map(|i| {
+                let p99 = i.last_metrics.as_ref().and_then(|metrics| metrics.latency_p99_ms);
+                FitCell::text(p99.map_or_else(|| "-".to_owned(), super::header::milliseconds))
+            }),
+        ),
         number_column(
             "seen",
             instances
@@ -288,7 +298,7 @@ pub fn render_problems(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// `rows` scrolled by `scroll` in `slots` lines, the last one saying "+N more" when needed.
-fn scrolled_lines(rows: Vec<Line<'static>>, scroll: usize, slots: usize) -> Vec<Line<'static>> {
+pub(super) fn scrolled_lines(rows: Vec<Line<'static>>, scroll: usize, slots: usize) -> Vec<Line<'static>> {
     let (range, more) = fit::visible_rows(rows.len(), scroll, slots);
     let mut lines: Vec<Line> = rows.into_iter().skip(range.start).take(range.len()).collect();
     if more > 0 && slots > 0 {
@@ -331,39 +341,4 @@ pub fn render_business(app: &App, frame: &mut Frame, area: Rect) {
     let lines = business_lines(app, usize::from(inner.width));
     let lines = scrolled_lines(lines, app.scrolled(Panel::Business), usize::from(inner.height));
     frame.render_widget(Paragraph::new(lines).block(block), area);
-}
-
-/// `.events` lines per second over the last minutes, from the lines' own timestamps.
-pub fn render_chart(app: &App, frame: &mut Frame, area: Rect) {
-    let series = &app.summary.throughput_per_second;
-    let count = series.len() as f64;
-    let points: Vec<(f64, f64)> =
-        series.iter().enumerate().map(|(index, &value)| (index as f64 - count, value as f64)).collect();
-    let peak = series.iter().copied().max().unwrap_or(0).max(1);
-    let minutes = series.len() / 60;
-    let title = format!(" msg/s, last {minutes} min (peak {peak}) ");
-    let dataset = Dataset::default()
-        .marker(Marker::Braille)
-        .graph_type(GraphType::Line)
-        .style(Style::new().fg(Color::Cyan))
-        .data(&points);
-    let chart = Chart::new(vec![dataset])
-        .block(Block::bordered().border_style(Style::new().fg(Color::DarkGray)).title(title))
-        .x_axis(
-            Axis::default()
-                .bounds([-count, 0.0])
-                .labels([Line::from(format!("-{minutes}m")), Line::from("now")])
-                .style(Style::new().fg(Color::DarkGray)),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([0.0, peak as f64 * 1.1])
-                .labels([Line::from("0"), Line::from(compact_peak(peak))])
-                .style(Style::new().fg(Color::DarkGray)),
-        );
-    frame.render_widget(chart, area);
-}
-
-fn compact_peak(peak: u64) -> String {
-    fit::compact_number(peak)
 }

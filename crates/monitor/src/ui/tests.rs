@@ -11,7 +11,7 @@ use ratatui::style::{Color, Modifier};
 
 use super::fit::compact_number;
 use super::{layout, svg, Action, App, Panel};
-use crate::aggregate::{Aggregator, AggregatorConfig, PartitionLag};
+use crate::aggregate::{Aggregator, AggregatorConfig, DeadLetterRow, ErrorKindCount, PartitionLag};
 use crate::tail::Tailer;
 
 fn demo_app() -> App {
@@ -65,6 +65,32 @@ fn big_app() -> App {
             age_seconds: 15.0,
         })
         .collect();
+    summary.dead_letters.total = 987_654_321;
+    summary.dead_letters.by_error_kind = vec![
+        ErrorKindCount { error_kind: "deserialization".to_owned(), count: 987_000_000 },
+        ErrorKindCount { error_kind: "validation".to_owned(), count: 654_321 },
+    ];
+    summary.dead_letters.latest = (1..=12)
+        .map(|n| DeadLetterRow {
+            timestamp: "2026-03-01T10:01:20.000Z".to_owned(),
+            instance_id: format!("order-tracker-eu-west-1a-{n:02}"),
+            error_kind: "validation".to_owned(),
+            reason: Some("total is 31945 cents but subtotal + shipping + tax is 31944 cents".to_owned()),
+            original_topic: "orders".to_owned(),
+            original_partition: 2,
+            original_offset: 123_456_700 + i64::from(n),
+            dlq_topic: "orders-dlq".to_owned(),
+            dlq_partition: 0,
+            dlq_offset: 987_654_300 + i64::from(n),
+            attempts: 1,
+            kafka_key: Some("4f0c1d2e-0000-4000-8000-000000000000".to_owned()),
+            event_id: None,
+            redrive_count: 2,
+        })
+        .collect();
+    summary.latency.window.p50_ms = Some(12);
+    summary.latency.window.p99_ms = Some(123_456);
+    summary.latency.p99_per_second_ms = vec![None, Some(40), Some(123_456), None];
     for order in &mut summary.latest_orders {
         order.instance_id = "order-tracker-eu-west-1a-07".to_owned();
     }
@@ -108,10 +134,16 @@ fn assert_key_figures(screen: &str) {
 fn renders_at_80_by_24() {
     let screen = draw(&demo_app(), 80, 24);
     assert_key_figures(&screen);
-    // Short labels keep the figures on one line.
-    for expected in
-        ["recv 11", "done 9", "fail 1", "DLQ 1", "skip 1", "infl 0", "ok% 90.00%", "lag 0 (15s old)"]
-    {
+    // Full labels on two lines.
+    for expected in [
+        "received 11",
+        "processed 9",
+        "failed 1",
+        "dead-lettered 1",
+        "skipped 1",
+        "in flight 0",
+        "lag 0 (15s old)",
+    ] {
         assert!(screen.contains(expected), "{expected:?} missing from:\n{screen}");
     }
     assert!(screen.contains("revenue 3341.10"), "{screen}");
@@ -121,8 +153,9 @@ fn renders_at_80_by_24() {
 fn renders_more_at_120_by_40() {
     let screen = draw(&demo_app(), 120, 40);
     assert_key_figures(&screen);
-    assert!(screen.contains("received 11") && screen.contains("processed 9"), "{screen}");
-    assert!(screen.contains("skipped 1") && screen.contains("in flight 0"), "{screen}");
+    // Short labels keep the figures on one line.
+    assert!(screen.contains("recv 11") && screen.contains("done 9") && screen.contains("infl 0"), "{screen}");
+    assert!(screen.contains("ok% 90.00%") && screen.contains("p99 n/a"), "{screen}");
     assert!(screen.contains("client12") && screen.contains("processing_failed"), "{screen}");
     assert!(screen.contains("producer 12.5/s"), "{screen}");
 }
@@ -141,7 +174,7 @@ fn nine_digit_figures_and_long_ids_at_80_by_24() {
     assert!(rows.len() >= 3, "{screen}");
     let ids: BTreeSet<&str> =
         rows.iter().filter_map(|row| row.trim_start_matches('┃').split_whitespace().next()).collect();
-    assert!(ids.iter().all(|id| id.starts_with("order") && id.contains("-1a-")), "{ids:?}");
+    assert!(ids.iter().all(|id| id.starts_with("ord") && id.contains("a-")), "{ids:?}");
     assert_eq!(ids.len(), rows.len(), "instance ids must read distinct: {ids:?}\n{screen}");
     for row in &rows {
         let row_words = self::words(row);
@@ -195,6 +228,58 @@ fn partitions_tab() {
 }
 
 #[test]
+fn dead_letters_tab() {
+    let mut app = demo_app();
+    press(&mut app, KeyCode::Char('3'));
+    assert_eq!((app.table, app.focus), (Panel::DeadLetters, Panel::DeadLetters));
+    let screen = draw(&app, 120, 40);
+    let dead_letters = &app.summary.dead_letters;
+    assert_eq!(dead_letters.latest.len(), 1, "the demo has one dead letter");
+    let row = &dead_letters.latest[0];
+    let from = format!("{}:{}", row.original_partition, row.original_offset);
+    let line = screen.lines().find(|line| line.contains(&row.error_kind) && line.contains(&from));
+    assert!(line.is_some(), "kind {} and original position {from}:\n{screen}", row.error_kind);
+    let line = line.unwrap_or_default();
+    assert!(line.contains(&format!("{}:{}", row.dlq_partition, row.dlq_offset)), "{line}");
+    assert!(line.contains(&row.reason.clone().unwrap_or_default()[..12]), "the reason: {line}");
+    assert!(screen.contains(&format!("dead letters 1:  {} 1", row.error_kind)), "{screen}");
+
+    let mut big = big_app();
+    press(&mut big, KeyCode::Char('3'));
+    for (width, height) in [(80, 24), (200, 60)] {
+        let screen = draw(&big, width, height);
+        let words = words(&screen);
+        for value in [987_654_321, 987_000_000, 654_321] {
+            assert!(shows(&words, value), "{value} at {width}x{height}:\n{screen}");
+        }
+        assert!(screen.contains("2:123456701") || screen.contains("2:123M"), "{width}x{height}:\n{screen}");
+    }
+    assert!(draw(&big, 200, 60).contains("0:987654301"), "the DLQ position, for dlq show");
+    let screen = draw(&big, 80, 24);
+    let table: Vec<&str> = screen
+        .lines()
+        .skip_while(|line| !line.contains("┏"))
+        .take_while(|line| !line.contains("┗"))
+        .collect();
+    assert!(table.iter().any(|line| line.contains("+10 more (j/k, PgDn)")), "{screen}");
+}
+
+#[test]
+fn latency_in_the_header_and_the_chart() {
+    let app = big_app();
+    for (width, height) in [(80, 24), (200, 60)] {
+        let screen = draw(&app, width, height);
+        assert!(screen.contains("p50 12ms"), "{screen}");
+        assert!(screen.contains("p99 123.4s"), "{screen}");
+        assert!(screen.contains("p99 latency"), "{screen}");
+    }
+    let screen = draw(&demo_app(), 120, 40);
+    assert!(screen.contains("p50 n/a") && screen.contains("p99 latency: n/a"), "no samples: {screen}");
+    assert_eq!(super::header::milliseconds(9_999), "9999ms");
+    assert_eq!(super::header::milliseconds(10_999), "10.9s");
+}
+
+#[test]
 fn empty_folder_says_what_is_expected_and_how_to_start() {
     let mut app = demo_app();
     app.summary = Aggregator::new(AggregatorConfig::default()).snapshot(app.now);
@@ -203,7 +288,7 @@ fn empty_folder_says_what_is_expected_and_how_to_start() {
     for expected in ["tracker-<instance>.log", "tracker-<instance>.events", "producer.log", "./start.sh"] {
         assert!(screen.contains(expected), "{expected}: {screen}");
     }
-    assert!(screen.contains("recv 0") && screen.contains("ok% n/a"), "{screen}");
+    assert!(screen.contains("received 0") && screen.contains("success n/a"), "{screen}");
 }
 
 #[test]

@@ -933,6 +933,16 @@ mod tests {
         assert_eq!(summary.latest_problems.len(), 2);
         assert_eq!(summary.latest_problems[0].kind, "processing_failed");
         assert_eq!(summary.malformed_lines, MalformedCounts { events: 1, ..MalformedCounts::default() });
+        let dead_letters = &summary.dead_letters;
+        assert_eq!(dead_letters.total, 1);
+        let letter = &dead_letters.latest[0];
+        assert_eq!(
+            (letter.error_kind.as_str(), letter.original_partition, letter.original_offset, letter.attempts),
+            ("validation", 1, 1, 1),
+            "invalid D at partition 1 offset 1"
+        );
+        assert_eq!(letter.reason.as_deref(), Some("total_cents does not match subtotal + shipping + tax"));
+        assert_eq!(summary.latency.overall.samples, 11, "every deserialized line carries event_timestamp");
     }
 
     #[test]

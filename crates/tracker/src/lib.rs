@@ -28,6 +28,8 @@ pub(crate) mod cluster;
 pub(crate) mod context;
 pub(crate) mod dlq;
 pub(crate) mod files;
+#[cfg(test)]
+mod golden;
 pub(crate) mod metrics;
 pub(crate) mod offsets;
 pub(crate) mod process;

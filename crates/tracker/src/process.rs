@@ -5,7 +5,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
-use models::{validate, OrderEvent, OrderStatus, ValidationError};
+use models::audit::MessageOrigin;
+use models::{validate, AuditEntry, OrderEvent, OrderStatus, ValidationError};
 use retry::Failure;
 use uuid::Uuid;
 
@@ -55,6 +56,22 @@ impl Inspection {
                 Err(Failure::Permanent { kind: "deserialization", reason: reason.clone() })
             }
         }
+    }
+
+    /// The `.events` line of the message this inspection is of (cluster id and headers are
+    /// added by the caller): every message gets one, whatever happens next.
+    pub fn audit_entry<'a>(
+        &'a self,
+        timestamp: &'a str,
+        instance_id: &'a str,
+        origin: MessageOrigin<'a>,
+    ) -> AuditEntry<'a> {
+        let (parsed, validation_error) = match self {
+            Inspection::Valid(event) => (Ok(&**event), None),
+            Inspection::Invalid(event, error) => (Ok(&**event), Some(error.to_string())),
+            Inspection::Unparsable(reason) => (Err(reason.as_str()), None),
+        };
+        AuditEntry::new(timestamp, instance_id, origin, parsed, validation_error)
     }
 }
 

@@ -24,7 +24,7 @@ use models::health::{
     DeserializationError, DlqFailed, DlqSent, DuplicateSkipped, KafkaError, MessagePosition, OutOfOrder,
     ProcessingFailed, RetryScheduled, ValidationFailed,
 };
-use models::{AuditEntry, OrderEvent, OrderStatus};
+use models::{OrderEvent, OrderStatus};
 use rand::rngs::StdRng;
 use rand::Rng;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -255,14 +255,10 @@ impl Worker {
             key: message.key(),
             payload: message.payload(),
         };
-        let (parsed, validation_error) = match inspection {
-            Inspection::Valid(event) => (Ok(&**event), None),
-            Inspection::Invalid(event, error) => (Ok(&**event), Some(error.to_string())),
-            Inspection::Unparsable(reason) => (Err(reason.as_str()), None),
-        };
         let mut shared = self.shared();
         let cluster_id = shared.cluster_id().cloned();
-        let entry = AuditEntry::new(&timestamp, &self.instance_id, origin, parsed, validation_error)
+        let entry = inspection
+            .audit_entry(&timestamp, &self.instance_id, origin)
             .with_cluster_id(cluster_id.as_deref())
             .with_headers(headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())));
         entry.write_line(shared.files.events.buffer());

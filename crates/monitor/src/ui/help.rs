@@ -7,7 +7,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::fit::text_width;
+use super::fit::{ellipsize, text_width, visible_rows};
 use super::App;
 
 /// The keys, as the help lists them.
@@ -35,7 +35,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("", "received = processed + failed + skipped + in flight"),
     ("success", "processed / (processed + failed); n/a before any"),
     ("msg/s", ".events lines per second, last seconds"),
-    ("lag", "high watermark - committed, per partition, newest alive owner; (age)"),
+    ("lag", "high watermark - committed offset, summed over partitions (age)"),
     ("p50 p99", "latency, event timestamp to audit line written, last 60 s"),
 ];
 
@@ -62,26 +62,47 @@ pub fn render_footer(frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(text).style(Style::new().fg(Color::Black).bg(Color::Gray)), area);
 }
 
-/// Draws the help over the middle of the screen.
-pub fn render_help(frame: &mut Frame, area: Rect) {
+/// The help's lines.
+fn help_lines() -> Vec<Line<'static>> {
     let mut lines: Vec<Line> =
         KEYS.iter().map(|(keys, what)| Line::from(format!(" {keys:<13} {what}"))).collect();
     lines.push(Line::from(""));
     lines.push(Line::styled(" the counters", Style::new().add_modifier(Modifier::BOLD)));
     lines.extend(COUNTERS.iter().map(|(name, what)| Line::from(format!(" {name:<13} {what}"))));
     lines.push(Line::styled(" read-only: never writes to the folder", Style::new().fg(Color::DarkGray)));
+    lines
+}
+
+/// Lines of the help, for scrolling it.
+pub fn help_line_count() -> usize {
+    help_lines().len()
+}
+
+/// Draws the help over the middle of the screen, scrolled by `scroll` when it does not fit.
+pub fn render_help(frame: &mut Frame, area: Rect, scroll: usize) {
+    let lines = help_lines();
     let widest = lines.iter().map(Line::width).max().unwrap_or(0) + 3;
     let width = u16::try_from(widest).unwrap_or(u16::MAX).min(area.width);
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX).min(area.height);
     let popup =
         Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
+    let slots = usize::from(height.saturating_sub(2));
+    let (range, more) = visible_rows(lines.len(), scroll, slots);
+    let inner_width = usize::from(width.saturating_sub(2));
+    let mut shown: Vec<Line> = lines
+        .into_iter()
+        .skip(range.start)
+        .take(range.len())
+        .map(|line| {
+            let text: String = line.spans.iter().map(|span| span.content.as_ref()).collect();
+            Line::styled(ellipsize(&text, inner_width), line.style)
+        })
+        .collect();
+    if more > 0 && slots > 0 {
+        shown.push(Line::styled(format!(" +{more} more (j/k)"), Style::new().fg(Color::DarkGray)));
+    }
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" help (Esc closes) ")),
-        popup,
-    );
+    frame.render_widget(Paragraph::new(shown).block(Block::bordered().title(" help (Esc closes) ")), popup);
 }
 
 /// What a folder without any file shows: what is expected there and how to get it.

@@ -117,7 +117,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
     help::render_footer(frame, areas.footer);
     if app.show_help {
-        help::render_help(frame, area);
+        help::render_help(frame, area, app.help_scroll);
     }
     if !app.color {
         strip_colors(frame.buffer_mut());

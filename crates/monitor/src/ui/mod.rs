@@ -130,6 +130,8 @@ pub struct App {
     pub paused: bool,
     /// The help overlay is shown (`?`).
     pub show_help: bool,
+    /// Lines the help is scrolled by (a short screen).
+    pub help_scroll: usize,
     /// Bytes not read yet (catching up when above 0).
     pub pending_bytes: u64,
     /// Files followed.
@@ -159,6 +161,7 @@ impl App {
             scroll: [0; 6],
             paused: false,
             show_help: false,
+            help_scroll: 0,
             pending_bytes: 0,
             file_count: 0,
             read_error: None,
@@ -180,6 +183,13 @@ impl App {
             KeyCode::Esc if self.show_help => self.show_help = false,
             KeyCode::Esc => return Action::Quit,
             KeyCode::Char('?') => self.show_help = !self.show_help,
+            // While the help is shown, the scrolling keys scroll it.
+            KeyCode::Char('j') | KeyCode::Down | KeyCode::PageDown if self.show_help => {
+                self.help_scroll = (self.help_scroll + 1).min(help::help_line_count().saturating_sub(1));
+            }
+            KeyCode::Char('k') | KeyCode::Up | KeyCode::PageUp if self.show_help => {
+                self.help_scroll = self.help_scroll.saturating_sub(1);
+            }
             KeyCode::Tab | KeyCode::Char('l') | KeyCode::Right => self.step_focus(true),
             KeyCode::BackTab | KeyCode::Char('h') | KeyCode::Left => self.step_focus(false),
             KeyCode::Char(digit @ '1'..='9') => {

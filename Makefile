@@ -3,7 +3,7 @@
 .PHONY: help build test chaos run stop purge monitor analyze screenshot bench lint fmt clean completions
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build the release binaries (target/release/{producer,tracker,monitor,dlq})
 	cargo build --release --workspace --locked

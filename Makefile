@@ -1,9 +1,9 @@
 # Order tracking on Kafka. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help build test chaos run stop purge monitor analyze bench lint fmt clean completions
+.PHONY: help build test chaos run stop purge monitor analyze screenshot bench lint fmt clean completions
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build the release binaries (target/release/{producer,tracker,monitor,dlq})
 	cargo build --release --workspace --locked
@@ -29,6 +29,9 @@ monitor: build ## Open the live dashboard over the tracker files
 
 analyze: ## Summarise the tracker files (analyze_logs.sh)
 	./analyze_logs.sh $${TRACKER_LOG_DIR:-run/logs}
+
+screenshot: ## Redraw docs/img/monitor.svg from a real run (scripts/screenshot.sh)
+	scripts/screenshot.sh
 
 bench: ## Benchmarks against baselines measured in the same run
 	scripts/bench.sh

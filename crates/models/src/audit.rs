@@ -77,6 +77,11 @@ pub struct AuditEntry<'a> {
     pub order_id: Option<Uuid>,
     /// Producer sequence number, when parsed.
     pub sequence: Option<u64>,
+    /// When the producer emitted the event (the envelope's `timestamp`), when parsed: with
+    /// `timestamp`, the event's end-to-end latency. Lines written before this field existed
+    /// read as `null`.
+    #[serde(default)]
+    pub event_timestamp: Option<String>,
     /// Order status, when parsed.
     pub status: Option<Cow<'a, str>>,
     /// The whole parsed order, when parsed.
@@ -128,6 +133,7 @@ impl<'a> AuditEntry<'a> {
             event_id: None,
             order_id: None,
             sequence: None,
+            event_timestamp: None,
             status: None,
             order_full: None,
             error: None,
@@ -140,6 +146,7 @@ impl<'a> AuditEntry<'a> {
                 entry.event_id = Some(event.event_id);
                 entry.order_id = Some(event.order.order_id);
                 entry.sequence = Some(event.sequence);
+                entry.event_timestamp = Some(crate::format_timestamp(event.timestamp));
                 entry.status = Some(Cow::Borrowed(event.order.status.as_str()));
                 entry.order_full = Some(Cow::Borrowed(&event.order));
             }
@@ -231,6 +238,7 @@ mod tests {
         assert_eq!(value["raw_message"].as_str().unwrap().as_bytes(), payload.as_slice());
         assert_eq!(value["message_size"], payload.len());
         assert_eq!(value["order_id"], event.order.order_id.to_string());
+        assert_eq!(value["event_timestamp"], crate::format_timestamp(event.timestamp));
         assert_eq!(value["order_full"]["total_cents"], event.order.total_cents);
         assert!(value["error"].is_null());
         assert!(value["cluster_id"].is_null(), "null when the broker gave none");

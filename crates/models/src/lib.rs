@@ -7,6 +7,7 @@
 //! - [`audit`]: one line of a tracker's `.events` file (every message received).
 //! - [`headers`]: a record's Kafka headers as JSON, in the audit lines.
 //! - [`health`]: one line of a tracker's `.log` file (the instance's own health).
+//! - [`latency`]: end-to-end latency (event emitted → audit line written) in bounded memory.
 //!
 //! Money is held in integer cents everywhere, in memory and in JSON (`*_cents` fields), so that
 //! `total == subtotal + shipping + tax` holds exactly.
@@ -15,6 +16,7 @@ pub mod audit;
 pub mod generate;
 pub mod headers;
 pub mod health;
+pub mod latency;
 pub mod order;
 pub mod poison;
 pub mod validate;

@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::aggregate::Summary;
+use crate::aggregate::{RedriveOutcome, Summary};
 use crate::report::{money, optional};
 
 /// How many tracker files the report was made from.
@@ -205,6 +205,9 @@ pub fn write_analysis(
         }
     }
 
+    write_latency(summary, out)?;
+    write_dead_letters(summary, width, out)?;
+
     let business = &summary.business;
     section(out, "Revenue (valid order.created events, each order once)")?;
     row(out, "orders", business.orders_created, "")?;
@@ -257,7 +260,7 @@ pub fn write_analysis(
     } else {
         writeln!(
             out,
-            "  {:<width$} {:<24} {:>8} {:>9} {:>9} {:>7} {:>8} {:>7} {:>6} {:>7} {:>5} partitions",
+            "  {:<width$} {:<24} {:>8} {:>9} {:>9} {:>7} {:>8} {:>7} {:>6} {:>7} {:>5} {:>7} {:>7} partitions",
             "instance",
             "time",
             "uptime_s",
@@ -268,13 +271,15 @@ pub fn write_analysis(
             "msg/s",
             "lag",
             "retries",
-            "dlq"
+            "dlq",
+            "p50_ms",
+            "p99_ms"
         )?;
         for instance in with_metrics {
             let Some(metrics) = &instance.last_metrics else { continue };
             writeln!(
                 out,
-                "  {:<width$} {:<24} {:>8} {:>9} {:>9} {:>7} {:>8} {:>7} {:>6} {:>7} {:>5} {}",
+                "  {:<width$} {:<24} {:>8} {:>9} {:>9} {:>7} {:>8} {:>7} {:>6} {:>7} {:>5} {:>7} {:>7} {}",
                 instance.instance_id,
                 metrics.timestamp,
                 metrics.uptime_seconds.map_or_else(|| "-".to_owned(), |seconds| format!("{seconds:.0}")),
@@ -286,6 +291,8 @@ pub fn write_analysis(
                 optional(metrics.total_lag),
                 metrics.retries,
                 metrics.dlq_sent,
+                optional(metrics.latency_p50_ms),
+                optional(metrics.latency_p99_ms),
                 crate::report::partitions(&metrics.partitions),
             )?;
         }
@@ -298,6 +305,103 @@ pub fn write_analysis(
     for error in &summary.last_errors {
         let text = error.error.as_deref().unwrap_or(&error.message);
         writeln!(out, "  {:<24} {:<16} {:<22} {}", error.timestamp, error.instance_id, error.kind, text)?;
+    }
+    Ok(())
+}
+
+/// Dead letters and redriven records listed by the report, newest first.
+pub const REPORT_LATEST_DEAD_LETTERS: usize = 20;
+
+fn write_latency(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    let latency = &summary.latency;
+    section(out, "End-to-end latency (event timestamp -> audit line written, ms)")?;
+    writeln!(
+        out,
+        "  {:<12} {:>10} {:>8} {:>8} {:>8} {:>10}",
+        "lines", "samples", "p50", "p99", "max", "negative"
+    )?;
+    let window = format!("last-{}-s", latency.window_seconds);
+    for (label, figures) in [("all", &latency.overall), (window.as_str(), &latency.window)] {
+        writeln!(
+            out,
+            "  {:<12} {:>10} {:>8} {:>8} {:>8} {:>10}",
+            label,
+            figures.samples,
+            optional(figures.p50_ms),
+            optional(figures.p99_ms),
+            optional(figures.max_ms),
+            figures.negative_samples,
+        )?;
+    }
+    if latency.overall.negative_samples > 0 {
+        writeln!(out, "  negative: events dated after their audit line (the producer's clock is ahead)")?;
+    }
+    Ok(())
+}
+
+fn write_dead_letters(summary: &Summary, width: usize, out: &mut impl Write) -> io::Result<()> {
+    let dead_letters = &summary.dead_letters;
+    section(out, "Dead letters by error kind (dlq_sent)")?;
+    for kind in &dead_letters.by_error_kind {
+        row(out, &kind.error_kind, kind.count, "")?;
+    }
+    row(out, "total", dead_letters.total, "acknowledged by the dead-letter topic")?;
+
+    section(out, "Latest dead letters")?;
+    if dead_letters.latest.is_empty() {
+        writeln!(out, "  (none)")?;
+    } else {
+        writeln!(
+            out,
+            "  {:<24} {:<width$} {:<16} {:<16} {:<12} {:>8} {:>8}  reason",
+            "time", "instance", "error kind", "origin", "dlq", "attempts", "redrives"
+        )?;
+    }
+    for letter in dead_letters.latest.iter().take(REPORT_LATEST_DEAD_LETTERS) {
+        writeln!(
+            out,
+            "  {:<24} {:<width$} {:<16} {:<16} {:<12} {:>8} {:>8}  {}",
+            letter.timestamp,
+            letter.instance_id,
+            letter.error_kind,
+            format!("{}/{}:{}", letter.original_topic, letter.original_partition, letter.original_offset),
+            format!("{}:{}", letter.dlq_partition, letter.dlq_offset),
+            letter.attempts,
+            letter.redrive_count,
+            letter.reason.as_deref().unwrap_or("-"),
+        )?;
+    }
+
+    let redriven = &dead_letters.redriven;
+    section(out, "Redriven records (dlq redrive)")?;
+    row(out, "received", redriven.received, "audit lines with dlq.redrive.count >= 1")?;
+    row(out, "valid", redriven.valid, "parsed and passed validation")?;
+    row(out, "invalid", redriven.invalid, "fail again")?;
+    row(out, "dead-lettered again", redriven.dead_lettered_again, "dlq_sent with redrive_count >= 1")?;
+    if !redriven.latest.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "  {:<24} {:<width$} {:<16} {:>8} {:<20} outcome",
+            "time", "instance", "position", "redrives", "from"
+        )?;
+    }
+    for record in redriven.latest.iter().take(REPORT_LATEST_DEAD_LETTERS) {
+        let outcome = match record.outcome {
+            RedriveOutcome::Valid => "valid",
+            RedriveOutcome::Invalid => "invalid",
+            RedriveOutcome::DeadLetteredAgain => "dead-lettered-again",
+        };
+        writeln!(
+            out,
+            "  {:<24} {:<width$} {:<16} {:>8} {:<20} {}",
+            record.timestamp,
+            record.instance_id,
+            format!("{}/{}:{}", record.topic, record.partition, record.offset),
+            record.redrive_count,
+            record.redriven_from.as_deref().unwrap_or("-"),
+            outcome,
+        )?;
     }
     Ok(())
 }

@@ -17,7 +17,9 @@ use clap::Parser;
 /// instance, the latest orders, warnings and errors, and business figures. It never writes,
 /// locks or truncates anything in DIR.
 ///
-/// Keys: q/Esc/Ctrl+C quit, ? help, Tab/h/l focus, j/k scroll, p pause, r reset rate window.
+/// Keys: q/Esc/Ctrl+C quit, ? help, Tab/h/l focus, 1/2 tabs (instances, partitions), j/k,
+/// PgUp/PgDn, g/G and the mouse wheel scroll, p pause, r reset rate window. NO_COLOR set: no
+/// colours (the focused panel is marked ▶).
 #[derive(Debug, Clone, Parser)]
 #[command(name = "monitor", version, about, long_about)]
 pub struct Cli {
@@ -52,6 +54,26 @@ pub struct Cli {
     /// (reproducible reports over old files).
     #[arg(long, value_name = "RFC3339", value_parser = parse_time)]
     pub now: Option<DateTime<Utc>>,
+
+    /// Read the files once, draw one frame of the dashboard and write it to FILE as an SVG
+    /// picture (what scripts/screenshot.sh puts in the README), then exit.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "report", "once"])]
+    pub screenshot: Option<PathBuf>,
+
+    /// With --screenshot: the size of the frame, in columns x rows.
+    #[arg(long, value_name = "COLSxROWS", default_value = "120x36", value_parser = parse_size, requires = "screenshot")]
+    pub size: (u16, u16),
+}
+
+/// A picture of one frame to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Screenshot {
+    /// The SVG file.
+    pub path: PathBuf,
+    /// Columns.
+    pub width: u16,
+    /// Rows.
+    pub height: u16,
 }
 
 /// How the monitor should run, after flag parsing.
@@ -71,6 +93,8 @@ pub struct Options {
     pub stale_after: Option<Duration>,
     /// Fixed evaluation time; `None` means the wall clock.
     pub now: Option<DateTime<Utc>>,
+    /// Write one frame as SVG and exit, instead of anything else.
+    pub screenshot: Option<Screenshot>,
 }
 
 impl Cli {
@@ -85,6 +109,11 @@ impl Cli {
             interval: Duration::from_millis(self.interval_ms),
             stale_after: self.stale_after_secs.map(Duration::from_secs),
             now: self.now,
+            screenshot: self.screenshot.map(|path| Screenshot {
+                path,
+                width: self.size.0,
+                height: self.size.1,
+            }),
         }
     }
 }
@@ -97,6 +126,26 @@ pub fn default_dir() -> PathBuf {
         run_logs
     } else {
         PathBuf::from(".")
+    }
+}
+
+/// The screen sizes `--size` accepts.
+const SIZE_RANGE: (std::ops::RangeInclusive<u16>, std::ops::RangeInclusive<u16>) = (20..=1000, 5..=500);
+
+fn parse_size(text: &str) -> Result<(u16, u16), String> {
+    let allowed = format!(
+        "expected COLSxROWS such as 120x36, columns {}-{}, rows {}-{}",
+        SIZE_RANGE.0.start(),
+        SIZE_RANGE.0.end(),
+        SIZE_RANGE.1.start(),
+        SIZE_RANGE.1.end()
+    );
+    let (columns, rows) = text.split_once(['x', 'X']).ok_or_else(|| allowed.clone())?;
+    match (columns.parse::<u16>(), rows.parse::<u16>()) {
+        (Ok(columns), Ok(rows)) if SIZE_RANGE.0.contains(&columns) && SIZE_RANGE.1.contains(&rows) => {
+            Ok((columns, rows))
+        }
+        _ => Err(allowed),
     }
 }
 
@@ -123,6 +172,21 @@ mod tests {
         let cli = Cli::parse_from(["monitor"]);
         assert!(cli.clone().into_options(false).once);
         assert!(!cli.into_options(true).once);
+    }
+
+    #[test]
+    fn screenshot_size() {
+        let options =
+            Cli::parse_from(["monitor", "--screenshot", "a.svg", "--size", "80x24"]).into_options(true);
+        let expected = Screenshot { path: PathBuf::from("a.svg"), width: 80, height: 24 };
+        assert_eq!(options.screenshot, Some(expected));
+        let default = Cli::parse_from(["monitor", "--screenshot", "a.svg"]).into_options(false);
+        assert_eq!(default.screenshot.map(|shot| (shot.width, shot.height)), Some((120, 36)));
+        for bad in ["80", "80x", "x24", "10x24", "80x2", "80x24x1", "0x0"] {
+            let error = Cli::try_parse_from(["monitor", "--screenshot", "a.svg", "--size", bad]).unwrap_err();
+            assert!(error.to_string().contains("expected COLSxROWS such as 120x36"), "{bad}: {error}");
+        }
+        assert!(Cli::try_parse_from(["monitor", "--size", "80x24"]).is_err(), "--size needs --screenshot");
     }
 
     #[test]

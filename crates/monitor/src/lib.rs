@@ -9,7 +9,8 @@
 //!   into a [`aggregate::Summary`] at a given time.
 //! - [`report`]: the `--once` text and JSON renderings of a summary.
 //! - [`analysis`]: the `--report` rendering (what `analyze_logs.sh` prints) of the same summary.
-//! - [`ui`]: the ratatui dashboard: `App` state, keys, and a pure `render`.
+//! - [`ui`]: the ratatui dashboard: `App` state, keys and mouse, a pure `render`, and the
+//!   `--screenshot` SVG picture of one frame.
 //!
 //! [`run`] is the whole program behind `main`: it checks the directory, then prints one
 //! report or runs the dashboard.
@@ -61,6 +62,14 @@ pub enum MonitorError {
     /// The report could not be written to stdout.
     #[error("cannot write the report")]
     Output(#[source] io::Error),
+    /// A file the monitor was asked to write (`--screenshot`) could not be written.
+    #[error("cannot write {}", path.display())]
+    WriteFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it failed.
+        source: io::Error,
+    },
 }
 
 impl MonitorError {
@@ -70,10 +79,13 @@ impl MonitorError {
     }
 }
 
-/// Runs the monitor: one report when `options.once`, the dashboard otherwise.
+/// Runs the monitor: one picture with `--screenshot`, one report when `options.once`, the
+/// dashboard otherwise.
 pub fn run(options: &Options) -> Result<(), MonitorError> {
     check_dir(&options.dir)?;
-    if options.once {
+    if let Some(screenshot) = &options.screenshot {
+        ui::svg::write_screenshot(options, &screenshot.path, screenshot.width, screenshot.height)
+    } else if options.once {
         let stdout = io::stdout();
         let result = run_once(options, &mut stdout.lock());
         match result {

@@ -71,6 +71,7 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         messages.duplicate_deliveries,
         messages.missing_offsets
     )?;
+    write_latency_and_dead_letters(summary, out)?;
     writeln!(out)?;
     write_instances(summary, out)?;
     writeln!(out)?;
@@ -124,6 +125,47 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         writeln!(out, "warning: {warning}")?;
     }
     Ok(())
+}
+
+fn write_latency_and_dead_letters(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    let latency = &summary.latency;
+    writeln!(
+        out,
+        "latency (event emitted -> audit line): last {} s {}; all lines {}",
+        latency.window_seconds,
+        latency_text(&latency.window),
+        latency_text(&latency.overall),
+    )?;
+    let dead_letters = &summary.dead_letters;
+    let kinds: Vec<String> =
+        dead_letters.by_error_kind.iter().map(|kind| format!("{} {}", kind.error_kind, kind.count)).collect();
+    let redriven = &dead_letters.redriven;
+    writeln!(
+        out,
+        "dead letters {}{}  redriven {} received ({} valid, {} invalid), {} dead-lettered again",
+        dead_letters.total,
+        if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) },
+        redriven.received,
+        redriven.valid,
+        redriven.invalid,
+        redriven.dead_lettered_again,
+    )
+}
+
+/// `p50 12 ms  p99 80 ms  max 95 ms (1234 samples)`, `n/a (0 samples)` without samples, and
+/// the samples left out for clock skew when there are some.
+pub fn latency_text(figures: &models::latency::LatencyFigures) -> String {
+    let skew = if figures.negative_samples > 0 {
+        format!(", {} dated after their audit line (clock skew)", figures.negative_samples)
+    } else {
+        String::new()
+    };
+    match (figures.p50_ms, figures.p99_ms, figures.max_ms) {
+        (Some(p50), Some(p99), Some(max)) => {
+            format!("p50 {p50} ms  p99 {p99} ms  max {max} ms ({} samples{skew})", figures.samples)
+        }
+        _ => format!("n/a (0 samples{skew})"),
+    }
 }
 
 fn write_instances(summary: &Summary, out: &mut impl Write) -> io::Result<()> {

@@ -111,3 +111,43 @@ fn reading_does_not_touch_the_directory() {
         .collect();
     assert_eq!(before, after);
 }
+
+#[test]
+fn screenshot_writes_one_frame_as_svg() {
+    let out = tempfile::tempdir().unwrap();
+    let picture = out.path().join("monitor.svg");
+    let output = monitor()
+        .args(["--now", "2026-03-01T10:01:30Z", "--size", "100x30", "--screenshot"])
+        .arg(&picture)
+        .arg("--dir")
+        .arg(demo_dir())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.stdout.is_empty(), "the picture goes to the file only");
+    let svg = std::fs::read_to_string(&picture).unwrap();
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"840\" height=\"540\""),
+        "{svg}"
+    );
+    for figure in ["order-tracker monitor", "90.00%", "alpha", "gamma", "3341.10"] {
+        assert!(svg.contains(figure), "{figure} missing from the picture");
+    }
+
+    let output =
+        monitor().args(["--screenshot", "x.svg", "--size", "5x5", "--dir"]).arg(demo_dir()).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("expected COLSxROWS such as 120x36, columns 20-1000, rows 5-500"), "{stderr}");
+
+    let output = monitor()
+        .arg("--screenshot")
+        .arg(out.path().join("no/such/dir.svg"))
+        .arg("--dir")
+        .arg(demo_dir())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error: cannot write ") && stderr.contains("No such file"), "{stderr}");
+}

@@ -144,15 +144,6 @@ fn regenerate_demo_fixture() {
         json!({"partitions": [0, 1], "topic": "orders"}),
     );
     log(&mut alpha_log, "alpha", 30, LogKind::Metrics, metrics(3, 1, 1, 1, 2, 4));
-    log_error(
-        &mut alpha_log,
-        "alpha",
-        31,
-        LogKind::DlqSent,
-        "total_cents does not match subtotal + shipping + tax",
-    );
-    log_error(&mut alpha_log, "alpha", 32, LogKind::ProcessingFailed, "validation failed: total mismatch");
-    log(&mut alpha_log, "alpha", 60, LogKind::Metrics, metrics(5, 1, 1, 1, 2, 3));
 
     let mut alpha = Events { instance: "alpha", out: Vec::new() };
     let order_a = generator.new_order(at(2));
@@ -169,6 +160,24 @@ fn regenerate_demo_fixture() {
     order_d.total_cents += 1;
     let event_d = next_event(&mut generator, order_d, 14);
     alpha.order(14, 1, 1, &event_d, Some("total_cents does not match subtotal + shipping + tax"));
+    // D's dead letter, after the 10:00:30 metrics entry.
+    let dead_letter = models::health::DlqSent {
+        message: models::health::MessagePosition { topic: "orders".into(), partition: 1, offset: 1 },
+        dlq_topic: "orders-dlq".into(),
+        dlq_partition: 0,
+        dlq_offset: 0,
+        error_kind: "validation".into(),
+        attempts: 1,
+        kafka_key: Some(event_d.order.order_id.to_string()),
+        event_id: Some(event_d.event_id),
+        redrive_count: 0,
+    };
+    let time = models::format_timestamp(at(31));
+    HealthEntry::of(&time, Some("alpha"), &dead_letter)
+        .with_error("total_cents does not match subtotal + shipping + tax")
+        .write_line(&mut alpha_log);
+    log_error(&mut alpha_log, "alpha", 32, LogKind::ProcessingFailed, "validation failed: total mismatch");
+    log(&mut alpha_log, "alpha", 60, LogKind::Metrics, metrics(5, 1, 1, 1, 2, 3));
     alpha.unparsable(15, 0, 2, b"{not json");
     let event_a_paid = next_event(&mut generator, with_status(&order_a, OrderStatus::Paid), 40);
     alpha.order(40, 0, 3, &event_a_paid, None);

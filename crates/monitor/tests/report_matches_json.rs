@@ -1,7 +1,7 @@
 //! `monitor --report` (what `analyze_logs.sh` prints) and `monitor --once --json` give the same
 //! figures over the same files, because both print one [`Summary`]: garbage lines, a broker
 //! restart whose offsets start again at 0 under a new `cluster_id`, a SIGKILL takeover and a
-//! rebalance.
+//! rebalance. Latency, dead letters and redriven records too.
 
 use std::path::Path;
 use std::process::Command;
@@ -16,10 +16,32 @@ fn audit(
     offset: i64,
     order: &str,
 ) -> String {
+    audit_with(time, instance, cluster, (partition, offset), order, "null", "{}")
+}
+
+/// Emitted `10 × (offset + 1)` ms before its audit line, so the latencies are known.
+fn audit_with(
+    time: &str,
+    instance: &str,
+    cluster: Option<&str>,
+    (partition, offset): (i64, i64),
+    order: &str,
+    validation_error: &str,
+    headers: &str,
+) -> String {
     let cluster = cluster.map_or_else(String::new, |id| format!(r#""cluster_id":"{id}","#));
+    let written = chrono::DateTime::parse_from_rfc3339(time).unwrap().to_utc();
+    let emitted = models::format_timestamp(written - chrono::Duration::milliseconds(10 * (offset + 1)));
     format!(
-        r#"{{"timestamp":"{time}","event_type":"message.received","instance_id":"{instance}",{cluster}"kafka_topic":"orders","kafka_partition":{partition},"kafka_offset":{offset},"raw_message":"{{}}","raw_message_base64":null,"message_size":2,"deserialized":true,"order_id":"{order}","status":"created","order_full":{{"total_cents":1000,"currency":"EUR","customer":{{"customer_id":"c1","name":"Ann"}},"items":[{{"product_id":"P1","name":"Pen","quantity":2}}],"payment":{{"method":"paypal"}}}},"validation_error":null}}"#
+        r#"{{"timestamp":"{time}","event_type":"message.received","instance_id":"{instance}",{cluster}"kafka_topic":"orders","kafka_partition":{partition},"kafka_offset":{offset},"kafka_key":"{order}","raw_message":"{{}}","raw_message_base64":null,"message_size":2,"deserialized":true,"event_id":"e-{order}","order_id":"{order}","sequence":1,"event_timestamp":"{emitted}","status":"created","order_full":{{"total_cents":1000,"currency":"EUR","customer":{{"customer_id":"c1","name":"Ann"}},"items":[{{"product_id":"P1","name":"Pen","quantity":2}}],"payment":{{"method":"paypal"}}}},"validation_error":{validation_error},"headers":{headers}}}"#
     )
+}
+
+fn dlq_sent(time: &str, offset: i64, error_kind: &str, redrive_count: u32) -> String {
+    let metadata = format!(
+        r#"{{"topic":"orders","partition":0,"offset":{offset},"dlq_topic":"orders-dlq","dlq_partition":0,"dlq_offset":{offset},"error_kind":"{error_kind}","attempts":1,"kafka_key":"k-{offset}","redrive_count":{redrive_count}}}"#
+    );
+    log(time, "beta", "WARN", "dlq_sent", &metadata).replace(r#""error":null"#, r#""error":"bad order""#)
 }
 
 fn log(time: &str, instance: &str, level: &str, kind: &str, metadata: &str) -> String {
@@ -74,6 +96,16 @@ fn write_fixtures(dir: &Path) {
     }
     // A line from before cluster ids existed: its own unknown lifetime.
     beta_events.push(audit("2026-03-01T10:01:31.000Z", "beta", None, 0, 0, "o-old"));
+    // A dead letter sent back by `dlq redrive`, that fails again (its dead letter is below).
+    beta_events.push(audit_with(
+        "2026-03-01T10:01:32.000Z",
+        "beta",
+        Some("B"),
+        (0, 2),
+        "o-redriven",
+        r#""total mismatch""#,
+        r#"{"dlq.redrive.count":"1","dlq.redriven.from":"orders-dlq/0:0"}"#,
+    ));
     let alpha_log = [
         log("2026-03-01T10:00:00.000Z", "alpha", "INFO", "started", "{}"),
         log("2026-03-01T10:00:00.500Z", "alpha", "INFO", "partitions_assigned", r#"{"partitions":[0,1]}"#),
@@ -108,6 +140,9 @@ fn write_fixtures(dir: &Path) {
             ),
         ),
         log("2026-03-01T10:01:41.000Z", "beta", "ERROR", "kafka_error", "{}"),
+        dlq_sent("2026-03-01T10:00:42.000Z", 3, "validation", 0),
+        dlq_sent("2026-03-01T10:00:43.000Z", 4, "deserialization", 0),
+        dlq_sent("2026-03-01T10:01:32.100Z", 2, "validation", 1),
     ];
     std::fs::write(dir.join("tracker-alpha.events"), alpha_events.join("\n") + "\n").unwrap();
     std::fs::write(dir.join("tracker-beta.events"), beta_events.join("\n") + "\n").unwrap();
@@ -165,9 +200,9 @@ fn report_and_json_agree_on_restart_takeover_rebalance_and_garbage() {
         assert_eq!(value(&report, events, label), messages[field].to_string(), "{label}\n{report}");
     }
     assert_eq!(value(&report, events, "unreadable lines"), json["malformed_lines"]["events"].to_string());
-    // The figures themselves: 6 + 5 audit lines, one redelivery across the takeover, and
+    // The figures themselves: 6 + 6 audit lines, one redelivery across the takeover, and
     // the restart's offsets 0 and 1 are not duplicates of lifetime A's.
-    assert_eq!(messages["received"], 11);
+    assert_eq!(messages["received"], 12);
     assert_eq!(messages["duplicate_deliveries"], 1);
     assert_eq!(json["malformed_lines"]["events"], 2, "not JSON, and JSON without the audit fields");
     assert_eq!(json["malformed_lines"]["log"], 1, "the metrics entry that does not parse");
@@ -216,4 +251,72 @@ fn report_and_json_agree_on_restart_takeover_rebalance_and_garbage() {
     let revenue = "Revenue (valid order.created events, each order once)";
     assert_eq!(value(&report, revenue, "orders"), json["business"]["orders_created"].to_string());
     assert_eq!(json["business"]["orders_created"], 10, "o-a0-2 twice counts once");
+}
+
+#[test]
+fn report_and_json_agree_on_latency_and_dead_letters() {
+    let dir = tempfile::tempdir().unwrap();
+    write_fixtures(dir.path());
+    let report = monitor(dir.path(), "--report");
+    let json: serde_json::Value = serde_json::from_str(&monitor(dir.path(), "--json")).unwrap();
+
+    let latency = &json["latency"];
+    let latency_rows = rows(&report, "End-to-end latency (event timestamp -> audit line written, ms)");
+    for (row, figures) in latency_rows.iter().zip([&latency["overall"], &latency["window"]]) {
+        let fields = ["samples", "p50_ms", "p99_ms", "max_ms", "negative_samples"];
+        for (cell, field) in row[1..].iter().zip(fields) {
+            assert_eq!(*cell, figures[field].to_string(), "{field}\n{report}");
+        }
+    }
+    // 12 audit lines emitted 10 ms x (offset + 1) before: offsets 0,0,1,1,2,2 (alpha),
+    // 2,3 (beta, lifetime A), 0,1,0,2 (beta, lifetime B and the old line).
+    assert_eq!(latency["overall"]["samples"], 12);
+    assert_eq!(
+        (latency["overall"]["p50_ms"].as_u64(), latency["overall"]["max_ms"].as_u64()),
+        (Some(20), Some(40))
+    );
+    // In the 60 s before 10:02:00: the lines of 10:01:30..32, offsets 0, 1, 0, 2.
+    assert_eq!(latency["window"]["samples"], 4);
+    assert_eq!(
+        (latency["window"]["p50_ms"].as_u64(), latency["window"]["p99_ms"].as_u64()),
+        (Some(10), Some(30))
+    );
+
+    let dead_letters = &json["dead_letters"];
+    let kinds = "Dead letters by error kind (dlq_sent)";
+    for kind in dead_letters["by_error_kind"].as_array().unwrap() {
+        let name = kind["error_kind"].as_str().unwrap();
+        assert_eq!(value(&report, kinds, name), kind["count"].to_string());
+    }
+    assert_eq!(value(&report, kinds, "total"), dead_letters["total"].to_string());
+    assert_eq!(dead_letters["total"], 3);
+    assert_eq!(dead_letters["by_error_kind"][0], serde_json::json!({"error_kind": "validation", "count": 2}));
+    let latest = rows(&report, "Latest dead letters");
+    let json_latest = dead_letters["latest"].as_array().unwrap();
+    assert_eq!(latest.len(), json_latest.len());
+    for (row, letter) in latest.iter().zip(json_latest) {
+        assert_eq!(row[0], letter["timestamp"].as_str().unwrap());
+        assert_eq!(row[3], format!("orders/0:{}", letter["original_offset"]));
+        assert_eq!(row[6], letter["redrive_count"].to_string());
+    }
+    assert_eq!(json_latest[0]["reason"], "bad order");
+
+    let redriven = &dead_letters["redriven"];
+    let section = "Redriven records (dlq redrive)";
+    for (label, field) in [
+        ("received", "received"),
+        ("valid", "valid"),
+        ("invalid", "invalid"),
+        ("dead-lettered again", "dead_lettered_again"),
+    ] {
+        assert_eq!(value(&report, section, label), redriven[field].to_string(), "{label}\n{report}");
+    }
+    assert_eq!((redriven["received"].as_u64(), redriven["invalid"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(redriven["dead_lettered_again"], 1);
+    assert_eq!(redriven["latest"][0]["outcome"], "dead_lettered_again");
+    assert_eq!(redriven["latest"][0]["redriven_from"], "orders-dlq/0:0");
+    let listed = report.lines().any(|line| {
+        line.split_whitespace().skip(2).eq(["orders/0:2", "1", "orders-dlq/0:0", "dead-lettered-again"])
+    });
+    assert!(listed, "the redriven record and its outcome are listed:\n{report}");
 }

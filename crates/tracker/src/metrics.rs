@@ -1,10 +1,12 @@
-//! Counters of one tracker run and the periodic metrics entry built from them.
+//! Counters of one tracker run and the periodic metrics entry built from them, with the
+//! end-to-end latency of the last interval in a fixed-size histogram ([`models::latency`]).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use models::health::{success_rate_percent, Metrics, PartitionMetrics, StopSummary};
+use models::latency::LatencyHistogram;
 
 /// What one run has done so far.
 #[derive(Debug, Default, Clone)]
@@ -29,8 +31,9 @@ pub struct Counters {
     pub last_message_time: Option<DateTime<Utc>>,
     /// Offset of the last message finished, any partition.
     pub last_processed_offset: Option<i64>,
-    /// Per partition: the last offset finished.
-    pub finished_by_partition: BTreeMap<i32, i64>,
+    /// End-to-end latencies (event `timestamp` → audit line written) since the last metrics
+    /// entry.
+    pub latency: LatencyHistogram,
 }
 
 /// Offsets the consumer knows for one partition (from librdkafka statistics).
@@ -69,20 +72,26 @@ fn round2(value: f64) -> f64 {
 }
 
 impl Counters {
-    /// The metrics entry's metadata; `interval_ms` says when the next one is due.
+    /// The metrics entry's metadata; `interval_ms` says when the next one is due. `last_finished`
+    /// is, per assigned partition, the last offset finished since it was assigned (a partition
+    /// that was revoked and came back has none until a new message is finished). Starts a new
+    /// latency interval.
     pub fn metrics(
-        &self,
+        &mut self,
         interval_ms: u64,
         uptime_seconds: f64,
         rate_last_interval: f64,
         assignment: &[i32],
         offsets: &BTreeMap<i32, PartitionOffsets>,
+        last_finished: &BTreeMap<i32, i64>,
     ) -> Metrics {
+        let latency = self.latency.figures();
+        self.latency.clear();
         let partitions: Vec<PartitionMetrics> = assignment
             .iter()
             .map(|&partition| {
                 let known = offsets.get(&partition).copied().unwrap_or_default();
-                let last_processed_offset = self.finished_by_partition.get(&partition).copied();
+                let last_processed_offset = last_finished.get(&partition).copied();
                 // Position: the next offset this consumer will handle.
                 let position = last_processed_offset.map(|offset| offset + 1).or(known.committed);
                 let lag = match (known.high_watermark, position) {
@@ -122,6 +131,11 @@ impl Counters {
             total_lag,
             partitions,
             interval_ms,
+            latency_samples: latency.samples,
+            latency_p50_ms: latency.p50_ms,
+            latency_p99_ms: latency.p99_ms,
+            latency_max_ms: latency.max_ms,
+            latency_negative_samples: latency.negative_samples,
         }
     }
 
@@ -145,10 +159,16 @@ impl Counters {
         }
     }
 
-    /// Notes that `offset` of `partition` is finished.
-    pub fn finished(&mut self, partition: i32, offset: i64) {
+    /// Notes that `offset` is finished (the per-partition figures are kept by
+    /// [`crate::shared::Shared::last_finished`], which forgets revoked partitions).
+    pub fn finished(&mut self, offset: i64) {
         self.last_processed_offset = Some(offset);
-        self.finished_by_partition.insert(partition, offset);
+    }
+
+    /// Counts the end-to-end latency of one event: from `emitted_at` (the event's `timestamp`)
+    /// to `written_at` (its audit line's).
+    pub fn record_latency(&mut self, emitted_at: DateTime<Utc>, written_at: DateTime<Utc>) {
+        self.latency.record((written_at - emitted_at).num_milliseconds());
     }
 }
 
@@ -170,13 +190,14 @@ mod tests {
     #[test]
     fn lag_is_high_watermark_minus_position() {
         let mut counters = Counters { received: 10, processed: 8, failed: 2, ..Counters::default() };
-        counters.finished(0, 41);
+        counters.finished(41);
         let offsets = BTreeMap::from([
             (0, PartitionOffsets { committed: Some(40), high_watermark: Some(50) }),
             (1, PartitionOffsets { committed: Some(7), high_watermark: Some(9) }),
             (2, PartitionOffsets { committed: None, high_watermark: Some(5) }),
         ]);
-        let metrics = counters.metrics(1000, 10.0, 1.0, &[0, 1, 2], &offsets);
+        let last_finished = BTreeMap::from([(0, 41)]);
+        let metrics = counters.metrics(1000, 10.0, 1.0, &[0, 1, 2], &offsets, &last_finished);
         let lags: Vec<_> = metrics.partitions.iter().map(|p| p.lag).collect();
         assert_eq!(lags, [Some(8), Some(2), Some(5)]);
         assert_eq!(metrics.total_lag, Some(15));
@@ -187,9 +208,45 @@ mod tests {
 
     #[test]
     fn unknown_watermarks_give_unknown_lag() {
-        let metrics = Counters::default().metrics(1000, 1.0, 0.0, &[0], &BTreeMap::new());
+        let metrics = Counters::default().metrics(1000, 1.0, 0.0, &[0], &BTreeMap::new(), &BTreeMap::new());
         assert_eq!(metrics.partitions[0].lag, None);
         assert_eq!(metrics.total_lag, None);
         assert_eq!(metrics.success_rate_percent, 100.0);
+    }
+
+    /// A partition taken by another instance and given back: its lag is measured from the
+    /// committed offset (what the other instance reached), not from the last offset this
+    /// instance finished before the revocation.
+    #[test]
+    fn a_partition_given_back_is_measured_from_its_committed_offset() {
+        let mut offsets = crate::offsets::Offsets::default();
+        offsets.assign(&[0]);
+        offsets.receive(0, 41);
+        offsets.finish(0, 41);
+        offsets.revoke(&[0]);
+        // Meanwhile another instance handled up to offset 59 and committed 60.
+        offsets.assign(&[0]);
+        let known = BTreeMap::from([(0, PartitionOffsets { committed: Some(60), high_watermark: Some(70) })]);
+        let metrics = Counters::default().metrics(1000, 1.0, 0.0, &[0], &known, offsets.last_finished());
+        assert_eq!(metrics.partitions[0].lag, Some(10), "70 - 60, not 70 - 42");
+        assert_eq!(metrics.partitions[0].last_processed_offset, None);
+    }
+
+    #[test]
+    fn latency_is_over_the_interval_only() {
+        let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(1_700_000_000_000 + ms).unwrap();
+        let mut counters = Counters::default();
+        for latency_ms in 1..=100 {
+            counters.record_latency(at(0), at(latency_ms));
+        }
+        counters.record_latency(at(5), at(0));
+        let metrics = counters.metrics(1000, 1.0, 0.0, &[], &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!(
+            (metrics.latency_samples, metrics.latency_p50_ms, metrics.latency_p99_ms, metrics.latency_max_ms),
+            (100, Some(50), Some(99), Some(100))
+        );
+        assert_eq!(metrics.latency_negative_samples, 1, "dated 5 ms after its audit line: clock skew");
+        let next = counters.metrics(1000, 2.0, 0.0, &[], &BTreeMap::new(), &BTreeMap::new());
+        assert_eq!((next.latency_samples, next.latency_p99_ms), (0, None), "a new interval");
     }
 }

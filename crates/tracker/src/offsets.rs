@@ -59,6 +59,11 @@ pub(crate) struct Offsets {
     partitions: BTreeMap<i32, PartitionProgress>,
     /// Offsets ready to store, waiting for the batch that holds their lines; oldest first.
     awaiting: VecDeque<(Batch, BTreeMap<i32, i64>)>,
+    /// Per assigned partition, the last offset finished since it was assigned (for the lag
+    /// of the metrics entry). Forgotten with the partition: when it comes back, the position
+    /// is the committed offset until a new message is finished, not what this instance did
+    /// before another one took over.
+    last_finished: BTreeMap<i32, i64>,
 }
 
 impl Offsets {
@@ -80,6 +85,7 @@ impl Offsets {
 
     fn forget(&mut self, partitions: &[i32]) {
         self.partitions.retain(|partition, _| !partitions.contains(partition));
+        self.last_finished.retain(|partition, _| !partitions.contains(partition));
         for (_, offsets) in &mut self.awaiting {
             offsets.retain(|partition, _| !partitions.contains(partition));
         }
@@ -103,7 +109,13 @@ impl Offsets {
         if progress.unfinished.remove(&offset) {
             progress.finished_after_unfinished.insert(offset);
             progress.advance();
+            self.last_finished.insert(partition, offset);
         }
+    }
+
+    /// Per assigned partition, the last offset finished since it was assigned.
+    pub(crate) fn last_finished(&self) -> &BTreeMap<i32, i64> {
+        &self.last_finished
     }
 
     /// The lines gathered so far went into `batch`: the offsets ready now wait for it.
@@ -239,6 +251,22 @@ mod tests {
         offsets.finish(0, 7);
         offsets.hand_off(3);
         assert_eq!(offsets.store(3), [(0, 7)], "the old unfinished offset 6 holds nothing back");
+    }
+
+    #[test]
+    fn a_revoked_partition_forgets_its_last_finished_offset() {
+        let mut offsets = assigned(&[0, 1]);
+        offsets.receive(0, 41);
+        offsets.finish(0, 41);
+        offsets.receive(1, 3);
+        offsets.finish(1, 3);
+        assert_eq!(offsets.last_finished(), &BTreeMap::from([(0, 41), (1, 3)]));
+        offsets.revoke(&[0]);
+        offsets.finish(0, 42);
+        offsets.assign(&[0, 1]);
+        assert_eq!(offsets.last_finished(), &BTreeMap::from([(1, 3)]), "neither 41 nor the late 42");
+        offsets.assign(&[0]);
+        assert_eq!(offsets.last_finished(), &BTreeMap::new(), "dropped by a new assignment too");
     }
 
     #[test]

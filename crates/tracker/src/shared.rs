@@ -118,6 +118,11 @@ impl Shared {
         self.offsets.assignment()
     }
 
+    /// Per assigned partition, the last offset finished since it was assigned.
+    pub fn last_finished(&self) -> &std::collections::BTreeMap<i32, i64> {
+        self.offsets.last_finished()
+    }
+
     /// Notes that the message at `offset` of `partition` was received.
     pub fn received(&mut self, partition: i32, offset: i64) {
         self.offsets.receive(partition, offset);

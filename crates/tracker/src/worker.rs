@@ -205,6 +205,9 @@ impl Worker {
         // Read as raw bytes: rdkafka's own header accessors panic on a name that is not UTF-8.
         let headers = kafka::headers::read(message.headers());
         self.audit(message, &inspection, &headers, received_at);
+        if let Some(event) = inspection.event() {
+            self.counters.record_latency(event.timestamp, received_at);
+        }
         // A dead letter sent back by `dlq redrive` carries the event id of the message that
         // failed, and that id was remembered when it was dead-lettered: keyed with its redrive
         // count, the resend is not mistaken for a duplicate, while a second delivery of the
@@ -214,7 +217,7 @@ impl Worker {
         let outcome = match inspection.accepted() {
             Err(failure) => {
                 self.log_rejection(message, &failure, inspection.event());
-                self.dead_letter(message, failure, 1, None).await
+                self.dead_letter(message, failure, 1, inspection.event(), redrive).await
             }
             Ok(event) if self.seen_events.contains(&(event.event_id, redrive)) => {
                 self.counters.duplicates += 1;
@@ -230,7 +233,7 @@ impl Worker {
             Ok(event) => self.process_with_retries(message, event, redrive).await,
         };
         if outcome == Outcome::Finished {
-            self.counters.finished(message.partition(), message.offset());
+            self.counters.finished(message.offset());
             self.shared().finished(message.partition(), message.offset());
         }
         outcome
@@ -330,7 +333,7 @@ impl Worker {
                         self.shared().log(&entry, Some(failure.reason()));
                     }
                     self.seen_events.insert((event.event_id, redrive));
-                    return self.dead_letter(message, failure, attempt, Some(event.order.order_id)).await;
+                    return self.dead_letter(message, failure, attempt, Some(event), redrive).await;
                 }
             }
         }
@@ -383,8 +386,10 @@ impl Worker {
         message: &BorrowedMessage<'_>,
         failure: Failure,
         attempts: u32,
-        order_id: Option<Uuid>,
+        event: Option<&OrderEvent>,
+        redrive: u32,
     ) -> Outcome {
+        let order_id = event.map(|event| event.order.order_id);
         let Some(producer) = self.dlq.clone() else {
             self.counters.failed += 1;
             let entry = ProcessingFailed {
@@ -419,6 +424,9 @@ impl Worker {
                         dlq_offset: receipt.offset,
                         error_kind: failure.kind().to_owned(),
                         attempts,
+                        kafka_key: message.key().map(|key| String::from_utf8_lossy(key).into_owned()),
+                        event_id: event.map(|event| event.event_id),
+                        redrive_count: redrive,
                     };
                     self.shared().log(&entry, Some(failure.reason()));
                     return Outcome::Finished;
@@ -483,10 +491,13 @@ impl Worker {
         let offsets = rdkafka::consumer::Consumer::context(consumer).partition_offsets();
         let rate = self.rate.advance(self.counters.received, now.into_std());
         let uptime = now.duration_since(self.started).as_secs_f64();
-        let mut shared = self.shared();
         let interval_ms = self.config.tracker.metrics_interval_ms;
-        let metrics = self.counters.metrics(interval_ms, uptime, rate, shared.assignment(), &offsets);
-        shared.log(&metrics, None);
+        let (assignment, last_finished) = {
+            let shared = self.shared();
+            (shared.assignment().to_vec(), shared.last_finished().clone())
+        };
+        let metrics = self.counters.metrics(interval_ms, uptime, rate, &assignment, &offsets, &last_finished);
+        self.shared().log(&metrics, None);
     }
 }
 

@@ -211,6 +211,18 @@ pub struct Metrics {
     /// `tracker.metrics_interval_ms`: when the next entry is due. Readers take 0 (absent, in
     /// files of older versions) as unknown.
     pub interval_ms: u64,
+    /// Events whose end-to-end latency (event `timestamp` → audit line written) was measured
+    /// over the last interval (parsed events only; see [`crate::latency`]).
+    pub latency_samples: u64,
+    /// Median latency over the last interval, ms; `null` without samples.
+    pub latency_p50_ms: Option<u64>,
+    /// 99th percentile latency over the last interval, ms; `null` without samples.
+    pub latency_p99_ms: Option<u64>,
+    /// Largest latency over the last interval, ms; `null` without samples.
+    pub latency_max_ms: Option<u64>,
+    /// Events of the last interval dated after their audit line (the producer's clock ahead of
+    /// the tracker's), left out of the percentiles.
+    pub latency_negative_samples: u64,
 }
 
 /// `metadata` of a [`LogKind::KafkaError`] entry.
@@ -330,6 +342,15 @@ pub struct DlqSent {
     pub error_kind: String,
     /// Attempts made before dead-lettering.
     pub attempts: u32,
+    /// The message's key as text (lossy when not UTF-8), when it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kafka_key: Option<String>,
+    /// The event id, when the payload parsed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<Uuid>,
+    /// How many times `dlq redrive` had sent this message back (its `dlq.redrive.count`
+    /// header; 0 for a first failure).
+    pub redrive_count: u32,
 }
 
 /// `metadata` of a [`LogKind::DlqFailed`] entry.
@@ -482,8 +503,11 @@ mod tests {
         assert_eq!(
             keys(&DlqSent::default()),
             sorted(
-                &[&position[..], &["dlq_topic", "dlq_partition", "dlq_offset", "error_kind", "attempts"]]
-                    .concat()
+                &[
+                    &position[..],
+                    &["dlq_topic", "dlq_partition", "dlq_offset", "error_kind", "attempts", "redrive_count"],
+                ]
+                .concat()
             )
         );
         assert_eq!(
@@ -538,7 +562,12 @@ mod tests {
                 "revenue_cents",
                 "total_lag",
                 "interval_ms",
-                "partitions"
+                "partitions",
+                "latency_samples",
+                "latency_p50_ms",
+                "latency_p99_ms",
+                "latency_max_ms",
+                "latency_negative_samples"
             ])
         );
     }

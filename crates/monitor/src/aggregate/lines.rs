@@ -57,6 +57,45 @@ pub(super) struct EventsLine<'a> {
     pub(super) validation_error: Option<IgnoredAny>,
     #[serde(borrow, default)]
     pub(super) order_full: Option<LeanOrder<'a>>,
+    #[serde(borrow, default)]
+    pub(super) kafka_key: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub(super) event_id: Option<Text<'a>>,
+    /// When the producer emitted the event (absent in files written before the field existed).
+    #[serde(borrow, default)]
+    pub(super) event_timestamp: Option<Text<'a>>,
+    /// Kept raw: only lines of redriven records need reading (see [`redrive_headers`]), and a
+    /// header of an unexpected shape must not make the line malformed.
+    #[serde(borrow, default)]
+    pub(super) headers: Option<&'a RawValue>,
+}
+
+/// The `dlq redrive` headers of an audit line: `(dlq.redrive.count, dlq.redriven.from)`, or
+/// `None` for a record that was not redriven (count absent, 0 or unreadable). A header written
+/// more than once counts by its largest value, like the tracker reads it.
+pub(super) fn redrive_headers(headers: Option<&RawValue>) -> Option<(u32, Option<String>)> {
+    let raw = headers?.get();
+    // Most lines carry no such header: a substring search spares parsing their headers.
+    if !raw.contains(retry::dlq_headers::REDRIVE_COUNT) {
+        return None;
+    }
+    let serde_json::Value::Object(map) = serde_json::from_str(raw).ok()? else { return None };
+    let texts = |value: Option<&serde_json::Value>| -> Vec<String> {
+        match value {
+            Some(serde_json::Value::String(text)) => vec![text.clone()],
+            Some(serde_json::Value::Array(values)) => {
+                values.iter().filter_map(|value| value.as_str().map(str::to_owned)).collect()
+            }
+            _ => Vec::new(),
+        }
+    };
+    let count = texts(map.get(retry::dlq_headers::REDRIVE_COUNT))
+        .iter()
+        .filter_map(|text| text.trim().parse::<u32>().ok())
+        .max()
+        .filter(|&count| count > 0)?;
+    let from = texts(map.get(retry::dlq_headers::REDRIVEN_FROM)).pop();
+    Some((count, from))
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::offsets::PartitionSummary;
-use super::MalformedCounts;
+use super::{DeadLetterSummary, LatencySummary, MalformedCounts};
 
 /// Liveness of an instance at the time of a summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -123,6 +123,11 @@ pub struct Summary {
     /// (for the chart; left out of the JSON report).
     #[serde(skip)]
     pub throughput_per_second: Vec<u64>,
+    /// End-to-end latency (event emitted → audit line written) over the sliding window and
+    /// over every line read, with a per-second p99 series for the chart.
+    pub latency: LatencySummary,
+    /// Dead letters (latest, by error kind) and records sent back by `dlq redrive`.
+    pub dead_letters: DeadLetterSummary,
 }
 
 /// The trackers' own counters, summed over all runs of all instances: each instance's
@@ -287,6 +292,14 @@ pub struct LastMetrics {
     pub duplicates: u64,
     /// Partitions listed.
     pub partitions: Vec<i32>,
+    /// Latencies measured over that interval (0 in files of older versions).
+    pub latency_samples: u64,
+    /// Median latency over that interval, ms.
+    pub latency_p50_ms: Option<u64>,
+    /// 99th percentile latency over that interval, ms.
+    pub latency_p99_ms: Option<u64>,
+    /// Largest latency over that interval, ms.
+    pub latency_max_ms: Option<u64>,
 }
 
 /// Business figures from valid `.events` lines.

@@ -1,0 +1,225 @@
+//! Reading `.log` lines (runs, assignments, metrics, stops, dead letters, warnings and errors)
+//! and `producer.log` lines.
+
+use chrono::{DateTime, Utc};
+use models::health::{DlqSent, PartitionsAssigned, PartitionsRevoked, StopSummary};
+use serde_json::value::RawValue;
+
+use super::counters::{Counters, Producer};
+use super::lines::{parse_metrics, text, LogLine};
+use super::{
+    format_ms, parse_timestamp_ms, push_ring, shorten, Aggregator, DeadLetterRow, LastMetrics, ProblemRow,
+    DEFAULT_METRICS_INTERVAL_MS, LAST_ERRORS, MAX_ERROR_TEXT_BYTES, MAX_STATUSES,
+};
+
+impl Aggregator {
+    pub fn ingest_log_line(&mut self, instance_id: &str, line: &[u8], now: DateTime<Utc>) {
+        self.ingest_log(instance_id, line, now.timestamp_millis());
+    }
+
+    pub(super) fn ingest_log(&mut self, instance_id: &str, line: &[u8], now_ms: i64) {
+        let Ok(entry) = serde_json::from_slice::<LogLine<'_>>(line) else {
+            self.malformed.log += 1;
+            return;
+        };
+        let time_ms = text(&entry.timestamp).and_then(parse_timestamp_ms);
+        let metadata = entry.metadata.map_or("{}", RawValue::get);
+        let kind = text(&entry.kind).unwrap_or("");
+        // Entries whose metadata carries counters must parse whole, or they change nothing.
+        let metrics = match kind {
+            "metrics" => match parse_metrics(metadata) {
+                Some(metrics) => Some(metrics),
+                None => {
+                    self.malformed.log += 1;
+                    return;
+                }
+            },
+            _ => None,
+        };
+        let stop = match kind {
+            "stopped" => match serde_json::from_str::<StopSummary>(metadata) {
+                Ok(stop) => Some(stop),
+                Err(_) => {
+                    self.malformed.log += 1;
+                    return;
+                }
+            },
+            _ => None,
+        };
+        if kind == "dlq_sent" {
+            self.record_dead_letter(instance_id, &entry, metadata, time_ms.unwrap_or(now_ms));
+        }
+        let level = text(&entry.level).unwrap_or("INFO");
+        if level == "WARN" || level == "ERROR" {
+            self.record_problem(instance_id, &entry, level, time_ms.unwrap_or(now_ms));
+        }
+        let Some(instance) = self.instance(instance_id) else { return };
+        instance.seen(time_ms.or(Some(now_ms)));
+        if !kind.is_empty() {
+            let room = instance.log_kinds.len() < MAX_STATUSES;
+            match instance.log_kinds.get_mut(kind) {
+                Some(count) => *count += 1,
+                None if room => {
+                    instance.log_kinds.insert(kind.to_owned(), 1);
+                }
+                None => *instance.log_kinds.entry("(other)".to_owned()).or_default() += 1,
+            }
+        }
+        match kind {
+            "started" => {
+                instance.earlier_runs = instance.counters();
+                instance.current_run = Counters::default();
+                instance.runs += 1;
+                instance.stopped = false;
+                instance.partitions.clear();
+                instance.lag = None;
+                instance.lag_time_ms = None;
+                instance.counters_time_ms = time_ms;
+                instance.partition_metrics.clear();
+            }
+            "partitions_assigned" => {
+                let change: PartitionsAssigned = serde_json::from_str(metadata).unwrap_or_default();
+                instance.partitions = change.partitions;
+                instance.partitions.sort_unstable();
+            }
+            "partitions_revoked" => {
+                let change: PartitionsRevoked = serde_json::from_str(metadata).unwrap_or_default();
+                instance.partitions.retain(|partition| !change.partitions.contains(partition));
+                instance.partition_metrics.retain(|p| !change.partitions.contains(&p.partition));
+            }
+            "metrics" => {
+                let Some(written) = metrics else { return };
+                let metrics = &written.metrics;
+                instance.current_run = Counters {
+                    received: metrics.messages_received,
+                    processed: metrics.messages_processed,
+                    failed: metrics.messages_failed,
+                    dlq_sent: metrics.dlq_sent,
+                    duplicates: metrics.duplicates,
+                    retries: metrics.retries,
+                };
+                instance.counters_time_ms = time_ms;
+                instance.lag = metrics.total_lag.or_else(|| {
+                    let lags: Vec<i64> = metrics.partitions.iter().filter_map(|p| p.lag).collect();
+                    (!lags.is_empty()).then(|| lags.iter().sum())
+                });
+                instance.lag_time_ms = time_ms;
+                instance.uptime_seconds = written.uptime_seconds;
+                instance.metrics_interval_ms =
+                    Some(metrics.interval_ms).filter(|&ms| ms > 0).unwrap_or(DEFAULT_METRICS_INTERVAL_MS);
+                instance.stopped = false;
+                instance.partition_metrics = metrics.partitions.clone();
+                instance.last_metrics = Some(LastMetrics {
+                    timestamp: text(&entry.timestamp).unwrap_or("").to_owned(),
+                    uptime_seconds: written.uptime_seconds,
+                    messages_received: metrics.messages_received,
+                    messages_processed: metrics.messages_processed,
+                    messages_failed: metrics.messages_failed,
+                    success_rate_percent: written.success_rate_percent,
+                    messages_per_second: written.messages_per_second,
+                    total_lag: metrics.total_lag,
+                    retries: metrics.retries,
+                    dlq_sent: metrics.dlq_sent,
+                    duplicates: metrics.duplicates,
+                    partitions: metrics.partitions.iter().map(|p| p.partition).collect(),
+                    latency_samples: metrics.latency_samples,
+                    latency_p50_ms: metrics.latency_p50_ms,
+                    latency_p99_ms: metrics.latency_p99_ms,
+                    latency_max_ms: metrics.latency_max_ms,
+                });
+            }
+            "stopped" => {
+                let Some(stop) = stop else { return };
+                instance.current_run = Counters {
+                    received: stop.total_messages_received,
+                    processed: stop.total_messages_processed,
+                    failed: stop.total_messages_failed,
+                    dlq_sent: stop.total_dlq_sent,
+                    duplicates: stop.total_duplicates,
+                    retries: instance.current_run.retries,
+                };
+                instance.counters_time_ms = time_ms;
+                instance.uptime_seconds = Some(stop.uptime_seconds);
+                instance.stopped = true;
+                instance.partitions.clear();
+                instance.lag = None;
+                instance.lag_time_ms = None;
+                instance.partition_metrics.clear();
+            }
+            _ => {}
+        }
+    }
+
+    /// A `dlq_sent` entry. Its metadata reads leniently (absent fields as empty, like files of
+    /// older versions): the dead letter was acknowledged whatever else the entry says.
+    fn record_dead_letter(&mut self, instance_id: &str, entry: &LogLine<'_>, metadata: &str, time_ms: i64) {
+        let sent: DlqSent = serde_json::from_str(metadata).unwrap_or_default();
+        let row = DeadLetterRow {
+            timestamp: text(&entry.timestamp).map_or_else(|| format_ms(time_ms), str::to_owned),
+            instance_id: instance_id.to_owned(),
+            error_kind: if sent.error_kind.is_empty() { "(unknown)".to_owned() } else { sent.error_kind },
+            reason: text(&entry.error).map(str::to_owned),
+            original_topic: sent.message.topic,
+            original_partition: sent.message.partition,
+            original_offset: sent.message.offset,
+            dlq_topic: sent.dlq_topic,
+            dlq_partition: sent.dlq_partition,
+            dlq_offset: sent.dlq_offset,
+            attempts: sent.attempts,
+            kafka_key: sent.kafka_key,
+            event_id: sent.event_id.map(|id| id.to_string()),
+            redrive_count: sent.redrive_count,
+        };
+        self.dead_letters.dead_letter(row, self.config.latest_dead_letters);
+    }
+
+    fn record_problem(&mut self, instance_id: &str, entry: &LogLine<'_>, level: &str, time_ms: i64) {
+        let row = ProblemRow {
+            timestamp: text(&entry.timestamp).map_or_else(|| format_ms(time_ms), str::to_owned),
+            instance_id: instance_id.to_owned(),
+            level: level.to_owned(),
+            kind: text(&entry.kind).unwrap_or("").to_owned(),
+            message: shorten(text(&entry.message).unwrap_or(""), MAX_ERROR_TEXT_BYTES),
+            error: text(&entry.error).map(|error| shorten(error, MAX_ERROR_TEXT_BYTES)),
+        };
+        if level == "ERROR" {
+            // Files are read one after the other: keep the newest by time, not by reading order.
+            let at = self.last_errors.partition_point(|kept| kept.timestamp <= row.timestamp);
+            self.last_errors.insert(at, row.clone());
+            if self.last_errors.len() > LAST_ERRORS {
+                self.last_errors.remove(0);
+            }
+        }
+        push_ring(&mut self.latest_problems, self.config.latest_problems, |slot: &mut ProblemRow| {
+            *slot = row
+        });
+    }
+
+    /// One line of `producer.log`. Its shape is not fixed: a numeric
+    /// `metadata.events_per_second` or `metadata.rate` gives the rate, a numeric
+    /// `metadata.acknowledged` the acknowledged count; anything else is ignored.
+    pub fn ingest_producer_line(&mut self, line: &[u8], now: DateTime<Utc>) {
+        let producer = self.producer.get_or_insert_with(Producer::default);
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(line) else {
+            self.malformed.producer += 1;
+            return;
+        };
+        producer.lines += 1;
+        let time_ms = value.get("timestamp").and_then(|t| t.as_str()).and_then(parse_timestamp_ms);
+        producer.last_seen_ms = Some(time_ms.unwrap_or(now.timestamp_millis()));
+        let Some(metadata) = value.get("metadata") else { return };
+        if let Some(rate) =
+            metadata.get("events_per_second").or_else(|| metadata.get("rate")).and_then(|v| v.as_f64())
+        {
+            producer.events_per_second = Some(rate);
+        }
+        if let Some(acknowledged) = metadata.get("acknowledged").and_then(|v| v.as_u64()) {
+            producer.acknowledged = Some(acknowledged);
+        }
+    }
+
+    /// Counts a line dropped for its length.
+    pub fn count_dropped_line(&mut self) {
+        self.malformed.too_long += 1;
+    }
+}

@@ -195,6 +195,7 @@ impl Aggregator {
                 partition,
                 instance_id: instance_id.to_owned(),
                 committed_offset: metrics.committed_offset,
+                last_processed_offset: metrics.last_processed_offset,
                 high_watermark: metrics.high_watermark,
                 lag: metrics.lag,
                 as_of: format_ms(time_ms),

@@ -200,11 +200,15 @@ pub struct PartitionLag {
     pub partition: i32,
     /// Instance whose metrics entry this is.
     pub instance_id: String,
-    /// Committed offset (next to read).
+    /// Committed offset (the next offset the group reads after a restart or a rebalance).
     pub committed_offset: Option<i64>,
+    /// Last offset the owner finished handling since it was assigned the partition, if any.
+    pub last_processed_offset: Option<i64>,
     /// High watermark.
     pub high_watermark: Option<i64>,
-    /// high watermark - committed offset.
+    /// High watermark − the owner's position: the last processed offset + 1, or the committed
+    /// offset when it has processed nothing since it was assigned the partition. The committed
+    /// offset trails the position by what is written but not yet committed.
     pub lag: Option<i64>,
     /// Time of the metrics entry.
     pub as_of: String,

@@ -35,7 +35,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("", "received = processed + failed + skipped + in flight"),
     ("success", "processed / (processed + failed); n/a before any"),
     ("msg/s", ".events lines per second, last seconds"),
-    ("lag", "high watermark - committed offset, summed over partitions (age)"),
+    ("lag", "high watermark - (last processed + 1), summed over partitions (age)"),
     ("p50 p99", "latency, event timestamp to audit line written, last 60 s"),
 ];
 

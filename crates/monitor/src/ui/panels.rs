@@ -211,13 +211,14 @@ pub fn render_partitions(app: &App, frame: &mut Frame, area: Rect) {
         number_column("part", lags.iter().map(|lag| FitCell::text(lag.partition.to_string()))),
         id_column("owner", lags.iter().map(|lag| lag.instance_id.clone())),
         number_column("committed", lags.iter().map(|lag| FitCell::optional(lag.committed_offset))),
+        number_column("processed", lags.iter().map(|lag| FitCell::optional(lag.last_processed_offset))),
         number_column("high wm", lags.iter().map(|lag| FitCell::optional(lag.high_watermark))),
         number_column("lag", lags.iter().map(|lag| FitCell::optional(lag.lag))),
         number_column("age", lags.iter().map(|lag| FitCell::text(age(lag.age_seconds)))),
     ];
     let block = panel_block(app, Panel::Partitions, tabs_title(app));
     let style = |column: usize, row: usize| match (column, lags.get(row).and_then(|lag| lag.lag)) {
-        (4, Some(lag)) if lag > 0 => Style::new().fg(Color::Yellow),
+        (5, Some(lag)) if lag > 0 => Style::new().fg(Color::Yellow),
         _ => Style::new(),
     };
     draw_table(

@@ -59,6 +59,7 @@ fn big_app() -> App {
             partition,
             instance_id: format!("order-tracker-eu-west-1a-{:02}", partition + 1),
             committed_offset: Some(123_456_789),
+            last_processed_offset: Some(123_456_788),
             high_watermark: Some(124_691_356),
             lag: Some(1_234_567),
             as_of: "2026-03-01T10:01:15.000Z".to_owned(),
@@ -209,10 +210,10 @@ fn partitions_tab() {
     let row = screen.lines().find(|line| line.contains("beta")).unwrap_or_default();
     assert_eq!(
         row.split(|c: char| c.is_whitespace() || c == '┃').filter(|w| !w.is_empty()).collect::<Vec<_>>(),
-        ["0", "beta", "3", "5", "0", "15s"],
+        ["0", "beta", "3", "2", "5", "0", "15s"],
         "{screen}"
     );
-    for title in ["part", "owner", "committed", "high wm", "lag", "age"] {
+    for title in ["part", "owner", "committed", "processed", "high wm", "lag", "age"] {
         assert!(screen.contains(title), "{title}: {screen}");
     }
     let big = big_app();
@@ -221,7 +222,7 @@ fn partitions_tab() {
     for (width, height) in [(80, 24), (200, 60)] {
         let screen = draw(&big, width, height);
         let words = words(&screen);
-        for value in [123_456_789, 124_691_356, 1_234_567] {
+        for value in [123_456_789, 123_456_788, 124_691_356, 1_234_567] {
             assert!(shows(&words, value), "{value} at {width}x{height}:\n{screen}");
         }
     }

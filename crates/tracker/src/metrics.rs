@@ -166,9 +166,18 @@ impl Counters {
     }
 
     /// Counts the end-to-end latency of one event: from `emitted_at` (the event's `timestamp`)
-    /// to `written_at` (its audit line's).
-    pub fn record_latency(&mut self, emitted_at: DateTime<Utc>, written_at: DateTime<Utc>) {
-        self.latency.record((written_at - emitted_at).num_milliseconds());
+    /// to `written_at` (its audit line's). A record `dlq redrive` sent back (`redrive_count` >
+    /// 0) is left out: it keeps the time its event was first emitted, so its figure would be
+    /// the dead-letter round trip (minutes, days), not the pipeline's latency.
+    pub fn record_latency(
+        &mut self,
+        emitted_at: DateTime<Utc>,
+        written_at: DateTime<Utc>,
+        redrive_count: u32,
+    ) {
+        if redrive_count == 0 {
+            self.latency.record((written_at - emitted_at).num_milliseconds());
+        }
     }
 }
 
@@ -237,15 +246,17 @@ mod tests {
         let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(1_700_000_000_000 + ms).unwrap();
         let mut counters = Counters::default();
         for latency_ms in 1..=100 {
-            counters.record_latency(at(0), at(latency_ms));
+            counters.record_latency(at(0), at(latency_ms), 0);
         }
-        counters.record_latency(at(5), at(0));
+        counters.record_latency(at(5), at(0), 0);
+        counters.record_latency(at(-3_600_000), at(0), 1);
         let metrics = counters.metrics(1000, 1.0, 0.0, &[], &BTreeMap::new(), &BTreeMap::new());
         assert_eq!(
             (metrics.latency_samples, metrics.latency_p50_ms, metrics.latency_p99_ms, metrics.latency_max_ms),
             (100, Some(50), Some(99), Some(100))
         );
         assert_eq!(metrics.latency_negative_samples, 1, "dated 5 ms after its audit line: clock skew");
+        assert_eq!(metrics.latency_max_ms, Some(100), "a redriven record's hour in the DLQ is not latency");
         let next = counters.metrics(1000, 2.0, 0.0, &[], &BTreeMap::new(), &BTreeMap::new());
         assert_eq!((next.latency_samples, next.latency_p99_ms), (0, None), "a new interval");
     }

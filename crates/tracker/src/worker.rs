@@ -205,14 +205,14 @@ impl Worker {
         // Read as raw bytes: rdkafka's own header accessors panic on a name that is not UTF-8.
         let headers = kafka::headers::read(message.headers());
         self.audit(message, &inspection, &headers, received_at);
-        if let Some(event) = inspection.event() {
-            self.counters.record_latency(event.timestamp, received_at);
-        }
         // A dead letter sent back by `dlq redrive` carries the event id of the message that
         // failed, and that id was remembered when it was dead-lettered: keyed with its redrive
         // count, the resend is not mistaken for a duplicate, while a second delivery of the
         // same resend still is.
         let redrive = redrive_count(&headers);
+        if let Some(event) = inspection.event() {
+            self.counters.record_latency(event.timestamp, received_at, redrive);
+        }
 
         let outcome = match inspection.accepted() {
             Err(failure) => {

@@ -30,7 +30,10 @@ impl Aggregator {
         self.received += 1;
         let written_ms = parse_timestamp_ms(text_of(&event.timestamp));
         let emitted_ms = text(&event.event_timestamp).and_then(parse_timestamp_ms);
-        if let (Some(emitted_ms), Some(written_ms)) = (emitted_ms, written_ms) {
+        let redriven = redrive_headers(event.headers);
+        // A redriven record keeps its first emission time: its figure would be the dead-letter
+        // round trip, not the pipeline's latency.
+        if let (Some(emitted_ms), Some(written_ms), None) = (emitted_ms, written_ms, &redriven) {
             self.latency.record(emitted_ms, written_ms);
         }
         let time_ms = written_ms.unwrap_or(now_ms);
@@ -46,7 +49,7 @@ impl Aggregator {
         self.deserialized += u64::from(event.deserialized);
         self.validation_errors += u64::from(validation_error);
         self.record_offset(instance_id, event);
-        if let Some((redrive_count, redriven_from)) = redrive_headers(event.headers) {
+        if let Some((redrive_count, redriven_from)) = redriven {
             let row = RedrivenRow {
                 timestamp: text_of(&event.timestamp).to_owned(),
                 instance_id: instance_id.to_owned(),

@@ -192,6 +192,9 @@ mod tests {
             line("2026-01-01T00:01:31.000Z", Some("2026-01-01T00:01:32.000Z")),
             // Not parsed, or written before the field existed: no latency.
             line("2026-01-01T00:01:31.000Z", None),
+            // Sent back by `dlq redrive` an hour after it was emitted: not latency.
+            line("2026-01-01T00:01:31.000Z", Some("2025-12-31T23:01:31.000Z"))
+                .replace('}', r#","headers":{"dlq.redrive.count":"1"}}"#),
         ] {
             aggregator.ingest_events_line("i", line.as_bytes(), now);
         }

@@ -13,7 +13,6 @@ use std::time::Duration;
 use common::*;
 use rand::{Rng, SeedableRng};
 use testkit::Broker;
-use tokio_util::sync::CancellationToken;
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
@@ -116,12 +115,8 @@ async fn broker_outage_of_20_seconds_loses_nothing_acknowledged() {
         create_topics: false,
         show_progress: false,
     };
-    let producing = tokio::spawn(producer::run(
-        settings.validate().unwrap(),
-        options,
-        CancellationToken::new(),
-        service::StopProgress::default(),
-    ));
+    let producing =
+        tokio::spawn(producer::run(settings.validate().unwrap(), options, service::Shutdown::never()));
     tokio::time::sleep(Duration::from_secs(5)).await;
     broker.cut_network();
     tokio::time::sleep(Duration::from_secs(20)).await;

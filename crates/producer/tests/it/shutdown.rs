@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use producer::pace::Pace;
 use producer::{RunOptions, StopReason};
+use service::Shutdown;
 use testkit::Broker;
 use tokio_util::sync::CancellationToken;
 
@@ -57,8 +58,8 @@ async fn run_stops_on_its_own_trigger() {
         create_topics: false,
         show_progress: false,
     };
-    let shutdown = CancellationToken::new();
-    let trigger = shutdown.clone();
+    let stop = CancellationToken::new();
+    let trigger = stop.clone();
     let log_dir = dir.path().to_owned();
     tokio::spawn(async move {
         // Stop once a metrics line shows acknowledged records.
@@ -81,7 +82,14 @@ async fn run_stops_on_its_own_trigger() {
     });
     let summary = tokio::time::timeout(
         Duration::from_secs(60),
-        producer::run(config, options, shutdown, service::StopProgress::default()),
+        producer::run(
+            config,
+            options,
+            Shutdown::when(async move {
+                stop.cancelled().await;
+                "test".into()
+            }),
+        ),
     )
     .await
     .expect("run ends after the trigger")

@@ -14,7 +14,9 @@
 //! `TANSU_BIN`, else `.tools/bin/tansu` (installed by `scripts/broker.sh install`), else `PATH`.
 //!
 //! [`wait_until`] waits for a condition with a deadline; [`workspace_binary`] gives a test
-//! another crate's binary, built up to date.
+//! another crate's binary, built up to date; [`Running`] and [`run`] run a binary with its
+//! output collected and a deadline, killed with the test ([`project_command`] builds its
+//! command without the project's variables from the test's environment).
 //! A broker started elsewhere (by `scripts/broker.sh`, in the script tests) is reached through
 //! the free functions: [`client_config_for`], [`fetch_cluster_id`], [`produce_with`],
 //! [`read_exactly_with`], [`read_offsets_with`].
@@ -33,9 +35,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub mod config_errors;
+mod process;
 mod proxy;
 mod run;
 
+pub use process::{die_with_test, project_command, run, Finished, Running};
 pub use proxy::Proxy;
 pub use run::{wait_until, workspace_binary};
 

@@ -78,10 +78,10 @@ fn start_with_file_limit(
         .open(dir.join(format!("{instance_id}.stderr")))
         .unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_tracker"));
-    // SAFETY: prctl, signal and setrlimit are async-signal-safe and only touch the child.
+    testkit::die_with_test(&mut command);
+    // SAFETY: signal and setrlimit are async-signal-safe and only touch the child.
     unsafe {
         command.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             if let Some(bytes) = max_file_bytes {
                 libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
                 let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
@@ -180,20 +180,16 @@ async fn a_full_disk_leaves_a_torn_line_that_the_next_run_terminates() {
     let stderr = std::fs::read_to_string(dir.path().join("full.stderr")).unwrap();
     assert!(stderr.contains("tracker-full.events ended with an unfinished line of"), "{stderr}");
 
-    let output =
-        Command::new(monitor_binary()).args(["--once", "--json", "--dir"]).arg(dir.path()).output().unwrap();
+    let output = Command::new(testkit::workspace_binary("monitor"))
+        .args(["--once", "--json", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["instances"][0]["runs"], 3, "the monitor counts every run: {report}");
     assert_eq!(report["malformed_lines"]["events"], 1, "{report}");
     assert_eq!(report["malformed_lines"]["log"], 1, "{report}");
-}
-
-/// The monitor binary, built next to the tracker by `cargo test --workspace`.
-fn monitor_binary() -> std::path::PathBuf {
-    let binary = Path::new(env!("CARGO_BIN_EXE_tracker")).with_file_name("monitor");
-    assert!(binary.is_file(), "no monitor at {}: run `cargo build -p monitor` first", binary.display());
-    binary
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

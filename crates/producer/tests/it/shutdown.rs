@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use testkit::wait_until;
 
-use crate::util::{entry, producer, read_records, start};
+use crate::util::{entry, producer, read_records, Running};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_flood_flushes_and_every_acknowledged_record_is_in_the_topic() {
@@ -19,16 +19,15 @@ async fn sigterm_during_a_flood_flushes_and_every_acknowledged_record_is_in_the_
     broker.create_topic("orders", 3).await.expect("topic created");
     let dir = tempfile::tempdir().unwrap();
     let args = ["--broker", &broker.bootstrap(), "--rate", "0", "--log-dir", "."];
-    let running = start(producer(dir.path(), &args));
+    let running = Running::start(producer(dir.path(), &args));
     // The high watermark undercounts (see util::read_records) but it does grow with the flood.
     wait_until(Duration::from_secs(30), "the flood is under way", || {
         broker.topic_size("orders").unwrap_or(0) >= 5_000
     });
-    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
-    let result = unsafe { libc::kill(running.pid(), libc::SIGTERM) };
-    assert_eq!(result, 0, "SIGTERM sent");
-    let finished = tokio::task::spawn_blocking(move || running.wait(Duration::from_secs(30))).await.unwrap();
-    assert_eq!(finished.code(), 0, "{finished:?}");
+    running.signal(libc::SIGTERM);
+    let finished =
+        tokio::task::spawn_blocking(move || running.finish(Duration::from_secs(30))).await.unwrap();
+    assert_eq!(finished.exit_code(), 0, "{finished:?}");
 
     let stopped = entry(dir.path(), "stopped");
     let acknowledged = stopped["metadata"]["acknowledged"].as_i64().expect("acknowledged");

@@ -25,15 +25,7 @@ impl Tracker {
     pub fn start(broker: &Broker, dir: &Path, instance_id: &str, extra_env: &[(&str, &str)]) -> Tracker {
         let stderr = std::fs::File::create(dir.join(format!("{instance_id}.stderr"))).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_tracker"));
-        // SAFETY: prctl is async-signal-safe; it asks the kernel to kill the tracker when the
-        // test that started it dies, even by a signal that skips the Drop below.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
+        testkit::die_with_test(&mut command);
         let child = command
             .current_dir(dir)
             .env_remove("RUST_LOG")

@@ -2,16 +2,15 @@
 //! audit line names the broker lifetime it was read from, a torn line left by a full disk is
 //! terminated by the next run, and the files are never written through a symlink.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
 use serde_json::Value;
+use testkit::tracker::*;
+use testkit::wait_until;
 use testkit::Broker;
 
 const GENEROUS: Duration = Duration::from_secs(60);
@@ -77,7 +76,7 @@ fn start_with_file_limit(
         .append(true)
         .open(dir.join(format!("{instance_id}.stderr")))
         .unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tracker"));
+    let mut command = Command::new(testkit::workspace_binary("tracker"));
     testkit::die_with_test(&mut command);
     // SAFETY: signal and setrlimit are async-signal-safe and only touch the child.
     unsafe {

@@ -10,13 +10,12 @@
 //! These tests need `.tools/tansu-crate/bin/tansu` (`TANSU_INSTALL=crate scripts/broker.sh
 //! install`, which `make test` runs): without it they fail, saying so.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{lines, offsets_seen, wait_until};
+use testkit::tracker::{lines, offsets_seen};
+use testkit::wait_until;
 use testkit::{Broker, Finished, Running};
 
 const USER: &str = "alice";
@@ -32,8 +31,9 @@ fn producer_binary() -> PathBuf {
     testkit::workspace_binary("producer")
 }
 
+/// The tracker binary, built up to date.
 fn tracker_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tracker"))
+    testkit::workspace_binary("tracker")
 }
 
 /// A broker that requires SCRAM-SHA-512 and knows `alice`, with the two topics created over SASL.

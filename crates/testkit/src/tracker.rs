@@ -1,18 +1,15 @@
-//! Helpers for the tracker's integration tests: run the real binary against a private broker,
-//! read its files, wait for conditions with explicit deadlines.
-
-#![allow(dead_code)] // each test file uses a different subset
+//! The real `tracker` binary in a test, for the tracker's own tests and the system tests: run
+//! it against a private broker, read its `.events` and `.log` files, wait for the offsets it
+//! audits with explicit deadlines, and the orders and topics it reads.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::{Broker, Record};
 use models::OrderGenerator;
 use serde_json::Value;
-#[allow(unused_imports)] // each test file uses a different subset
-pub use testkit::wait_until;
-use testkit::{Broker, Record};
 
 /// A running `tracker` process, killed on drop.
 pub struct Tracker {
@@ -24,8 +21,8 @@ impl Tracker {
     /// Starts the real binary for `instance_id`, writing into `dir`.
     pub fn start(broker: &Broker, dir: &Path, instance_id: &str, extra_env: &[(&str, &str)]) -> Tracker {
         let stderr = std::fs::File::create(dir.join(format!("{instance_id}.stderr"))).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tracker"));
-        testkit::die_with_test(&mut command);
+        let mut command = Command::new(crate::workspace_binary("tracker"));
+        crate::die_with_test(&mut command);
         let child = command
             .current_dir(dir)
             .env_remove("RUST_LOG")

@@ -1,7 +1,6 @@
-//! Helpers shared by the script tests: where the scripts are, running a command under a
-//! deadline, reading process state from `/proc`.
-
-#![allow(dead_code)] // each test file uses a different subset
+//! Helpers of the script tests: where the scripts are, running a command under a deadline
+//! with its output in files (a script's background children keep pipes open), reading process
+//! state from `/proc`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -5,13 +5,12 @@
 //! `make chaos` runs the chaos drill at full size (100,000 orders); `cargo test` runs it with
 //! 10,000 orders. Sizes: `CHAOS_ORDERS`, `CHAOS_KILLS`.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::*;
 use rand::{Rng, SeedableRng};
+use testkit::tracker::*;
+use testkit::wait_until;
 use testkit::Broker;
 
 fn env_number(name: &str, default: usize) -> usize {

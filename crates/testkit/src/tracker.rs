@@ -23,6 +23,10 @@ impl Tracker {
         let stderr = std::fs::File::create(dir.join(format!("{instance_id}.stderr"))).unwrap();
         let mut command = Command::new(crate::workspace_binary("tracker"));
         crate::die_with_test(&mut command);
+        // Only what the test sets applies, not the project's variables of the test's environment.
+        for var in config::ENV_VARS {
+            command.env_remove(var.name);
+        }
         let child = command
             .current_dir(dir)
             .env_remove("RUST_LOG")

@@ -1,13 +1,14 @@
-//! Helpers: run the real `dlq` and `tracker` binaries against a private broker, produce raw
-//! records, read topics to their end, wait with explicit deadlines.
+//! Helpers: run the real `dlq` binary (and the tracker, [`testkit::tracker`]) against a
+//! private broker, produce raw records, read topics to their end, wait with explicit deadlines.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use testkit::{Broker, Finished};
+
+pub use testkit::tracker::{broker_with_topics, Tracker};
 
 /// Longest run of one `dlq` command.
 pub const COMMAND_LIMIT: Duration = Duration::from_secs(60);
@@ -27,47 +28,6 @@ pub fn run(binary: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Fi
     let mut command = testkit::project_command(binary, dir, args);
     command.envs(env.iter().copied());
     testkit::run(command, COMMAND_LIMIT)
-}
-
-/// A running tracker, killed on drop.
-pub struct Tracker(Child);
-
-impl Tracker {
-    /// Starts one tracker instance writing into `dir`.
-    pub fn start(broker: &Broker, dir: &Path, env: &[(&str, &str)]) -> Tracker {
-        let stderr = std::fs::File::create(dir.join("tracker.stderr")).expect("stderr file");
-        let mut command = Command::new(testkit::workspace_binary("tracker"));
-        for var in config::ENV_VARS {
-            command.env_remove(var.name);
-        }
-        command
-            .current_dir(dir)
-            .env_remove("RUST_LOG")
-            .env("KAFKA_BROKER", broker.bootstrap())
-            .env("TRACKER_INSTANCE_ID", "instance-1")
-            .env("TRACKER_LOG_DIR", dir)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr);
-        testkit::die_with_test(&mut command);
-        Tracker(command.spawn().expect("tracker starts"))
-    }
-}
-
-impl Drop for Tracker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A broker with `orders` (3 partitions) and `orders-dlq` (1 partition).
-pub async fn broker_with_topics() -> Broker {
-    let broker = Broker::start().expect("broker starts");
-    broker.create_topic("orders", 3).await.expect("orders topic");
-    broker.create_topic("orders-dlq", 1).await.expect("dlq topic");
-    broker
 }
 
 /// A record with raw bytes everywhere.
@@ -142,24 +102,11 @@ pub fn wait_for_records(broker: &Broker, topic: &str, count: usize) -> Vec<dlq::
     }
 }
 
-/// The `.events` lines of every tracker in `dir`.
-pub fn audit_lines(dir: &Path) -> Vec<Value> {
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "events") {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            lines.extend(text.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()));
-        }
-    }
-    lines
-}
-
 /// Waits for the audit line of `topic` partition:offset.
 pub fn wait_for_audit(dir: &Path, partition: i32, offset: i64) -> Value {
     let deadline = Instant::now() + GENEROUS;
     loop {
-        let found = audit_lines(dir)
+        let found = testkit::tracker::lines(dir, "events")
             .into_iter()
             .find(|line| line["kafka_partition"] == partition && line["kafka_offset"] == offset);
         if let Some(line) = found {

@@ -41,7 +41,7 @@ mod proxy;
 mod run;
 pub mod tracker;
 
-pub use process::{die_with_test, project_command, run, Finished, Running};
+pub use process::{die_with_test, project_command, run, run_with_output_in_files, Finished, Running};
 pub use proxy::Proxy;
 pub use run::{wait_until, workspace_binary};
 

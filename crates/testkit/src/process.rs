@@ -155,6 +155,48 @@ pub fn run(command: Command, limit: Duration) -> Finished {
     Running::start(command).finish(limit)
 }
 
+/// Runs `command` to its end with stdout and stderr in files of a temporary folder (not
+/// pipes): a script's background children keep a pipe open long after the script ended, and
+/// the files are outside the folder the command works in, so they are not among the files it
+/// writes. `Err` holds what it printed when it still ran at `limit` (it is then killed).
+pub fn run_with_output_in_files(command: &mut Command, limit: Duration) -> Result<Finished, Finished> {
+    let outputs = tempfile::tempdir().expect("a temporary folder for the output");
+    let stdout_path = outputs.path().join("stdout");
+    let stderr_path = outputs.path().join("stderr");
+    let file = |path: &Path| std::fs::File::create(path).expect("an output file");
+    die_with_test(command);
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(file(&stdout_path))
+        .stderr(file(&stderr_path))
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break Some(status);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let read = |path: &Path| String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
+    let finished = Finished {
+        code: status.and_then(|status| status.code()),
+        elapsed: started.elapsed(),
+        stdout: read(&stdout_path),
+        stderr: read(&stderr_path),
+    };
+    if status.is_some() {
+        Ok(finished)
+    } else {
+        Err(finished)
+    }
+}
+
 fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -176,6 +218,28 @@ mod tests {
             (finished.code, finished.stdout.as_str(), finished.stderr.as_str()),
             (Some(3), "out\n", "err\n")
         );
+    }
+
+    #[test]
+    fn output_in_files_is_collected_even_when_a_background_child_keeps_running() {
+        let mut command = Command::new("sh");
+        // The background sleep inherits stdout: with a pipe, reading to its end would wait.
+        command.args(["-c", "sleep 3 & echo started; exit 4"]);
+        let finished = run_with_output_in_files(&mut command, Duration::from_secs(10)).unwrap();
+        assert_eq!((finished.code, finished.stdout.as_str()), (Some(4), "started\n"));
+        assert!(
+            finished.elapsed < Duration::from_secs(2),
+            "did not wait for the background child: {:?}",
+            finished.elapsed
+        );
+    }
+
+    #[test]
+    fn output_in_files_says_when_the_limit_was_reached() {
+        let mut command = Command::new("sh");
+        command.args(["-c", "echo before; sleep 30"]);
+        let killed = run_with_output_in_files(&mut command, Duration::from_millis(300)).unwrap_err();
+        assert_eq!((killed.code, killed.stdout.as_str()), (None, "before\n"));
     }
 
     #[test]

@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn output_in_files_says_when_the_limit_was_reached() {
         let mut command = Command::new("sh");
-        command.args(["-c", "echo before; sleep 30"]);
+        command.args(["-c", "echo before; exec sleep 30"]);
         let killed = run_with_output_in_files(&mut command, Duration::from_millis(300)).unwrap_err();
         assert_eq!((killed.code, killed.stdout.as_str()), (None, "before\n"));
     }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -76,8 +76,8 @@ fn start_with_file_limit(
         .append(true)
         .open(dir.join(format!("{instance_id}.stderr")))
         .unwrap();
-    let mut command = Command::new(testkit::workspace_binary("tracker"));
-    testkit::die_with_test(&mut command);
+    let env = [("TRACKER_METRICS_INTERVAL_MS", metrics_interval_ms), ("KAFKA_CONSUMER_GROUP", group)];
+    let mut command = Tracker::command(broker, dir, instance_id, &env);
     // SAFETY: signal and setrlimit are async-signal-safe and only touch the child.
     unsafe {
         command.pre_exec(move || {
@@ -91,20 +91,7 @@ fn start_with_file_limit(
             Ok(())
         });
     }
-    let child = command
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("KAFKA_BROKER", broker.bootstrap())
-        .env("TRACKER_INSTANCE_ID", instance_id)
-        .env("TRACKER_LOG_DIR", dir)
-        .env("TRACKER_METRICS_INTERVAL_MS", metrics_interval_ms)
-        .env("KAFKA_CONSUMER_GROUP", group)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .expect("tracker binary starts");
-    Tracker { child, instance_id: instance_id.to_owned() }
+    Tracker::spawn(command, instance_id, stderr)
 }
 
 /// The lines of a file: parsed, or the raw text of a line that is not JSON.

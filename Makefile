@@ -13,7 +13,7 @@ test: ## Install the local broker if missing, then fmt check, clippy and every t
 
 chaos: ## Crash drill: 100,000 orders, 3 trackers, 5 SIGKILLs; nothing may be lost
 	CHAOS_ORDERS=$${CHAOS_ORDERS:-100000} CHAOS_KILLS=$${CHAOS_KILLS:-5} \
-	  cargo test --locked -p tracker --test resilience chaos -- --nocapture
+	  cargo test --locked -p system-tests --test it resilience::chaos -- --nocapture
 
 run: ## Start a broker, the trackers and the producer (start.sh)
 	./start.sh

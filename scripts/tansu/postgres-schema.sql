@@ -18,7 +18,7 @@
 --   watermark unique (topition)        one watermark row per partition, which the queries
 --                                      joining on it assume.
 -- Exercised with the broker itself by the durable-storage tests of
--- crates/scripts-tests/tests/start_stop.rs: an idempotent producer (acks=all) and fetches, a
+-- crates/system-tests/tests/it/start_stop.rs: an idempotent producer (acks=all) and fetches, a
 -- consumer group's offset commits and fetches, ListOffsets under read_committed, a restart
 -- that keeps all of it, and a SIGKILL under load.
 --

@@ -8,7 +8,8 @@
 //! 1. [`Settings::from_yaml`] parses the file into the raw serde structs (unknown keys are
 //!    errors, every field has a default);
 //! 2. [`Settings::apply_env`] applies environment variables from an injected map, so tests do
-//!    not touch the process environment; binaries then apply their flags to the fields;
+//!    not touch the process environment; a binary's flags, an [`Overrides`], then go over the
+//!    fields ([`load_with`] does steps 1 to 3 for them);
 //! 3. [`Settings::validate`] checks ranges and cross-field rules and returns a [`Config`], which
 //!    cannot be invalid.
 //!
@@ -98,6 +99,32 @@ fn config_file(explicit: Option<&Path>) -> Option<PathBuf> {
             let default = PathBuf::from(DEFAULT_CONFIG_FILE);
             default.is_file().then_some(default)
         }
+    }
+}
+
+/// Command-line flags that override the configuration: the last layer of precedence. Each
+/// binary's `Cli` implements it the same way, writing each flag given over its field with
+/// [`override_with`]; [`load_with`] then loads, applies and validates.
+pub trait Overrides {
+    /// The `--config` flag: the file to read instead of `./config.yaml`.
+    fn config_file(&self) -> Option<&Path>;
+
+    /// Writes every flag that was given over the field it overrides.
+    fn apply_to(&self, settings: &mut Settings);
+}
+
+/// Defaults, then the file, then the environment from `env`, then `flags`; then validation.
+/// A bad flag value is so reported like a bad value in the file, naming the key.
+pub fn load_with(flags: &impl Overrides, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+    let mut settings = load(flags.config_file(), env)?;
+    flags.apply_to(&mut settings);
+    settings.validate()
+}
+
+/// Sets `field` to `flag` when the flag was given; leaves it alone otherwise.
+pub fn override_with<T>(field: &mut T, flag: Option<T>) {
+    if let Some(value) = flag {
+        *field = value;
     }
 }
 

@@ -1,10 +1,10 @@
-//! Command-line flags. A flag overrides its environment variable, which overrides the file.
+//! Command-line flags. A flag overrides its environment variable, which overrides the file
+//! ([`config::Overrides`], applied by [`config::load_with`] before validation).
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
-use config::{Config, ConfigError};
+use config::{override_with, Overrides, Settings};
 
 use crate::select::{Filters, Position, Since};
 
@@ -105,17 +105,14 @@ pub struct RedriveArgs {
     pub force: bool,
 }
 
-impl Cli {
-    /// Defaults, then the file, then the environment, then these flags; then validation.
-    pub fn load_config(&self, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
-        let mut settings = config::load(self.config.as_deref(), env)?;
-        if let Some(broker) = &self.broker {
-            settings.kafka.broker = broker.clone();
-        }
-        if let Some(topic) = &self.dlq_topic {
-            settings.dlq.topic = topic.clone();
-        }
-        settings.validate()
+impl Overrides for Cli {
+    fn config_file(&self) -> Option<&Path> {
+        self.config.as_deref()
+    }
+
+    fn apply_to(&self, settings: &mut Settings) {
+        override_with(&mut settings.kafka.broker, self.broker.clone());
+        override_with(&mut settings.dlq.topic, self.dlq_topic.clone());
     }
 }
 

@@ -49,14 +49,17 @@ pub enum DlqError {
     /// Standard output could not be written.
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
+    /// The runtime could not be started.
+    #[error(transparent)]
+    Start(#[from] service::StartError),
 }
 
-impl DlqError {
+impl service::Failure for DlqError {
     /// 2 for a bad selection (usage), 1 for the rest.
-    pub fn exit_code(&self) -> u8 {
+    fn exit_code(&self) -> u8 {
         match self {
-            DlqError::Selection(_) => 2,
-            _ => 1,
+            DlqError::Selection(_) => service::EXIT_USAGE,
+            _ => service::EXIT_FAILURE,
         }
     }
 }

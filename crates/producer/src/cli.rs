@@ -1,13 +1,13 @@
 //! Command-line flags, and how they combine with the configuration: flags override
-//! environment variables, which override the file (flags are applied after [`config::load`]
-//! and before validation, so a bad flag value is reported like a bad configuration value).
+//! environment variables, which override the file ([`config::Overrides`], applied by
+//! [`config::load_with`] before validation, so a bad flag value is reported like a bad
+//! configuration value).
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
-use config::{Config, ConfigError};
+use config::{override_with, Config, Overrides, Settings};
 use models::PoisonKind;
 
 use crate::pace::Pace;
@@ -80,31 +80,22 @@ pub struct Cli {
     pub log_format: service::LogFormat,
 }
 
-impl Cli {
-    /// Loads the file and the environment from `env`, applies the flags, validates.
-    pub fn load_config(&self, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
-        let mut settings = config::load(self.config.as_deref(), env)?;
-        if let Some(broker) = &self.broker {
-            settings.kafka.broker = broker.clone();
-        }
-        if let Some(topic) = &self.topic {
-            settings.kafka.topic = topic.clone();
-        }
-        if let Some(interval_ms) = self.interval_ms {
-            settings.producer.interval_ms = interval_ms;
-        }
-        if let Some(poison_rate) = self.poison_rate {
-            settings.producer.poison_rate = poison_rate;
-        }
-        if let Some(seed) = self.seed {
-            settings.producer.seed = Some(seed);
-        }
-        if let Some(log_dir) = &self.log_dir {
-            settings.producer.log_dir = log_dir.clone();
-        }
-        settings.validate()
+impl Overrides for Cli {
+    fn config_file(&self) -> Option<&Path> {
+        self.config.as_deref()
     }
 
+    fn apply_to(&self, settings: &mut Settings) {
+        override_with(&mut settings.kafka.broker, self.broker.clone());
+        override_with(&mut settings.kafka.topic, self.topic.clone());
+        override_with(&mut settings.producer.interval_ms, self.interval_ms);
+        override_with(&mut settings.producer.poison_rate, self.poison_rate);
+        override_with(&mut settings.producer.seed, self.seed.map(Some));
+        override_with(&mut settings.producer.log_dir, self.log_dir.clone());
+    }
+}
+
+impl Cli {
     /// What `run` should do, given the validated configuration.
     pub fn run_options(&self, config: &Config) -> RunOptions {
         RunOptions {
@@ -133,6 +124,8 @@ fn parse_share(text: &str) -> Result<f64, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn cli(args: &[&str]) -> Result<Cli, clap::Error> {
@@ -155,7 +148,7 @@ mod tests {
         let path = file.to_str().unwrap();
         let environment = env(&[("PRODUCER_INTERVAL_MS", "200"), ("KAFKA_BROKER", "10.0.0.1:9092")]);
 
-        let config = cli(&["--config", path]).unwrap().load_config(&environment).unwrap();
+        let config = config::load_with(&cli(&["--config", path]).unwrap(), &environment).unwrap();
         assert_eq!(config.producer.interval_ms, 200, "env over file");
         assert_eq!(config.producer.poison_rate, 0.5, "file over default");
         assert_eq!(config.kafka.topic, "from-file");
@@ -163,7 +156,7 @@ mod tests {
 
         let flags =
             cli(&["--config", path, "--interval-ms", "300", "--broker", "b:1", "--seed", "7"]).unwrap();
-        let config = flags.load_config(&environment).unwrap();
+        let config = config::load_with(&flags, &environment).unwrap();
         assert_eq!(config.producer.interval_ms, 300, "flag over env");
         assert_eq!(config.kafka.broker, "b:1");
         assert_eq!(config.producer.seed, Some(7));
@@ -171,9 +164,10 @@ mod tests {
 
     #[test]
     fn bad_values_are_rejected_with_the_key_or_flag() {
-        let error = cli(&["--interval-ms", "0"]).unwrap().load_config(&env(&[])).unwrap_err();
+        let error = config::load_with(&cli(&["--interval-ms", "0"]).unwrap(), &env(&[])).unwrap_err();
         assert!(error.to_string().contains("producer.interval_ms"), "{error}");
-        let error = cli(&[]).unwrap().load_config(&env(&[("PRODUCER_INTERVAL_MS", "abc")])).unwrap_err();
+        let error =
+            config::load_with(&cli(&[]).unwrap(), &env(&[("PRODUCER_INTERVAL_MS", "abc")])).unwrap_err();
         assert!(error.to_string().contains("PRODUCER_INTERVAL_MS"), "{error}");
         let error = cli(&["--poison", "nope"]).unwrap_err().to_string();
         assert!(error.contains("invalid-json") && error.contains("oversized"), "{error}");
@@ -193,13 +187,13 @@ mod tests {
 
     #[test]
     fn short_flags_like_kcat() {
-        let config = cli(&["-b", "h:1", "-t", "t1"]).unwrap().load_config(&env(&[])).unwrap();
+        let config = config::load_with(&cli(&["-b", "h:1", "-t", "t1"]).unwrap(), &env(&[])).unwrap();
         assert_eq!((config.kafka.broker.as_str(), config.kafka.topic.as_str()), ("h:1", "t1"));
     }
 
     #[test]
     fn run_options_follow_the_flags() {
-        let config = cli(&[]).unwrap().load_config(&env(&[])).unwrap();
+        let config = config::load_with(&cli(&[]).unwrap(), &env(&[])).unwrap();
         let options =
             cli(&["--count", "5", "--rate", "0", "--poison", "empty"]).unwrap().run_options(&config);
         assert_eq!(options.pace, Pace::Flood);

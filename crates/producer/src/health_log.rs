@@ -54,7 +54,7 @@ impl HealthLog {
 
     /// Appends one entry. A write error is reported on stderr and otherwise ignored: the
     /// health file must never stop the producer.
-    pub fn write<E: Entry<Kind = ProducerKind>>(&self, entry: &E, error: Option<&str>) {
+    pub fn write<E: Entry<ProducerKind>>(&self, entry: &E, error: Option<&str>) {
         let timestamp = models::format_timestamp(Utc::now());
         let mut bytes = Vec::with_capacity(256);
         HealthEntry::of(&timestamp, None, entry).with_optional_error(error).write_line(&mut bytes);

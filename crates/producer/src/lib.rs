@@ -3,12 +3,13 @@
 //!
 //! Layout:
 //! - [`cli`]: flags, and how they override the environment and the configuration file;
-//! - [`pace`]: when each event is due (no drift);
-//! - [`events`]: what to send next, with the bounded set of open orders;
-//! - [`delivery`]: counters fed by librdkafka's delivery reports;
-//! - [`health_log`]: `producer.log`, the JSON-lines health file;
-//! - [`report`]: periodic metrics, rate-limited failure lines, progress;
-//! - [`telemetry`]: the stderr `tracing` subscriber and the signal handler (for binaries).
+//! - feeding: [`pace`] (when each event is due, no drift), [`events`] (what to send next, with
+//!   the bounded set of open orders), [`feed`] (generation inline or ahead, and the pacing
+//!   loop);
+//! - sending: [`send`] (the client, one record, the flush), [`delivery`] (counters fed by
+//!   librdkafka's delivery reports), [`health_log`] (`producer.log`, the JSON-lines health
+//!   file), [`report`] (periodic metrics, rate-limited failure lines, progress);
+//! - [`run`]: one run from start entry to stop entry, stopped by a [`service::Shutdown`].
 //!
 //! Guarantee: a record is counted as acknowledged only when the broker acknowledged it
 //! (idempotent producer, `acks=all`). At the end of a run, whatever was sent and not
@@ -18,35 +19,35 @@
 pub mod cli;
 pub mod delivery;
 pub mod events;
+pub(crate) mod feed;
 pub mod health_log;
 pub mod pace;
 pub mod report;
-pub mod telemetry;
+pub mod send;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use config::Config;
 use kafka::auth::AuthWatch;
-use models::health::producer::{Mode, Started, Stopped, AUTHENTICATION_FAILED};
+use models::health::producer::{Mode, Started, Stopped, TornLineTerminated, AUTHENTICATION_FAILED};
 use models::{OrderGenerator, PoisonKind};
-use rdkafka::config::ClientConfig;
-use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
-use rdkafka::types::RDKafkaErrorCode;
-use service::StopProgress;
+use rdkafka::error::KafkaError;
+use rdkafka::producer::ThreadedProducer;
+use service::{Shutdown, StartError};
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
-use crate::delivery::{Counters, DeliveryContext};
-use crate::events::{EventMix, EventSource, OutgoingRecord};
+use crate::delivery::{Counters, DeliveryContext, Snapshot};
+use crate::events::{EventMix, EventSource};
+use crate::feed::Feed;
 use crate::health_log::HealthLog;
 use crate::pace::Pace;
 use crate::report::{per_second, round_rate};
+
+pub use crate::send::{client_config, MESSAGE_MAX_BYTES};
 
 /// The Kafka client id of the producer.
 pub const CLIENT_ID: &str = "order-producer";
@@ -54,25 +55,8 @@ pub const CLIENT_ID: &str = "order-producer";
 pub const TOPIC_PARTITIONS: i32 = 3;
 /// Partitions of the dead-letter topic created by `--create-topics`.
 pub const DLQ_PARTITIONS: i32 = 1;
-/// `message.max.bytes` unless the user sets it: room for the ~900 KB oversized poison pill.
-pub const MESSAGE_MAX_BYTES: &str = "1048576";
 /// Longest wait for topic creation.
 const CREATE_TOPICS_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long to wait for room when librdkafka's queue is full.
-const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(1);
-/// The flush is done in slices this long, to notice a refused login in between.
-const FLUSH_SLICE: Duration = Duration::from_millis(100);
-/// Longest wait, after the flush, for the delivery callbacks of flushed records to run.
-const SETTLE_TIMEOUT: Duration = Duration::from_millis(500);
-/// How long the broker has to answer a first metadata request before the producer says it
-/// does not answer.
-const BROKER_ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
-/// Records per batch generated ahead in flood mode.
-const AHEAD_BATCH_SIZE: usize = 256;
-/// Batches generated ahead at most (about 4 MB of orders).
-const AHEAD_BATCHES: usize = 16;
-/// Records sent between two yields to the runtime in a flood.
-const YIELD_EVERY: u64 = 1024;
 
 /// Why the producer could not run.
 #[derive(Debug, Error)]
@@ -98,14 +82,17 @@ pub enum ProducerError {
     /// The broker refused the SASL login: no retry can fix that, so the run stops at once.
     #[error("{0}")]
     Authentication(String),
+    /// The runtime or the signal handlers could not be started.
+    #[error(transparent)]
+    Start(#[from] StartError),
 }
 
-impl ProducerError {
-    /// The process exit code: 2 for a configuration the client refuses, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
+impl service::Failure for ProducerError {
+    /// 2 for a configuration the client refuses, 1 otherwise.
+    fn exit_code(&self) -> u8 {
         match self {
-            ProducerError::Client(_) => 2,
-            _ => 1,
+            ProducerError::Client(_) => service::EXIT_USAGE,
+            _ => service::EXIT_FAILURE,
         }
     }
 }
@@ -168,6 +155,22 @@ pub struct Summary {
     pub reason: StopReason,
 }
 
+impl Summary {
+    /// The totals of `counters` at the end of a run that took `elapsed`.
+    fn new(counters: &Snapshot, elapsed: Duration, reason: StopReason) -> Self {
+        Summary {
+            sent: counters.sent,
+            acknowledged: counters.acknowledged,
+            failed: counters.failed,
+            lost: counters.lost(),
+            poison_sent: counters.poison_sent,
+            elapsed,
+            events_per_second: round_rate(per_second(counters.acknowledged, elapsed)),
+            reason,
+        }
+    }
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -184,32 +187,15 @@ impl fmt::Display for Summary {
     }
 }
 
-/// The librdkafka settings of the producer: the shared idempotent `acks=all` settings, and a
-/// message size limit that fits the oversized poison pill unless the user chose one.
-pub fn client_config(config: &Config) -> ClientConfig {
-    let mut client = kafka::producer_config(&config.kafka, CLIENT_ID);
-    if !config.kafka.properties.contains_key("message.max.bytes") {
-        client.set("message.max.bytes", MESSAGE_MAX_BYTES);
-    }
-    client
-}
-
 /// Runs the producer until `options.count` records are sent or `shutdown` fires, then flushes
 /// (bounded by `producer.flush_timeout_ms`) and returns the totals. The caller decides what a
 /// non-zero [`Summary::lost`] means (the binary exits 1). A refused SASL login stops sending
-/// and flushing at once and returns [`ProducerError::Authentication`]. `progress` always says
-/// how many records are not acknowledged yet (the binary prints it when a second signal cuts
-/// the flush short).
-pub async fn run(
-    config: Config,
-    options: RunOptions,
-    shutdown: CancellationToken,
-    progress: StopProgress,
-) -> Result<Summary, ProducerError> {
-    let log_dir = &config.producer.log_dir;
-    let log = HealthLog::open(log_dir, config.redactor().clone())
-        .map(Arc::new)
-        .map_err(|source| ProducerError::HealthLog { path: log_dir.join(health_log::FILE_NAME), source })?;
+/// and flushing at once and returns [`ProducerError::Authentication`]. The shutdown's progress
+/// always says how many records are not acknowledged yet (the binary prints it when a second
+/// signal cuts the flush short).
+pub async fn run(config: Config, options: RunOptions, shutdown: Shutdown) -> Result<Summary, ProducerError> {
+    let (trigger, progress) = shutdown.into_parts();
+    let log = open_health_log(&config)?;
     let counters = Arc::new(Counters::default());
     progress.set_with({
         let counters = Arc::clone(&counters);
@@ -222,24 +208,96 @@ pub async fn run(
         }
     });
     let auth = AuthWatch::new(&config.kafka);
-    let client = client_config(&config);
+    let client = send::client_config(&config);
     let message_timeout_ms = client.get("message.timeout.ms").unwrap_or("30000").to_owned();
     let producer: Arc<ThreadedProducer<DeliveryContext>> = client
         .create_with_context(DeliveryContext::new(Arc::clone(&counters), Arc::clone(&log), auth.clone()))
         .map(Arc::new)
         .map_err(ProducerError::Client)?;
-    // Sending stops on SIGINT/SIGTERM, or as soon as the broker refuses the login.
-    let stop = shutdown.child_token();
+    let stop = stop_on(trigger, &auth);
+    log_start(&config, &options, &log);
+    if options.create_topics {
+        let topics =
+            [(config.kafka.topic.as_str(), TOPIC_PARTITIONS), (config.dlq.topic.as_str(), DLQ_PARTITIONS)];
+        kafka::ensure_topics(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT, &auth).await?;
+        tracing::info!(topic = %config.kafka.topic, dlq_topic = %config.dlq.topic, "topics ready");
+    }
+    let mut feed = Feed::new(event_source(&config, &options), &options)?;
+    let reporters = Reporters::start(&config, &options, &counters, &log);
+    let broker_check = tokio::task::spawn_blocking({
+        let producer = Arc::clone(&producer);
+        let (broker, auth) = (config.kafka.broker.clone(), auth.clone());
+        move || send::say_if_the_broker_does_not_answer(&producer, &broker, &message_timeout_ms, &auth)
+    });
+
+    let started = Instant::now();
+    let mut reason =
+        feed::produce(&producer, &config.kafka.topic, &mut feed, &options, &counters, &stop).await;
+    if auth.failure().is_some() {
+        reason = StopReason::AuthenticationFailed;
+    }
+    feed.close();
+    tracing::info!(
+        reason = reason.name(),
+        in_flight = counters.snapshot().in_flight(),
+        "stopped producing, flushing"
+    );
+    let producer = flush_and_settle(producer, &config, &counters, &auth).await?;
+    let elapsed = started.elapsed();
+    reporters.stop().await?;
+    stop.cancel();
+
+    // The login may also be refused while flushing.
+    let failure = auth.failure();
+    if failure.is_some() {
+        reason = StopReason::AuthenticationFailed;
+    }
+    let summary = Summary::new(&counters.snapshot(), elapsed, reason);
+    log_stop(&log, &summary, failure.as_deref());
+    // Dropping the client purges what is left (already counted as lost) and joins its thread.
+    // The check ends within a few seconds; it holds the last other handle.
+    let _ = broker_check.await;
+    tokio::task::spawn_blocking(move || drop(producer))
+        .await
+        .map_err(|error| ProducerError::Task(error.to_string()))?;
+    match failure {
+        Some(failure) => Err(ProducerError::Authentication(failure)),
+        None => Ok(summary),
+    }
+}
+
+fn open_health_log(config: &Config) -> Result<Arc<HealthLog>, ProducerError> {
+    let log_dir = &config.producer.log_dir;
+    HealthLog::open(log_dir, config.redactor().clone())
+        .map(Arc::new)
+        .map_err(|source| ProducerError::HealthLog { path: log_dir.join(health_log::FILE_NAME), source })
+}
+
+/// A token cancelled when sending must stop: on the shutdown `trigger`, or as soon as the
+/// broker refuses the login.
+fn stop_on(
+    trigger: impl std::future::Future<Output = String> + Send + 'static,
+    auth: &AuthWatch,
+) -> CancellationToken {
+    let stop = CancellationToken::new();
     tokio::spawn({
         let (auth, stop) = (auth.clone(), stop.clone());
         async move {
             tokio::select! {
+                cause = trigger => {
+                    tracing::info!(cause, "no more records are sent; flushing what is in flight");
+                    stop.cancel();
+                }
                 () = auth.failed() => stop.cancel(),
                 () = stop.cancelled() => {}
             }
         }
     });
+    stop
+}
 
+/// The `started` entry (and a `torn_line_terminated` one if the last run left a torn line).
+fn log_start(config: &Config, options: &RunOptions, log: &HealthLog) {
     let mode = Mode {
         pace: options.pace.name().to_owned(),
         rate: match options.pace {
@@ -267,20 +325,14 @@ pub async fn run(
     log.write(&started, None);
     if let Some(torn) = log.torn_line() {
         tracing::warn!(file = %torn.path.display(), fragment_bytes = torn.fragment_bytes, "{torn}");
-        let entry = models::health::producer::TornLineTerminated {
-            file: torn.path.display().to_string(),
-            fragment_bytes: torn.fragment_bytes,
-        };
+        let entry =
+            TornLineTerminated { file: torn.path.display().to_string(), fragment_bytes: torn.fragment_bytes };
         log.write(&entry, None);
     }
+}
 
-    if options.create_topics {
-        let topics =
-            [(config.kafka.topic.as_str(), TOPIC_PARTITIONS), (config.dlq.topic.as_str(), DLQ_PARTITIONS)];
-        kafka::ensure_topics(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT, &auth).await?;
-        tracing::info!(topic = %config.kafka.topic, dlq_topic = %config.dlq.topic, "topics ready");
-    }
-
+/// The records to send, as the configuration and the flags mix them.
+fn event_source(config: &Config, options: &RunOptions) -> EventSource {
     let generator = match config.producer.seed {
         Some(seed) => OrderGenerator::seeded(seed),
         None => OrderGenerator::from_entropy(),
@@ -291,43 +343,52 @@ pub async fn run(
         poison_rate: config.producer.poison_rate,
         only_poison: options.poison,
     };
-    let mut feed = Feed::new(EventSource::new(generator, mix), &options)?;
+    EventSource::new(generator, mix)
+}
 
-    let reporters_done = CancellationToken::new();
-    let health_reporter = tokio::spawn(report::report_health(
-        Arc::clone(&counters),
-        Arc::clone(&log),
-        Duration::from_millis(config.producer.metrics_interval_ms),
-        reporters_done.clone(),
-    ));
-    let progress_reporter = match options.count {
-        Some(total) if options.show_progress && total > 0 => {
-            Some(tokio::spawn(report::report_progress(Arc::clone(&counters), total, reporters_done.clone())))
+/// The tasks that report while records are sent: metrics entries, and progress on stderr.
+struct Reporters {
+    done: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Reporters {
+    fn start(config: &Config, options: &RunOptions, counters: &Arc<Counters>, log: &Arc<HealthLog>) -> Self {
+        let done = CancellationToken::new();
+        let mut tasks = vec![tokio::spawn(report::report_health(
+            Arc::clone(counters),
+            Arc::clone(log),
+            Duration::from_millis(config.producer.metrics_interval_ms),
+            done.clone(),
+        ))];
+        if let Some(total) = options.count.filter(|&total| options.show_progress && total > 0) {
+            tasks.push(tokio::spawn(report::report_progress(Arc::clone(counters), total, done.clone())));
         }
-        _ => None,
-    };
-
-    let broker_check = tokio::task::spawn_blocking({
-        let producer = Arc::clone(&producer);
-        let (broker, auth) = (config.kafka.broker.clone(), auth.clone());
-        move || say_if_the_broker_does_not_answer(&producer, &broker, &message_timeout_ms, &auth)
-    });
-    let started = Instant::now();
-    let mut reason = produce(&producer, &config.kafka.topic, &mut feed, &options, &counters, &stop).await;
-    if auth.failure().is_some() {
-        reason = StopReason::AuthenticationFailed;
+        Self { done, tasks }
     }
-    feed.close();
-    tracing::info!(
-        reason = reason.name(),
-        in_flight = counters.snapshot().in_flight(),
-        "stopped producing, flushing"
-    );
 
+    /// Stops them, waiting for their last lines.
+    async fn stop(self) -> Result<(), ProducerError> {
+        self.done.cancel();
+        for task in self.tasks {
+            task.await.map_err(|error| ProducerError::Task(error.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Flushes within `producer.flush_timeout_ms`, then waits briefly for the delivery callbacks
+/// of the flushed records, so the counts are whole. Gives the client back.
+async fn flush_and_settle(
+    producer: Arc<ThreadedProducer<DeliveryContext>>,
+    config: &Config,
+    counters: &Counters,
+    auth: &AuthWatch,
+) -> Result<Arc<ThreadedProducer<DeliveryContext>>, ProducerError> {
     let flush_timeout = Duration::from_millis(config.producer.flush_timeout_ms);
     let flush_auth = auth.clone();
     let (producer, flushed) = tokio::task::spawn_blocking(move || {
-        let flushed = flush(&producer, flush_timeout, &flush_auth);
+        let flushed = send::flush(&producer, flush_timeout, &flush_auth);
         (producer, flushed)
     })
     .await
@@ -335,44 +396,27 @@ pub async fn run(
     // rd_kafka_flush returns once the delivery reports are taken off the queue, which can be
     // a moment before the polling thread has run their callbacks: wait for the counts.
     if auth.failure().is_none() {
-        settle(&counters, Instant::now() + SETTLE_TIMEOUT).await;
+        send::settle(counters, Instant::now() + send::SETTLE_TIMEOUT).await;
     }
-    let elapsed = started.elapsed();
-    let totals = counters.snapshot();
     if let (Err(error), None) = (flushed, auth.failure()) {
-        tracing::warn!(%error, not_acknowledged = totals.in_flight(), ?flush_timeout, "flush did not finish in time");
+        let not_acknowledged = counters.snapshot().in_flight();
+        tracing::warn!(%error, not_acknowledged, ?flush_timeout, "flush did not finish in time");
     }
-    reporters_done.cancel();
-    stop.cancel();
-    for reporter in std::iter::once(health_reporter).chain(progress_reporter) {
-        reporter.await.map_err(|error| ProducerError::Task(error.to_string()))?;
-    }
+    Ok(producer)
+}
 
-    // The login may also be refused while flushing.
-    let failure = auth.failure();
-    if failure.is_some() {
-        reason = StopReason::AuthenticationFailed;
-    }
-    let summary = Summary {
-        sent: totals.sent,
-        acknowledged: totals.acknowledged,
-        failed: totals.failed,
-        lost: totals.lost(),
-        poison_sent: totals.poison_sent,
-        elapsed,
-        events_per_second: round_rate(per_second(totals.acknowledged, elapsed)),
-        reason,
-    };
-    let error = failure.as_deref().or((summary.lost > 0).then_some("records were sent but not acknowledged"));
-    // Its level follows from its content: ERROR for a refused login, WARN when records were lost.
+/// The `stopped` entry; its level follows from its content: ERROR for a refused login
+/// (`failure`), WARN when records were lost.
+fn log_stop(log: &HealthLog, summary: &Summary, failure: Option<&str>) {
+    let error = failure.or((summary.lost > 0).then_some("records were sent but not acknowledged"));
     let stopped = Stopped {
-        reason: reason.name().to_owned(),
+        reason: summary.reason.name().to_owned(),
         sent: summary.sent,
         acknowledged: summary.acknowledged,
         failed: summary.failed,
         lost: summary.lost,
         poison_sent: summary.poison_sent,
-        elapsed_seconds: (elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        elapsed_seconds: (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         events_per_second: summary.events_per_second,
     };
     log.write(&stopped, error);
@@ -383,259 +427,11 @@ pub async fn run(
         lost = summary.lost,
         "producer stopped"
     );
-    // Dropping the client purges what is left (already counted as lost) and joins its thread.
-    // The check ends within BROKER_ANSWER_TIMEOUT; it holds the last other handle.
-    let _ = broker_check.await;
-    tokio::task::spawn_blocking(move || drop(producer))
-        .await
-        .map_err(|error| ProducerError::Task(error.to_string()))?;
-    match failure {
-        Some(failure) => Err(ProducerError::Authentication(failure)),
-        None => Ok(summary),
-    }
-}
-
-/// Asks the broker for metadata once, at the start: if it does not answer within
-/// [`BROKER_ANSWER_TIMEOUT`], says so on stderr, naming it, instead of waiting silently until
-/// `message.timeout.ms` fails every record (librdkafka's own lines only come when a connection
-/// is refused, not when nothing answers).
-fn say_if_the_broker_does_not_answer(
-    producer: &ThreadedProducer<DeliveryContext>,
-    broker: &str,
-    message_timeout_ms: &str,
-    auth: &AuthWatch,
-) {
-    let answer = producer.client().fetch_metadata(None, BROKER_ANSWER_TIMEOUT);
-    // A refused login answers, and is reported on its own.
-    if let (Err(error), None) = (answer, auth.failure()) {
-        tracing::warn!(
-            broker,
-            %error,
-            "the broker does not answer after {} s; records wait for it up to message.timeout.ms \
-             ({message_timeout_ms} ms), then count as lost",
-            BROKER_ANSWER_TIMEOUT.as_secs()
-        );
-    }
-}
-
-/// Flushes for at most `timeout`, in slices, giving up as soon as the broker refused the
-/// login: nothing queued can be delivered then.
-fn flush(
-    producer: &ThreadedProducer<DeliveryContext>,
-    timeout: Duration,
-    auth: &AuthWatch,
-) -> KafkaResult<()> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let flushed = producer.flush(left.min(FLUSH_SLICE));
-        if flushed.is_ok() || left <= FLUSH_SLICE || auth.failure().is_some() {
-            return flushed;
-        }
-    }
-}
-
-/// Waits until every record sent is acknowledged or failed, or until `deadline`.
-async fn settle(counters: &Counters, deadline: Instant) {
-    while counters.snapshot().in_flight() > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// Where the sending loop takes its records from.
-enum Feed {
-    /// Generated on demand, stamped when due (steady and rated modes).
-    Inline(Box<EventSource>),
-    /// Generated ahead on another thread, in batches (flood mode): generation and
-    /// serialization then run on the second core instead of slowing down the sending thread.
-    Ahead {
-        /// Batches in production order.
-        batches: tokio::sync::mpsc::Receiver<Vec<OutgoingRecord>>,
-        /// The batch being sent.
-        current: std::vec::IntoIter<OutgoingRecord>,
-        /// The generating thread; it ends once the count is generated or the receiver is gone.
-        thread: Option<std::thread::JoinHandle<()>>,
-    },
-}
-
-impl Feed {
-    /// Generates ahead in flood mode, inline otherwise.
-    fn new(source: EventSource, options: &RunOptions) -> Result<Self, ProducerError> {
-        if options.pace != Pace::Flood {
-            return Ok(Feed::Inline(Box::new(source)));
-        }
-        let (sender, batches) = tokio::sync::mpsc::channel(AHEAD_BATCHES);
-        let count = options.count;
-        let thread = std::thread::Builder::new()
-            .name("order-generator".to_owned())
-            .spawn(move || generate_ahead(source, count, &sender));
-        let thread = thread
-            .map_err(|error| ProducerError::Task(format!("cannot start the generator thread: {error}")))?;
-        Ok(Feed::Ahead { batches, current: Vec::new().into_iter(), thread: Some(thread) })
-    }
-
-    /// The next record; `None` once a generate-ahead feed is exhausted.
-    async fn next(&mut self) -> Option<OutgoingRecord> {
-        match self {
-            Feed::Inline(source) => Some(source.next_record(Utc::now())),
-            Feed::Ahead { batches, current, .. } => loop {
-                if let Some(record) = current.next() {
-                    return Some(record);
-                }
-                *current = batches.recv().await?.into_iter();
-            },
-        }
-    }
-
-    /// Stops and joins the generating thread, if any.
-    fn close(self) {
-        if let Feed::Ahead { batches, thread, .. } = self {
-            drop(batches);
-            if let Some(thread) = thread {
-                if thread.join().is_err() {
-                    tracing::error!("the generator thread panicked");
-                }
-            }
-        }
-    }
-}
-
-/// Body of the generator thread: batches of records until `count` (if any) or until the
-/// receiver is dropped.
-fn generate_ahead(
-    mut source: EventSource,
-    count: Option<u64>,
-    sender: &tokio::sync::mpsc::Sender<Vec<OutgoingRecord>>,
-) {
-    let mut remaining = count.unwrap_or(u64::MAX);
-    while remaining > 0 {
-        let size = remaining.min(AHEAD_BATCH_SIZE as u64);
-        let mut batch = Vec::with_capacity(AHEAD_BATCH_SIZE);
-        for _ in 0..size {
-            batch.push(source.next_record(Utc::now()));
-        }
-        remaining -= size;
-        if sender.blocking_send(batch).is_err() {
-            return;
-        }
-    }
-}
-
-/// The sending loop: paces, takes records from `feed` and hands them to librdkafka until the
-/// count is reached or `shutdown` fires.
-async fn produce(
-    producer: &ThreadedProducer<DeliveryContext>,
-    topic: &str,
-    feed: &mut Feed,
-    options: &RunOptions,
-    counters: &Counters,
-    shutdown: &CancellationToken,
-) -> StopReason {
-    let start = tokio::time::Instant::now();
-    let mut index: u64 = 0;
-    loop {
-        if options.count.is_some_and(|count| index >= count) {
-            return StopReason::CountReached;
-        }
-        if shutdown.is_cancelled() {
-            return StopReason::Shutdown;
-        }
-        if let Some(wait) = options.pace.wait_before(index, start.elapsed()) {
-            tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => return StopReason::Shutdown,
-                _ = tokio::time::sleep(wait) => {}
-            }
-        }
-        let record = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return StopReason::Shutdown,
-            record = feed.next() => record,
-        };
-        let Some(record) = record else {
-            return StopReason::CountReached;
-        };
-        if !send(producer, topic, &record, counters, shutdown).await {
-            return StopReason::Shutdown;
-        }
-        index += 1;
-        if index % YIELD_EVERY == 0 {
-            tokio::task::yield_now().await;
-        }
-    }
-}
-
-/// Hands one record to librdkafka, waiting while its queue is full. Returns false when
-/// `shutdown` fired before the record could be queued (it is then not counted as sent).
-async fn send(
-    producer: &ThreadedProducer<DeliveryContext>,
-    topic: &str,
-    record: &OutgoingRecord,
-    counters: &Counters,
-    shutdown: &CancellationToken,
-) -> bool {
-    let mut pending = BaseRecord::to(topic)
-        .key(record.key.as_bytes())
-        .payload(record.payload.as_slice())
-        .headers(headers(record));
-    loop {
-        match producer.send(pending) {
-            Ok(()) => {
-                counters.record_sent(record.poison.is_some());
-                return true;
-            }
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                // Delivery reports free room; wait for them rather than drop the record.
-                pending = returned;
-                tokio::select! {
-                    biased;
-                    _ = shutdown.cancelled() => return false,
-                    _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => {}
-                }
-            }
-            Err((error, _)) => {
-                counters.record_sent(record.poison.is_some());
-                tracing::error!(%error, key = %record.key, sequence = record.sequence, "record refused by the client");
-                counters.record_failure(format!("{error} (key {})", record.key));
-                return true;
-            }
-        }
-    }
-}
-
-/// `event_type`, `content-type` (JSON payloads only), `trace_id`, `producer_sequence`.
-fn headers(record: &OutgoingRecord) -> OwnedHeaders {
-    let mut trace_buffer = uuid::Uuid::encode_buffer();
-    let trace_id: &str = record.trace_id.hyphenated().encode_lower(&mut trace_buffer);
-    let sequence = record.sequence.to_string();
-    let mut headers = OwnedHeaders::new_with_capacity(5)
-        .insert(Header { key: "event_type", value: Some(record.event_type.as_str()) });
-    if record.is_json {
-        headers = headers.insert(Header { key: "content-type", value: Some("application/json") });
-    }
-    headers = headers
-        .insert(Header { key: "trace_id", value: Some(trace_id) })
-        .insert(Header { key: "producer_sequence", value: Some(sequence.as_str()) });
-    if let Some(kind) = record.poison {
-        headers = headers.insert(Header { key: "poison_kind", value: Some(kind.name()) });
-    }
-    headers
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn message_size_limit_fits_the_oversized_pill_unless_the_user_chose_one() {
-        let config = config::Settings::default().validate().unwrap();
-        assert_eq!(client_config(&config).get("message.max.bytes"), Some(MESSAGE_MAX_BYTES));
-        assert_eq!(client_config(&config).get("enable.idempotence"), Some("true"));
-        let mut settings = config::Settings::default();
-        settings.kafka.properties.insert("message.max.bytes".into(), "2000000".into());
-        let config = settings.validate().unwrap();
-        assert_eq!(client_config(&config).get("message.max.bytes"), Some("2000000"));
-    }
 
     #[test]
     fn summary_is_one_readable_line() {

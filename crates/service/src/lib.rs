@@ -10,9 +10,17 @@
 //!   graceful stop; a second one, or a stop that outlasts its time limit, ends the process at
 //!   once, saying on stderr what was left undone ([`StopProgress`]).
 //! - the append-only JSON-lines files they write ([`output_file`]): never through a symlink,
-//!   private (0600), a torn last line terminated before anything is appended.
+//!   private (0600), a torn last line terminated before anything is appended;
+//! - the shape of `main` and of a library's `run(config, shutdown)` ([`program`]): the
+//!   runtime, the [`Shutdown`] trigger, the `error: ` line and the exit codes.
 
 pub mod output_file;
+pub mod program;
+
+pub use program::{
+    bad_configuration, block_on, fail, run_until_signal, Failure, Runtime, Shutdown, StartError,
+    EXIT_FAILURE, EXIT_USAGE,
+};
 
 use std::fmt::Display;
 use std::future::Future;

@@ -4,8 +4,8 @@
 //! tracker's and the producer's tests, which run their own binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// Where the configuration comes from in one case.
 pub enum Source {
@@ -59,9 +59,7 @@ fn check(binary: &Path, case: &Case) -> Vec<String> {
     if let Some(path) = &config_path {
         command.arg("--config").arg(path);
     }
-    let (stderr, stdout, code) = run_bounded(&mut command, work_dir.path());
-    let stderr = String::from_utf8_lossy(&stderr);
-    let stdout = String::from_utf8_lossy(&stdout);
+    let (stderr, stdout, code) = run_bounded(&mut command);
 
     let mut failures = Vec::new();
     eprintln!("{}: {}", case.name, stderr.trim_end());
@@ -102,32 +100,18 @@ fn check(binary: &Path, case: &Case) -> Vec<String> {
 /// Longest time a binary may take to reject its configuration.
 const EXIT_DEADLINE: Duration = Duration::from_secs(20);
 
-/// Runs `command` with its output in files outside `work_dir`; returns stderr, stdout and the
-/// exit code, or an error when it did not exit within [`EXIT_DEADLINE`] (then it is killed).
-fn run_bounded(command: &mut Command, work_dir: &Path) -> (Vec<u8>, Vec<u8>, Result<Option<i32>, String>) {
-    let outputs = tempfile::tempdir().unwrap();
-    assert_ne!(outputs.path(), work_dir);
-    let stderr_path = outputs.path().join("stderr");
-    let stdout_path = outputs.path().join("stdout");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&stdout_path).unwrap())
-        .stderr(std::fs::File::create(&stderr_path).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + EXIT_DEADLINE;
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Ok(status.code());
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break Err(format!("still running after {EXIT_DEADLINE:?}: the configuration was accepted"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (std::fs::read(&stderr_path).unwrap(), std::fs::read(&stdout_path).unwrap(), code)
+/// Runs `command` with its output in files outside the folder it works in; returns stderr,
+/// stdout and the exit code, or an error when it did not exit within [`EXIT_DEADLINE`] (then it
+/// is killed).
+fn run_bounded(command: &mut Command) -> (String, String, Result<Option<i32>, String>) {
+    match crate::run_with_output_in_files(command, EXIT_DEADLINE) {
+        Ok(finished) => (finished.stderr, finished.stdout, Ok(finished.code)),
+        Err(killed) => (
+            killed.stderr,
+            killed.stdout,
+            Err(format!("still running after {EXIT_DEADLINE:?}: the configuration was accepted")),
+        ),
+    }
 }
 
 /// Runs every case and fails once, listing every case that went wrong.
@@ -190,8 +174,7 @@ pub fn check_echoes(binary: &Path, args: &[&str]) {
 
         let mut command = Command::new(binary);
         command.current_dir(dir.path()).env_clear().args(args);
-        let (stderr, stdout, code) = run_bounded(&mut command, dir.path());
-        let (stderr, stdout) = (String::from_utf8_lossy(&stderr), String::from_utf8_lossy(&stdout));
+        let (stderr, stdout, code) = run_bounded(&mut command);
         eprintln!("{}: exit {code:?}, stderr: {}", echo.name, stderr.trim_end());
         if code != Ok(Some(2)) {
             fail(format!("exit code {code:?}, expected 2"));
@@ -200,8 +183,7 @@ pub fn check_echoes(binary: &Path, args: &[&str]) {
         if error_lines.len() != 1 || !error_lines[0].contains(echo.property) {
             fail(format!("expected one `error: ` line naming {}, got {error_lines:?}", echo.property));
         }
-        let mut texts =
-            vec![("stdout".to_owned(), stdout.into_owned()), ("stderr".to_owned(), stderr.into_owned())];
+        let mut texts = vec![("stdout".to_owned(), stdout), ("stderr".to_owned(), stderr)];
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             let path = entry.unwrap().path();
             if path.file_name().is_some_and(|name| name != "config.yaml") && path.is_file() {

@@ -14,7 +14,10 @@
 //! `TANSU_BIN`, else `.tools/bin/tansu` (installed by `scripts/broker.sh install`), else `PATH`.
 //!
 //! [`wait_until`] waits for a condition with a deadline; [`workspace_binary`] gives a test
-//! another crate's binary, built up to date.
+//! another crate's binary, built up to date; [`Running`] and [`run`] run a binary with its
+//! output collected and a deadline, killed with the test ([`project_command`] builds its
+//! command without the project's variables from the test's environment); [`tracker`] runs the
+//! real tracker and reads its files.
 //! A broker started elsewhere (by `scripts/broker.sh`, in the script tests) is reached through
 //! the free functions: [`client_config_for`], [`fetch_cluster_id`], [`produce_with`],
 //! [`read_exactly_with`], [`read_offsets_with`].
@@ -33,9 +36,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub mod config_errors;
+mod process;
 mod proxy;
 mod run;
+pub mod tracker;
 
+pub use process::{die_with_test, project_command, run, run_with_output_in_files, Finished, Running};
 pub use proxy::Proxy;
 pub use run::{wait_until, workspace_binary};
 

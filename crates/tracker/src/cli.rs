@@ -1,9 +1,10 @@
-//! Command-line flags. Each flag overrides its environment variable, which overrides the file.
+//! Command-line flags. Each flag overrides its environment variable, which overrides the file
+//! ([`config::Overrides`], applied by [`config::load_with`] before validation).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use config::{Config, ConfigError, Settings};
+use config::{override_with, Overrides, Settings};
 
 /// Competing-consumer order tracker: audits every message into tracker-<id>.events, logs its
 /// health into tracker-<id>.log, retries transient failures and dead-letters the rest.
@@ -53,43 +54,27 @@ pub struct Options {
     pub log_format: service::LogFormat,
 }
 
-impl Options {
-    /// Defaults, then the file, then the environment, then these flags; then validation.
-    pub fn load_config(
-        &self,
-        env: &std::collections::HashMap<String, String>,
-    ) -> Result<Config, ConfigError> {
-        let mut settings = config::load(self.config.as_deref(), env)?;
-        self.apply(&mut settings);
-        settings.validate()
+impl Overrides for Options {
+    fn config_file(&self) -> Option<&Path> {
+        self.config.as_deref()
     }
 
-    fn apply(&self, settings: &mut Settings) {
+    fn apply_to(&self, settings: &mut Settings) {
         let tracker = &mut settings.tracker;
-        if let Some(id) = &self.instance_id {
-            tracker.instance_id = Some(id.clone());
-        }
-        if let Some(dir) = &self.log_dir {
-            tracker.log_dir = dir.clone();
-        }
-        set(&mut tracker.metrics_interval_ms, self.metrics_interval_ms);
-        set(&mut tracker.processing_delay_ms, self.processing_delay_ms);
-        set(&mut tracker.failure_rate, self.failure_rate);
+        override_with(&mut tracker.instance_id, self.instance_id.clone().map(Some));
+        override_with(&mut tracker.log_dir, self.log_dir.clone());
+        override_with(&mut tracker.metrics_interval_ms, self.metrics_interval_ms);
+        override_with(&mut tracker.processing_delay_ms, self.processing_delay_ms);
+        override_with(&mut tracker.failure_rate, self.failure_rate);
         // clap accepts only the values Fsync parses.
-        set(&mut tracker.fsync, self.fsync.as_deref().and_then(|when| when.parse().ok()));
-        set(&mut settings.retry.max_attempts, self.max_attempts);
-        set(&mut settings.kafka.broker, self.broker.clone());
-        set(&mut settings.kafka.topic, self.topic.clone());
-        set(&mut settings.kafka.consumer_group, self.group.clone());
+        override_with(&mut tracker.fsync, self.fsync.as_deref().and_then(|when| when.parse().ok()));
+        override_with(&mut settings.retry.max_attempts, self.max_attempts);
+        override_with(&mut settings.kafka.broker, self.broker.clone());
+        override_with(&mut settings.kafka.topic, self.topic.clone());
+        override_with(&mut settings.kafka.consumer_group, self.group.clone());
         if self.no_dlq {
             settings.dlq.enabled = false;
         }
-    }
-}
-
-fn set<T>(field: &mut T, flag: Option<T>) {
-    if let Some(value) = flag {
-        *field = value;
     }
 }
 
@@ -110,7 +95,7 @@ mod tests {
     #[test]
     fn short_flags_like_kcat() {
         let options = Options::try_parse_from(["tracker", "-b", "h:1", "-t", "t1", "-g", "g1"]).unwrap();
-        let config = options.load_config(&std::collections::HashMap::new()).unwrap();
+        let config = config::load_with(&options, &std::collections::HashMap::new()).unwrap();
         assert_eq!(
             (config.kafka.broker.as_str(), config.kafka.topic.as_str(), config.kafka.consumer_group.as_str()),
             ("h:1", "t1", "g1")

@@ -40,7 +40,6 @@ pub(crate) mod worker;
 /// with it before sending it back, so what it refuses is what the tracker would refuse.
 pub use process::Inspection;
 
-use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -55,7 +54,7 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::FutureProducer;
 use rdkafka::types::RDKafkaErrorCode;
-use service::StopProgress;
+use service::{Shutdown, StartError, StopProgress};
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 
@@ -90,17 +89,17 @@ pub enum TrackerError {
     /// skip it (see [`worker`]).
     #[error("{0}")]
     DeadLetter(String),
-    /// The SIGINT/SIGTERM handlers cannot be installed.
-    #[error("cannot install the signal handlers: {0}")]
-    Signals(std::io::Error),
+    /// The runtime or the signal handlers could not be started.
+    #[error(transparent)]
+    Start(#[from] StartError),
 }
 
-impl TrackerError {
-    /// The process exit code: 2 for a configuration librdkafka refuses, 1 otherwise.
-    pub fn exit_code(&self) -> u8 {
+impl service::Failure for TrackerError {
+    /// 2 for a configuration librdkafka refuses, 1 otherwise.
+    fn exit_code(&self) -> u8 {
         match self {
-            TrackerError::Client { .. } => 2,
-            _ => 1,
+            TrackerError::Client { .. } => service::EXIT_USAGE,
+            _ => service::EXIT_FAILURE,
         }
     }
 }
@@ -111,18 +110,16 @@ pub fn instance_id(config: &Config) -> String {
     config.tracker.instance_id.clone().unwrap_or_else(|| format!("instance-{}", std::process::id()))
 }
 
-/// Runs one tracker instance until `shutdown` resolves (to the name of the signal), then
-/// stops gracefully within `tracker.shutdown_timeout_ms` and returns the totals. Each step of
-/// the stop says in `progress` what would be left undone if the process ended during it (the
-/// binary prints it on a second signal, or when the stop outlasts its time limit). A refused
+/// Runs one tracker instance until `shutdown` fires (its cause, the name of the signal, goes
+/// into the stop entry), then stops gracefully within `tracker.shutdown_timeout_ms` and returns
+/// the totals. Each step of the stop says in the shutdown's progress what would be left undone
+/// if the process ended during it (the binary prints it on a second signal, or when the stop
+/// outlasts its time limit). A refused
 /// SASL login (at start, or later if the credentials change) stops it at once with
 /// [`TrackerError::Authentication`], storing and committing nothing more: what was not
 /// committed is delivered again, as after a crash.
-pub async fn run(
-    config: Config,
-    shutdown: impl Future<Output = String> + Send + 'static,
-    progress: StopProgress,
-) -> Result<StopSummary, TrackerError> {
+pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, TrackerError> {
+    let (shutdown, progress) = shutdown.into_parts();
     progress.set(
         "the message in hand is not finished, the .events and .log lines in memory are not written \
          and nothing finished since the last commit is committed: those messages will be delivered again",

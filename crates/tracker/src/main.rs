@@ -1,10 +1,13 @@
-//! `tracker`: parses flags, loads the configuration, runs one instance until SIGINT/SIGTERM.
+//! The `tracker` binary: parses flags, loads the configuration, runs one instance
+//! ([`tracker::run`]) until SIGINT/SIGTERM, and maps the outcome to an exit code: 0 after a
+//! graceful stop, 1 on a runtime failure or a stop that outlasts `tracker.shutdown_timeout_ms`,
+//! 2 on bad flags or configuration, 130/143 on a second SIGINT/SIGTERM during the stop.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use service::{print_stderr, StopProgress};
+use service::{print_stderr, Runtime};
 use tracker::cli::Options;
 
 /// Parsing an order allocates a few dozen small strings per message; mimalloc serves them
@@ -13,35 +16,20 @@ use tracker::cli::Options;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // clap prints its own message and exits 2 on bad flags.
     let options = Options::parse();
-    let config = match options.load_config(&config::process_env()) {
+    let config = match config::load_with(&options, &config::process_env()) {
         Ok(config) => config,
-        Err(error) => {
-            print_stderr(format_args!("error: {error}"));
-            return ExitCode::from(2);
-        }
+        Err(error) => return service::bad_configuration(&error),
     };
-    // Every text printed from here on goes through the configuration's redactor.
     let redactor = config.redactor().clone();
     service::init_stderr_logging(redactor.clone(), options.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            print_stderr(format_args!("error: cannot start the async runtime: {error}"));
-            return ExitCode::from(1);
-        }
-    };
     let instance = tracker::instance_id(&config);
-    let progress = StopProgress::default();
     let stop_limit = Duration::from_millis(config.tracker.shutdown_timeout_ms);
-    let outcome = runtime.block_on(async {
-        let signal = service::termination_signal("tracker", Some(stop_limit), progress.clone())
-            .map_err(tracker::TrackerError::Signals)?;
-        tracker::run(config, async move { signal.await.to_owned() }, progress).await
-    });
-    // A step of the stop cut short by its deadline (leaving the group) may still run on a
-    // blocking thread: do not wait for it.
-    runtime.shutdown_background();
+    let outcome =
+        service::run_until_signal("tracker", Runtime::MultiThread(Some(2)), Some(stop_limit), |shutdown| {
+            tracker::run(config, shutdown)
+        });
     match outcome {
         Ok(summary) => {
             print_stderr(format_args!(
@@ -55,9 +43,6 @@ fn main() -> ExitCode {
             ));
             ExitCode::SUCCESS
         }
-        Err(error) => {
-            print_stderr(format_args!("error: {}", redactor.redact(&error.to_string())));
-            ExitCode::from(error.exit_code())
-        }
+        Err(error) => service::fail(&redactor, &error),
     }
 }

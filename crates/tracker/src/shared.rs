@@ -80,7 +80,7 @@ impl Shared {
     }
 
     /// Appends a `.log` entry, with the configuration's secrets redacted.
-    pub fn log<E: Entry<Kind = LogKind>>(&mut self, entry: &E, error: Option<&str>) {
+    pub fn log<E: Entry<LogKind>>(&mut self, entry: &E, error: Option<&str>) {
         if self.closed {
             return;
         }
@@ -94,7 +94,7 @@ impl Shared {
 
     /// Like [`Shared::log`], but an error text already logged in the last 10 s is only counted;
     /// the next entry for it says how many were held back (`repeats_not_logged`).
-    pub fn log_rate_limited<E: Entry<Kind = LogKind>>(&mut self, entry: E, error: &str) {
+    pub fn log_rate_limited<E: Entry<LogKind>>(&mut self, entry: E, error: &str) {
         match self.errors.check(error, Instant::now()) {
             Verdict::Hold => {}
             Verdict::Log { repeats_not_logged } => {

@@ -392,3 +392,38 @@ fn both_names_of_one_property_are_refused() {
         "{error}"
     );
 }
+
+/// Flags as a binary's `Cli` holds them: only what was given is `Some`.
+struct Flags {
+    file: Option<std::path::PathBuf>,
+    topic: Option<String>,
+    interval_ms: Option<u64>,
+}
+
+impl Overrides for Flags {
+    fn config_file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    fn apply_to(&self, settings: &mut Settings) {
+        override_with(&mut settings.kafka.topic, self.topic.clone());
+        override_with(&mut settings.producer.interval_ms, self.interval_ms);
+    }
+}
+
+#[test]
+fn flags_given_win_over_the_environment_and_the_file_and_the_others_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.yaml");
+    std::fs::write(&file, "kafka:\n  topic: from-file\nproducer:\n  interval_ms: 100\n").unwrap();
+    let environment = env(&[("PRODUCER_INTERVAL_MS", "200")]);
+    let flags = Flags { file: Some(file.clone()), topic: None, interval_ms: None };
+    let config = load_with(&flags, &environment).unwrap();
+    assert_eq!((config.kafka.topic.as_str(), config.producer.interval_ms), ("from-file", 200));
+    let flags = Flags { file: Some(file), topic: Some("from-flag".into()), interval_ms: Some(300) };
+    let config = load_with(&flags, &environment).unwrap();
+    assert_eq!((config.kafka.topic.as_str(), config.producer.interval_ms), ("from-flag", 300));
+    let flags = Flags { file: None, topic: None, interval_ms: Some(0) };
+    let error = error_text(load_with(&flags, &env(&[])));
+    assert!(error.contains("producer.interval_ms"), "a bad flag value names its key: {error}");
+}

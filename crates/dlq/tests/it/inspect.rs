@@ -12,7 +12,7 @@ use crate::util::*;
 async fn each_poison_kind_reaches_the_dlq_and_list_show_export_show_it_exactly() {
     let broker = broker_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
-    let _tracker = Tracker::start(&broker, dir.path(), &[]);
+    let _tracker = Tracker::start(&broker, dir.path(), "instance-1", &[]);
     let mut generator = OrderGenerator::seeded(3);
     let records: Vec<RawRecord> = PoisonKind::ALL
         .iter()

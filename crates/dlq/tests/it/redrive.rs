@@ -9,7 +9,7 @@ use crate::util::*;
 async fn export_fix_redrive_and_the_tracker_processes_it() {
     let broker = broker_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
-    let _tracker = Tracker::start(&broker, dir.path(), &[]);
+    let _tracker = Tracker::start(&broker, dir.path(), "instance-1", &[]);
     let payload = PoisonKind::BadAmounts.payload(&mut OrderGenerator::seeded(5), 1);
     let record =
         RawRecord::new(b"order-1", &payload, &[("poison_kind", "bad-amounts"), ("trace_id", "trace-9")]);
@@ -74,7 +74,7 @@ async fn export_fix_redrive_and_the_tracker_processes_it() {
 async fn a_message_that_keeps_failing_is_redriven_at_most_max_redrives_times() {
     let broker = broker_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
-    let _tracker = Tracker::start(&broker, dir.path(), &[]);
+    let _tracker = Tracker::start(&broker, dir.path(), "instance-1", &[]);
     let max = [("DLQ_MAX_REDRIVES", "2")];
     produce(&broker, "orders", &[RawRecord::new(b"loop", b"{not json", &[("trace_id", "t")])]).await;
     wait_for_records(&broker, "orders-dlq", 1);
@@ -113,7 +113,7 @@ async fn a_redriven_processing_failure_is_processed_again_not_skipped_as_a_dupli
     // Every attempt fails: a valid order ends in the DLQ as a processing failure, and so does
     // its redrive, if (and only if) the tracker tries it again.
     let failing = [("TRACKER_FAILURE_RATE", "1"), ("RETRY_MAX_ATTEMPTS", "1")];
-    let _tracker = Tracker::start(&broker, dir.path(), &failing);
+    let _tracker = Tracker::start(&broker, dir.path(), "instance-1", &failing);
     let event = OrderGenerator::seeded(9).new_order_event();
     produce(&broker, "orders", &[RawRecord::new(b"order-9", &event.to_json(), &[])]).await;
     let first = wait_for_records(&broker, "orders-dlq", 1);

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use testkit::Broker;
+use testkit::{Broker, Finished};
 
 use crate::util::*;
 

@@ -1,51 +1,19 @@
-//! Helpers: run the real `dlq` and `tracker` binaries against a private broker, produce raw
-//! records, read topics to their end, wait with explicit deadlines.
+//! Helpers: run the real `dlq` binary (and the tracker, [`testkit::tracker`]) against a
+//! private broker, produce raw records, read topics to their end, wait with explicit deadlines.
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
-use testkit::Broker;
+use testkit::{Broker, Finished};
+
+pub use testkit::tracker::{broker_with_topics, Tracker};
 
 /// Longest run of one `dlq` command.
 pub const COMMAND_LIMIT: Duration = Duration::from_secs(60);
 /// Longest wait for the tracker to do something.
 pub const GENEROUS: Duration = Duration::from_secs(60);
-
-/// What a finished `dlq` printed.
-#[derive(Debug)]
-pub struct Finished {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Finished {
-    /// Fails with everything printed unless the exit code is `code`.
-    pub fn expect_code(self, code: i32) -> Finished {
-        assert_eq!(self.code, Some(code), "exit code; stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        self
-    }
-
-    /// stderr without the logging lines of librdkafka (JSON objects), as a user reads it.
-    pub fn error_lines(&self) -> Vec<&str> {
-        self.stderr.lines().filter(|line| !line.starts_with('{')).collect()
-    }
-}
-
-fn die_with_test(command: &mut Command) {
-    // SAFETY: prctl is async-signal-safe; the child dies with the test that started it.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-}
 
 /// Runs `dlq ARGS` in `dir` against `broker` (through KAFKA_BROKER unless `env` says otherwise).
 pub fn dlq(broker: &Broker, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
@@ -57,87 +25,9 @@ pub fn dlq(broker: &Broker, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> 
 
 /// Runs a binary to its end, failing after [`COMMAND_LIMIT`].
 pub fn run(binary: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut command = Command::new(binary);
-    command.current_dir(dir).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for var in config::ENV_VARS {
-        command.env_remove(var.name);
-    }
-    command.env_remove("RUST_LOG").envs(env.iter().copied());
-    die_with_test(&mut command);
-    let started = Instant::now();
-    let mut child = command.spawn().unwrap_or_else(|error| panic!("starting {}: {error}", binary.display()));
-    let collect = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = child.stdout.take().map(|pipe| collect(Box::new(pipe)));
-    let stderr = child.stderr.take().map(|pipe| collect(Box::new(pipe)));
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            break status;
-        }
-        if started.elapsed() > COMMAND_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{} {args:?} did not finish within {COMMAND_LIMIT:?}", binary.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let text = |handle: Option<std::thread::JoinHandle<String>>| {
-        handle.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
-    };
-    Finished { code: status.code(), stdout: text(stdout), stderr: text(stderr) }
-}
-
-/// The tracker binary, built next to `dlq` by `cargo build -p tracker` (or the workspace's tests).
-pub fn tracker_binary() -> PathBuf {
-    let binary = Path::new(env!("CARGO_BIN_EXE_dlq")).with_file_name("tracker");
-    assert!(binary.is_file(), "no tracker at {}: run `cargo build -p tracker` first", binary.display());
-    binary
-}
-
-/// A running tracker, killed on drop.
-pub struct Tracker(Child);
-
-impl Tracker {
-    /// Starts one tracker instance writing into `dir`.
-    pub fn start(broker: &Broker, dir: &Path, env: &[(&str, &str)]) -> Tracker {
-        let stderr = std::fs::File::create(dir.join("tracker.stderr")).expect("stderr file");
-        let mut command = Command::new(tracker_binary());
-        for var in config::ENV_VARS {
-            command.env_remove(var.name);
-        }
-        command
-            .current_dir(dir)
-            .env_remove("RUST_LOG")
-            .env("KAFKA_BROKER", broker.bootstrap())
-            .env("TRACKER_INSTANCE_ID", "instance-1")
-            .env("TRACKER_LOG_DIR", dir)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr);
-        die_with_test(&mut command);
-        Tracker(command.spawn().expect("tracker starts"))
-    }
-}
-
-impl Drop for Tracker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A broker with `orders` (3 partitions) and `orders-dlq` (1 partition).
-pub async fn broker_with_topics() -> Broker {
-    let broker = Broker::start().expect("broker starts");
-    broker.create_topic("orders", 3).await.expect("orders topic");
-    broker.create_topic("orders-dlq", 1).await.expect("dlq topic");
-    broker
+    let mut command = testkit::project_command(binary, dir, args);
+    command.envs(env.iter().copied());
+    testkit::run(command, COMMAND_LIMIT)
 }
 
 /// A record with raw bytes everywhere.
@@ -212,24 +102,11 @@ pub fn wait_for_records(broker: &Broker, topic: &str, count: usize) -> Vec<dlq::
     }
 }
 
-/// The `.events` lines of every tracker in `dir`.
-pub fn audit_lines(dir: &Path) -> Vec<Value> {
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "events") {
-            let text = std::fs::read_to_string(&path).unwrap_or_default();
-            lines.extend(text.lines().filter_map(|line| serde_json::from_str::<Value>(line).ok()));
-        }
-    }
-    lines
-}
-
 /// Waits for the audit line of `topic` partition:offset.
 pub fn wait_for_audit(dir: &Path, partition: i32, offset: i64) -> Value {
     let deadline = Instant::now() + GENEROUS;
     loop {
-        let found = audit_lines(dir)
+        let found = testkit::tracker::lines(dir, "events")
             .into_iter()
             .find(|line| line["kafka_partition"] == partition && line["kafka_offset"] == offset);
         if let Some(line) = found {

@@ -5,7 +5,8 @@
 //! `service`, `instance_id` (trackers only), `metadata` and `error`. Each kind of entry has a
 //! stable snake_case `kind`, a fixed English `message` and a typed `metadata` struct that
 //! implements [`Entry`]: [`tracker`] holds the tracker's kinds (re-exported here), [`producer`]
-//! the producer's. The writers build those structs and the readers (the monitor, the report)
+//! the producer's; the kinds both write ([`KafkaError`], [`TornLineTerminated`]) are one struct
+//! each. The writers build those structs and the readers (the monitor, the report)
 //! parse them back, so the format is written down once.
 //!
 //! The keys of `metadata` are written in alphabetical order (it passes through
@@ -16,10 +17,12 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+mod both;
 pub mod producer;
 mod throttle;
 pub mod tracker;
 
+pub use both::{KafkaError, TornLineTerminated};
 pub use throttle::{ErrorThrottle, Throttled, Verdict};
 pub use tracker::*;
 
@@ -47,12 +50,11 @@ pub trait Kind: Copy + Serialize {
     fn name(self) -> &'static str;
 }
 
-/// The `metadata` of one kind of entry.
-pub trait Entry: Serialize {
-    /// The service's set of kinds.
-    type Kind: Kind;
+/// The `metadata` of one kind of entry of the service whose kinds are `K`. A struct both
+/// services write ([`KafkaError`], [`TornLineTerminated`]) implements it once for each.
+pub trait Entry<K: Kind>: Serialize {
     /// The kind this metadata belongs to.
-    const KIND: Self::Kind;
+    const KIND: K;
     /// The level of this entry: the kind's, unless the entry's content changes it.
     fn level(&self) -> Level {
         Self::KIND.level()
@@ -105,8 +107,7 @@ pub(crate) use log_kinds;
 /// Implements [`Entry`] for metadata structs: `Struct => Kind::Variant`.
 macro_rules! entries {
     ($kind:ident: $($entry:ty => $variant:ident),+ $(,)?) => {
-        $(impl $crate::health::Entry for $entry {
-            type Kind = $kind;
+        $(impl $crate::health::Entry<$kind> for $entry {
             const KIND: $kind = $kind::$variant;
         })+
     };
@@ -138,7 +139,7 @@ pub struct HealthEntry<'a, K = LogKind> {
 
 impl<'a, K: Kind> HealthEntry<'a, K> {
     /// A line carrying `entry`, with its kind's message and the entry's level.
-    pub fn of<E: Entry<Kind = K>>(timestamp: &'a str, instance_id: Option<&'a str>, entry: &E) -> Self {
+    pub fn of<E: Entry<K>>(timestamp: &'a str, instance_id: Option<&'a str>, entry: &E) -> Self {
         // Only maps with non-string keys fail to convert, and no entry has one.
         let metadata =
             serde_json::to_value(entry).unwrap_or_else(|_| serde_json::Value::Object(serde_json::Map::new()));

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{entries, log_kinds, Entry, Level};
+pub use super::{KafkaError, TornLineTerminated};
 
 /// The `service` field of every `producer.log` line.
 pub const PRODUCER_SERVICE: &str = "order-producer";
@@ -65,16 +66,6 @@ pub struct Started {
     pub log_file: String,
 }
 
-/// `metadata` of a [`ProducerKind::TornLineTerminated`] entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TornLineTerminated {
-    /// The file whose last line was unfinished.
-    pub file: String,
-    /// Length of the unfinished line, in bytes; it stays in the file as one malformed line.
-    pub fragment_bytes: u64,
-}
-
 /// `metadata` of a [`ProducerKind::Metrics`] entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -103,29 +94,6 @@ pub struct DeliveryFailed {
     pub total_failed: u64,
 }
 
-/// `metadata` of a [`ProducerKind::KafkaError`] entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct KafkaError {
-    /// Who reported it: `client`.
-    pub source: String,
-    /// Present and true when the error stopped the producer (a refused login).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fatal: Option<bool>,
-}
-
-impl KafkaError {
-    /// An error reported by `source` that the producer lives with.
-    pub fn reported_by(source: &str) -> Self {
-        Self { source: source.to_owned(), fatal: None }
-    }
-
-    /// An error reported by `source` that stops the producer.
-    pub fn fatal(source: &str) -> Self {
-        Self { source: source.to_owned(), fatal: Some(true) }
-    }
-}
-
 /// `metadata` of a [`ProducerKind::Stopped`] entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -151,8 +119,7 @@ pub struct Stopped {
 /// The stop reason that makes the stop entry an ERROR.
 pub const AUTHENTICATION_FAILED: &str = "authentication_failed";
 
-impl Entry for Stopped {
-    type Kind = ProducerKind;
+impl Entry<ProducerKind> for Stopped {
     const KIND: ProducerKind = ProducerKind::Stopped;
 
     fn level(&self) -> Level {
@@ -170,7 +137,7 @@ impl Entry for Stopped {
 mod tests {
     use super::*;
 
-    fn keys<E: Entry<Kind = ProducerKind>>(entry: &E) -> Vec<String> {
+    fn keys<E: Entry<ProducerKind>>(entry: &E) -> Vec<String> {
         let line = crate::health::HealthEntry::of("t", None, entry);
         let serde_json::Value::Object(metadata) = line.metadata else { panic!("metadata is not an object") };
         metadata.keys().cloned().collect()

@@ -99,9 +99,8 @@ pub struct Throttled<E> {
     pub repeats_not_logged: Option<u64>,
 }
 
-impl<E: Entry> Entry for Throttled<E> {
-    type Kind = E::Kind;
-    const KIND: E::Kind = E::KIND;
+impl<K: super::Kind, E: Entry<K>> Entry<K> for Throttled<E> {
+    const KIND: K = E::KIND;
 
     fn level(&self) -> super::Level {
         self.entry.level()

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{entries, log_kinds};
+pub use super::{KafkaError, TornLineTerminated};
 
 /// The `service` field of every tracker log line.
 pub const TRACKER_SERVICE: &str = "order-tracker";
@@ -124,16 +125,6 @@ pub struct KafkaInitialised {
     pub cluster_id: Option<String>,
 }
 
-/// `metadata` of a [`LogKind::TornLineTerminated`] entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TornLineTerminated {
-    /// The file whose last line was unfinished.
-    pub file: String,
-    /// Length of the unfinished line, in bytes; it stays in the file as one malformed line.
-    pub fragment_bytes: u64,
-}
-
 /// `metadata` of a [`LogKind::PartitionsAssigned`] entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -223,29 +214,6 @@ pub struct Metrics {
     /// Events of the last interval dated after their audit line (the producer's clock ahead of
     /// the tracker's), left out of the percentiles.
     pub latency_negative_samples: u64,
-}
-
-/// `metadata` of a [`LogKind::KafkaError`] entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct KafkaError {
-    /// Who reported it: `client`, `consumer` or `rebalance`.
-    pub source: String,
-    /// Present and true when the error stopped the tracker (a refused login).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fatal: Option<bool>,
-}
-
-impl KafkaError {
-    /// An error reported by `source` that the tracker lives with.
-    pub fn reported_by(source: &str) -> Self {
-        Self { source: source.to_owned(), fatal: None }
-    }
-
-    /// An error reported by `source` that stops the tracker.
-    pub fn fatal(source: &str) -> Self {
-        Self { source: source.to_owned(), fatal: Some(true) }
-    }
 }
 
 /// `metadata` of a [`LogKind::CommitFailed`] entry: `partitions` (a failed periodic commit) or
@@ -435,7 +403,7 @@ mod tests {
     use crate::health::{Entry, HealthEntry, Throttled};
 
     /// The metadata keys an entry writes, sorted.
-    fn keys<E: Entry<Kind = LogKind>>(entry: &E) -> Vec<String> {
+    fn keys<E: Entry<LogKind>>(entry: &E) -> Vec<String> {
         let line = HealthEntry::of("t", Some("i"), entry);
         let serde_json::Value::Object(metadata) = line.metadata else { panic!("metadata is not an object") };
         metadata.keys().cloned().collect()

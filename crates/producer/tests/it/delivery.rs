@@ -8,7 +8,7 @@ use models::OrderEvent;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use testkit::Broker;
 
-use crate::util::{entry, producer, read_records, run};
+use crate::util::{entry, producer, read_records, run, Running};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counted_flood_arrives_complete_valid_and_in_order() {
@@ -17,7 +17,7 @@ async fn a_counted_flood_arrives_complete_valid_and_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--broker", &broker.bootstrap(), "--count", "500", "--rate", "0", "--log-dir", "."];
     let finished = run(producer(dir.path(), &args), Duration::from_secs(60));
-    assert_eq!(finished.code(), 0, "{finished:?}");
+    assert_eq!(finished.exit_code(), 0, "{finished:?}");
     assert!(finished.stdout.contains("acknowledged 500,"), "summary: {}", finished.stdout);
     assert_eq!(finished.stdout.lines().count(), 1, "one summary line");
 
@@ -70,7 +70,7 @@ async fn a_broker_that_starts_late_still_gets_everything() {
     let dir = tempfile::tempdir().unwrap();
     let bootstrap = format!("127.0.0.1:{port}");
     let args = ["--broker", &bootstrap, "--count", "50", "--rate", "50", "--log-dir", "."];
-    let running = crate::util::start(producer(dir.path(), &args));
+    let running = Running::start(producer(dir.path(), &args));
     // The producer is meant to start first and wait within message.timeout.ms.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let broker = Broker::start_on_port(port, &[]).expect("broker starts on the agreed port");
@@ -78,8 +78,9 @@ async fn a_broker_that_starts_late_still_gets_everything() {
     if let Err(error) = broker.create_topic("orders", 3).await {
         assert!(error.to_string().contains("TopicAlreadyExists"), "{error:#}");
     }
-    let finished = tokio::task::spawn_blocking(move || running.wait(Duration::from_secs(60))).await.unwrap();
-    assert_eq!(finished.code(), 0, "{finished:?}");
+    let finished =
+        tokio::task::spawn_blocking(move || running.finish(Duration::from_secs(60))).await.unwrap();
+    assert_eq!(finished.exit_code(), 0, "{finished:?}");
     assert!(finished.stdout.contains("acknowledged 50,"), "summary: {}", finished.stdout);
     assert_eq!(read_records(&broker, "orders", 50, Duration::from_secs(30)).len(), 50);
 }
@@ -90,7 +91,7 @@ async fn count_zero_with_create_topics_only_creates_the_topics() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["--broker", &broker.bootstrap(), "--count", "0", "--create-topics", "--log-dir", "."];
     let finished = run(producer(dir.path(), &args), Duration::from_secs(60));
-    assert_eq!(finished.code(), 0, "{finished:?}");
+    assert_eq!(finished.exit_code(), 0, "{finished:?}");
     let consumer: BaseConsumer = broker.client_config().create().unwrap();
     let metadata = consumer.fetch_metadata(None, Duration::from_secs(10)).unwrap();
     let partitions: HashMap<&str, usize> =
@@ -99,6 +100,6 @@ async fn count_zero_with_create_topics_only_creates_the_topics() {
     assert_eq!(partitions.get("orders-dlq"), Some(&1), "{partitions:?}");
     // A second run finds them and is fine with it.
     let finished = run(producer(dir.path(), &args), Duration::from_secs(60));
-    assert_eq!(finished.code(), 0, "{finished:?}");
+    assert_eq!(finished.exit_code(), 0, "{finished:?}");
     assert!(read_records(&broker, "orders", 0, Duration::from_secs(30)).is_empty());
 }

@@ -13,7 +13,7 @@ fn assert_usage_error(args: &[&str], env: &[(&str, &str)], expected: &[&str]) {
         command.env(key, value);
     }
     let finished = run(command, Duration::from_secs(20));
-    assert_eq!(finished.code(), 2, "{args:?} {env:?}: {finished:?}");
+    assert_eq!(finished.exit_code(), 2, "{args:?} {env:?}: {finished:?}");
     assert!(finished.stderr.starts_with("error: "), "{args:?}: {}", finished.stderr);
     for text in expected {
         assert!(finished.stderr.contains(text), "{args:?} {env:?}: {text:?} not in {}", finished.stderr);
@@ -52,7 +52,7 @@ fn bad_flag_values_and_files_are_rejected() {
 fn help_names_each_flag_with_its_variable_or_key() {
     let dir = tempfile::tempdir().unwrap();
     let finished = run(producer(dir.path(), &["--help"]), Duration::from_secs(20));
-    assert_eq!(finished.code(), 0);
+    assert_eq!(finished.exit_code(), 0);
     for text in [
         "--config",
         "--broker",

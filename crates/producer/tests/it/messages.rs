@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::{producer, start};
+use crate::util::{producer, Running};
 use testkit::wait_until;
 
 /// A broker address that accepts connections (the kernel completes them) and never answers.
@@ -35,19 +35,20 @@ fn a_broker_that_does_not_answer_is_named_within_seconds_and_the_summary_stays_h
     std::fs::write(dir.path().join("config.yaml"), "kafka:\n  properties:\n    message.timeout.ms: 8000\n")
         .unwrap();
     let started = Instant::now();
-    let mut running = start(producer_with_stderr_file(dir.path(), &["--broker", &broker, "--count", "3"]));
+    let mut running =
+        Running::start(producer_with_stderr_file(dir.path(), &["--broker", &broker, "--count", "3"]));
     wait_until(Duration::from_secs(6), "the producer says the broker does not answer", || {
         stderr(dir.path()).contains("does not answer")
     });
-    assert!(running.child.try_wait().unwrap().is_none(), "still waiting for the broker");
+    assert!(running.is_running(), "still waiting for the broker");
     let said = stderr(dir.path());
     let line = said.lines().find(|line| line.contains("does not answer")).unwrap();
     assert!(line.contains(&broker), "names the broker: {line}");
     assert!(line.contains("message.timeout.ms (8000 ms)"), "says how long it waits: {line}");
     eprintln!("after {:?}: {line}", started.elapsed());
 
-    let finished = running.wait(Duration::from_secs(30));
-    assert_eq!(finished.code(), 1, "records lost: {finished:?}");
+    let finished = running.finish(Duration::from_secs(30));
+    assert_eq!(finished.exit_code(), 1, "records lost: {finished:?}");
     assert!(
         finished.stdout.contains("sent 3 (0 poison), acknowledged 0, failed 3, lost 3"),
         "honest summary: {}",
@@ -69,8 +70,8 @@ fn a_client_warning_is_printed_once_as_text_by_default_and_as_json_when_asked() 
         if let Some(format) = format {
             command.env("LOG_FORMAT", format);
         }
-        let finished = start(command).wait(Duration::from_secs(30));
-        assert_eq!(finished.code(), 1, "{finished:?}");
+        let finished = Running::start(command).finish(Duration::from_secs(30));
+        assert_eq!(finished.exit_code(), 1, "{finished:?}");
         let refused: Vec<&str> =
             finished.stderr.lines().filter(|line| line.contains("Connection refused")).collect();
         assert!(!refused.is_empty(), "{format:?}: the refusal is reported:\n{}", finished.stderr);
@@ -106,23 +107,20 @@ fn a_second_signal_cuts_the_flush_short_and_says_what_was_not_acknowledged() {
     .unwrap();
     // As fast as possible: the three records are sent at once, then flushed.
     let args = ["--broker", &broker, "--count", "3", "--rate", "0"];
-    let running = start(producer_with_stderr_file(dir.path(), &args));
+    let running = Running::start(producer_with_stderr_file(dir.path(), &args));
     wait_until(Duration::from_secs(10), "the producer flushes", || {
         stderr(dir.path()).contains("does not answer")
     });
-    let pid = running.pid();
-    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    running.signal(libc::SIGINT);
     wait_until(Duration::from_secs(10), "the first signal is acknowledged", || {
         stderr(dir.path()).contains("stopping gracefully")
     });
     let second = Instant::now();
-    // SAFETY: as above.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let finished = running.wait(Duration::from_secs(10));
+    running.signal(libc::SIGINT);
+    let finished = running.finish(Duration::from_secs(10));
     let took = second.elapsed();
     let said = stderr(dir.path());
-    assert_eq!(finished.code(), 128 + libc::SIGINT, "{said}");
+    assert_eq!(finished.exit_code(), 128 + libc::SIGINT, "{said}");
     assert!(took < Duration::from_secs(2), "at once, took {took:?}");
     assert!(
         said.contains(

@@ -5,7 +5,7 @@ use std::time::Duration;
 use models::{OrderEvent, PoisonKind};
 use testkit::Broker;
 
-use crate::util::{producer, read_records, start};
+use crate::util::{producer, read_records, Running};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_poison_kind_arrives_as_specified() {
@@ -33,12 +33,12 @@ async fn every_poison_kind_arrives_as_specified() {
                 "--log-dir",
                 &log_dir,
             ];
-            (*kind, start(producer(dir.path(), &args)))
+            (*kind, Running::start(producer(dir.path(), &args)))
         })
         .collect();
     for (kind, running) in runs {
-        let finished = running.wait(Duration::from_secs(60));
-        assert_eq!(finished.code(), 0, "{kind}: {finished:?}");
+        let finished = running.finish(Duration::from_secs(60));
+        assert_eq!(finished.exit_code(), 0, "{kind}: {finished:?}");
         assert!(
             finished.stdout.contains("sent 3 (3 poison), acknowledged 3,"),
             "{kind}: {}",

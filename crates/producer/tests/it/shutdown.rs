@@ -5,12 +5,13 @@ use std::time::Duration;
 
 use producer::pace::Pace;
 use producer::{RunOptions, StopReason};
+use service::Shutdown;
 use testkit::Broker;
 use tokio_util::sync::CancellationToken;
 
 use testkit::wait_until;
 
-use crate::util::{entry, producer, read_records, start};
+use crate::util::{entry, producer, read_records, Running};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_flood_flushes_and_every_acknowledged_record_is_in_the_topic() {
@@ -18,16 +19,15 @@ async fn sigterm_during_a_flood_flushes_and_every_acknowledged_record_is_in_the_
     broker.create_topic("orders", 3).await.expect("topic created");
     let dir = tempfile::tempdir().unwrap();
     let args = ["--broker", &broker.bootstrap(), "--rate", "0", "--log-dir", "."];
-    let running = start(producer(dir.path(), &args));
+    let running = Running::start(producer(dir.path(), &args));
     // The high watermark undercounts (see util::read_records) but it does grow with the flood.
     wait_until(Duration::from_secs(30), "the flood is under way", || {
         broker.topic_size("orders").unwrap_or(0) >= 5_000
     });
-    // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
-    let result = unsafe { libc::kill(running.pid(), libc::SIGTERM) };
-    assert_eq!(result, 0, "SIGTERM sent");
-    let finished = tokio::task::spawn_blocking(move || running.wait(Duration::from_secs(30))).await.unwrap();
-    assert_eq!(finished.code(), 0, "{finished:?}");
+    running.signal(libc::SIGTERM);
+    let finished =
+        tokio::task::spawn_blocking(move || running.finish(Duration::from_secs(30))).await.unwrap();
+    assert_eq!(finished.exit_code(), 0, "{finished:?}");
 
     let stopped = entry(dir.path(), "stopped");
     let acknowledged = stopped["metadata"]["acknowledged"].as_i64().expect("acknowledged");
@@ -57,8 +57,8 @@ async fn run_stops_on_its_own_trigger() {
         create_topics: false,
         show_progress: false,
     };
-    let shutdown = CancellationToken::new();
-    let trigger = shutdown.clone();
+    let stop = CancellationToken::new();
+    let trigger = stop.clone();
     let log_dir = dir.path().to_owned();
     tokio::spawn(async move {
         // Stop once a metrics line shows acknowledged records.
@@ -81,7 +81,14 @@ async fn run_stops_on_its_own_trigger() {
     });
     let summary = tokio::time::timeout(
         Duration::from_secs(60),
-        producer::run(config, options, shutdown, service::StopProgress::default()),
+        producer::run(
+            config,
+            options,
+            Shutdown::when(async move {
+                stop.cancelled().await;
+                "test".into()
+            }),
+        ),
     )
     .await
     .expect("run ends after the trigger")

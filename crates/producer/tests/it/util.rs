@@ -1,10 +1,11 @@
-//! Helpers: run the `producer` binary with a deadline, read its `producer.log`.
+//! Helpers: the `producer` command (run with [`testkit::run`] or [`testkit::Running`]), its
+//! `producer.log`, the records it sent.
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+pub use testkit::{run, Running};
 
 /// The binary under test.
 pub const PRODUCER: &str = env!("CARGO_BIN_EXE_producer");
@@ -12,90 +13,9 @@ pub const PRODUCER: &str = env!("CARGO_BIN_EXE_producer");
 /// A `producer` command run in `dir` (so no stray `config.yaml` is read), with the project's
 /// environment variables removed so only the test's own settings apply.
 pub fn producer(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(PRODUCER);
-    command.current_dir(dir).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for var in config::ENV_VARS {
-        command.env_remove(var.name);
-    }
+    let mut command = testkit::project_command(Path::new(PRODUCER), dir, args);
     command.env("RUST_LOG", "info");
     command
-}
-
-/// A started producer whose output is collected in the background.
-pub struct Running {
-    pub child: Child,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-/// What a finished run printed.
-#[derive(Debug)]
-pub struct Finished {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Finished {
-    /// The exit code; panics with the output if the process was killed by a signal.
-    pub fn code(&self) -> i32 {
-        self.status.code().unwrap_or_else(|| panic!("killed by a signal: {self:?}"))
-    }
-}
-
-fn collect(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
-}
-
-/// Starts `command`, collecting its output.
-pub fn start(mut command: Command) -> Running {
-    let mut child = command.spawn().expect("producer starts");
-    let stdout = child.stdout.take().map(collect);
-    let stderr = child.stderr.take().map(collect);
-    Running { child, stdout, stderr }
-}
-
-impl Running {
-    /// The process id, for signals.
-    pub fn pid(&self) -> i32 {
-        i32::try_from(self.child.id()).expect("pid fits")
-    }
-
-    /// Waits for the exit, killing the process and failing the test after `limit`.
-    pub fn wait(mut self, limit: Duration) -> Finished {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                let stderr = self.stderr.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-                panic!("producer still running after {limit:?}; stderr:\n{stderr}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let stdout = self.stdout.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        let stderr = self.stderr.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        Finished { status, stdout, stderr }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Runs `command` to completion within `limit`.
-pub fn run(command: Command, limit: Duration) -> Finished {
-    start(command).wait(limit)
 }
 
 /// Every line of `producer.log` in `dir`, parsed.

@@ -1,13 +1,11 @@
 //! The monitor over real tracker files: two trackers audit orders and poison pills, stop, and
 //! `monitor --once --json` must report what the files say.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
 use models::PoisonKind;
 use serde_json::Value;
+use testkit::tracker::*;
 use testkit::Record;
 
 /// The monitor binary, built up to date.

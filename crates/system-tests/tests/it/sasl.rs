@@ -10,18 +10,13 @@
 //! These tests need `.tools/tansu-crate/bin/tansu` (`TANSU_INSTALL=crate scripts/broker.sh
 //! install`, which `make test` runs): without it they fail, saying so.
 
-mod common;
-
 use std::collections::BTreeSet;
-use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{lines, offsets_seen, wait_until};
-use testkit::Broker;
+use testkit::tracker::{lines, offsets_seen};
+use testkit::wait_until;
+use testkit::{Broker, Finished, Running};
 
 const USER: &str = "alice";
 /// Distinctive enough that finding it anywhere means it leaked.
@@ -36,8 +31,9 @@ fn producer_binary() -> PathBuf {
     testkit::workspace_binary("producer")
 }
 
+/// The tracker binary, built up to date.
 fn tracker_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tracker"))
+    testkit::workspace_binary("tracker")
 }
 
 /// A broker that requires SCRAM-SHA-512 and knows `alice`, with the two topics created over SASL.
@@ -62,98 +58,8 @@ fn write_config(dir: &Path, broker: &Broker, username: &str, password: &str) {
 
 /// A binary started in `dir` (so it reads `dir/config.yaml`), with the project's environment
 /// variables removed, its output collected, and killed if the test dies.
-struct Running {
-    name: String,
-    child: Child,
-    started: Instant,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-/// What a finished run printed, and how long it ran.
-#[derive(Debug)]
-struct Finished {
-    code: Option<i32>,
-    elapsed: Duration,
-    stdout: String,
-    stderr: String,
-}
-
-fn start(binary: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Running {
-    let mut command = Command::new(binary);
-    command.current_dir(dir).args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for var in config::ENV_VARS {
-        command.env_remove(var.name);
-    }
-    command.env_remove("RUST_LOG").envs(env.iter().copied());
-    // SAFETY: prctl is async-signal-safe; the child dies with the test that started it.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let started = Instant::now();
-    let mut child = command.spawn().unwrap_or_else(|error| panic!("starting {}: {error}", binary.display()));
-    let collect = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = child.stdout.take().map(|pipe| collect(Box::new(pipe)));
-    let stderr = child.stderr.take().map(|pipe| collect(Box::new(pipe)));
-    let name = format!("{} {}", binary.file_name().unwrap_or_default().to_string_lossy(), args.join(" "));
-    Running { name, child, started, stdout, stderr }
-}
-
-impl Running {
-    fn signal(&self, signal: i32) {
-        let pid = i32::try_from(self.child.id()).expect("pid fits");
-        // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0, "signal delivered");
-    }
-
-    /// Waits for the exit; after `limit` kills the process and fails with what it printed.
-    fn finish(mut self, limit: Duration) -> Finished {
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                break Some(status);
-            }
-            if self.started.elapsed() > limit {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let elapsed = self.started.elapsed();
-        let text = |handle: Option<JoinHandle<String>>| {
-            handle.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
-        };
-        let finished = Finished {
-            code: status.and_then(|s| s.code()),
-            elapsed,
-            stdout: text(self.stdout.take()),
-            stderr: text(self.stderr.take()),
-        };
-        assert!(
-            status.is_some(),
-            "`{}` still ran after {limit:?} (killed): a hang\nstdout:\n{}\nstderr:\n{}",
-            self.name,
-            finished.stdout,
-            finished.stderr
-        );
-        finished
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start(binary: &Path, dir: &Path, args: &[&str]) -> Running {
+    Running::start(testkit::project_command(binary, dir, args))
 }
 
 /// Fails if `secret` is in any of `outputs` or in any file of `dir` but `config.yaml`.
@@ -215,7 +121,7 @@ async fn orders_flow_over_sasl_scram_configured_in_kafka_properties() {
     write_config(dir.path(), &broker, USER, PASSWORD);
 
     let count = ORDERS.to_string();
-    let produced = start(&producer_binary(), dir.path(), &["--count", &count, "--rate", "0"], &[])
+    let produced = start(&producer_binary(), dir.path(), &["--count", &count, "--rate", "0"])
         .finish(Duration::from_secs(60));
     assert_eq!(
         produced.code,
@@ -230,7 +136,7 @@ async fn orders_flow_over_sasl_scram_configured_in_kafka_properties() {
         produced.stdout
     );
 
-    let tracker = start(&tracker_binary(), dir.path(), &["--instance-id", "sasl-1"], &[]);
+    let tracker = start(&tracker_binary(), dir.path(), &["--instance-id", "sasl-1"]);
     wait_until(Duration::from_secs(60), &format!("the tracker audited {ORDERS} orders"), || {
         offsets_seen(dir.path()).len() >= ORDERS
     });
@@ -277,9 +183,9 @@ async fn a_wrong_password_or_an_unknown_user_stops_each_binary_with_one_clear_li
         write_config(dir.path(), &broker, username, password);
         // All at once: a producer with records to send, one that only creates the topics, and
         // a tracker; each must stop by itself.
-        let producer = start(&producer_binary(), dir.path(), &["--count", "10"], &[]);
-        let creator = start(&producer_binary(), dir.path(), &["--create-topics", "--count", "0"], &[]);
-        let tracker = start(&tracker_binary(), dir.path(), &["--instance-id", "refused-1"], &[]);
+        let producer = start(&producer_binary(), dir.path(), &["--count", "10"]);
+        let creator = start(&producer_binary(), dir.path(), &["--create-topics", "--count", "0"]);
+        let tracker = start(&tracker_binary(), dir.path(), &["--instance-id", "refused-1"]);
         let produced = producer.finish(FAIL_WITHIN);
         let created = creator.finish(FAIL_WITHIN);
         let tracked = tracker.finish(FAIL_WITHIN);
@@ -322,7 +228,7 @@ fn help_never_shows_the_configured_password() {
     )
     .expect("config.yaml written");
     for binary in [producer_binary(), tracker_binary()] {
-        let help = start(&binary, dir.path(), &["--help"], &[]).finish(Duration::from_secs(10));
+        let help = start(&binary, dir.path(), &["--help"]).finish(Duration::from_secs(10));
         assert_eq!(help.code, Some(0), "{} --help", binary.display());
         assert!(help.stdout.contains("Usage"), "{}", help.stdout);
         assert_nowhere(

@@ -2,16 +2,15 @@
 //! audit line names the broker lifetime it was read from, a torn line left by a full disk is
 //! terminated by the next run, and the files are never written through a symlink.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::*;
 use serde_json::Value;
+use testkit::tracker::*;
+use testkit::wait_until;
 use testkit::Broker;
 
 const GENEROUS: Duration = Duration::from_secs(60);
@@ -77,11 +76,11 @@ fn start_with_file_limit(
         .append(true)
         .open(dir.join(format!("{instance_id}.stderr")))
         .unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tracker"));
-    // SAFETY: prctl, signal and setrlimit are async-signal-safe and only touch the child.
+    let env = [("TRACKER_METRICS_INTERVAL_MS", metrics_interval_ms), ("KAFKA_CONSUMER_GROUP", group)];
+    let mut command = Tracker::command(broker, dir, instance_id, &env);
+    // SAFETY: signal and setrlimit are async-signal-safe and only touch the child.
     unsafe {
         command.pre_exec(move || {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             if let Some(bytes) = max_file_bytes {
                 libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
                 let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
@@ -92,20 +91,7 @@ fn start_with_file_limit(
             Ok(())
         });
     }
-    let child = command
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("KAFKA_BROKER", broker.bootstrap())
-        .env("TRACKER_INSTANCE_ID", instance_id)
-        .env("TRACKER_LOG_DIR", dir)
-        .env("TRACKER_METRICS_INTERVAL_MS", metrics_interval_ms)
-        .env("KAFKA_CONSUMER_GROUP", group)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .expect("tracker binary starts");
-    Tracker { child, instance_id: instance_id.to_owned() }
+    Tracker::spawn(command, instance_id, stderr)
 }
 
 /// The lines of a file: parsed, or the raw text of a line that is not JSON.
@@ -180,20 +166,16 @@ async fn a_full_disk_leaves_a_torn_line_that_the_next_run_terminates() {
     let stderr = std::fs::read_to_string(dir.path().join("full.stderr")).unwrap();
     assert!(stderr.contains("tracker-full.events ended with an unfinished line of"), "{stderr}");
 
-    let output =
-        Command::new(monitor_binary()).args(["--once", "--json", "--dir"]).arg(dir.path()).output().unwrap();
+    let output = Command::new(testkit::workspace_binary("monitor"))
+        .args(["--once", "--json", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["instances"][0]["runs"], 3, "the monitor counts every run: {report}");
     assert_eq!(report["malformed_lines"]["events"], 1, "{report}");
     assert_eq!(report["malformed_lines"]["log"], 1, "{report}");
-}
-
-/// The monitor binary, built next to the tracker by `cargo test --workspace`.
-fn monitor_binary() -> std::path::PathBuf {
-    let binary = Path::new(env!("CARGO_BIN_EXE_tracker")).with_file_name("monitor");
-    assert!(binary.is_file(), "no monitor at {}: run `cargo build -p monitor` first", binary.display());
-    binary
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

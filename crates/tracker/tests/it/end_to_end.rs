@@ -1,16 +1,15 @@
 //! The tracker against a real broker, through its real binary: competing consumers, crashes,
 //! poison pills, retries, and the graceful stop.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
 use models::{OrderEvent, PoisonKind};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::Value;
+use testkit::tracker::*;
+use testkit::wait_until;
 use testkit::Record;
 
 const GENEROUS: Duration = Duration::from_secs(60);

@@ -6,11 +6,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-mod util;
-
 /// The pages a reader walks through: the README and every page under `docs/`.
 fn pages() -> Vec<PathBuf> {
-    let root = util::repo_root();
+    let root = crate::util::repo_root();
     let mut pages = vec![root.join("README.md")];
     let mut docs: Vec<PathBuf> = fs::read_dir(root.join("docs"))
         .expect("the docs/ folder exists")
@@ -135,7 +133,7 @@ fn every_link_of_the_readme_and_the_docs_leads_somewhere() {
 
 #[test]
 fn every_docs_page_is_reachable_from_the_readme() {
-    let root = util::repo_root();
+    let root = crate::util::repo_root();
     let readme = fs::read_to_string(root.join("README.md")).expect("README.md");
     let linked: BTreeSet<String> =
         links(&readme).into_iter().map(|l| l.split('#').next().unwrap_or("").to_string()).collect();

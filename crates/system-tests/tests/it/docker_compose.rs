@@ -7,10 +7,8 @@ use std::process::Command;
 use base64::Engine as _;
 use serde_yaml_ng::Value;
 
-mod util;
-
 fn compose() -> Value {
-    let path = util::repo_root().join("docker-compose.yaml");
+    let path = crate::util::repo_root().join("docker-compose.yaml");
     let text = std::fs::read_to_string(&path).expect("docker-compose.yaml is readable");
     serde_yaml_ng::from_str(&text).expect("docker-compose.yaml is valid YAML")
 }
@@ -57,7 +55,7 @@ fn compose_config_accepts_the_file() {
     }
     let out = Command::new("docker")
         .args(["compose", "-f"])
-        .arg(util::repo_root().join("docker-compose.yaml"))
+        .arg(crate::util::repo_root().join("docker-compose.yaml"))
         .args(["config", "--quiet"])
         .output()
         .expect("docker compose runs");

@@ -1,18 +1,15 @@
-//! Helpers for the tracker's integration tests: run the real binary against a private broker,
-//! read its files, wait for conditions with explicit deadlines.
-
-#![allow(dead_code)] // each test file uses a different subset
+//! The real `tracker` binary in a test, for the tracker's own tests and the system tests: run
+//! it against a private broker, read its `.events` and `.log` files, wait for the offsets it
+//! audits with explicit deadlines, and the orders and topics it reads.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::{Broker, Record};
 use models::OrderGenerator;
 use serde_json::Value;
-#[allow(unused_imports)] // each test file uses a different subset
-pub use testkit::wait_until;
-use testkit::{Broker, Record};
 
 /// A running `tracker` process, killed on drop.
 pub struct Tracker {
@@ -21,20 +18,24 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    /// Starts the real binary for `instance_id`, writing into `dir`.
+    /// Starts the real binary for `instance_id`, writing into `dir`, its stderr into
+    /// `dir/<instance_id>.stderr`.
     pub fn start(broker: &Broker, dir: &Path, instance_id: &str, extra_env: &[(&str, &str)]) -> Tracker {
         let stderr = std::fs::File::create(dir.join(format!("{instance_id}.stderr"))).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_tracker"));
-        // SAFETY: prctl is async-signal-safe; it asks the kernel to kill the tracker when the
-        // test that started it dies, even by a signal that skips the Drop below.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
+        Tracker::spawn(Tracker::command(broker, dir, instance_id, extra_env), instance_id, stderr)
+    }
+
+    /// The command [`Tracker::start`] runs, for a test that changes it before [`Tracker::spawn`]
+    /// (a resource limit, say): the real binary in `dir`, reading `broker`, writing its files
+    /// into `dir`, metrics every second, then `extra_env`; none of the project's variables of
+    /// the test's environment.
+    pub fn command(broker: &Broker, dir: &Path, instance_id: &str, extra_env: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(crate::workspace_binary("tracker"));
+        crate::die_with_test(&mut command);
+        for var in config::ENV_VARS {
+            command.env_remove(var.name);
         }
-        let child = command
+        command
             .current_dir(dir)
             .env_remove("RUST_LOG")
             .env("KAFKA_BROKER", broker.bootstrap())
@@ -43,10 +44,13 @@ impl Tracker {
             .env("TRACKER_METRICS_INTERVAL_MS", "1000")
             .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("tracker binary starts");
+            .stdout(Stdio::null());
+        command
+    }
+
+    /// Starts `command` (from [`Tracker::command`]) for `instance_id`, its stderr into `stderr`.
+    pub fn spawn(mut command: Command, instance_id: &str, stderr: std::fs::File) -> Tracker {
+        let child = command.stderr(stderr).spawn().expect("tracker binary starts");
         Tracker { child, instance_id: instance_id.to_owned() }
     }
 

@@ -1,17 +1,15 @@
 //! `start.sh` and `stop.sh` for real: the local broker on a free port, a temporary `RUN_DIR`,
 //! the debug binaries (built first by the test) through `BIN_DIR`.
 
-mod util;
-
 use std::net::TcpStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
 
+use crate::util::{run, runs, script, Finished};
 use serde_json::Value;
 use testkit::wait_until;
-use util::{run, runs, script, Finished};
 
 /// start.sh with the binaries given: the broker, the topics, the processes.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -104,7 +102,9 @@ impl Drop for Run {
         let _ = script("scripts/broker.sh").arg("stop").env("BROKER_PORT", self.port.to_string()).output();
         // The broker's log stays for a failed test to be read; a passing one leaves nothing.
         if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(util::repo_root().join(format!(".tools/broker/{}", self.port)));
+            let _ = std::fs::remove_dir_all(
+                crate::util::repo_root().join(format!(".tools/broker/{}", self.port)),
+            );
         }
     }
 }
@@ -402,14 +402,16 @@ impl Drop for LocalBroker {
     fn drop(&mut self) {
         let _ = script("scripts/broker.sh").arg("stop").env("BROKER_PORT", self.port.to_string()).output();
         if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(util::repo_root().join(format!(".tools/broker/{}", self.port)));
+            let _ = std::fs::remove_dir_all(
+                crate::util::repo_root().join(format!(".tools/broker/{}", self.port)),
+            );
         }
     }
 }
 
 /// The folder of the local broker on `port` under `.tools/broker`.
 fn broker_state(port: u16) -> PathBuf {
-    util::repo_root().join(format!(".tools/broker/{port}"))
+    crate::util::repo_root().join(format!(".tools/broker/{port}"))
 }
 
 /// Where the durable broker on `port` keeps its PostgreSQL data, as `broker.sh data-dir` says

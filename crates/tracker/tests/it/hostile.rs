@@ -4,18 +4,16 @@
 //! must neither panic nor stall, audit each record on exactly one JSON line, and dead-letter
 //! each one with its key, payload and headers byte for byte.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
 use models::OrderGenerator;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
 use serde_json::Value;
+use testkit::tracker::*;
 use testkit::Broker;
 
 const GENEROUS: Duration = Duration::from_secs(60);

@@ -1,6 +1,6 @@
 //! Writes the hand-designed fixture directory `tests/fixtures/demo/` from real model types.
 //!
-//! Run `cargo test -p monitor --test generate_fixtures -- --ignored` to regenerate it; the
+//! Run `cargo test -p monitor --test it generate_fixtures -- --ignored` to regenerate it; the
 //! files are committed so the expected answers in the other tests stay fixed. The scenario:
 //!
 //! - `alpha`: one run; assigned 0,1,2 then rebalanced to 0,1; two metrics entries (the last:

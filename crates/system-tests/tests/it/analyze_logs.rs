@@ -14,15 +14,13 @@
 //! The script prints what `monitor --report` computes; the debug monitor built by this test
 //! is passed through `BIN_DIR`.
 
-mod util;
-
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use util::{run, script, Finished};
+use crate::util::{run, script, Finished};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -44,7 +42,7 @@ fn monitor_bin_dir() -> &'static Path {
         if profile_dir.file_name().is_some_and(|name| name == "release") {
             build.arg("--release");
         }
-        build.env("CARGO_TARGET_DIR", &target_dir).current_dir(util::repo_root());
+        build.env("CARGO_TARGET_DIR", &target_dir).current_dir(crate::util::repo_root());
         let finished = run(&mut build, Duration::from_secs(600));
         assert_eq!(finished.code, Some(0), "cargo build failed:\n{}", finished.all());
         profile_dir
@@ -206,11 +204,11 @@ fn without_monitor_or_cargo_says_how_to_get_one() {
         symlink(found, bin.path().join(tool)).unwrap();
     }
     let finished = run(
-        Command::new(util::repo_root().join("analyze_logs.sh"))
+        Command::new(crate::util::repo_root().join("analyze_logs.sh"))
             .arg(fixtures())
             .env("PATH", bin.path())
             .env_remove("BIN_DIR")
-            .current_dir(util::repo_root()),
+            .current_dir(crate::util::repo_root()),
         TIMEOUT,
     );
     assert_eq!(finished.code, Some(1), "{}", finished.all());

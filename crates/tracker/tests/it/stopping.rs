@@ -1,8 +1,6 @@
 //! How the real tracker binary ends when something goes wrong: a dead-letter topic that never
 //! accepts a record, a second signal, a stop blocked on the disk, a closed stderr.
 
-mod common;
-
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -12,9 +10,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
+use testkit::tracker::*;
+use testkit::wait_until;
 use testkit::{Broker, Record};
 
 const GENEROUS: Duration = Duration::from_secs(60);

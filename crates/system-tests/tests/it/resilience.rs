@@ -5,15 +5,13 @@
 //! `make chaos` runs the chaos drill at full size (100,000 orders); `cargo test` runs it with
 //! 10,000 orders. Sizes: `CHAOS_ORDERS`, `CHAOS_KILLS`.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::*;
 use rand::{Rng, SeedableRng};
+use testkit::tracker::*;
+use testkit::wait_until;
 use testkit::Broker;
-use tokio_util::sync::CancellationToken;
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
@@ -116,12 +114,8 @@ async fn broker_outage_of_20_seconds_loses_nothing_acknowledged() {
         create_topics: false,
         show_progress: false,
     };
-    let producing = tokio::spawn(producer::run(
-        settings.validate().unwrap(),
-        options,
-        CancellationToken::new(),
-        service::StopProgress::default(),
-    ));
+    let producing =
+        tokio::spawn(producer::run(settings.validate().unwrap(), options, service::Shutdown::never()));
     tokio::time::sleep(Duration::from_secs(5)).await;
     broker.cut_network();
     tokio::time::sleep(Duration::from_secs(20)).await;

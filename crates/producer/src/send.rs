@@ -1,0 +1,160 @@
+//! Sending: the librdkafka client's settings, handing one record to it (waiting while its
+//! queue is full), the broker check at the start, and the flush at the end. Delivery reports
+//! come back through [`crate::delivery`].
+
+use std::time::{Duration, Instant};
+
+use config::Config;
+use kafka::auth::AuthWatch;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use tokio_util::sync::CancellationToken;
+
+use crate::delivery::{Counters, DeliveryContext};
+use crate::events::OutgoingRecord;
+use crate::CLIENT_ID;
+
+/// `message.max.bytes` unless the user sets it: room for the ~900 KB oversized poison pill.
+pub const MESSAGE_MAX_BYTES: &str = "1048576";
+/// How long to wait for room when librdkafka's queue is full.
+const QUEUE_FULL_BACKOFF: Duration = Duration::from_millis(1);
+/// The flush is done in slices this long, to notice a refused login in between.
+const FLUSH_SLICE: Duration = Duration::from_millis(100);
+/// Longest wait, after the flush, for the delivery callbacks of flushed records to run.
+pub(crate) const SETTLE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long the broker has to answer a first metadata request before the producer says it
+/// does not answer.
+const BROKER_ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The librdkafka settings of the producer: the shared idempotent `acks=all` settings, and a
+/// message size limit that fits the oversized poison pill unless the user chose one.
+pub fn client_config(config: &Config) -> ClientConfig {
+    let mut client = kafka::producer_config(&config.kafka, CLIENT_ID);
+    if !config.kafka.properties.contains_key("message.max.bytes") {
+        client.set("message.max.bytes", MESSAGE_MAX_BYTES);
+    }
+    client
+}
+
+/// Hands one record to librdkafka, waiting while its queue is full. Returns false when
+/// `stop` was cancelled before the record could be queued (it is then not counted as sent).
+pub(crate) async fn send(
+    producer: &ThreadedProducer<DeliveryContext>,
+    topic: &str,
+    record: &OutgoingRecord,
+    counters: &Counters,
+    stop: &CancellationToken,
+) -> bool {
+    let mut pending = BaseRecord::to(topic)
+        .key(record.key.as_bytes())
+        .payload(record.payload.as_slice())
+        .headers(headers(record));
+    loop {
+        match producer.send(pending) {
+            Ok(()) => {
+                counters.record_sent(record.poison.is_some());
+                return true;
+            }
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                // Delivery reports free room; wait for them rather than drop the record.
+                pending = returned;
+                tokio::select! {
+                    biased;
+                    _ = stop.cancelled() => return false,
+                    _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => {}
+                }
+            }
+            Err((error, _)) => {
+                counters.record_sent(record.poison.is_some());
+                tracing::error!(%error, key = %record.key, sequence = record.sequence, "record refused by the client");
+                counters.record_failure(format!("{error} (key {})", record.key));
+                return true;
+            }
+        }
+    }
+}
+
+/// `event_type`, `content-type` (JSON payloads only), `trace_id`, `producer_sequence`.
+fn headers(record: &OutgoingRecord) -> OwnedHeaders {
+    let mut trace_buffer = uuid::Uuid::encode_buffer();
+    let trace_id: &str = record.trace_id.hyphenated().encode_lower(&mut trace_buffer);
+    let sequence = record.sequence.to_string();
+    let mut headers = OwnedHeaders::new_with_capacity(5)
+        .insert(Header { key: "event_type", value: Some(record.event_type.as_str()) });
+    if record.is_json {
+        headers = headers.insert(Header { key: "content-type", value: Some("application/json") });
+    }
+    headers = headers
+        .insert(Header { key: "trace_id", value: Some(trace_id) })
+        .insert(Header { key: "producer_sequence", value: Some(sequence.as_str()) });
+    if let Some(kind) = record.poison {
+        headers = headers.insert(Header { key: "poison_kind", value: Some(kind.name()) });
+    }
+    headers
+}
+
+/// Asks the broker for metadata once, at the start: if it does not answer within
+/// [`BROKER_ANSWER_TIMEOUT`], says so on stderr, naming it, instead of waiting silently until
+/// `message.timeout.ms` fails every record (librdkafka's own lines only come when a connection
+/// is refused, not when nothing answers).
+pub(crate) fn say_if_the_broker_does_not_answer(
+    producer: &ThreadedProducer<DeliveryContext>,
+    broker: &str,
+    message_timeout_ms: &str,
+    auth: &AuthWatch,
+) {
+    let answer = producer.client().fetch_metadata(None, BROKER_ANSWER_TIMEOUT);
+    // A refused login answers, and is reported on its own.
+    if let (Err(error), None) = (answer, auth.failure()) {
+        tracing::warn!(
+            broker,
+            %error,
+            "the broker does not answer after {} s; records wait for it up to message.timeout.ms \
+             ({message_timeout_ms} ms), then count as lost",
+            BROKER_ANSWER_TIMEOUT.as_secs()
+        );
+    }
+}
+
+/// Flushes for at most `timeout`, in slices, giving up as soon as the broker refused the
+/// login: nothing queued can be delivered then.
+pub(crate) fn flush(
+    producer: &ThreadedProducer<DeliveryContext>,
+    timeout: Duration,
+    auth: &AuthWatch,
+) -> KafkaResult<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let flushed = producer.flush(left.min(FLUSH_SLICE));
+        if flushed.is_ok() || left <= FLUSH_SLICE || auth.failure().is_some() {
+            return flushed;
+        }
+    }
+}
+
+/// Waits until every record sent is acknowledged or failed, or until `deadline`.
+pub(crate) async fn settle(counters: &Counters, deadline: Instant) {
+    while counters.snapshot().in_flight() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_size_limit_fits_the_oversized_pill_unless_the_user_chose_one() {
+        let config = config::Settings::default().validate().unwrap();
+        assert_eq!(client_config(&config).get("message.max.bytes"), Some(MESSAGE_MAX_BYTES));
+        assert_eq!(client_config(&config).get("enable.idempotence"), Some("true"));
+        let mut settings = config::Settings::default();
+        settings.kafka.properties.insert("message.max.bytes".into(), "2000000".into());
+        let config = settings.validate().unwrap();
+        assert_eq!(client_config(&config).get("message.max.bytes"), Some("2000000"));
+    }
+}

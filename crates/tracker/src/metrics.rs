@@ -94,7 +94,15 @@ impl Counters {
                 let last_processed_offset = last_finished.get(&partition).copied();
                 // Position: the next offset this consumer will handle.
                 let position = last_processed_offset.map(|offset| offset + 1).or(known.committed);
-                let lag = match (known.high_watermark, position) {
+                // The high watermark comes from librdkafka's statistics (every few seconds) and
+                // reads low on Tansu; the partition holds at least what this consumer handled,
+                // so a figure below the position is raised to it: a metrics entry never says
+                // it processed past the end of the partition.
+                let high_watermark = match (known.high_watermark, position) {
+                    (Some(high), Some(position)) => Some(high.max(position)),
+                    (high, _) => high,
+                };
+                let lag = match (high_watermark, position) {
                     (Some(high), Some(position)) => Some((high - position).max(0)),
                     (Some(high), None) => Some(high),
                     _ => None,
@@ -102,7 +110,7 @@ impl Counters {
                 PartitionMetrics {
                     partition,
                     committed_offset: known.committed,
-                    high_watermark: known.high_watermark,
+                    high_watermark,
                     lag,
                     last_processed_offset,
                 }
@@ -213,6 +221,17 @@ mod tests {
         assert_eq!(metrics.success_rate_percent, 80.0);
         assert_eq!(metrics.messages_per_second_lifetime, 1.0);
         assert_eq!(metrics.partitions[0].last_processed_offset, Some(41));
+    }
+
+    /// Seen in a real run: the statistics said 545 while offset 575 was already processed.
+    #[test]
+    fn a_stale_high_watermark_is_raised_to_the_position() {
+        let offsets =
+            BTreeMap::from([(0, PartitionOffsets { committed: Some(560), high_watermark: Some(545) })]);
+        let last_finished = BTreeMap::from([(0, 575)]);
+        let metrics = Counters::default().metrics(1000, 1.0, 0.0, &[0], &offsets, &last_finished);
+        let partition = &metrics.partitions[0];
+        assert_eq!((partition.high_watermark, partition.lag), (Some(576), Some(0)));
     }
 
     #[test]

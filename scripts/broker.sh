@@ -225,8 +225,10 @@ pg_running() { [ -f "$pgdata/PG_VERSION" ] && as_pg "$pg_bin/pg_ctl" -D "$pgdata
 # The port the running PostgreSQL listens on (4th line of postmaster.pid).
 pg_running_port() { sed -n 4p "$pgdata/postmaster.pid" 2>/dev/null; }
 
-# A random URL-safe secret of about 22 characters, for the cluster id and the password.
-secret() { head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'; }
+# A random URL-safe secret of 22 characters, for the cluster id and the password. Like Apache
+# Kafka's own ids (Uuid.randomUuid), never one that starts with '-': a command line would read
+# it as an option (1 start in 64 failed with "unexpected argument '-M' found").
+secret() { local s; while s=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'); [ "${s#-}" != "$s" ]; do :; done; printf '%s' "$s"; }
 
 answers_on() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -360,7 +362,7 @@ start() {
   STORAGE_ENGINE=$engine "$bin" broker \
     --listener-url "tcp://127.0.0.1:$port" \
     --advertised-listener-url "tcp://127.0.0.1:$port" \
-    --kafka-cluster-id "$cluster_id" ${TANSU_ARGS:-} \
+    --kafka-cluster-id="$cluster_id" ${TANSU_ARGS:-} \
     >>"$log_file" 2>&1 </dev/null &
   echo $! >"$pid_file"
   local deadline=$((SECONDS + ${BROKER_WAIT_S:-20}))

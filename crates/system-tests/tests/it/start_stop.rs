@@ -757,3 +757,29 @@ fn a_memory_broker_restarted_is_a_new_lifetime_not_duplicates() {
     assert_eq!(summary["messages"]["duplicate_deliveries"], 0, "{}", summary["messages"]);
     assert_eq!(summary["messages"]["missing_offsets"], 0, "{}", summary["messages"]);
 }
+
+/// broker.sh's cluster ids (and PostgreSQL passwords) are random URL-safe base64, so one in 64
+/// started with '-', and `tansu broker --kafka-cluster-id -M…` then refused to start ("unexpected
+/// argument '-M' found"): `./start.sh` failed one time in 64. 3,000 draws of the script's own
+/// `secret` function find such an id with a probability of 1 − (63/64)^3000 ≈ 1 before the fix.
+#[test]
+fn generated_cluster_ids_never_look_like_an_option() {
+    let source = std::fs::read_to_string(crate::util::repo_root().join("scripts/broker.sh")).unwrap();
+    let function =
+        source.lines().find(|line| line.starts_with("secret()")).expect("broker.sh defines secret()");
+    let draws = run(
+        Command::new("bash")
+            .args(["-c", &format!("{function}\nfor _ in $(seq 3000); do secret; echo; done")]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(draws.code, Some(0), "{}", draws.all());
+    let ids: Vec<&str> = draws.stdout.lines().collect();
+    assert_eq!(ids.len(), 3000);
+    for id in ids {
+        assert!(!id.starts_with('-'), "{id} would be read as an option");
+        assert!(
+            id.len() == 22 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{id} is not 22 URL-safe characters"
+        );
+    }
+}

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod generate;
 pub mod headers;
 pub mod health;
+pub mod json;
 pub mod latency;
 pub mod order;
 pub mod poison;
@@ -32,7 +33,6 @@ pub use order::{
 pub use poison::{PoisonKind, Rejection};
 pub use validate::{validate, ValidationError};
 
-/// RFC 3339 in UTC with millisecond precision, the one timestamp format of every file.
-pub fn format_timestamp(time: chrono::DateTime<chrono::Utc>) -> String {
-    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub use time::{format_timestamp, Timestamp};
+
+mod time;

@@ -338,7 +338,7 @@ pub mod timestamp_millis {
 
     /// Writes `2026-11-23T09:15:02.125Z`.
     pub fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&crate::format_timestamp(*time))
+        serializer.serialize_str(crate::Timestamp::new(*time).as_str())
     }
 
     /// Reads any RFC 3339 time and converts it to UTC.

@@ -30,6 +30,21 @@ fn tracker(c: &mut Criterion) {
     group.bench_function("validate order event", |b| {
         b.iter(|| black_box(validate(black_box(&event)).is_ok()))
     });
+    let text = std::str::from_utf8(&payload).expect("a generated payload is UTF-8");
+    group.bench_function("escape payload, serde_json", |b| {
+        b.iter_batched_ref(
+            || Vec::with_capacity(4096),
+            |out| serde_json::to_writer(out, black_box(text)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("escape payload, models::json", |b| {
+        b.iter_batched_ref(
+            || Vec::with_capacity(4096),
+            |out| models::json::write_str(out, black_box(text)),
+            BatchSize::SmallInput,
+        )
+    });
     let origin = MessageOrigin {
         topic: "orders",
         partition: 0,

@@ -24,44 +24,47 @@ const ESCAPE: [u8; 256] = {
     table
 };
 
-const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
 
-/// Whether any of the eight bytes in `word` needs escaping: a control character, `"` or `\`.
-/// (The classic "has a byte less than n" and "has a zero byte" bit tricks: exact answers for
-/// the whole word, which is all the caller needs.)
-fn needs_escape(word: u64) -> bool {
+/// Where the first byte of `word` (read little-endian) that needs escaping is: a control
+/// character, `"` or `\`; 8 when none does. The classic "has a zero byte" and "has a byte
+/// less than n" bit tricks: each may flag a byte after a true match by mistake (a borrow
+/// carries upwards), never one before it, so the lowest flag is always a true match.
+fn first_escape(word: u64) -> usize {
     let below_space = word.wrapping_sub(ONES * 0x20) & !word;
     let quote = word ^ (ONES * u64::from(b'"'));
     let backslash = word ^ (ONES * u64::from(b'\\'));
     let zero_byte = |w: u64| w.wrapping_sub(ONES) & !w;
-    (below_space | zero_byte(quote) | zero_byte(backslash)) & HIGHS != 0
+    let flags = (below_space | zero_byte(quote) | zero_byte(backslash)) & HIGHS;
+    flags.trailing_zeros() as usize / 8
 }
 
 /// Appends `text` as a JSON string, quotes included.
 pub fn write_str(out: &mut Vec<u8>, text: &str) {
-    let bytes = text.as_bytes();
+    let mut bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let mut run_start = 0;
-    let mut index = 0;
-    while index < bytes.len() {
-        if let Some(word) = bytes[index..].first_chunk::<8>() {
-            if !needs_escape(u64::from_ne_bytes(*word)) {
-                index += 8;
-                continue;
-            }
+    // Eight bytes at a time: copy them all (one store), then take back what follows the first
+    // byte to escape, escape it, and go on after it.
+    while let Some(word) = bytes.first_chunk::<8>() {
+        let clean = first_escape(u64::from_le_bytes(*word));
+        out.extend_from_slice(word);
+        if clean == 8 {
+            bytes = &bytes[8..];
+            continue;
         }
-        let byte = bytes[index];
-        let escape = ESCAPE[usize::from(byte)];
-        if escape != 0 {
-            out.extend_from_slice(&bytes[run_start..index]);
-            write_escape(out, byte, escape);
-            run_start = index + 1;
-        }
-        index += 1;
+        out.truncate(out.len() - (8 - clean));
+        let byte = word[clean];
+        write_escape(out, byte, ESCAPE[usize::from(byte)]);
+        bytes = &bytes[clean + 1..];
     }
-    out.extend_from_slice(&bytes[run_start..]);
+    for &byte in bytes {
+        match ESCAPE[usize::from(byte)] {
+            0 => out.push(byte),
+            escape => write_escape(out, byte, escape),
+        }
+    }
     out.push(b'"');
 }
 

@@ -232,14 +232,17 @@ impl<'a> AuditEntry<'a> {
         optional_str(out, "event_timestamp", self.event_timestamp.as_deref());
         optional_str(out, "status", self.status.as_deref());
         write_key(out, "order_full");
-        let written = serde_json::to_writer(&mut *out, &self.order_full);
+        match &self.order_full {
+            Some(order) => order.write_json(out),
+            None => out.extend_from_slice(b"null"),
+        }
         out.push(b',');
         optional_str(out, "error", self.error.as_deref());
         optional_str(out, "validation_error", self.validation_error.as_deref());
         write_key(out, "headers");
-        // Serializing an order or a map with string keys into a Vec cannot fail; if it ever
-        // did, no half line is left behind.
-        if written.and_then(|()| serde_json::to_writer(&mut *out, &self.headers)).is_err() {
+        // Serializing a map with string keys into a Vec cannot fail; if it ever did, no half
+        // line is left behind.
+        if serde_json::to_writer(&mut *out, &self.headers).is_err() {
             out.truncate(start);
             return;
         }

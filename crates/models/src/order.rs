@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
+mod write;
+
 /// The envelope version this code writes and accepts.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -133,6 +135,17 @@ pub enum PaymentMethod {
 }
 
 impl PaymentMethod {
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreditCard => "credit_card",
+            Self::DebitCard => "debit_card",
+            Self::Paypal => "paypal",
+            Self::BankTransfer => "bank_transfer",
+            Self::ApplePay => "apple_pay",
+        }
+    }
+
     /// Whether the method involves a card (and so may carry `card_last4`).
     pub fn is_card(self) -> bool {
         matches!(self, Self::CreditCard | Self::DebitCard | Self::ApplePay)
@@ -151,6 +164,18 @@ pub enum PaymentStatus {
     Refunded,
     /// Cancelled before capture.
     Voided,
+}
+
+impl PaymentStatus {
+    /// The JSON spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Captured => "captured",
+            Self::Refunded => "refunded",
+            Self::Voided => "voided",
+        }
+    }
 }
 
 /// A postal address.
@@ -373,8 +398,9 @@ impl OrderEvent {
 
     /// The JSON payload of the message.
     pub fn to_json(&self) -> Vec<u8> {
-        // Serializing plain structs with string keys cannot fail.
-        serde_json::to_vec(self).unwrap_or_default()
+        let mut out = Vec::with_capacity(1536);
+        self.write_json(&mut out);
+        out
     }
 }
 

@@ -41,9 +41,10 @@ impl HeaderMap {
                     }
                 },
             };
-            match map.get_mut(&name_key(name)) {
+            let key = name_key(name);
+            match map.get_mut(&key) {
                 None => {
-                    map.insert(name_key(name), value);
+                    map.insert(key, value);
                 }
                 // A single value is never an array, so an array means the name repeats.
                 Some(Value::Array(values)) => values.push(value),

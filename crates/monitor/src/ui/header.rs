@@ -98,12 +98,13 @@ fn figures(app: &App) -> Vec<Figure> {
     figures
 }
 
-/// `850ms`, `9999ms`, then `12.3s` (rounded down) from 10 s on.
+/// `850ms`, then seconds from 1 s on (rounded down): `5.69s`, `12.3s`. Milliseconds beside
+/// seconds read badly (`p50 5699ms p99 10.8s`), so every figure from a second on is in seconds.
 pub fn milliseconds(ms: u64) -> String {
-    if ms < 10_000 {
-        format!("{ms}ms")
-    } else {
-        format!("{}.{}s", ms / 1000, ms % 1000 / 100)
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..10_000 => format!("{}.{:02}s", ms / 1000, ms % 1000 / 10),
+        _ => format!("{}.{}s", ms / 1000, ms % 1000 / 100),
     }
 }
 

@@ -280,7 +280,10 @@ fn latency_in_the_header_and_the_chart() {
     app.summary.latency.p99_per_second_ms.iter_mut().for_each(|second| *second = None);
     let screen = draw(&app, 120, 40);
     assert!(screen.contains("p50 n/a") && screen.contains("p99 latency: n/a"), "no samples: {screen}");
-    assert_eq!(super::header::milliseconds(9_999), "9999ms");
+    assert_eq!(super::header::milliseconds(999), "999ms");
+    assert_eq!(super::header::milliseconds(1_000), "1.00s");
+    assert_eq!(super::header::milliseconds(5_699), "5.69s");
+    assert_eq!(super::header::milliseconds(9_999), "9.99s");
     assert_eq!(super::header::milliseconds(10_999), "10.9s");
 }
 

@@ -417,6 +417,7 @@ impl Worker {
                 Ok(receipt) => {
                     self.counters.failed += 1;
                     self.counters.dlq_sent += 1;
+                    let cluster_id = self.shared().cluster_id().map(|id| id.to_string());
                     let entry = DlqSent {
                         message: position(message),
                         dlq_topic: dlq_topic.clone(),
@@ -427,6 +428,7 @@ impl Worker {
                         kafka_key: message.key().map(|key| String::from_utf8_lossy(key).into_owned()),
                         event_id: event.map(|event| event.event_id),
                         redrive_count: redrive,
+                        cluster_id,
                     };
                     self.shared().log(&entry, Some(failure.reason()));
                     return Outcome::Finished;

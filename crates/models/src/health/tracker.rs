@@ -319,6 +319,11 @@ pub struct DlqSent {
     /// How many times `dlq redrive` had sent this message back (its `dlq.redrive.count`
     /// header; 0 for a first failure).
     pub redrive_count: u32,
+    /// The cluster id of the broker the message was read from, as on its audit line: with
+    /// the topic, partition and offset it names the message across broker lifetimes (absent
+    /// when the broker gave none, and in entries written before the field existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
 }
 
 /// `metadata` of a [`LogKind::DlqFailed`] entry.

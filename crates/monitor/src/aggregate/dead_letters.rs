@@ -6,8 +6,8 @@
 //!   `dlq redrive` had already sent it back; the entry's `error` is the reason.
 //! - A **redriven record** is an `.events` line whose headers carry `dlq.redrive.count` >= 1:
 //!   `dlq redrive` sent a dead letter back and a tracker received it. Its outcome is
-//!   `dead_lettered_again` when a dead letter of the same instance, topic, partition and offset
-//!   was read, else `valid` (it parsed and passed validation: processed, unless skipped as a
+//!   `dead_lettered_again` when a dead letter of the same instance, cluster id (broker
+//!   lifetime), topic, partition and offset was read, else `valid` (it parsed and passed validation: processed, unless skipped as a
 //!   duplicate or still being retried) or `invalid` (it fails again; with the DLQ on, its dead
 //!   letter follows).
 //!
@@ -23,8 +23,10 @@ use super::{push_ring, shorten, MAX_ERROR_TEXT_BYTES, MAX_STATUSES};
 /// Dead-letter positions remembered to tell a redriven record's outcome.
 const DEAD_LETTER_POSITIONS: usize = 16_384;
 
-/// Where a message was read: instance, topic, partition, offset.
-type Position = (String, String, i32, i64);
+/// Where a message was read: instance, cluster id, topic, partition, offset. The cluster id
+/// keeps apart two records at the same offset of two broker lifetimes (a memory broker
+/// restarted gives offsets from 0 again).
+type Position = (String, Option<String>, String, i32, i64);
 
 /// One dead letter, from a `dlq_sent` entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -57,6 +59,8 @@ pub struct DeadLetterRow {
     pub event_id: Option<String>,
     /// How many times `dlq redrive` had sent it back before it failed this time.
     pub redrive_count: u32,
+    /// The cluster id of the broker it was read from, when the tracker wrote it.
+    pub cluster_id: Option<String>,
 }
 
 /// What became of a redriven record.
@@ -85,6 +89,8 @@ pub struct RedrivenRow {
     pub partition: i32,
     /// Its offset.
     pub offset: i64,
+    /// The cluster id of the broker it was read from, when the line has one.
+    pub cluster_id: Option<String>,
     /// Its key as text.
     pub kafka_key: Option<String>,
     /// Its event id, when it parsed.
@@ -165,6 +171,7 @@ impl DeadLetters {
         }
         let position = (
             row.instance_id.clone(),
+            row.cluster_id.clone(),
             row.original_topic.clone(),
             row.original_partition,
             row.original_offset,
@@ -197,8 +204,14 @@ impl DeadLetters {
         by_error_kind.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.error_kind.cmp(&b.error_kind)));
         let mut redriven_latest = super::newest_first(&self.redriven_latest, |row| &row.timestamp);
         for row in &mut redriven_latest {
-            let position = (row.instance_id.clone(), row.topic.clone(), row.partition, row.offset);
-            if self.position_set.contains(&position) {
+            // A dead letter without a cluster id (written by a tracker older than the field)
+            // may be of any broker lifetime.
+            let dead_lettered = [row.cluster_id.clone(), None].into_iter().any(|cluster_id| {
+                let position =
+                    (row.instance_id.clone(), cluster_id, row.topic.clone(), row.partition, row.offset);
+                self.position_set.contains(&position)
+            });
+            if dead_lettered {
                 row.outcome = RedriveOutcome::DeadLetteredAgain;
             }
         }
@@ -231,6 +244,17 @@ mod tests {
     }
 
     fn dlq_sent(time: &str, offset: i64, error_kind: &str, redrive_count: u32, reason: &str) -> Vec<u8> {
+        dlq_sent_in(None, time, offset, error_kind, redrive_count, reason)
+    }
+
+    fn dlq_sent_in(
+        cluster_id: Option<&str>,
+        time: &str,
+        offset: i64,
+        error_kind: &str,
+        redrive_count: u32,
+        reason: &str,
+    ) -> Vec<u8> {
         let sent = DlqSent {
             message: MessagePosition { topic: "orders".into(), partition: 1, offset },
             dlq_topic: "orders-dlq".into(),
@@ -241,6 +265,7 @@ mod tests {
             kafka_key: Some(format!("key-{offset}")),
             event_id: None,
             redrive_count,
+            cluster_id: cluster_id.map(str::to_owned),
         };
         let mut out = Vec::new();
         HealthEntry::of(time, Some("i"), &sent).with_error(reason).write_line(&mut out);
@@ -249,9 +274,20 @@ mod tests {
     }
 
     fn audit_line(time: &str, offset: i64, valid: bool, headers: &str) -> Vec<u8> {
+        audit_line_in(None, time, offset, valid, headers)
+    }
+
+    fn audit_line_in(
+        cluster_id: Option<&str>,
+        time: &str,
+        offset: i64,
+        valid: bool,
+        headers: &str,
+    ) -> Vec<u8> {
         let validation = if valid { "null" } else { "\"total mismatch\"" };
+        let cluster_id = cluster_id.map_or_else(|| "null".to_owned(), |id| format!("\"{id}\""));
         format!(
-            "{{\"timestamp\":\"{time}\",\"kafka_topic\":\"orders\",\"kafka_partition\":1,\"kafka_offset\":{offset},\
+            "{{\"timestamp\":\"{time}\",\"cluster_id\":{cluster_id},\"kafka_topic\":\"orders\",\"kafka_partition\":1,\"kafka_offset\":{offset},\
              \"kafka_key\":\"key-{offset}\",\"deserialized\":true,\"event_id\":\"e-{offset}\",\
              \"validation_error\":{validation},\"headers\":{headers}}}"
         )
@@ -327,5 +363,35 @@ mod tests {
         assert_eq!(redriven.latest[2].redriven_from.as_deref(), Some("orders-dlq/0:105"));
         assert_eq!(redriven.latest[2].event_id.as_deref(), Some("e-20"));
         assert_eq!(summary.dead_letters.latest[0].redrive_count, 2);
+    }
+
+    #[test]
+    fn a_dead_letter_of_another_broker_lifetime_is_not_the_redriven_record() {
+        // A memory broker restarted counts offsets from 0 again: offset 22 of lifetime "old"
+        // and offset 22 of lifetime "new" are two messages.
+        let mut aggregator = Aggregator::new(AggregatorConfig::default());
+        let redriven = r#"{"dlq.redrive.count":"1"}"#;
+        aggregator.ingest_log_line(
+            "i",
+            &dlq_sent_in(Some("old"), "2026-01-01T00:00:01.000Z", 22, "validation", 0, "x"),
+            now(),
+        );
+        for (cluster_id, offset) in [("new", 22), ("old", 22)] {
+            let line = audit_line_in(Some(cluster_id), "2026-01-01T00:00:10.000Z", offset, false, redriven);
+            aggregator.ingest_events_line("i", &line, now());
+        }
+        let latest = aggregator.snapshot(now()).dead_letters.redriven.latest;
+        let outcomes: Vec<_> = latest.iter().map(|row| (row.cluster_id.as_deref(), row.outcome)).collect();
+        assert!(outcomes.contains(&(Some("new"), RedriveOutcome::Invalid)), "{outcomes:?}");
+        assert!(outcomes.contains(&(Some("old"), RedriveOutcome::DeadLetteredAgain)), "{outcomes:?}");
+
+        // A dead letter written without a cluster id (an older tracker) matches any lifetime.
+        aggregator.ingest_log_line(
+            "i",
+            &dlq_sent_in(None, "2026-01-01T00:00:11.000Z", 22, "validation", 1, "x"),
+            now(),
+        );
+        let latest = aggregator.snapshot(now()).dead_letters.redriven.latest;
+        assert!(latest.iter().all(|row| row.outcome == RedriveOutcome::DeadLetteredAgain), "{latest:?}");
     }
 }

@@ -56,6 +56,7 @@ impl Aggregator {
                 topic: text_of(&event.kafka_topic).to_owned(),
                 partition: i32::try_from(event.kafka_partition).unwrap_or(-1),
                 offset: event.kafka_offset,
+                cluster_id: text(&event.cluster_id).map(str::to_owned),
                 kafka_key: text(&event.kafka_key).map(str::to_owned),
                 event_id: text(&event.event_id).map(str::to_owned),
                 redrive_count,

@@ -169,6 +169,7 @@ impl Aggregator {
             kafka_key: sent.kafka_key,
             event_id: sent.event_id.map(|id| id.to_string()),
             redrive_count: sent.redrive_count,
+            cluster_id: sent.cluster_id,
         };
         self.dead_letters.dead_letter(row, self.config.latest_dead_letters);
     }

@@ -87,6 +87,7 @@ fn big_app() -> App {
             kafka_key: Some("4f0c1d2e-0000-4000-8000-000000000000".to_owned()),
             event_id: None,
             redrive_count: 2,
+            cluster_id: None,
         })
         .collect();
     summary.latency.window.p50_ms = Some(12);

@@ -171,6 +171,7 @@ fn regenerate_demo_fixture() {
         kafka_key: Some(event_d.order.order_id.to_string()),
         event_id: Some(event_d.event_id),
         redrive_count: 0,
+        cluster_id: None,
     };
     let time = models::format_timestamp(at(31));
     HealthEntry::of(&time, Some("alpha"), &dead_letter)

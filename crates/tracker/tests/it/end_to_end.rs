@@ -211,7 +211,20 @@ async fn every_poison_kind_is_audited_and_dead_lettered_byte_for_byte() {
     assert_eq!(valid, 5, "the tracker keeps going after poison");
     let not_utf8 = events.iter().find(|l| !l["raw_message_base64"].is_null()).expect("the non-UTF-8 payload");
     assert!(not_utf8["raw_message"].as_str().unwrap().contains('\u{fffd}'));
-    assert_eq!(log_entries(dir.path(), "poison", "dlq_sent").len(), poison_count);
+    let dead_letters = log_entries(dir.path(), "poison", "dlq_sent");
+    assert_eq!(dead_letters.len(), poison_count);
+    // A dead letter names the broker lifetime like the message's audit line does.
+    for entry in &dead_letters {
+        let metadata = &entry["metadata"];
+        let audit = events
+            .iter()
+            .find(|l| {
+                l["kafka_partition"] == metadata["partition"] && l["kafka_offset"] == metadata["offset"]
+            })
+            .expect("the dead letter's audit line");
+        assert!(audit["cluster_id"].is_string(), "{audit}");
+        assert_eq!(metadata["cluster_id"], audit["cluster_id"], "{entry}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -238,10 +238,11 @@ if want tracker; then
   wait_lines "$tdir/tracker-bench.events" "$N" 600 "$tracker_pid" \
     || die "the tracker wrote $(lines_of "$tdir/tracker-bench.events") of $N lines (see $tdir)"
   tracker_cpu=$(cpu_of_pid "$tracker_pid")
+  tracker_threads=$(python3 "$here/bench.py" threads "$tracker_pid" 2>/dev/null || echo null)
   stop_pid "$tracker_pid"
   python3 "$here/bench.py" span "$tdir/tracker-bench.events" --expect "$N" >"$parts/tracker.json" \
     || die "tracker span"
-  record "$parts/tracker.json" "cpu_seconds=$tracker_cpu"
+  record "$parts/tracker.json" "cpu_seconds=$tracker_cpu" "threads=$tracker_threads"
   say "[tracker] $(cat "$parts/tracker.json")"
 
   # The price of tracker.fsync=batch: the same drain, each batch fdatasync'ed before its offsets

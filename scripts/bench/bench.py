@@ -9,6 +9,7 @@
                                              append real lines to K files at R lines/s in all
   bench.py sample PID OUT [--interval 1]     CPU % and RSS of PID every interval until it exits
   bench.py maxrss TIME_V_OUTPUT              Maximum resident set size (KB) from /usr/bin/time -v
+  bench.py threads PID                       CPU seconds of each thread of PID, by name
   bench.py report PARTS_DIR OUT_JSON         merge the parts, print the table, write OUT_JSON
 """
 
@@ -350,6 +351,24 @@ def follow_summary(samples, appended_bytes, window=5):
     }
 
 
+def cmd_threads(args):
+    """CPU seconds of each thread of a process, by name (librdkafka's `rdk:*` threads summed as
+    `librdkafka`), as JSON on stdout."""
+    pid, hz = args[0], os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        name = "librdkafka" if name.startswith("rdk:") else name
+        fields = stat[stat.rindex(")") + 2:].split()
+        seconds[name] = seconds.get(name, 0) + (int(fields[11]) + int(fields[12])) / hz
+    print(json.dumps({name: round(value, 2) for name, value in seconds.items()}))
+
+
 def cpu_per_message(d):
     """Microseconds of CPU (user + system, all threads) per message, or None."""
     if not d or d.get("cpu_seconds") in (None, "null") or not d.get("count"):
@@ -367,6 +386,13 @@ def cpu_row(step, ours, baselines, rows, res):
         res["cpu_us_per_message_" + name.split()[0]] = theirs
         rows.append((step, "CPU us/message (all threads)", fmt(mine, 1), f"{name} {fmt(theirs, 1)}",
                      fmt_ratio(ratio(theirs, mine)), "-"))
+    threads = (ours or {}).get("threads")
+    if isinstance(threads, dict) and ours.get("count"):
+        per_thread = {name: 1e6 * value / ours["count"] for name, value in threads.items()}
+        res["cpu_us_per_message_by_thread"] = per_thread
+        shown = sorted(per_thread.items(), key=lambda item: -item[1])[:4]
+        rows.append((step, "CPU us/message by thread", ", ".join(f"{n} {fmt(v, 1)}" for n, v in shown),
+                     "-", "-", "-"))
 
 
 def cmd_report(args):
@@ -516,7 +542,7 @@ def main():
         sys.exit(__doc__)
     commands = {"record": cmd_record, "span": cmd_span, "latency": cmd_latency,
                 "repeat": cmd_repeat, "append": cmd_append, "sample": cmd_sample,
-                "maxrss": cmd_maxrss, "report": cmd_report}
+                "maxrss": cmd_maxrss, "threads": cmd_threads, "report": cmd_report}
     name = sys.argv[1]
     if name not in commands:
         sys.exit(__doc__)

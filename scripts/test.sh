@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it started, so a slow run shows where its time went.
+step() { printf '\n==> [%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 step "Local broker (Tansu) for the integration tests"
 scripts/broker.sh install
@@ -56,3 +57,4 @@ step "Tests: cargo test (each broker-backed test starts its own broker; 2 test t
 # A hung test fails the run loudly instead of eating CI's time.
 timeout --signal=TERM --kill-after=30s "${TEST_TIMEOUT:-25m}" \
   cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-2}"
+step "Done"

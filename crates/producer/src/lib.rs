@@ -4,8 +4,8 @@
 //! Layout:
 //! - [`cli`]: flags, and how they override the environment and the configuration file;
 //! - feeding: [`pace`] (when each event is due, no drift), [`events`] (what to send next, with
-//!   the bounded set of open orders), [`feed`] (generation inline or ahead, and the pacing
-//!   loop);
+//!   the bounded set of open orders), [`feed`] (the pacing loop, and the flood's own
+//!   thread);
 //! - sending: [`send`] (the client, one record, the flush), [`delivery`] (counters fed by
 //!   librdkafka's delivery reports), [`health_log`] (`producer.log`, the JSON-lines health
 //!   file), [`report`] (periodic metrics, rate-limited failure lines, progress);
@@ -42,7 +42,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{Counters, DeliveryContext, Snapshot};
 use crate::events::{EventMix, EventSource};
-use crate::feed::Feed;
 use crate::health_log::HealthLog;
 use crate::pace::Pace;
 use crate::report::{per_second, round_rate};
@@ -222,7 +221,6 @@ pub async fn run(config: Config, options: RunOptions, shutdown: Shutdown) -> Res
         kafka::ensure_topics(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT, &auth).await?;
         tracing::info!(topic = %config.kafka.topic, dlq_topic = %config.dlq.topic, "topics ready");
     }
-    let mut feed = Feed::new(event_source(&config, &options), &options)?;
     let reporters = Reporters::start(&config, &options, &counters, &log);
     let broker_check = tokio::task::spawn_blocking({
         let producer = Arc::clone(&producer);
@@ -231,12 +229,19 @@ pub async fn run(config: Config, options: RunOptions, shutdown: Shutdown) -> Res
     });
 
     let started = Instant::now();
-    let mut reason =
-        feed::produce(&producer, &config.kafka.topic, &mut feed, &options, &counters, &stop).await;
+    let produced = feed::produce(
+        &producer,
+        &config.kafka.topic,
+        event_source(&config, &options),
+        &options,
+        &counters,
+        &stop,
+    )
+    .await;
+    let mut reason = produced?;
     if auth.failure().is_some() {
         reason = StopReason::AuthenticationFailed;
     }
-    feed.close();
     tracing::info!(
         reason = reason.name(),
         in_flight = counters.snapshot().in_flight(),

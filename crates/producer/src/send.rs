@@ -48,17 +48,11 @@ pub(crate) async fn send(
     counters: &Counters,
     stop: &CancellationToken,
 ) -> bool {
-    let mut pending = BaseRecord::to(topic)
-        .key(record.key.as_bytes())
-        .payload(record.payload.as_slice())
-        .headers(headers(record));
+    let mut pending = base_record(topic, record);
     loop {
-        match producer.send(pending) {
-            Ok(()) => {
-                counters.record_sent(record.poison.is_some());
-                return true;
-            }
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+        match offer(producer, pending, record, counters) {
+            Offer::Taken => return true,
+            Offer::QueueFull(returned) => {
                 // Delivery reports free room; wait for them rather than drop the record.
                 pending = returned;
                 tokio::select! {
@@ -67,12 +61,67 @@ pub(crate) async fn send(
                     _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => {}
                 }
             }
-            Err((error, _)) => {
-                counters.record_sent(record.poison.is_some());
-                tracing::error!(%error, key = %record.key, sequence = record.sequence, "record refused by the client");
-                counters.record_failure(format!("{error} (key {})", record.key));
-                return true;
+        }
+    }
+}
+
+/// [`send`] for a thread of its own (the flood): sleeps while librdkafka's queue is full.
+pub(crate) fn send_blocking(
+    producer: &ThreadedProducer<DeliveryContext>,
+    topic: &str,
+    record: &OutgoingRecord,
+    counters: &Counters,
+    stop: &CancellationToken,
+) -> bool {
+    let mut pending = base_record(topic, record);
+    loop {
+        match offer(producer, pending, record, counters) {
+            Offer::Taken => return true,
+            Offer::QueueFull(returned) => {
+                if stop.is_cancelled() {
+                    return false;
+                }
+                pending = returned;
+                std::thread::sleep(QUEUE_FULL_BACKOFF);
             }
+        }
+    }
+}
+
+/// What librdkafka did with a record.
+enum Offer<'a> {
+    /// Queued, or refused for good (then counted as sent and failed).
+    Taken,
+    /// Its queue is full: the record is given back, to offer again once there is room.
+    QueueFull(BaseRecord<'a, [u8], [u8]>),
+}
+
+fn base_record<'a>(topic: &'a str, record: &'a OutgoingRecord) -> BaseRecord<'a, [u8], [u8]> {
+    BaseRecord::to(topic)
+        .key(record.key.as_bytes())
+        .payload(record.payload.as_slice())
+        .headers(headers(record))
+}
+
+fn offer<'a>(
+    producer: &ThreadedProducer<DeliveryContext>,
+    pending: BaseRecord<'a, [u8], [u8]>,
+    record: &OutgoingRecord,
+    counters: &Counters,
+) -> Offer<'a> {
+    match producer.send(pending) {
+        Ok(()) => {
+            counters.record_sent(record.poison.is_some());
+            Offer::Taken
+        }
+        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+            Offer::QueueFull(returned)
+        }
+        Err((error, _)) => {
+            counters.record_sent(record.poison.is_some());
+            tracing::error!(%error, key = %record.key, sequence = record.sequence, "record refused by the client");
+            counters.record_failure(format!("{error} (key {})", record.key));
+            Offer::Taken
         }
     }
 }

@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
 
+use crate::event_json::OrderEventRef;
 use crate::order::{
     Address, Customer, LineItem, Order, OrderEvent, OrderStatus, Payment, PaymentMethod, PaymentStatus,
     SCHEMA_VERSION,
@@ -181,29 +182,53 @@ impl OrderGenerator {
     /// The next state of `order` at `now`: paid, shipped, delivered, or cancelled (from created
     /// or paid, with the configured share). `None` once the order is delivered or cancelled.
     pub fn advance(&mut self, order: &Order, now: DateTime<Utc>) -> Option<Order> {
+        let mut next = order.clone();
+        self.advance_in_place(&mut next, now).then_some(next)
+    }
+
+    /// [`OrderGenerator::advance`] without a copy: moves `order` itself to its next state;
+    /// false (and `order` unchanged) once it is delivered or cancelled. Draws the same random
+    /// numbers as `advance`.
+    pub fn advance_in_place(&mut self, order: &mut Order, now: DateTime<Utc>) -> bool {
         let cancel = self.rng.random_bool(self.cancel_share);
         let status = match order.status {
             OrderStatus::Created | OrderStatus::Paid if cancel => OrderStatus::Cancelled,
             OrderStatus::Created => OrderStatus::Paid,
             OrderStatus::Paid => OrderStatus::Shipped,
             OrderStatus::Shipped => OrderStatus::Delivered,
-            OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Unknown(_) => return None,
+            OrderStatus::Delivered | OrderStatus::Cancelled | OrderStatus::Unknown(_) => return false,
         };
-        let mut next = order.clone();
-        next.payment.status = match (&status, order.payment.status) {
+        order.payment.status = match (&status, order.payment.status) {
             (OrderStatus::Paid, _) => PaymentStatus::Captured,
             (OrderStatus::Cancelled, PaymentStatus::Captured) => PaymentStatus::Refunded,
             (OrderStatus::Cancelled, _) => PaymentStatus::Voided,
             (_, unchanged) => unchanged,
         };
-        next.status = status;
-        next.updated_at = now.trunc_subsecs(3).max(order.updated_at);
-        Some(next)
+        order.status = status;
+        order.updated_at = now.trunc_subsecs(3).max(order.updated_at);
+        true
     }
 
     /// Wraps `order` in an event envelope with a fresh event id.
     pub fn event(&mut self, order: Order, sequence: u64, now: DateTime<Utc>) -> OrderEvent {
         OrderEvent {
+            event_id: self.uuid(),
+            event_type: order.status.event_type(),
+            version: SCHEMA_VERSION,
+            timestamp: now.trunc_subsecs(3),
+            sequence,
+            order,
+        }
+    }
+
+    /// [`OrderGenerator::event`] borrowing `order`: draws the same event id.
+    pub fn event_ref<'a>(
+        &mut self,
+        order: &'a Order,
+        sequence: u64,
+        now: DateTime<Utc>,
+    ) -> OrderEventRef<'a> {
+        OrderEventRef {
             event_id: self.uuid(),
             event_type: order.status.event_type(),
             version: SCHEMA_VERSION,

@@ -2,6 +2,7 @@
 //!
 //! - [`order`]: the order event that travels on the `orders` topic. It carries the whole order
 //!   state (Event-Carried State Transfer), so a consumer never has to call anyone back.
+//! - [`event_json`]: the same event borrowing its order, to write its JSON without a copy.
 //! - [`validate`]: the business rules a consumer checks, as typed errors.
 //! - [`generate`]: a seedable generator of realistic orders and of their later lifecycle states.
 //! - [`audit`]: one line of a tracker's `.events` file (every message received).
@@ -13,6 +14,7 @@
 //! `total == subtotal + shipping + tax` holds exactly.
 
 pub mod audit;
+pub mod event_json;
 pub mod generate;
 pub mod headers;
 pub mod health;
@@ -23,6 +25,7 @@ pub mod poison;
 pub mod validate;
 
 pub use audit::AuditEntry;
+pub use event_json::OrderEventRef;
 pub use generate::OrderGenerator;
 pub use headers::HeaderMap;
 pub use health::{HealthEntry, Level, LogKind};

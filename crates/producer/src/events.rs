@@ -15,7 +15,7 @@ use uuid::Uuid;
 pub const MAX_OPEN_ORDERS: usize = 10_000;
 
 /// One record ready to be handed to Kafka.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct OutgoingRecord {
     /// The Kafka key: the order id, or a fresh UUID for a poison pill.
     pub key: String,
@@ -65,46 +65,29 @@ impl OpenOrders {
         true
     }
 
-    /// The next state of the open order at `index` (taken modulo the size), without changing
-    /// the set: call [`OpenOrders::replace`] with it once it is sent. `None` when the set is
-    /// empty.
-    pub fn next_state(
-        &self,
-        index: usize,
-        generator: &mut OrderGenerator,
-        now: DateTime<Utc>,
-    ) -> Option<Order> {
-        if self.orders.is_empty() {
-            return None;
-        }
-        generator.advance(&self.orders[index % self.orders.len()], now)
-    }
-
-    /// Replaces the open order at `index` (taken modulo the size) by its new state, or drops
-    /// it when that state is final.
-    pub fn replace(&mut self, index: usize, order: Order) {
-        if self.orders.is_empty() {
-            return;
-        }
-        let index = index % self.orders.len();
-        if order.status.is_final() {
-            self.orders.swap_remove(index);
-        } else {
-            self.orders[index] = order;
-        }
-    }
-
-    /// Moves the open order at `index` (taken modulo the size) to its next state and returns
-    /// that state; the order leaves the set once final. `None` when the set is empty.
-    pub fn advance(
+    /// Moves the open order at `index` (taken modulo the size) to its next state where it
+    /// is, hands that state to `then` (with the generator, to draw the event id), and drops
+    /// the order once it is final. `None` when the set is empty or the order cannot move.
+    pub fn advance<R>(
         &mut self,
         index: usize,
         generator: &mut OrderGenerator,
         now: DateTime<Utc>,
-    ) -> Option<Order> {
-        let next = self.next_state(index, generator, now)?;
-        self.replace(index, next.clone());
-        Some(next)
+        then: impl FnOnce(&mut OrderGenerator, &Order) -> R,
+    ) -> Option<R> {
+        if self.orders.is_empty() {
+            return None;
+        }
+        let index = index % self.orders.len();
+        let order = &mut self.orders[index];
+        if !generator.advance_in_place(order, now) {
+            return None;
+        }
+        let result = then(generator, order);
+        if order.status.is_final() {
+            self.orders.swap_remove(index);
+        }
+        Some(result)
     }
 }
 
@@ -128,8 +111,6 @@ pub struct EventSource {
     open: OpenOrders,
     mix: EventMix,
     next_sequence: u64,
-    /// Capacity for the next payload buffer, so serialization allocates once.
-    payload_capacity: usize,
 }
 
 impl EventSource {
@@ -141,7 +122,6 @@ impl EventSource {
             open: OpenOrders::new(MAX_OPEN_ORDERS),
             mix,
             next_sequence: 0,
-            payload_capacity: 2048,
         }
     }
 
@@ -152,9 +132,21 @@ impl EventSource {
 
     /// The next record, stamped `now`.
     pub fn next_record(&mut self, now: DateTime<Utc>) -> OutgoingRecord {
+        let mut record = OutgoingRecord::default();
+        self.next_record_into(now, &mut record);
+        record
+    }
+
+    /// The next record, stamped `now`, written over `record`: its buffers are reused, so a
+    /// flood allocates nothing for them after the first records.
+    pub fn next_record_into(&mut self, now: DateTime<Utc>, record: &mut OutgoingRecord) {
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        let trace_id = uuid::Builder::from_random_bytes(self.trace_rng.random()).into_uuid();
+        record.sequence = sequence;
+        record.trace_id = uuid::Builder::from_random_bytes(self.trace_rng.random()).into_uuid();
+        record.key.clear();
+        record.payload.clear();
+        record.event_type.clear();
         let poison = match self.mix.only_poison {
             Some(kind) => Some(kind),
             None if self.mix.poison_rate > 0.0 && self.generator.rng().random_bool(self.mix.poison_rate) => {
@@ -163,51 +155,41 @@ impl EventSource {
             }
             None => None,
         };
+        record.poison = poison;
         if let Some(kind) = poison {
-            let payload = kind.payload(&mut self.generator, sequence);
-            return OutgoingRecord {
-                key: self.generator.uuid().to_string(),
-                payload,
-                event_type: models::EventType::Created.as_str().to_owned(),
-                is_json: is_json_kind(kind),
-                sequence,
-                trace_id,
-                poison: Some(kind),
-            };
+            record.payload = kind.payload(&mut self.generator, sequence);
+            push_uuid(&mut record.key, self.generator.uuid());
+            record.event_type.push_str(models::EventType::Created.as_str());
+            record.is_json = is_json_kind(kind);
+            return;
         }
+        record.is_json = true;
         let lifecycle = !self.open.is_empty()
             && self.mix.lifecycle_share > 0.0
             && self.generator.rng().random_bool(self.mix.lifecycle_share);
-        let step = if lifecycle {
+        // The order's next state is written where the set keeps it; a new order is written,
+        // then moved into the set. Either way no order is copied.
+        let mut write = |generator: &mut OrderGenerator, order: &Order| {
+            let event = generator.event_ref(order, sequence, now);
+            event.write_json(&mut record.payload);
+            push_uuid(&mut record.key, order.order_id);
+            record.event_type.push_str(event.event_type.as_str());
+        };
+        if lifecycle {
             let index = self.generator.rng().random_range(0..self.open.len());
-            self.open.next_state(index, &mut self.generator, now).map(|order| (Some(index), order))
-        } else {
-            None
-        };
-        let (open_index, order) = step.unwrap_or_else(|| (None, self.generator.new_order(now)));
-        let event = self.generator.event(order, sequence, now);
-        let mut payload = Vec::with_capacity(self.payload_capacity);
-        // Serializing plain structs with string keys into memory cannot fail.
-        let _infallible = serde_json::to_writer(&mut payload, &event);
-        self.payload_capacity = self.payload_capacity.max(payload.len().next_power_of_two());
-        let record = OutgoingRecord {
-            key: event.order.order_id.to_string(),
-            payload,
-            event_type: event.event_type.as_str().to_owned(),
-            is_json: true,
-            sequence,
-            trace_id,
-            poison: None,
-        };
-        // The event's order is the new state to remember: moved back, not cloned.
-        match open_index {
-            Some(index) => self.open.replace(index, event.order),
-            None => {
-                self.open.insert(event.order);
+            if self.open.advance(index, &mut self.generator, now, &mut write).is_some() {
+                return;
             }
         }
-        record
+        let order = self.generator.new_order(now);
+        write(&mut self.generator, &order);
+        self.open.insert(order);
     }
+}
+
+/// Appends `id` in its hyphenated lower-case form.
+fn push_uuid(text: &mut String, id: Uuid) {
+    text.push_str(id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
 }
 
 /// Whether a poison kind's payload is still JSON text.
@@ -223,6 +205,10 @@ mod tests {
 
     use super::*;
 
+    fn status(_: &mut OrderGenerator, order: &Order) -> OrderStatus {
+        order.status.clone()
+    }
+
     fn mix(lifecycle_share: f64) -> EventMix {
         EventMix { lifecycle_share, poison_rate: 0.0, only_poison: None }
     }
@@ -237,16 +223,16 @@ mod tests {
         assert!(!open.insert(generator.new_order(now)), "full");
         assert_eq!(open.len(), 2);
         // created -> paid -> shipped -> delivered: the third step closes the order.
-        assert_eq!(open.advance(0, &mut generator, now).map(|o| o.status), Some(OrderStatus::Paid));
-        assert_eq!(open.advance(0, &mut generator, now).map(|o| o.status), Some(OrderStatus::Shipped));
+        assert_eq!(open.advance(0, &mut generator, now, status), Some(OrderStatus::Paid));
+        assert_eq!(open.advance(0, &mut generator, now, status), Some(OrderStatus::Shipped));
         assert_eq!(open.len(), 2);
-        assert_eq!(open.advance(0, &mut generator, now).map(|o| o.status), Some(OrderStatus::Delivered));
+        assert_eq!(open.advance(0, &mut generator, now, status), Some(OrderStatus::Delivered));
         assert_eq!(open.len(), 1, "delivered order dropped");
         let mut delivered = generator.new_order(now);
         delivered.status = OrderStatus::Delivered;
         assert!(!open.insert(delivered), "final orders are not kept");
-        assert_eq!(open.advance(7, &mut generator, now).map(|o| o.status), Some(OrderStatus::Paid));
-        assert!(OpenOrders::new(5).advance(0, &mut generator, now).is_none());
+        assert_eq!(open.advance(7, &mut generator, now, status), Some(OrderStatus::Paid));
+        assert!(OpenOrders::new(5).advance(0, &mut generator, now, status).is_none());
     }
 
     #[test]
@@ -255,7 +241,7 @@ mod tests {
         let now = Utc::now();
         let mut open = OpenOrders::new(10);
         open.insert(generator.new_order(now));
-        assert_eq!(open.advance(0, &mut generator, now).map(|o| o.status), Some(OrderStatus::Cancelled));
+        assert_eq!(open.advance(0, &mut generator, now, status), Some(OrderStatus::Cancelled));
         assert!(open.is_empty());
     }
 

@@ -10,7 +10,7 @@ use rdkafka::producer::ThreadedProducer;
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{Counters, DeliveryContext};
-use crate::events::EventSource;
+use crate::events::{EventSource, OutgoingRecord};
 use crate::pace::Pace;
 use crate::{send, ProducerError, RunOptions, StopReason};
 
@@ -62,6 +62,8 @@ fn flood(
     stop: &CancellationToken,
 ) -> StopReason {
     let mut sent: u64 = 0;
+    // librdkafka copies what it is given, so one record's buffers serve the whole flood.
+    let mut record = OutgoingRecord::default();
     loop {
         if count.is_some_and(|count| sent >= count) {
             return StopReason::CountReached;
@@ -69,7 +71,7 @@ fn flood(
         if stop.is_cancelled() {
             return StopReason::Shutdown;
         }
-        let record = source.next_record(Utc::now());
+        source.next_record_into(Utc::now(), &mut record);
         if !send::send_blocking(producer, topic, &record, counters, stop) {
             return StopReason::Shutdown;
         }

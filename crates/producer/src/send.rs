@@ -130,7 +130,8 @@ fn offer<'a>(
 fn headers(record: &OutgoingRecord) -> OwnedHeaders {
     let mut trace_buffer = uuid::Uuid::encode_buffer();
     let trace_id: &str = record.trace_id.hyphenated().encode_lower(&mut trace_buffer);
-    let sequence = record.sequence.to_string();
+    let mut sequence_buffer = itoa::Buffer::new();
+    let sequence = sequence_buffer.format(record.sequence);
     let mut headers = OwnedHeaders::new_with_capacity(5)
         .insert(Header { key: "event_type", value: Some(record.event_type.as_str()) });
     if record.is_json {
@@ -138,7 +139,7 @@ fn headers(record: &OutgoingRecord) -> OwnedHeaders {
     }
     headers = headers
         .insert(Header { key: "trace_id", value: Some(trace_id) })
-        .insert(Header { key: "producer_sequence", value: Some(sequence.as_str()) });
+        .insert(Header { key: "producer_sequence", value: Some(sequence) });
     if let Some(kind) = record.poison {
         headers = headers.insert(Header { key: "poison_kind", value: Some(kind.name()) });
     }
@@ -194,7 +195,57 @@ pub(crate) async fn settle(counters: &Counters, deadline: Instant) {
 
 #[cfg(test)]
 mod tests {
+    use rdkafka::message::Headers;
+
     use super::*;
+
+    fn header_list(headers: &OwnedHeaders) -> Vec<(String, String)> {
+        (0..headers.count())
+            .filter_map(|index| headers.get_as::<[u8]>(index).ok())
+            .map(|header| {
+                let value = header.value.map(String::from_utf8_lossy).unwrap_or_default();
+                (header.key.to_owned(), value.into_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn headers_name_the_type_the_content_the_trace_and_the_sequence() {
+        let trace_id = uuid::Uuid::parse_str("6f1c1e52-8d0e-4f43-9a55-0f5d4b8e2c11").unwrap();
+        let mut record = OutgoingRecord {
+            key: "key".to_owned(),
+            payload: b"{}".to_vec(),
+            event_type: "order.updated".to_owned(),
+            is_json: true,
+            sequence: 18_446_744_073_709_551_615,
+            trace_id,
+            poison: None,
+        };
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter().map(|(key, value)| ((*key).to_owned(), (*value).to_owned())).collect()
+        };
+        assert_eq!(
+            header_list(&headers(&record)),
+            pairs(&[
+                ("event_type", "order.updated"),
+                ("content-type", "application/json"),
+                ("trace_id", "6f1c1e52-8d0e-4f43-9a55-0f5d4b8e2c11"),
+                ("producer_sequence", "18446744073709551615"),
+            ])
+        );
+        record.is_json = false;
+        record.sequence = 0;
+        record.poison = Some(models::PoisonKind::NotUtf8);
+        assert_eq!(
+            header_list(&headers(&record)),
+            pairs(&[
+                ("event_type", "order.updated"),
+                ("trace_id", "6f1c1e52-8d0e-4f43-9a55-0f5d4b8e2c11"),
+                ("producer_sequence", "0"),
+                ("poison_kind", "not-utf8"),
+            ])
+        );
+    }
 
     #[test]
     fn message_size_limit_fits_the_oversized_pill_unless_the_user_chose_one() {

@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use models::audit::MessageOrigin;
-use models::{validate, AuditEntry, OrderEvent, OrderGenerator};
+use models::{validate, AuditEntry, OrderEvent, OrderEventRef, OrderGenerator};
 
 fn producer(c: &mut Criterion) {
     let mut group = c.benchmark_group("producer");
@@ -16,6 +16,29 @@ fn producer(c: &mut Criterion) {
     group.bench_function("generate order event", |b| b.iter(|| black_box(generator.new_order_event())));
     let event = generator.new_order_event();
     group.bench_function("serialise order event", |b| b.iter(|| black_box(event.to_json())));
+    // What the producer does instead: the event borrows its order and is written into one
+    // buffer reused from record to record.
+    let mut buffer = Vec::with_capacity(4096);
+    group.bench_function("serialise order event, borrowed into a reused buffer", |b| {
+        b.iter(|| {
+            buffer.clear();
+            OrderEventRef::from(black_box(&event)).write_json(&mut buffer);
+            black_box(buffer.len())
+        })
+    });
+    // A lifecycle step: a new order value (the copy the producer made before), or the order
+    // itself moved where it is kept (the producer's way now).
+    let now = chrono::Utc::now();
+    group.bench_function("lifecycle step, copied", |b| {
+        b.iter(|| black_box(generator.advance(black_box(&event.order), now)))
+    });
+    group.bench_function("lifecycle step, in place", |b| {
+        b.iter_batched_ref(
+            || event.order.clone(),
+            |order| black_box(generator.advance_in_place(order, now)),
+            BatchSize::SmallInput,
+        )
+    });
     group.finish();
 }
 

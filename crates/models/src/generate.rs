@@ -3,6 +3,8 @@
 //! The same seed gives the same orders (ids included), which keeps tests and benchmark
 //! datasets reproducible. Card data never goes beyond the last four digits.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, SubsecRound, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -131,7 +133,7 @@ impl OrderGenerator {
     pub fn new_order(&mut self, now: DateTime<Utc>) -> Order {
         let now = now.trunc_subsecs(3);
         let customer_number = self.rng.random_range(1..=CUSTOMER_COUNT);
-        let customer = customer(customer_number);
+        let customer = CUSTOMERS[customer_number - 1].clone();
         let item_count = self.rng.random_range(1..=MAX_ITEMS);
         let mut items: Vec<LineItem> = Vec::with_capacity(item_count);
         while items.len() < item_count {
@@ -151,7 +153,7 @@ impl OrderGenerator {
         // VAT rounded half up to the cent, in integers.
         let tax_cents = (subtotal_cents * VAT_PERCENT + 50) / 100;
         let method = PAYMENT_METHODS[self.rng.random_range(0..PAYMENT_METHODS.len())];
-        let card_last4 = method.is_card().then(|| format!("{:04}", self.rng.random_range(0..10_000)));
+        let card_last4 = method.is_card().then(|| four_digits(self.rng.random_range(0..10_000)));
         let shipping_address = self.address();
         // Most people get the invoice where the parcel goes.
         let billing_address =
@@ -169,7 +171,7 @@ impl OrderGenerator {
             payment: Payment {
                 method,
                 status: PaymentStatus::Pending,
-                transaction_id: format!("txn_{:016x}", self.rng.random::<u64>()),
+                transaction_id: transaction_id(self.rng.random::<u64>()),
                 card_last4,
             },
             shipping_address,
@@ -249,12 +251,48 @@ impl OrderGenerator {
         let (postal_code, city) = CITIES[self.rng.random_range(0..CITIES.len())];
         let street = STREETS[self.rng.random_range(0..STREETS.len())];
         Address {
-            street: format!("{} {}", self.rng.random_range(1..=150), street),
+            street: street_line(self.rng.random_range(1..=150), street),
             postal_code: postal_code.to_owned(),
             city: city.to_owned(),
             country: "FR".to_owned(),
         }
     }
+}
+
+/// The customers, formatted once: `CUSTOMERS[n - 1]` is `customer(n)`.
+static CUSTOMERS: LazyLock<Vec<Customer>> = LazyLock::new(|| (1..=CUSTOMER_COUNT).map(customer).collect());
+
+// The generator's strings, formatted without `format!` (whose machinery cost more than the
+// rest of a new order's fields); the tests hold them to the `format!` spelling.
+
+/// `txn_` and 16 lower-case hex digits.
+fn transaction_id(value: u64) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(20);
+    text.push_str("txn_");
+    for shift in (0..16).rev() {
+        text.push(char::from(HEX[((value >> (shift * 4)) & 0xf) as usize]));
+    }
+    text
+}
+
+/// `value` (from 0 to 9,999; `i32` like the draws `format!` took) as four digits, zeros in
+/// front.
+fn four_digits(value: i32) -> String {
+    let value = value.unsigned_abs();
+    let digits = [value / 1000 % 10, value / 100 % 10, value / 10 % 10, value % 10];
+    digits.iter().filter_map(|&digit| char::from_digit(digit, 10)).collect()
+}
+
+/// `number street`.
+fn street_line(number: i32, street: &str) -> String {
+    let mut buffer = itoa::Buffer::new();
+    let number = buffer.format(number);
+    let mut text = String::with_capacity(number.len() + 1 + street.len());
+    text.push_str(number);
+    text.push(' ');
+    text.push_str(street);
+    text
 }
 
 /// Customer `clientNN` (1-based), with a stable name and email.
@@ -274,6 +312,22 @@ mod tests {
 
     use super::*;
     use crate::validate::validate;
+
+    #[test]
+    fn strings_are_spelled_as_format_spells_them() {
+        for value in [0, 1, 0xab, u64::MAX, 0x0123_4567_89ab_cdef, 1 << 63] {
+            assert_eq!(transaction_id(value), format!("txn_{value:016x}"));
+        }
+        for value in [0, 7, 42, 999, 1000, 9999] {
+            assert_eq!(four_digits(value), format!("{value:04}"));
+        }
+        for number in [1, 9, 10, 150] {
+            assert_eq!(street_line(number, "rue Pasteur"), format!("{number} rue Pasteur"));
+        }
+        for number in 1..=CUSTOMER_COUNT {
+            assert_eq!(CUSTOMERS[number - 1], customer(number));
+        }
+    }
 
     #[test]
     fn same_seed_same_orders() {

@@ -213,14 +213,9 @@ impl OrderGenerator {
 
     /// Wraps `order` in an event envelope with a fresh event id.
     pub fn event(&mut self, order: Order, sequence: u64, now: DateTime<Utc>) -> OrderEvent {
-        OrderEvent {
-            event_id: self.uuid(),
-            event_type: order.status.event_type(),
-            version: SCHEMA_VERSION,
-            timestamp: now.trunc_subsecs(3),
-            sequence,
-            order,
-        }
+        let OrderEventRef { event_id, event_type, version, timestamp, sequence, .. } =
+            self.event_ref(&order, sequence, now);
+        OrderEvent { event_id, event_type, version, timestamp, sequence, order }
     }
 
     /// [`OrderGenerator::event`] borrowing `order`: draws the same event id.

@@ -59,15 +59,7 @@ impl<'o> Object<'o> {
 impl OrderEvent {
     /// Appends the event as compact JSON (what [`OrderEvent::to_json`] returns).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        let mut object = Object::start(out);
-        object
-            .uuid("event_id", self.event_id)
-            .str("event_type", self.event_type.as_str())
-            .int("version", self.version)
-            .time("timestamp", self.timestamp)
-            .int("sequence", self.sequence);
-        self.order.write_json(object.key("order"));
-        object.end();
+        crate::event_json::OrderEventRef::from(self).write_json(out);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::lines::{cut_raw_message, redrive_headers, text, text_of, EventsLine};
+use super::lines::{cut_raw_message, parse_line, redrive_headers, text, text_of, EventsLine};
 use super::offsets::PartitionKey;
 use super::{parse_timestamp_ms, push_ring, set_text, Aggregator, OrderRow, RedriveOutcome, RedrivenRow};
 
@@ -17,8 +17,8 @@ impl Aggregator {
         // is updated, then put back to keep its allocation.
         let mut scratch = std::mem::take(&mut self.scratch);
         let event = cut_raw_message(line, &mut scratch)
-            .and_then(|lean| serde_json::from_slice::<EventsLine<'_>>(lean).ok())
-            .or_else(|| serde_json::from_slice::<EventsLine<'_>>(line).ok());
+            .and_then(parse_line::<EventsLine<'_>>)
+            .or_else(|| parse_line::<EventsLine<'_>>(line));
         match event {
             Some(event) => self.record_events_line(instance_id, &event, now_ms),
             None => self.malformed.events += 1,

@@ -32,6 +32,17 @@ pub(super) fn cut_raw_message<'s>(line: &[u8], scratch: &'s mut Vec<u8>) -> Opti
     Some(scratch)
 }
 
+/// Parses one line. UTF-8 text is checked once, as a whole, and parsed as text: serde_json's
+/// byte reader would check each string again, one by one (a quarter of the time on audit
+/// lines). Other bytes get the byte reader, which accepts them where it only skips (a field
+/// the counting rules do not read), as before.
+pub(super) fn parse_line<'a, T: Deserialize<'a>>(line: &'a [u8]) -> Option<T> {
+    match std::str::from_utf8(line) {
+        Ok(text) => serde_json::from_str(text).ok(),
+        Err(_) => serde_json::from_slice(line).ok(),
+    }
+}
+
 /// The lean read side of an `.events` line: only the fields the counting rules need.
 ///
 /// `timestamp`, `kafka_topic`, `kafka_partition`, `kafka_offset` and `deserialized` are

@@ -12,7 +12,7 @@
 //! lifetime means a new group join), and looks again at every hand-off tick, which costs a
 //! lock and a short copy inside librdkafka.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,4 +37,32 @@ pub fn cluster_id<C: ClientContext>(client: &Client<C>, timeout: Duration) -> Op
         bindings::rd_kafka_mem_free(client.native_ptr(), copy.cast());
         Some(id)
     }
+}
+
+/// The high watermark of `topic`/`partition` that librdkafka cached from the last fetch
+/// response for it: as fresh as the last fetch (a tenth of a second when busy), where the
+/// statistics are as old as `statistics.interval.ms`. `None` before the first fetch.
+///
+/// rdkafka 0.39 wraps only the variant that asks the broker and blocks
+/// (`fetch_watermarks`); this reads the cache, without waiting.
+pub fn cached_high_watermark<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    partition: i32,
+) -> Option<i64> {
+    let topic = CString::new(topic).ok()?;
+    let (mut low, mut high) = (-1_i64, -1_i64);
+    // SAFETY: the client pointer is valid for the lifetime of `client`, `topic` is
+    // NUL-terminated and outlives the call, and both out-pointers point to live i64s that
+    // librdkafka only writes; nothing is handed back to free.
+    let error = unsafe {
+        bindings::rd_kafka_get_watermark_offsets(
+            client.native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (error == bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0).then_some(high)
 }

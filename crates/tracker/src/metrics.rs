@@ -36,7 +36,8 @@ pub struct Counters {
     pub latency: LatencyHistogram,
 }
 
-/// Offsets the consumer knows for one partition (from librdkafka statistics).
+/// Offsets the consumer knows for one partition: from librdkafka's statistics, the high
+/// watermark replaced by the fresher one cached from the last fetch when there is one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PartitionOffsets {
     /// Committed offset (next to read), if any.
@@ -94,8 +95,8 @@ impl Counters {
                 let last_processed_offset = last_finished.get(&partition).copied();
                 // Position: the next offset this consumer will handle.
                 let position = last_processed_offset.map(|offset| offset + 1).or(known.committed);
-                // The high watermark comes from librdkafka's statistics (every few seconds) and
-                // reads low on Tansu; the partition holds at least what this consumer handled,
+                // The high watermark can trail (statistics before the first fetch) and reads low
+                // on Tansu; the partition holds at least what this consumer handled,
                 // so a figure below the position is raised to it: a metrics entry never says
                 // it processed past the end of the partition.
                 let high_watermark = match (known.high_watermark, position) {

@@ -355,3 +355,50 @@ fn bad_configuration_exits_2_with_one_clear_line() {
     );
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "no file created before validation");
 }
+
+/// In a burst, a metrics entry's lag counts the records still waiting, even with librdkafka's
+/// statistics ten minutes apart (they used to be the only source of the high watermark: the
+/// lag read 0, or nothing, while thousands waited), and reads 0 once they are drained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_shows_in_the_lag_between_statistics() {
+    let broker = broker_with_topics().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        "kafka:\n  properties:\n    statistics.interval.ms: 600000\n",
+    )
+    .unwrap();
+    let _tracker = Tracker::start(&broker, dir.path(), "lag", &[("TRACKER_PROCESSING_DELAY_MS", "3")]);
+    wait_until(GENEROUS, "the tracker owns the partitions", || {
+        !log_entries(dir.path(), "lag", "partitions_assigned").is_empty()
+    });
+    let records = valid_orders(21, 3000);
+    broker.produce("orders", &records).await.unwrap();
+
+    let metrics = |dir: &std::path::Path| -> Vec<Value> {
+        log_entries(dir, "lag", "metrics").into_iter().map(|entry| entry["metadata"].clone()).collect()
+    };
+    wait_until(GENEROUS, "a metrics entry in the middle of the backlog", || {
+        metrics(dir.path()).iter().any(|m| m["messages_received"].as_u64().is_some_and(|n| n > 0 && n < 2000))
+    });
+    let during = metrics(dir.path())
+        .into_iter()
+        .find(|m| m["messages_received"].as_u64().is_some_and(|n| n > 0 && n < 2000))
+        .unwrap();
+    let waiting = 3000 - during["messages_processed"].as_i64().unwrap();
+    let lag = during["total_lag"].as_i64().unwrap_or_else(|| panic!("no lag in {during}"));
+    assert!(lag >= waiting / 2, "lag {lag} with {waiting} records waiting: {during}");
+    for partition in during["partitions"].as_array().unwrap() {
+        if let (Some(high), Some(last)) =
+            (partition["high_watermark"].as_i64(), partition["last_processed_offset"].as_i64())
+        {
+            assert_eq!(partition["lag"].as_i64(), Some(high - last - 1), "the row adds up: {partition}");
+        }
+    }
+
+    wait_until(GENEROUS, "a metrics entry after the backlog is drained", || {
+        metrics(dir.path()).iter().any(|m| m["messages_processed"] == 3000)
+    });
+    let after = metrics(dir.path()).into_iter().find(|m| m["messages_processed"] == 3000).unwrap();
+    assert_eq!(after["total_lag"], 0, "{after}");
+}

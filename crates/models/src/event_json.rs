@@ -7,9 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::json::{write_int, write_key, write_str};
+use crate::order::write::Object;
 use crate::order::{EventType, Order, OrderEvent};
-use crate::Timestamp;
 
 /// [`OrderEvent`] with a borrowed order; the same JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,25 +32,15 @@ impl OrderEventRef<'_> {
     /// Appends the event's JSON to `out` (which a caller reuses from one event to the next),
     /// written by hand like [`OrderEvent::write_json`].
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        write_key(out, "event_id");
-        write_str(out, self.event_id.hyphenated().encode_lower(&mut Uuid::encode_buffer()));
-        out.push(b',');
-        write_key(out, "event_type");
-        write_str(out, self.event_type.as_str());
-        out.push(b',');
-        write_key(out, "version");
-        write_int(out, self.version);
-        out.push(b',');
-        write_key(out, "timestamp");
-        write_str(out, Timestamp::new(self.timestamp).as_str());
-        out.push(b',');
-        write_key(out, "sequence");
-        write_int(out, self.sequence);
-        out.push(b',');
-        write_key(out, "order");
-        self.order.write_json(out);
-        out.push(b'}');
+        let mut object = Object::start(out);
+        object
+            .uuid("event_id", self.event_id)
+            .str("event_type", self.event_type.as_str())
+            .int("version", self.version)
+            .time("timestamp", self.timestamp)
+            .int("sequence", self.sequence);
+        self.order.write_json(object.key("order"));
+        object.end();
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-mod write;
+pub(crate) mod write;
 
 /// The envelope version this code writes and accepts.
 pub const SCHEMA_VERSION: u32 = 1;

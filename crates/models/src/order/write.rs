@@ -6,52 +6,50 @@
 use uuid::Uuid;
 
 use super::{Address, Customer, LineItem, Order, OrderEvent, Payment};
-use crate::json::{write_int, write_str};
+use crate::json::{write_int, write_key, write_str};
 use crate::Timestamp;
 
 /// Writes the fields of one JSON object: `{` first, `,` between, `}` at [`Object::end`].
-struct Object<'o> {
+pub(crate) struct Object<'o> {
     out: &'o mut Vec<u8>,
     first: bool,
 }
 
 impl<'o> Object<'o> {
-    fn start(out: &'o mut Vec<u8>) -> Self {
+    pub(crate) fn start(out: &'o mut Vec<u8>) -> Self {
         out.push(b'{');
         Object { out, first: true }
     }
 
     /// `"name":`, after a comma unless first. Names here never need escaping.
-    fn key(&mut self, name: &str) -> &mut Vec<u8> {
+    pub(crate) fn key(&mut self, name: &str) -> &mut Vec<u8> {
         if !self.first {
             self.out.push(b',');
         }
         self.first = false;
-        self.out.push(b'"');
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b"\":");
+        write_key(self.out, name);
         self.out
     }
 
-    fn str(&mut self, name: &str, value: &str) -> &mut Self {
+    pub(crate) fn str(&mut self, name: &str, value: &str) -> &mut Self {
         write_str(self.key(name), value);
         self
     }
 
-    fn int(&mut self, name: &str, value: impl itoa::Integer) -> &mut Self {
+    pub(crate) fn int(&mut self, name: &str, value: impl itoa::Integer) -> &mut Self {
         write_int(self.key(name), value);
         self
     }
 
-    fn uuid(&mut self, name: &str, value: Uuid) -> &mut Self {
+    pub(crate) fn uuid(&mut self, name: &str, value: Uuid) -> &mut Self {
         self.str(name, value.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
     }
 
-    fn time(&mut self, name: &str, value: chrono::DateTime<chrono::Utc>) -> &mut Self {
+    pub(crate) fn time(&mut self, name: &str, value: chrono::DateTime<chrono::Utc>) -> &mut Self {
         self.str(name, Timestamp::new(value).as_str())
     }
 
-    fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         self.out.push(b'}');
     }
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::headers::HeaderMap;
+use crate::order::write::Object;
 use crate::order::{Order, OrderEvent};
 
 /// `event_type` of an audit line.
@@ -187,66 +188,41 @@ impl<'a> AuditEntry<'a> {
     /// of the struct, as `serde_json` would write them (the tracker's golden test pins the
     /// bytes), but written directly, since this runs for every message.
     pub fn write_line(&self, out: &mut Vec<u8>) {
-        use crate::json::{write_int, write_key, write_str};
         let start = out.len();
-        let optional_str = |out: &mut Vec<u8>, key: &str, value: Option<&str>| {
-            write_key(out, key);
-            match value {
-                Some(text) => write_str(out, text),
-                None => out.extend_from_slice(b"null"),
-            }
-            out.push(b',');
-        };
-        let optional_uuid = |out: &mut Vec<u8>, key: &str, value: Option<Uuid>| {
-            let mut buffer = Uuid::encode_buffer();
-            optional_str(out, key, value.map(|id| &*id.hyphenated().encode_lower(&mut buffer)));
-        };
-        out.push(b'{');
-        optional_str(out, "timestamp", Some(&self.timestamp));
-        optional_str(out, "event_type", Some(self.event_type.as_str()));
-        optional_str(out, "instance_id", Some(&self.instance_id));
-        optional_str(out, "cluster_id", self.cluster_id.as_deref());
-        optional_str(out, "kafka_topic", Some(&self.kafka_topic));
-        write_key(out, "kafka_partition");
-        write_int(out, self.kafka_partition);
-        out.push(b',');
-        write_key(out, "kafka_offset");
-        write_int(out, self.kafka_offset);
-        out.push(b',');
-        optional_str(out, "kafka_key", self.kafka_key.as_deref());
-        optional_str(out, "raw_message", Some(&self.raw_message));
-        optional_str(out, "raw_message_base64", self.raw_message_base64.as_deref());
-        write_key(out, "message_size");
-        write_int(out, self.message_size);
-        out.push(b',');
-        write_key(out, "deserialized");
-        out.extend_from_slice(if self.deserialized { b"true," } else { b"false," });
-        optional_uuid(out, "event_id", self.event_id);
-        optional_uuid(out, "order_id", self.order_id);
-        write_key(out, "sequence");
-        match self.sequence {
-            Some(sequence) => write_int(out, sequence),
-            None => out.extend_from_slice(b"null"),
-        }
-        out.push(b',');
-        optional_str(out, "event_timestamp", self.event_timestamp.as_deref());
-        optional_str(out, "status", self.status.as_deref());
-        write_key(out, "order_full");
+        let mut line = Object::start(out);
+        line.str("timestamp", &self.timestamp)
+            .str("event_type", self.event_type.as_str())
+            .str("instance_id", &self.instance_id)
+            .optional_str("cluster_id", self.cluster_id.as_deref())
+            .str("kafka_topic", &self.kafka_topic)
+            .int("kafka_partition", self.kafka_partition)
+            .int("kafka_offset", self.kafka_offset)
+            .optional_str("kafka_key", self.kafka_key.as_deref())
+            .str("raw_message", &self.raw_message)
+            .optional_str("raw_message_base64", self.raw_message_base64.as_deref())
+            .int("message_size", self.message_size)
+            .raw("deserialized", if self.deserialized { b"true" } else { b"false" })
+            .optional_uuid("event_id", self.event_id)
+            .optional_uuid("order_id", self.order_id)
+            .optional_int("sequence", self.sequence)
+            .optional_str("event_timestamp", self.event_timestamp.as_deref())
+            .optional_str("status", self.status.as_deref());
         match &self.order_full {
-            Some(order) => order.write_json(out),
-            None => out.extend_from_slice(b"null"),
+            Some(order) => order.write_json(line.key("order_full")),
+            None => {
+                line.raw("order_full", b"null");
+            }
         }
-        out.push(b',');
-        optional_str(out, "error", self.error.as_deref());
-        optional_str(out, "validation_error", self.validation_error.as_deref());
-        write_key(out, "headers");
+        line.optional_str("error", self.error.as_deref())
+            .optional_str("validation_error", self.validation_error.as_deref());
         // Serializing a map with string keys into a Vec cannot fail; if it ever did, no half
         // line is left behind.
-        if serde_json::to_writer(&mut *out, &self.headers).is_err() {
+        if serde_json::to_writer(line.key("headers"), &self.headers).is_err() {
             out.truncate(start);
             return;
         }
-        out.extend_from_slice(b"}\n");
+        line.end();
+        out.push(b'\n');
     }
 }
 

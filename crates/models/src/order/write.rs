@@ -49,6 +49,34 @@ impl<'o> Object<'o> {
         self.str(name, Timestamp::new(value).as_str())
     }
 
+    /// `null` for `None`, like serde writes an absent optional field.
+    pub(crate) fn optional_str(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+        match value {
+            Some(text) => self.str(name, text),
+            None => self.raw(name, b"null"),
+        }
+    }
+
+    pub(crate) fn optional_int(&mut self, name: &str, value: Option<impl itoa::Integer>) -> &mut Self {
+        match value {
+            Some(number) => self.int(name, number),
+            None => self.raw(name, b"null"),
+        }
+    }
+
+    pub(crate) fn optional_uuid(&mut self, name: &str, value: Option<Uuid>) -> &mut Self {
+        match value {
+            Some(id) => self.uuid(name, id),
+            None => self.raw(name, b"null"),
+        }
+    }
+
+    /// A value already written as JSON.
+    pub(crate) fn raw(&mut self, name: &str, json: &[u8]) -> &mut Self {
+        self.key(name).extend_from_slice(json);
+        self
+    }
+
     pub(crate) fn end(&mut self) {
         self.out.push(b'}');
     }

@@ -45,6 +45,18 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "Building the tests"
 cargo test --workspace --locked --no-run
 
+# A hung test fails the run loudly instead of eating CI's time.
+run_tests() {
+  timeout --signal=TERM --kill-after=30s "${TEST_TIMEOUT:-25m}" \
+    cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-2}" "$@"
+}
+# The tests that need the crate build of Tansu: SASL logins (users kept in sqlite storage)
+# and durable storage (postgres). The others run while it builds.
+needs_tansu_crate=(sasl durable_storage)
+
+step "Tests, all but ${needs_tansu_crate[*]}: cargo test (each broker-backed test starts its own broker; 2 test threads), while Tansu builds"
+run_tests "${needs_tansu_crate[@]/#/--skip=}"
+
 step "Waiting for the Tansu crate build"
 if ! wait "$tansu_pid"; then
   cat "$tansu_log" >&2
@@ -53,8 +65,6 @@ if ! wait "$tansu_pid"; then
 fi
 tail -n 2 "$tansu_log"
 
-step "Tests: cargo test (each broker-backed test starts its own broker; 2 test threads)"
-# A hung test fails the run loudly instead of eating CI's time.
-timeout --signal=TERM --kill-after=30s "${TEST_TIMEOUT:-25m}" \
-  cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-2}"
+step "Tests of ${needs_tansu_crate[*]}: cargo test"
+run_tests "${needs_tansu_crate[@]}"
 step "Done"

@@ -1,6 +1,6 @@
 //! The consumer's callbacks: rebalances (logged, and committed before partitions leave),
-//! commit results, client errors (a refused SASL login is fatal), and librdkafka statistics
-//! (for lag).
+//! commit results (the committed offsets, and failures), client errors (a refused SASL login
+//! is fatal), and librdkafka statistics (for lag).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,7 +13,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::TopicPartitionList;
+use rdkafka::{Offset, TopicPartitionList};
 
 use crate::cluster;
 use crate::metrics::PartitionOffsets;
@@ -26,6 +26,9 @@ const CLUSTER_ID_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2
 pub struct TrackerContext {
     shared: Arc<Mutex<Shared>>,
     offsets: Mutex<BTreeMap<i32, PartitionOffsets>>,
+    /// Per partition, the offset this instance last committed, as the broker acknowledged it;
+    /// forgotten when the partition is revoked or assigned again.
+    committed: Mutex<BTreeMap<i32, i64>>,
     topic: String,
     auth: AuthWatch,
 }
@@ -34,12 +37,35 @@ impl TrackerContext {
     /// Callbacks writing to `shared`, reading statistics of `topic`, reporting a refused
     /// login to `auth`.
     pub fn new(shared: Arc<Mutex<Shared>>, topic: String, auth: AuthWatch) -> Self {
-        Self { shared, offsets: Mutex::new(BTreeMap::new()), topic, auth }
+        Self {
+            shared,
+            offsets: Mutex::new(BTreeMap::new()),
+            committed: Mutex::new(BTreeMap::new()),
+            topic,
+            auth,
+        }
     }
 
-    /// Committed offsets and high watermarks from the latest statistics.
+    /// Committed offsets and high watermarks. A committed offset is the one this instance's
+    /// last commit of the partition stored, acknowledged by the broker; before that (since the
+    /// partition was assigned), the one in the latest statistics (what the group had). The
+    /// statistics come every few seconds: on their own, the committed offset shown next to a
+    /// fresh position trailed it by up to an interval.
     pub fn partition_offsets(&self) -> BTreeMap<i32, PartitionOffsets> {
-        self.offsets.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        let mut offsets = self.offsets.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        for (&partition, &committed) in self.committed.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            offsets.entry(partition).or_default().committed = Some(committed);
+        }
+        offsets
+    }
+
+    /// Forgets what this instance committed on `partitions`: another instance may commit
+    /// there while they are not ours, and a new broker lifetime starts its offsets again.
+    fn forget_committed(&self, partitions: &[i32]) {
+        let mut committed = self.committed.lock().unwrap_or_else(PoisonError::into_inner);
+        for partition in partitions {
+            committed.remove(partition);
+        }
     }
 
     fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
@@ -112,6 +138,7 @@ impl ConsumerContext for TrackerContext {
             shared.log(&entry, Some(&error));
         }
         shared.revoke(&partitions);
+        self.forget_committed(&partitions);
         let topic = shared.identity.topic.clone();
         shared.log(&PartitionsRevoked { topic, partitions }, None);
         let _ = shared.files.flush();
@@ -131,6 +158,7 @@ impl ConsumerContext for TrackerContext {
                 shared.set_cluster_id(cluster_id);
                 let partitions = partitions_of(list);
                 shared.assign(&partitions);
+                self.forget_committed(&partitions);
                 let topic = shared.identity.topic.clone();
                 let cluster_id = shared.cluster_id().map(|id| id.to_string());
                 shared.log(&PartitionsAssigned { topic, partitions, cluster_id }, None);
@@ -146,7 +174,15 @@ impl ConsumerContext for TrackerContext {
 
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
         match result {
-            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Ok(()) => {
+                let mut committed = self.committed.lock().unwrap_or_else(PoisonError::into_inner);
+                for element in offsets.elements_for_topic(&self.topic) {
+                    if let (Offset::Offset(offset), Ok(())) = (element.offset(), element.error()) {
+                        committed.insert(element.partition(), offset);
+                    }
+                }
+            }
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
             Err(error) => {
                 let partitions = partitions_of(offsets);
                 let entry = CommitFailed { partitions: Some(partitions), during: None };

@@ -402,3 +402,39 @@ async fn a_backlog_shows_in_the_lag_between_statistics() {
     let after = metrics(dir.path()).into_iter().find(|m| m["messages_processed"] == 3000).unwrap();
     assert_eq!(after["total_lag"], 0, "{after}");
 }
+
+/// The committed offset in a metrics entry is what this instance's last commit stored, not
+/// the statistics' copy of it, which comes only every `statistics.interval.ms`: once every
+/// record is handled and committed, each partition's committed offset is the one after its
+/// last processed offset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_committed_offset_is_the_last_commit_not_the_last_statistics() {
+    let broker = broker_with_topics().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.yaml"),
+        "kafka:\n  properties:\n    statistics.interval.ms: 600000\n",
+    )
+    .unwrap();
+    let _tracker = Tracker::start(&broker, dir.path(), "commits", &[("TRACKER_COMMIT_INTERVAL_MS", "200")]);
+    wait_until(GENEROUS, "the tracker owns the partitions", || {
+        !log_entries(dir.path(), "commits", "partitions_assigned").is_empty()
+    });
+    broker.produce("orders", &valid_orders(22, 300)).await.unwrap();
+
+    let committed_everywhere = |metrics: &Value| {
+        metrics["messages_processed"] == 300
+            && metrics["partitions"].as_array().is_some_and(|partitions| {
+                partitions.iter().all(|partition| {
+                    partition["last_processed_offset"].is_null()
+                        || partition["committed_offset"].as_i64()
+                            == partition["last_processed_offset"].as_i64().map(|last| last + 1)
+                })
+            })
+    };
+    let last_metrics =
+        || log_entries(dir.path(), "commits", "metrics").last().map(|entry| entry["metadata"].clone());
+    wait_until(GENEROUS, "a metrics entry with every partition committed after its last record", || {
+        last_metrics().is_some_and(|metrics| committed_everywhere(&metrics))
+    });
+}

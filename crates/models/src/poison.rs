@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::generate::OrderGenerator;
 
@@ -77,9 +77,9 @@ impl PoisonKind {
         }
     }
 
-    /// A payload of this kind; `sequence` goes where the kind keeps an envelope.
-    pub fn payload(self, generator: &mut OrderGenerator, sequence: u64) -> Vec<u8> {
-        let now = Utc::now();
+    /// A payload of this kind; `sequence` and `now` go where the kind keeps an envelope (the
+    /// producer passes its clock, so a fixed clock gives the same bytes).
+    pub fn payload(self, generator: &mut OrderGenerator, sequence: u64, now: DateTime<Utc>) -> Vec<u8> {
         let order = generator.new_order(now);
         let event = generator.event(order, sequence, now);
         let mut value = serde_json::to_value(&event).unwrap_or_default();
@@ -147,7 +147,7 @@ mod tests {
     fn every_kind_is_rejected_the_documented_way() {
         let mut generator = OrderGenerator::seeded(11);
         for &kind in PoisonKind::ALL {
-            let payload = kind.payload(&mut generator, 1);
+            let payload = kind.payload(&mut generator, 1, Utc::now());
             let outcome = match OrderEvent::from_slice(&payload) {
                 Err(_) => Rejection::Deserialization,
                 Ok(event) => {
@@ -160,11 +160,21 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_envelope_carries_the_given_time_and_sequence() {
+        let now = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678Z").unwrap().with_timezone(&Utc);
+        let payload = PoisonKind::MissingField.payload(&mut OrderGenerator::seeded(3), 41, now);
+        let value: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(value["timestamp"], "2026-01-02T03:04:05.678Z", "{value}");
+        assert_eq!(value["order"]["created_at"], "2026-01-02T03:04:05.678Z", "{value}");
+        assert_eq!(value["sequence"], 41, "{value}");
+    }
+
+    #[test]
     fn payload_shapes() {
         let mut generator = OrderGenerator::seeded(12);
-        assert!(PoisonKind::Empty.payload(&mut generator, 0).is_empty());
-        assert!(std::str::from_utf8(&PoisonKind::NotUtf8.payload(&mut generator, 0)).is_err());
-        let oversized = PoisonKind::Oversized.payload(&mut generator, 0).len();
+        assert!(PoisonKind::Empty.payload(&mut generator, 0, Utc::now()).is_empty());
+        assert!(std::str::from_utf8(&PoisonKind::NotUtf8.payload(&mut generator, 0, Utc::now())).is_err());
+        let oversized = PoisonKind::Oversized.payload(&mut generator, 0, Utc::now()).len();
         assert!((OVERSIZED_BYTES..1_000_000).contains(&oversized), "{oversized}");
     }
 

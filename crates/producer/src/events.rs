@@ -157,7 +157,7 @@ impl EventSource {
         };
         record.poison = poison;
         if let Some(kind) = poison {
-            record.payload = kind.payload(&mut self.generator, sequence);
+            record.payload = kind.payload(&mut self.generator, sequence, now);
             push_uuid(&mut record.key, self.generator.uuid());
             record.event_type.push_str(models::EventType::Created.as_str());
             record.is_json = is_json_kind(kind);

@@ -183,7 +183,7 @@ mod tests {
     fn every_poison_kind_is_a_permanent_failure_of_its_documented_kind() {
         let mut generator = OrderGenerator::seeded(2);
         for &kind in PoisonKind::ALL {
-            let inspection = Inspection::of(Some(&kind.payload(&mut generator, 0)));
+            let inspection = Inspection::of(Some(&kind.payload(&mut generator, 0, chrono::Utc::now())));
             let failure = inspection.accepted().expect_err("poison is rejected");
             assert!(failure.is_permanent());
             let expected = match kind.rejection() {

@@ -20,7 +20,7 @@ async fn each_poison_kind_reaches_the_dlq_and_list_show_export_show_it_exactly()
         .map(|(n, kind)| {
             let mut record = RawRecord::new(
                 format!("poison-{kind}").as_bytes(),
-                &kind.payload(&mut generator, n as u64),
+                &kind.payload(&mut generator, n as u64, chrono::Utc::now()),
                 &[("poison_kind", kind.name()), ("trace_id", &format!("trace-{n}"))],
             );
             // A header value that is not UTF-8 travels as it is.

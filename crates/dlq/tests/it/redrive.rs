@@ -10,7 +10,7 @@ async fn export_fix_redrive_and_the_tracker_processes_it() {
     let broker = broker_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
     let _tracker = Tracker::start(&broker, dir.path(), "instance-1", &[]);
-    let payload = PoisonKind::BadAmounts.payload(&mut OrderGenerator::seeded(5), 1);
+    let payload = PoisonKind::BadAmounts.payload(&mut OrderGenerator::seeded(5), 1, chrono::Utc::now());
     let record =
         RawRecord::new(b"order-1", &payload, &[("poison_kind", "bad-amounts"), ("trace_id", "trace-9")]);
     produce(&broker, "orders", &[record]).await;

@@ -23,7 +23,10 @@ async fn monitor_once_json_matches_the_tracker_files() {
     let mut records = valid_orders(21, 150);
     let mut generator = models::OrderGenerator::seeded(22);
     for (n, kind) in [PoisonKind::InvalidJson, PoisonKind::BadAmounts, PoisonKind::Empty].iter().enumerate() {
-        records.push(Record::new(format!("poison-{n}"), kind.payload(&mut generator, n as u64)));
+        records.push(Record::new(
+            format!("poison-{n}"),
+            kind.payload(&mut generator, n as u64, chrono::Utc::now()),
+        ));
     }
     let expected = produce_orders(&broker, &records).await;
     wait_for_offsets(dir.path(), &expected, std::time::Duration::from_secs(60));

@@ -162,7 +162,10 @@ async fn every_poison_kind_is_audited_and_dead_lettered_byte_for_byte() {
         .iter()
         .enumerate()
         .map(|(n, kind)| {
-            let mut record = Record::new(format!("poison-{n}"), kind.payload(&mut generator, n as u64));
+            let mut record = Record::new(
+                format!("poison-{n}"),
+                kind.payload(&mut generator, n as u64, chrono::Utc::now()),
+            );
             record.headers.push(("poison_kind".into(), kind.name().into()));
             record
         })

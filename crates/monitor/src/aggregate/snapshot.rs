@@ -211,7 +211,7 @@ impl Aggregator {
             .iter()
             .map(|(customer_id, totals)| CustomerSummary {
                 customer_id: customer_id.clone(),
-                name: business.customer_names.get(customer_id).cloned(),
+                name: totals.name.clone(),
                 orders: totals.orders,
                 revenue_cents: totals.revenue_cents,
             })

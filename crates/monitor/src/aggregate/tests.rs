@@ -254,3 +254,69 @@ fn cutting_raw_message_keeps_the_needed_fields() {
     aggregator.ingest_events_line("i", line, now);
     assert_eq!(aggregator.snapshot(now).messages.invalid, 0);
 }
+
+/// Counts the allocations of the current thread, so that a test can measure what one line
+/// costs while other tests run on other threads.
+mod allocations {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static COUNT: Cell<u64> = const { Cell::new(0) };
+    }
+
+    struct Counting;
+
+    // SAFETY: every call is passed to the system allocator unchanged; the counter is a
+    // thread-local Cell without destructor, so counting never allocates.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = COUNT.try_with(|count| count.set(count.get() + 1));
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    #[global_allocator]
+    static ALLOCATOR: Counting = Counting;
+
+    /// Allocations made by this thread so far.
+    pub(super) fn so_far() -> u64 {
+        COUNT.with(Cell::get)
+    }
+}
+
+#[test]
+fn a_created_order_of_known_customer_and_products_costs_one_allocation() {
+    let now = time("2026-01-01T00:00:00Z");
+    let mut aggregator = Aggregator::new(AggregatorConfig::default());
+    let line = |index: u64| {
+        audit_line(
+            "2026-01-01T00:00:00.000Z",
+            &format!(
+                "\"status\":\"created\",\"order_id\":\"{index:08x}-0000-4000-8000-000000000000\",\
+                 \"order_full\":{{\"total_cents\":100,\"currency\":\"EUR\",\
+                 \"customer\":{{\"customer_id\":\"client7\",\"name\":\"Ann\"}},\
+                 \"items\":[{{\"product_id\":\"SKU-1\",\"name\":\"Lamp\",\"quantity\":1}},\
+                 {{\"product_id\":\"SKU-2\",\"name\":\"Desk\",\"quantity\":2}}],\
+                 \"payment\":{{\"method\":\"card\"}}}}"
+            ),
+        )
+    };
+    let lines: Vec<String> = (0..1200).map(line).collect();
+    for line in &lines[..200] {
+        aggregator.ingest_events_line("i", line.as_bytes(), now);
+    }
+    let before = allocations::so_far();
+    for line in &lines[200..] {
+        aggregator.ingest_events_line("i", line.as_bytes(), now);
+    }
+    let per_line = (allocations::so_far() - before) as f64 / 1000.0;
+    // The parsed items' Vec, and now and then an order table growing: no key copied for a
+    // customer or a product already known, no name copied again.
+    assert!(per_line < 1.1, "{per_line} allocations per line");
+    assert_eq!(aggregator.snapshot(now).business.orders_created, 1200);
+}

@@ -35,7 +35,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// Default size of one read.
-pub const READ_CHUNK_BYTES: usize = 1 << 20;
+pub const READ_CHUNK_BYTES: usize = 128 << 10;
 
 /// Default limit of the bytes held in unfinished lines, all files together; it is also the
 /// longest line kept. Longer lines, or lines that would take the total over it, are dropped.

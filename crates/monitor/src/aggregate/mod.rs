@@ -14,8 +14,9 @@
 //!   `validation_error == null`. Revenue, average basket and top customers count
 //!   `status == "created"` lines, each `order_id` once among the last
 //!   [`ORDER_DEDUP_WINDOW`] distinct created orders (a re-delivery older than that counts
-//!   again). "Orders by status" counts valid events per status, i.e. how many orders reached
-//!   each status, not where each order stands now (that would need one entry per order).
+//!   again). "Orders by status" counts each order once, at the furthest status seen for it
+//!   (ranked by lifecycle, not by arrival): one ~20-byte entry per order, up to
+//!   [`MAX_ORDERS_TRACKED`] (orders beyond it are counted as not tracked).
 //! - **Throughput** uses the lines' own timestamps, in per-second buckets over a bounded
 //!   window, so reading old files at start gives the rates they had.
 //!

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use kafka::auth::{AuthWatch, Recorded};
 use models::health::{CommitFailed, KafkaError as KafkaErrorEntry, PartitionsAssigned, PartitionsRevoked};
-use rdkafka::client::ClientContext;
+use rdkafka::client::{Client, ClientContext};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
@@ -46,17 +46,34 @@ impl TrackerContext {
         }
     }
 
-    /// Committed offsets and high watermarks. A committed offset is the one this instance's
-    /// last commit of the partition stored, acknowledged by the broker; before that (since the
-    /// partition was assigned), the one in the latest statistics (what the group had). The
-    /// statistics come every few seconds: on their own, the committed offset shown next to a
-    /// fresh position trailed it by up to an interval.
-    pub fn partition_offsets(&self) -> BTreeMap<i32, PartitionOffsets> {
-        let mut offsets = self.offsets.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        for (&partition, &committed) in self.committed.lock().unwrap_or_else(PoisonError::into_inner).iter() {
-            offsets.entry(partition).or_default().committed = Some(committed);
-        }
-        offsets
+    /// The freshest offsets known for each partition of `assignment`. The statistics come
+    /// only every `statistics.interval.ms` (up to 5 s): on their own, the figures shown next to
+    /// a fresh position trailed it (in a burst the lag read 0 while thousands of records
+    /// waited). So the high watermark is the one librdkafka cached from the last fetch
+    /// response, and the committed offset the one this instance's last commit of the
+    /// partition stored, acknowledged by the broker; each falls back to the statistics' before
+    /// there is one (before the first fetch; before the first commit since the partition was
+    /// assigned: what the group had).
+    pub fn partition_offsets(
+        &self,
+        client: &Client<TrackerContext>,
+        assignment: &[i32],
+    ) -> BTreeMap<i32, PartitionOffsets> {
+        let statistics = self.offsets.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let committed = self.committed.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        assignment
+            .iter()
+            .map(|&partition| {
+                let mut offsets = statistics.get(&partition).copied().unwrap_or_default();
+                if let Some(high) = cluster::cached_high_watermark(client, &self.topic, partition) {
+                    offsets.high_watermark = Some(high);
+                }
+                if let Some(&offset) = committed.get(&partition) {
+                    offsets.committed = Some(offset);
+                }
+                (partition, offsets)
+            })
+            .collect()
     }
 
     /// Forgets what this instance committed on `partitions`: another instance may commit

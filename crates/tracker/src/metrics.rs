@@ -36,8 +36,8 @@ pub struct Counters {
     pub latency: LatencyHistogram,
 }
 
-/// Offsets the consumer knows for one partition: from librdkafka's statistics, the high
-/// watermark replaced by the fresher one cached from the last fetch when there is one.
+/// Offsets the consumer knows for one partition (see `TrackerContext::partition_offsets` for
+/// where each comes from).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PartitionOffsets {
     /// Committed offset (next to read), if any.

@@ -490,7 +490,6 @@ impl Worker {
     /// Appends a metrics entry to the `.log`.
     pub fn write_metrics(&mut self, consumer: &TrackerConsumer) {
         let now = Instant::now();
-        let mut offsets = rdkafka::consumer::Consumer::context(consumer).partition_offsets();
         let rate = self.rate.advance(self.counters.received, now.into_std());
         let uptime = now.duration_since(self.started).as_secs_f64();
         let interval_ms = self.config.tracker.metrics_interval_ms;
@@ -498,16 +497,7 @@ impl Worker {
             let shared = self.shared();
             (shared.assignment().to_vec(), shared.last_finished().clone())
         };
-        // The statistics' high watermark can be a whole statistics interval old: in a burst
-        // the lag would read 0 while thousands of records wait. The one cached from the last
-        // fetch response is fresh; the statistics' is the fallback before the first fetch.
-        for &partition in &assignment {
-            let cached =
-                cluster::cached_high_watermark(consumer.client(), &self.config.kafka.topic, partition);
-            if let Some(high) = cached {
-                offsets.entry(partition).or_default().high_watermark = Some(high);
-            }
-        }
+        let offsets = consumer.context().partition_offsets(consumer.client(), &assignment);
         let metrics = self.counters.metrics(interval_ms, uptime, rate, &assignment, &offsets, &last_finished);
         self.shared().log(&metrics, None);
     }

@@ -359,11 +359,12 @@ fn bad_configuration_exits_2_with_one_clear_line() {
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "no file created before validation");
 }
 
-/// In a burst, a metrics entry's lag counts the records still waiting, even with librdkafka's
-/// statistics ten minutes apart (they used to be the only source of the high watermark: the
-/// lag read 0, or nothing, while thousands waited), and reads 0 once they are drained.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backlog_shows_in_the_lag_between_statistics() {
+/// A broker with the topics and a tracker that owns their partitions, whose librdkafka
+/// statistics come only every ten minutes: what its metrics entries show cannot come from them.
+async fn tracker_without_statistics(
+    instance_id: &str,
+    env: &[(&str, &str)],
+) -> (testkit::Broker, tempfile::TempDir, Tracker) {
     let broker = broker_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -371,10 +372,20 @@ async fn a_backlog_shows_in_the_lag_between_statistics() {
         "kafka:\n  properties:\n    statistics.interval.ms: 600000\n",
     )
     .unwrap();
-    let _tracker = Tracker::start(&broker, dir.path(), "lag", &[("TRACKER_PROCESSING_DELAY_MS", "3")]);
+    let tracker = Tracker::start(&broker, dir.path(), instance_id, env);
     wait_until(GENEROUS, "the tracker owns the partitions", || {
-        !log_entries(dir.path(), "lag", "partitions_assigned").is_empty()
+        !log_entries(dir.path(), instance_id, "partitions_assigned").is_empty()
     });
+    (broker, dir, tracker)
+}
+
+/// In a burst, a metrics entry's lag counts the records still waiting, even with librdkafka's
+/// statistics ten minutes apart (they used to be the only source of the high watermark: the
+/// lag read 0, or nothing, while thousands waited), and reads 0 once they are drained.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_shows_in_the_lag_between_statistics() {
+    let (broker, dir, _tracker) =
+        tracker_without_statistics("lag", &[("TRACKER_PROCESSING_DELAY_MS", "3")]).await;
     let records = valid_orders(21, 3000);
     broker.produce("orders", &records).await.unwrap();
 
@@ -412,17 +423,8 @@ async fn a_backlog_shows_in_the_lag_between_statistics() {
 /// last processed offset.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_committed_offset_is_the_last_commit_not_the_last_statistics() {
-    let broker = broker_with_topics().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("config.yaml"),
-        "kafka:\n  properties:\n    statistics.interval.ms: 600000\n",
-    )
-    .unwrap();
-    let _tracker = Tracker::start(&broker, dir.path(), "commits", &[("TRACKER_COMMIT_INTERVAL_MS", "200")]);
-    wait_until(GENEROUS, "the tracker owns the partitions", || {
-        !log_entries(dir.path(), "commits", "partitions_assigned").is_empty()
-    });
+    let (broker, dir, _tracker) =
+        tracker_without_statistics("commits", &[("TRACKER_COMMIT_INTERVAL_MS", "200")]).await;
     broker.produce("orders", &valid_orders(22, 300)).await.unwrap();
 
     let committed_everywhere = |metrics: &Value| {

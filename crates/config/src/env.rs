@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::error::ConfigError;
-use crate::settings::{AutoOffsetReset, Fsync, Settings};
+use crate::settings::{AutoOffsetReset, Fsync, GroupProtocol, Settings};
 
 /// One supported variable and the key it sets.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +45,7 @@ env_vars! {
     "KAFKA_CONSUMER_GROUP" => "kafka.consumer_group": |s, v| s.kafka.consumer_group = v.text()?;
     "KAFKA_SESSION_TIMEOUT_MS" => "kafka.session_timeout_ms": |s, v| s.kafka.session_timeout_ms = v.number("a whole number of milliseconds")?;
     "KAFKA_AUTO_OFFSET_RESET" => "kafka.auto_offset_reset": |s, v| s.kafka.auto_offset_reset = v.offset_reset()?;
+    "KAFKA_GROUP_PROTOCOL" => "kafka.group_protocol": |s, v| s.kafka.group_protocol = v.group_protocol()?;
     "PRODUCER_INTERVAL_MS" => "producer.interval_ms": |s, v| s.producer.interval_ms = v.number("a whole number of milliseconds")?;
     "PRODUCER_POISON_RATE" => "producer.poison_rate": |s, v| s.producer.poison_rate = v.number("a number from 0 to 1")?;
     "PRODUCER_LOG_DIR" => "producer.log_dir": |s, v| s.producer.log_dir = PathBuf::from(v.text()?);
@@ -115,6 +116,14 @@ impl EnvValue<'_> {
             "earliest" => Ok(AutoOffsetReset::Earliest),
             "latest" => Ok(AutoOffsetReset::Latest),
             _ => Err(self.error("earliest or latest")),
+        }
+    }
+
+    fn group_protocol(&self) -> Result<GroupProtocol, ConfigError> {
+        match self.raw.trim() {
+            "classic" => Ok(GroupProtocol::Classic),
+            "consumer" => Ok(GroupProtocol::Consumer),
+            _ => Err(self.error("classic or consumer")),
         }
     }
 

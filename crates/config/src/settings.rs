@@ -47,6 +47,12 @@ pub struct KafkaSettings {
     pub session_timeout_ms: u64,
     /// Where a group with no committed offset starts: `earliest` (default) or `latest`.
     pub auto_offset_reset: AutoOffsetReset,
+    /// How the group shares the partitions: `classic` (default; the rebalance protocol every
+    /// broker speaks, all members pause while partitions move) or `consumer` (Kafka 4's
+    /// protocol, KIP-848: the broker assigns, only the partitions that move pause; Apache
+    /// Kafka 4 only, and the session timeout is then the broker's
+    /// `group.consumer.session.timeout.ms`, not `session_timeout_ms`).
+    pub group_protocol: GroupProtocol,
     /// Extra librdkafka properties passed through unchanged (SASL, TLS, tuning), e.g.
     /// `security.protocol: SASL_SSL`. Values holding secrets are held as
     /// [`Secret`](crate::Secret)s and never printed. A property librdkafka knows under two
@@ -63,6 +69,7 @@ impl Default for KafkaSettings {
             consumer_group: "order-tracker".to_owned(),
             session_timeout_ms: 6_000,
             auto_offset_reset: AutoOffsetReset::Earliest,
+            group_protocol: GroupProtocol::Classic,
             properties: Properties::default(),
         }
     }
@@ -83,6 +90,26 @@ impl fmt::Display for AutoOffsetReset {
         f.write_str(match self {
             Self::Earliest => "earliest",
             Self::Latest => "latest",
+        })
+    }
+}
+
+/// The consumer group protocol (librdkafka's `group.protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupProtocol {
+    /// The classic protocol: the group leader assigns, every member revokes everything at
+    /// each rebalance.
+    Classic,
+    /// KIP-848: the broker assigns, incrementally; only moving partitions are revoked.
+    Consumer,
+}
+
+impl fmt::Display for GroupProtocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Classic => "classic",
+            Self::Consumer => "consumer",
         })
     }
 }

@@ -11,7 +11,7 @@ pub mod headers;
 
 use std::time::Duration;
 
-use config::KafkaSettings;
+use config::{GroupProtocol, KafkaSettings};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
@@ -66,9 +66,14 @@ pub fn producer_config(kafka: &KafkaSettings, client_id: &str) -> ClientConfig {
 /// stored offsets every `commit_interval`.
 pub fn consumer_config(kafka: &KafkaSettings, client_id: &str, commit_interval: Duration) -> ClientConfig {
     let mut config = ClientConfig::new();
+    match kafka.group_protocol {
+        // The member's own timeouts; under KIP-848 the broker sets them for the group.
+        GroupProtocol::Classic => config
+            .set("session.timeout.ms", kafka.session_timeout_ms.to_string())
+            .set("heartbeat.interval.ms", (kafka.session_timeout_ms / 3).max(100).to_string()),
+        GroupProtocol::Consumer => config.set("group.protocol", "consumer"),
+    };
     config
-        .set("session.timeout.ms", kafka.session_timeout_ms.to_string())
-        .set("heartbeat.interval.ms", (kafka.session_timeout_ms / 3).max(100).to_string())
         .set("auto.offset.reset", kafka.auto_offset_reset.to_string())
         .set("auto.commit.interval.ms", commit_interval.as_millis().to_string())
         // A tracker started before its topic exists notices the topic within 10 s.

@@ -173,12 +173,17 @@ impl ConsumerContext for TrackerContext {
             Rebalance::Assign(list) => {
                 self.auth.logged_in();
                 shared.set_cluster_id(cluster_id);
-                let partitions = partitions_of(list);
+                let added = partitions_of(list);
+                // The classic protocol assigns the whole new set; the incremental ones
+                // (cooperative, KIP-848) only the partitions added. The client's assignment,
+                // read after librdkafka applied this one, is the whole set in both.
+                let partitions =
+                    consumer.assignment().map_or_else(|_| added.clone(), |all| partitions_of(&all));
                 shared.assign(&partitions);
-                self.forget_committed(&partitions);
+                self.forget_committed(&added);
                 let topic = shared.identity.topic.clone();
                 let cluster_id = shared.cluster_id().map(|id| id.to_string());
-                shared.log(&PartitionsAssigned { topic, partitions, cluster_id }, None);
+                shared.log(&PartitionsAssigned { topic, partitions, added, cluster_id }, None);
             }
             Rebalance::Revoke(_) => {}
             Rebalance::Error(error) => {

@@ -225,6 +225,7 @@ fn log_kafka_initialised(shared: &Mutex<Shared>, config: &Config) {
         bootstrap_servers: config.kafka.broker.clone(),
         auto_offset_reset: config.kafka.auto_offset_reset.to_string(),
         mode: "consumer group (competing consumers), at-least-once".to_owned(),
+        group_protocol: config.kafka.group_protocol.to_string(),
         session_timeout_ms: config.kafka.session_timeout_ms,
         commit_interval_ms: config.tracker.commit_interval_ms,
         dlq_enabled: config.dlq.enabled,

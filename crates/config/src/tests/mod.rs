@@ -51,6 +51,7 @@ fn every_documented_variable_is_applied() {
         ("KAFKA_CONSUMER_GROUP", "g"),
         ("KAFKA_SESSION_TIMEOUT_MS", "7000"),
         ("KAFKA_AUTO_OFFSET_RESET", "latest"),
+        ("KAFKA_GROUP_PROTOCOL", "consumer"),
         ("PRODUCER_INTERVAL_MS", "10"),
         ("PRODUCER_POISON_RATE", "0.5"),
         ("PRODUCER_LOG_DIR", "/tmp/p"),
@@ -78,6 +79,7 @@ fn every_documented_variable_is_applied() {
     );
     assert_eq!(c.kafka.session_timeout_ms, 7000);
     assert_eq!(c.kafka.auto_offset_reset, AutoOffsetReset::Latest);
+    assert_eq!(c.kafka.group_protocol, crate::GroupProtocol::Consumer);
     assert_eq!((c.producer.interval_ms, c.producer.poison_rate), (10, 0.5));
     assert_eq!(c.producer.log_dir, Path::new("/tmp/p"));
     assert_eq!(c.tracker.instance_id.as_deref(), Some("instance-9"));

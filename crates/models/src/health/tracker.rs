@@ -113,6 +113,8 @@ pub struct KafkaInitialised {
     pub auto_offset_reset: String,
     /// The consumption mode, in words.
     pub mode: String,
+    /// The consumer group protocol: `classic` or `consumer` (KIP-848).
+    pub group_protocol: String,
     /// The group session timeout.
     pub session_timeout_ms: u64,
     /// How often stored offsets are committed.
@@ -133,6 +135,9 @@ pub struct PartitionsAssigned {
     pub topic: String,
     /// The whole new assignment, sorted.
     pub partitions: Vec<i32>,
+    /// The partitions this rebalance gave, sorted: all of `partitions` with the classic
+    /// protocol, only the new ones with an incremental one (KIP-848's `consumer`).
+    pub added: Vec<i32>,
     /// The cluster id of the broker (its lifetime) at this assignment.
     pub cluster_id: Option<String>,
 }
@@ -437,6 +442,7 @@ mod tests {
                 "bootstrap_servers",
                 "auto_offset_reset",
                 "mode",
+                "group_protocol",
                 "session_timeout_ms",
                 "commit_interval_ms",
                 "dlq_enabled",
@@ -444,7 +450,10 @@ mod tests {
                 "cluster_id"
             ])
         );
-        assert_eq!(keys(&PartitionsAssigned::default()), sorted(&["topic", "partitions", "cluster_id"]));
+        assert_eq!(
+            keys(&PartitionsAssigned::default()),
+            sorted(&["topic", "partitions", "added", "cluster_id"])
+        );
         assert_eq!(keys(&TornLineTerminated::default()), sorted(&["file", "fragment_bytes"]));
         assert_eq!(keys(&PartitionsRevoked::default()), sorted(&["topic", "partitions"]));
         assert_eq!(keys(&KafkaError::reported_by("client")), ["source"]);

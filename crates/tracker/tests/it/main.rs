@@ -6,6 +6,7 @@
 
 mod bad_config;
 mod end_to_end;
+mod group_protocol;
 mod hostile;
 mod secrets;
 mod stopping;

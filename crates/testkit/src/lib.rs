@@ -1,4 +1,6 @@
-//! Test harness: a private Tansu broker per test, on a free loopback port.
+//! Test harness: a private broker per test, on free loopback ports: Tansu ([`Broker::start`],
+//! milliseconds, memory storage: the fast tests) or Apache Kafka ([`Broker::kafka`], seconds, a
+//! JVM from `scripts/kafka.sh`: the tests of the product's promises). A test says which it needs.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -22,20 +24,18 @@
 //! the free functions: [`client_config_for`], [`fetch_cluster_id`], [`produce_with`],
 //! [`read_exactly_with`], [`read_offsets_with`].
 //!
-//! [`Broker::start_sasl`] starts a broker that requires SASL/SCRAM-SHA-512 from the Tansu
-//! built from the crate (`TANSU_CRATE_BIN`, else `.tools/tansu-crate/bin/tansu`, installed by
-//! `TANSU_INSTALL=crate scripts/broker.sh install`): the prebuilt binary has no durable storage
-//! to keep a user across the restart that turns authentication on.
+//! [`Broker::start_sasl`] starts an Apache Kafka that requires SASL/SCRAM-SHA-512 and knows one
+//! user, created when its storage is formatted (Kafka's own `--add-scram`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub mod config_errors;
+mod kafka_broker;
 mod process;
 mod proxy;
 mod run;
@@ -58,10 +58,10 @@ use rdkafka::Message;
 
 /// Longest wait for a broker to accept connections.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
-/// Longest wait for `tansu user create`, and for a broker to stop on SIGTERM.
+/// Longest wait for a broker to stop on SIGTERM.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The SASL mechanism the local Tansu accepts from librdkafka (not SCRAM-SHA-256, not PLAIN).
+/// The SASL mechanism of [`Broker::start_sasl`] (the one the local Tansu also accepts).
 pub const SASL_MECHANISM: &str = "SCRAM-SHA-512";
 
 /// A user of a broker started with [`Broker::start_sasl`].
@@ -85,9 +85,19 @@ impl SaslUser {
     }
 }
 
+/// Which broker a [`Broker`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    /// Tansu with memory storage: starts in milliseconds, forgets everything when it stops.
+    Tansu,
+    /// Apache Kafka (KRaft, one node), from `scripts/kafka.sh`: seconds to start, keeps its data.
+    Kafka,
+}
+
 /// A running private broker.
 pub struct Broker {
     child: Child,
+    kind: BrokerKind,
     port: u16,
     /// When started behind a proxy: clients go through it, so the network can be cut.
     proxy: Option<Proxy>,
@@ -161,49 +171,15 @@ impl Broker {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
-        die_with_parent(&mut command);
+        die_with_test(&mut command);
         let child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
-        let mut broker = Broker { child, port, proxy: None, dir, sasl: None };
-        broker.wait_until_ready()?;
+        let mut broker = Broker { child, kind: BrokerKind::Tansu, port, proxy: None, dir, sasl: None };
+        broker.wait_until_ready(START_TIMEOUT)?;
         Ok(broker)
     }
 
-    /// Starts a broker that requires SASL (SCRAM-SHA-512) and knows one user, on a free port.
-    ///
-    /// Tansu creates users only while authentication is off, and only durable storage keeps
-    /// them across a restart, so this takes the crate build of Tansu ([`tansu_crate_binary`]):
-    /// it starts it on `sqlite://` storage in a temporary folder without authentication,
-    /// creates the user with `tansu user create`, stops it, and starts it again on the same
-    /// database with `--authentication`. [`Broker::client_config`] then logs in as the user.
-    pub fn start_sasl(username: &str, password: &str) -> Result<Broker> {
-        let binary = tansu_crate_binary()?;
-        let dir = Arc::new(tempfile::tempdir().context("creating the broker's temporary folder")?);
-        let storage = "sqlite://tansu.db";
-        {
-            let port = free_port()?;
-            let mut open = Self::spawn_in(Arc::clone(&dir), &binary, port, port, storage, &[])
-                .context("starting the broker without authentication, to create the user")?;
-            create_user(&binary, port, username, password)
-                .with_context(|| format!("creating SASL user {username}; broker log:\n{}", open.log()))?;
-            open.stop_gracefully();
-        }
-        let mut last_error = None;
-        for _ in 0..3 {
-            let port = free_port()?;
-            match Self::spawn_in(Arc::clone(&dir), &binary, port, port, storage, &["--authentication"]) {
-                Ok(mut broker) => {
-                    broker.sasl =
-                        Some(SaslUser { username: username.to_owned(), password: password.to_owned() });
-                    return Ok(broker);
-                }
-                Err(error) => last_error = Some(error),
-            }
-        }
-        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("broker did not start")))
-    }
-
-    fn wait_until_ready(&mut self) -> Result<()> {
-        let deadline = Instant::now() + START_TIMEOUT;
+    fn wait_until_ready(&mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         loop {
             if let Some(status) = self.child.try_wait()? {
@@ -213,11 +189,7 @@ impl Broker {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!(
-                    "broker did not answer on port {} within {START_TIMEOUT:?}; log:\n{}",
-                    self.port,
-                    self.log()
-                );
+                bail!("broker did not answer on port {} within {timeout:?}; log:\n{}", self.port, self.log());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -266,9 +238,23 @@ impl Broker {
         self.port
     }
 
+    /// Which broker this is.
+    pub fn kind(&self) -> BrokerKind {
+        self.kind
+    }
+
+    /// The broker's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the broker printed so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("tansu.log")).unwrap_or_default()
+        let name = match self.kind {
+            BrokerKind::Tansu => "tansu.log",
+            BrokerKind::Kafka => "kafka.log",
+        };
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
 
     /// Stops the broker now (the same happens on drop).
@@ -277,8 +263,9 @@ impl Broker {
         let _ = self.child.wait();
     }
 
-    /// Stops the broker with SIGTERM, so it closes its storage; SIGKILL if it takes too long.
-    fn stop_gracefully(&mut self) {
+    /// Stops the broker with SIGTERM (Kafka: a controlled shutdown), so it closes its storage;
+    /// SIGKILL if it takes too long.
+    pub fn stop_gracefully(&mut self) {
         if let Ok(pid) = i32::try_from(self.child.id()) {
             // SAFETY: kill(2) on our own child's pid has no memory-safety concerns.
             unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -584,45 +571,6 @@ impl Record {
     }
 }
 
-/// Makes the broker die with the test process, even on SIGKILL.
-fn die_with_parent(command: &mut Command) {
-    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill the broker when the
-    // thread that spawned it (the test) dies.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-}
-
-/// Runs `tansu user create` (SCRAM-SHA-512) against the broker on `port`.
-fn create_user(binary: &Path, port: u16, username: &str, password: &str) -> Result<()> {
-    let mut command = Command::new(binary);
-    command
-        .args(["user", "create", "--broker", &format!("tcp://127.0.0.1:{port}")])
-        .args(["--mechanism", "scram512", username, password])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    die_with_parent(&mut command);
-    let mut child = command.spawn().with_context(|| format!("starting {} user create", binary.display()))?;
-    let Some(status) = wait_with_deadline(&mut child, COMMAND_TIMEOUT)? else {
-        let _ = child.kill();
-        let _ = child.wait();
-        bail!("`tansu user create` did not finish within {COMMAND_TIMEOUT:?}");
-    };
-    let output = child.wait_with_output()?;
-    if !status.success() {
-        bail!(
-            "`tansu user create` exited with {status}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    Ok(())
-}
-
 /// Waits for `child` to exit; `None` if it still runs after `timeout`.
 fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<Option<std::process::ExitStatus>> {
     let deadline = Instant::now() + timeout;
@@ -635,25 +583,6 @@ fn wait_with_deadline(child: &mut Child, timeout: Duration) -> Result<Option<std
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Where the Tansu built from the crate is (sqlite storage, SASL users that persist): a clear
-/// error says how to install it.
-pub fn tansu_crate_binary() -> Result<PathBuf> {
-    let installed = match std::env::var_os("TANSU_CRATE_BIN") {
-        Some(path) => PathBuf::from(path),
-        None => workspace_root().join(".tools/tansu-crate/bin/tansu"),
-    };
-    if installed.is_file() {
-        return Ok(installed);
-    }
-    bail!(
-        "no Tansu built from the crate at {}: the SASL tests need its sqlite storage to keep users \
-         across the restart that turns authentication on. Install it with \
-         `TANSU_INSTALL=crate scripts/broker.sh install` (or run `make test`, which does; about 14 \
-         CPU-minutes, once per machine), or set TANSU_CRATE_BIN",
-        installed.display()
-    )
 }
 
 /// Where the tansu binary is; a clear error says how to install it.

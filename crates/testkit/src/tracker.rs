@@ -178,9 +178,17 @@ pub fn valid_orders(seed: u64, count: usize) -> Vec<Record> {
         .collect()
 }
 
-/// A broker with the orders topic (3 partitions) and the dead-letter topic.
+/// A Tansu broker with the orders topic (3 partitions) and the dead-letter topic.
 pub async fn broker_with_topics() -> Broker {
-    let broker = Broker::start().expect("broker starts");
+    with_topics(Broker::start().expect("Tansu starts")).await
+}
+
+/// An Apache Kafka broker with the orders topic (3 partitions) and the dead-letter topic.
+pub async fn kafka_with_topics() -> Broker {
+    with_topics(Broker::kafka().unwrap_or_else(|error| panic!("Apache Kafka starts: {error:#}"))).await
+}
+
+async fn with_topics(broker: Broker) -> Broker {
     broker.create_topic("orders", 3).await.expect("orders topic");
     broker.create_topic("orders-dlq", 1).await.expect("dlq topic");
     broker

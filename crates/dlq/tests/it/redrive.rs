@@ -5,9 +5,10 @@ use models::{OrderGenerator, PoisonKind};
 
 use crate::util::*;
 
+/// Broker: Apache Kafka.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_fix_redrive_and_the_tracker_processes_it() {
-    let broker = broker_with_topics().await;
+    let broker = kafka_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
     let _tracker = Tracker::start(&broker, dir.path(), "instance-1", &[]);
     let payload = PoisonKind::BadAmounts.payload(&mut OrderGenerator::seeded(5), 1, chrono::Utc::now());

@@ -1,5 +1,5 @@
 //! SASL the way the other binaries do it: `kafka.properties` in `./config.yaml`, against a
-//! broker that requires SCRAM-SHA-512 (the crate build of Tansu, see testkit).
+//! broker that requires SCRAM-SHA-512. Broker: Apache Kafka (`testkit::Broker::start_sasl`).
 
 use std::path::Path;
 use std::time::{Duration, Instant};

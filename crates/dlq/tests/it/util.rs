@@ -8,7 +8,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use testkit::{Broker, Finished};
 
-pub use testkit::tracker::{broker_with_topics, Tracker};
+pub use testkit::tracker::{broker_with_topics, kafka_with_topics, Tracker};
 
 /// Longest run of one `dlq` command.
 pub const COMMAND_LIMIT: Duration = Duration::from_secs(60);

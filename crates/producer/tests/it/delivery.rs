@@ -10,9 +10,10 @@ use testkit::Broker;
 
 use crate::util::{entry, producer, read_records, run, Running};
 
+/// Broker: Apache Kafka.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_counted_flood_arrives_complete_valid_and_in_order() {
-    let broker = Broker::start().expect("broker starts");
+    let broker = Broker::kafka().unwrap_or_else(|error| panic!("Apache Kafka starts: {error:#}"));
     broker.create_topic("orders", 3).await.expect("topic created");
     let dir = tempfile::tempdir().unwrap();
     let args = ["--broker", &broker.bootstrap(), "--count", "500", "--rate", "0", "--log-dir", "."];

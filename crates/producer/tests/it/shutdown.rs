@@ -13,9 +13,10 @@ use testkit::wait_until;
 
 use crate::util::{entry, producer, read_records, Running};
 
+/// Broker: Apache Kafka.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_flood_flushes_and_every_acknowledged_record_is_in_the_topic() {
-    let broker = Broker::start().expect("broker starts");
+    let broker = Broker::kafka().unwrap_or_else(|error| panic!("Apache Kafka starts: {error:#}"));
     broker.create_topic("orders", 3).await.expect("topic created");
     let dir = tempfile::tempdir().unwrap();
     let args = ["--broker", &broker.bootstrap(), "--rate", "0", "--log-dir", "."];

@@ -8,6 +8,7 @@
 //! - [`resilience`]: chaos (trackers killed with SIGKILL while the producer sends) and a broker
 //!   outage; `make chaos` runs the chaos drill at full size;
 //! - [`sasl`]: producer and tracker against a broker that requires SCRAM-SHA-512;
+//! - [`kafka_tools`]: Kafka's own tools as an independent check of the monitor's figures;
 //! - [`docs_links`], [`docker_compose`]: every link of the docs; the Compose file's shape.
 //!
 //! One area: `cargo test -p system-tests --test it docs_links`; one test: add its name.
@@ -16,6 +17,7 @@ mod analyze_logs;
 mod audit_trail;
 mod docker_compose;
 mod docs_links;
+mod kafka_tools;
 mod monitor_e2e;
 mod resilience;
 mod sasl;

@@ -17,11 +17,12 @@ fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
 }
 
+/// Broker: Apache Kafka.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_sigkill_while_producing_loses_nothing() {
     let orders = env_number("CHAOS_ORDERS", 10_000);
     let kills = env_number("CHAOS_KILLS", 5);
-    let broker = broker_with_topics().await;
+    let broker = kafka_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
     let ids = ["chaos-1", "chaos-2", "chaos-3"];
     // A few milliseconds of work per order keep the trackers busy when the kills come.

@@ -1,5 +1,5 @@
 //! SASL end to end, through the real `producer` and `tracker` binaries, against a local broker
-//! that requires SCRAM-SHA-512 ([`testkit::Broker::start_sasl`], the crate build of Tansu).
+//! that requires SCRAM-SHA-512 ([`testkit::Broker::start_sasl`]: Apache Kafka, users made at format time).
 //! Everything is configured the way a user would: `kafka.properties` in `./config.yaml`.
 //!
 //! - the producer's orders arrive over SASL and a tracker audits every one of them;
@@ -7,8 +7,8 @@
 //!   code 1 and one `error: ` line that says what failed, never a hang;
 //! - the password appears in no output, no file the binaries write, and no `--help`.
 //!
-//! These tests need `.tools/tansu-crate/bin/tansu` (`TANSU_INSTALL=crate scripts/broker.sh
-//! install`, which `make test` runs): without it they fail, saying so.
+//! Broker: Apache Kafka (`scripts/kafka.sh install`, which `make test` runs; without it they
+//! fail, saying so).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

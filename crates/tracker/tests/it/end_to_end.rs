@@ -12,7 +12,7 @@ use testkit::tracker::*;
 use testkit::wait_until;
 use testkit::Record;
 
-const GENEROUS: Duration = Duration::from_secs(60);
+pub(crate) const GENEROUS: Duration = Duration::from_secs(60);
 
 /// Every field of SPEC §3 with its JSON type, `null` allowed only where a value may be absent.
 fn assert_events_line_contract(line: &Value) {
@@ -50,9 +50,10 @@ fn concatenated_events(dir: &std::path::Path) -> Vec<u8> {
     files(dir, "events").iter().flat_map(|path| std::fs::read(path).unwrap()).collect()
 }
 
+/// Broker: Apache Kafka.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_share_the_partitions_and_audit_every_offset() {
-    let broker = broker_with_topics().await;
+    let broker = kafka_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
     let trackers: Vec<Tracker> =
         (1..=3).map(|n| Tracker::start(&broker, dir.path(), &format!("instance-{n}"), &[])).collect();
@@ -109,9 +110,10 @@ async fn three_instances_share_the_partitions_and_audit_every_offset() {
     }
 }
 
+/// Broker: Apache Kafka.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_stream_then_restart_loses_no_offset() {
-    let broker = broker_with_topics().await;
+    let broker = kafka_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
     // Slow processing keeps messages in flight when the kill comes.
     let slow = [("TRACKER_PROCESSING_DELAY_MS", "2")];
@@ -152,9 +154,10 @@ async fn sigkill_mid_stream_then_restart_loses_no_offset() {
     eprintln!("records {}, lines {final_lines}, duplicates {}", expected.len(), final_lines - distinct);
 }
 
+/// Broker: Apache Kafka.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_poison_kind_is_audited_and_dead_lettered_byte_for_byte() {
-    let broker = broker_with_topics().await;
+    let broker = kafka_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
     let _tracker = Tracker::start(&broker, dir.path(), "poison", &[]);
     let mut generator = models::OrderGenerator::seeded(3);

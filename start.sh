@@ -11,24 +11,22 @@ Starts a Kafka broker, creates the topics, builds the binaries, then starts TRAC
 (instance-1..N, one consumer group) and the producer in the background. Running it again starts
 nothing new. Stop everything with ./stop.sh.
 
-Broker, first that applies (BROKER=local|compose|external forces one):
+Broker, first that applies (BROKER=kafka|tansu|compose|external forces one):
   KAFKA_BROKER is set       use that cluster (host:port[,host:port]); start no broker
   a Docker engine answers   docker compose up (Apache Kafka in KRaft mode on localhost:9092,
                             Kafka UI on http://localhost:8080)
-  otherwise                 the local Tansu broker (scripts/broker.sh; installed into .tools/
-                            when missing) on 127.0.0.1:BROKER_PORT
+  Java 17+ and Maven        Apache Kafka from Maven Central (scripts/kafka.sh; fetched into
+                            .tools/ the first time, ~55 MB) on 127.0.0.1:BROKER_PORT; records,
+                            topics and committed offsets are kept until ./stop.sh --purge
+  otherwise                 Tansu (scripts/broker.sh; a prebuilt binary installed into .tools/)
+                            on 127.0.0.1:BROKER_PORT, memory storage: lost at ./stop.sh
 
 Environment:
   TRACKERS=3                number of trackers
-  BROKER=auto               auto, local (Tansu even when Docker runs), compose, or external
+  BROKER=auto               auto, kafka, tansu (local is the same), compose, or external
   KAFKA_BROKER              an existing cluster to use instead of starting a broker
-  BROKER_PORT=9092          port of the local broker
-  BROKER_STORAGE=memory     where the local broker keeps records, topics and committed offsets:
-                            memory (lost at ./stop.sh; a new cluster id at each start),
-                            postgres (a private PostgreSQL under .tools/, kept until
-                            ./stop.sh --purge; the first time builds Tansu with PostgreSQL
-                            support, about 10 minutes), or auto (postgres when that is
-                            installed, else memory)
+  BROKER_PORT=9092          port of the local broker (Apache Kafka: of its first node)
+  KAFKA_NODES=1             Apache Kafka: 1 node, or 3 (ports BROKER_PORT..BROKER_PORT+2)
   BROKER_WAIT_S=60          how long to wait for the broker to answer
   RUN_DIR=run               root of pids/, out/ (each process's stdout and stderr), logs/
   TRACKER_LOG_DIR           where tracker-<id>.log/.events and producer.log go (RUN_DIR/logs)
@@ -72,13 +70,16 @@ if [ "$trackers" -lt 1 ] || [ "$trackers" -gt 64 ]; then die "TRACKERS=$trackers
 case "$broker_port" in
   '' | *[!0-9]*) die "BROKER_PORT=$broker_port is not a port number" ;;
 esac
-case "${BROKER:-auto}" in
-  auto | local | compose | external) ;;
-  *) die "BROKER=$BROKER is not supported: use auto, local, compose or external" ;;
+broker_choice=${BROKER:-auto}
+case "$broker_choice" in
+  auto | kafka | tansu | compose | external) ;;
+  local) broker_choice=tansu ;;
+  *) die "BROKER=$BROKER is not supported: use auto, kafka, tansu, compose or external" ;;
 esac
-case "${BROKER_STORAGE:-memory}" in
-  auto | memory | postgres) ;;
-  *) die "BROKER_STORAGE=$BROKER_STORAGE is not supported: use auto, memory or postgres" ;;
+kafka_nodes=${KAFKA_NODES:-1}
+case "$kafka_nodes" in
+  1 | 3) ;;
+  *) die "KAFKA_NODES=$kafka_nodes is not supported: use 1 or 3" ;;
 esac
 mkdir -p "$pid_dir" "$out_dir" "$log_dir"
 
@@ -133,74 +134,60 @@ wait_for() { # bootstrap list, seconds, what to read on failure
   done
 }
 
-storage=""
 if [ "$some_running" -gt 0 ] && [ -n "$recorded" ]; then
   read_broker_record "$broker_file"
   mode=$record_mode
   case "$mode" in
-    local) broker_port=$record_port; bootstrap=127.0.0.1:$broker_port; storage=$record_storage ;;
+    kafka) broker_port=$record_port; kafka_nodes=$record_nodes ;;
+    tansu) broker_port=$record_port; bootstrap=127.0.0.1:$broker_port ;;
     compose) bootstrap=127.0.0.1:9092 ;;
     *) bootstrap=$record_bootstrap; mode=external ;;
   esac
   say "Broker: keeping the one this run uses ($recorded)"
-elif [ "${BROKER:-auto}" = external ] || { [ "${BROKER:-auto}" = auto ] && [ -n "${KAFKA_BROKER:-}" ]; }; then
+elif [ "$broker_choice" = external ] || { [ "$broker_choice" = auto ] && [ -n "${KAFKA_BROKER:-}" ]; }; then
   [ -n "${KAFKA_BROKER:-}" ] || die "BROKER=external needs KAFKA_BROKER=host:port"
   mode=external
   bootstrap=$KAFKA_BROKER
   say "Broker: the existing cluster $bootstrap (KAFKA_BROKER is set; no broker started)"
-elif [ "${BROKER:-auto}" = compose ] ||
-  { [ "${BROKER:-auto}" = auto ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }; then
+elif [ "$broker_choice" = compose ] ||
+  { [ "$broker_choice" = auto ] && command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; }; then
   mode=compose
   bootstrap=127.0.0.1:9092
   why="a Docker engine answers"
-  [ "${BROKER:-auto}" = auto ] || why="BROKER=compose"
+  [ "$broker_choice" = auto ] || why="BROKER=compose"
   command -v docker >/dev/null 2>&1 || die "BROKER=compose needs Docker (https://docs.docker.com/engine/install/)"
   say "Broker: Apache Kafka with Docker Compose ($why)"
+elif [ "$broker_choice" = kafka ] || { [ "$broker_choice" = auto ] && scripts/kafka.sh available; }; then
+  mode=kafka
+  if [ "$broker_choice" = kafka ]; then why="BROKER=kafka"; else why="no Docker engine; Java and Maven are here"; fi
+  say "Broker: Apache Kafka $(scripts/kafka.sh version) from Maven Central, $kafka_nodes node(s) ($why)"
 else
-  mode=local
+  mode=tansu
   bootstrap=127.0.0.1:$broker_port
-  if [ "${BROKER:-auto}" = local ]; then
-    why="BROKER=local"
-  elif command -v docker >/dev/null 2>&1; then
-    why="the docker client is installed but no Docker engine answers"
-  else
-    why="no Docker engine"
-  fi
+  if [ "$broker_choice" = tansu ]; then why="BROKER=${BROKER}"; else why="no Docker engine, no Java 17 with Maven"; fi
   say "Broker: the local Tansu broker on $bootstrap ($why; set KAFKA_BROKER to use a cluster)"
 fi
 
+# The local Apache Kafka's settings, for scripts/kafka.sh.
+kafka_env=(KAFKA_PORT="$broker_port" KAFKA_NODES="$kafka_nodes")
 case "$mode" in
-  local)
-    # Which storage, and what a restart keeps.
-    durable_installed=0
-    if scripts/broker.sh durable; then durable_installed=1; fi
-    if [ -z "$storage" ]; then
-      storage=${BROKER_STORAGE:-memory}
-      why="BROKER_STORAGE=$storage"
-      [ -n "${BROKER_STORAGE:-}" ] || why="the default"
-      if [ "$storage" = auto ]; then
-        if [ $durable_installed -eq 1 ]; then storage=postgres; why="BROKER_STORAGE=auto, and it is installed"
-        else storage=memory; why="BROKER_STORAGE=auto, and durable storage is not installed"; fi
-      fi
-    else
-      why="as recorded for this run"
-    fi
-    if [ "$storage" = postgres ]; then
-      say "Storage: PostgreSQL in $(show "$root/.tools/broker/$broker_port/data") ($why)"
-      echo "    records, topics and committed offsets survive ./stop.sh and ./start.sh; ./stop.sh --purge deletes them"
-    else
-      say "Storage: memory ($why)"
-      echo "    records, topics and committed offsets are lost at stop; each start is a new, empty cluster"
-      if [ $durable_installed -eq 0 ]; then
-        echo "    to keep them: BROKER_STORAGE=postgres ./start.sh (the first time builds Tansu with PostgreSQL"
-        echo "    support, about 10 minutes on 2 cores, and installs PostgreSQL 17, seconds; see docs/operations.md)"
-      else
-        echo "    to keep them: BROKER_STORAGE=postgres ./start.sh (installed; see docs/operations.md)"
-      fi
-    fi
-    BROKER_PORT=$broker_port BROKER_STORAGE=$storage scripts/broker.sh start ||
+  kafka)
+    kafka_data=$(show "$root/.tools/kafka-data/$broker_port")
+    bootstrap=$(env "${kafka_env[@]}" scripts/kafka.sh bootstrap)
+    say "Storage: $kafka_data (Apache Kafka's log dirs)"
+    echo "    records, topics and committed offsets survive ./stop.sh and ./start.sh; ./stop.sh --purge deletes them"
+    env "${kafka_env[@]}" KAFKA_WAIT_S="$broker_wait_s" scripts/kafka.sh start ||
+      die "Apache Kafka did not start; see $kafka_data/node-1/kafka.log"
+    echo "kafka $broker_port $kafka_nodes" >"$broker_file"
+    wait_for "$bootstrap" "$broker_wait_s" "see $kafka_data/node-1/kafka.log"
+    ;;
+  tansu)
+    say "Storage: memory"
+    echo "    records, topics and committed offsets are lost at stop; each start is a new, empty cluster"
+    echo "    to keep them: BROKER=kafka ./start.sh (Apache Kafka; needs Java 17 and Maven)"
+    BROKER_PORT=$broker_port scripts/broker.sh start ||
       die "the local broker did not start; see $(show "$root/.tools/broker/$broker_port/tansu.log")"
-    echo "local $broker_port $storage" >"$broker_file"
+    echo "tansu $broker_port" >"$broker_file"
     wait_for "$bootstrap" "$broker_wait_s" "see $(show "$root/.tools/broker/$broker_port/tansu.log")"
     ;;
   compose)
@@ -271,8 +258,10 @@ for i in $(seq 1 "$trackers"); do
 done
 running "$pid_dir/producer.pid" producer &&
   printf '%-12s %8s  %s\n' producer "$(cat "$pid_dir/producer.pid")" "$(show "$log_dir/producer.log")"
-if [ "$mode" = local ]; then
-  echo "broker       $bootstrap (local, $storage storage)"
+if [ "$mode" = kafka ]; then
+  echo "broker       $bootstrap (Apache Kafka $(scripts/kafka.sh version), data kept in $kafka_data)"
+elif [ "$mode" = tansu ]; then
+  echo "broker       $bootstrap (Tansu, memory storage)"
 else
   echo "broker       $bootstrap ($mode)"
 fi

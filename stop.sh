@@ -11,15 +11,15 @@ Stops what ./start.sh started, from the PID files in RUN_DIR/pids:
   1. SIGTERM to the producer, which flushes the records in flight, and waits for it;
   2. SIGTERM to the trackers, which finish their messages, commit and write a stopped entry;
   3. SIGKILL for whatever still runs when STOP_TIMEOUT seconds have passed since step 1;
-  4. stops the broker start.sh started (docker compose down, or scripts/broker.sh stop, which
-     also stops the local broker's PostgreSQL); an external cluster (KAFKA_BROKER) is left alone;
+  4. stops the broker start.sh started (the local Apache Kafka with a controlled shutdown, the
+     local Tansu, or docker compose down); an external cluster (KAFKA_BROKER) is left alone;
   5. removes the PID files.
-The local broker's stored data (BROKER_STORAGE=postgres) stays for the next ./start.sh.
+The local Apache Kafka's stored data stays for the next ./start.sh (Tansu keeps nothing).
 
-  --purge   then delete the stored data as well: the local broker's records, topics, committed
-            offsets and cluster id (scripts/broker.sh purge, for BROKER_PORT when no broker is
-            recorded), or the Compose volumes (docker compose down --volumes). The tracker
-            files in RUN_DIR/logs stay.
+  --purge   then delete the stored data as well: the local Apache Kafka's records, topics,
+            committed offsets and cluster id (scripts/kafka.sh purge, for BROKER_PORT when no
+            broker is recorded), or the Compose volumes (docker compose down --volumes). The
+            tracker files in RUN_DIR/logs stay.
 Only PIDs from its own PID files are signalled, and only while they still run the expected
 binary (a recycled PID is never signalled). Running it when nothing runs is fine.
 
@@ -51,9 +51,9 @@ case "$stop_timeout" in
 esac
 cd "$root"
 
-# Deletes the local broker's stored data on port $1 (--purge).
+# Deletes the local Apache Kafka's stored data on port $1 (--purge).
 purge_local() {
-  BROKER_PORT=$1 scripts/broker.sh purge || { echo "stop.sh: could not delete the stored data" >&2; exit 1; }
+  KAFKA_PORT=$1 scripts/kafka.sh purge || { echo "stop.sh: could not delete the stored data" >&2; exit 1; }
 }
 
 shopt -s nullglob
@@ -158,18 +158,22 @@ if [ -f "$broker_file" ]; then
     [ $purge -eq 0 ] || echo "stop.sh: --purge ignored: the broker still runs (KEEP_BROKER)" >&2
   else
     case "$record_mode" in
-      local)
+      kafka)
+        if KAFKA_PORT=$record_port KAFKA_NODES=$record_nodes scripts/kafka.sh stop | sed 's/^/broker: /'; then
+          [ $purge -eq 1 ] || echo "broker: data kept in $(show "$root/.tools/kafka-data/$record_port") (./stop.sh --purge deletes it)"
+        else
+          echo "stop.sh: could not stop Apache Kafka on port $record_port (scripts/kafka.sh status)" >&2
+          exit 1
+        fi
+        if [ $purge -eq 1 ]; then KAFKA_NODES=$record_nodes purge_local "$record_port"; fi
+        ;;
+      tansu)
         if BROKER_PORT=$record_port scripts/broker.sh stop >/dev/null; then
-          if [ "$record_storage" = postgres ]; then
-            echo "broker: local Tansu on port $record_port and its PostgreSQL stopped (data kept)"
-          else
-            echo "broker: local Tansu on port $record_port stopped (memory storage: its data are gone)"
-          fi
+          echo "broker: local Tansu on port $record_port stopped (memory storage: its data are gone)"
         else
           echo "stop.sh: could not stop the local broker on port $record_port (scripts/broker.sh status)" >&2
           exit 1
         fi
-        if [ $purge -eq 1 ]; then purge_local "$record_port"; fi
         ;;
       compose)
         volumes=()

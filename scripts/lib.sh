@@ -33,21 +33,25 @@ running() {
   return 1
 }
 
-# The broker start.sh records in RUN_DIR/broker, one line: "local PORT STORAGE",
-# "compose" or "external BOOTSTRAP". Sets record_mode and, for a local broker, record_port and
-# record_storage (memory for a record written before storage was recorded).
+# The broker start.sh records in RUN_DIR/broker, one line: "kafka PORT NODES" (the local
+# Apache Kafka), "tansu PORT" (the local Tansu; "local PORT ..." from older versions),
+# "compose" or "external BOOTSTRAP". Sets record_mode and, for a local broker, record_port (and
+# record_nodes for Apache Kafka), or record_bootstrap for an external one.
 read_broker_record() {
   local mode rest
   read -r mode rest <"$1" || true
   record_mode=$mode
   record_port=""
-  record_storage=""
+  record_nodes=1
   record_bootstrap=""
   case "$mode" in
-    local)
+    kafka)
       record_port=${rest%% *}
-      record_storage=memory
-      case "$rest" in *" "*) record_storage=${rest#* } ;; esac
+      case "$rest" in *" "*) record_nodes=${rest#* } ;; esac
+      ;;
+    tansu | local)
+      record_mode=tansu
+      record_port=${rest%% *}
       ;;
     external) record_bootstrap=$rest ;;
   esac

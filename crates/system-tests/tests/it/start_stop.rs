@@ -94,12 +94,14 @@ impl Run {
         run(&mut self.command("stop.sh"), STOP_TIMEOUT)
     }
 
-    /// The PID recorded for `name` (instance-1, producer, ...).
+    /// The PID recorded for `name` (instance-1, producer, ...): the first field of its pid file
+    /// ("PID START-TIME").
     fn pid(&self, name: &str) -> i32 {
         let path = self.path(&format!("pids/{name}.pid"));
         let text =
             std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-        text.trim().parse().unwrap_or_else(|_| panic!("{} holds {text:?}", path.display()))
+        let first = text.split_whitespace().next().unwrap_or_default();
+        first.parse().unwrap_or_else(|_| panic!("{} holds {text:?}", path.display()))
     }
 
     /// Lines in all the trackers' .events files.
@@ -354,6 +356,110 @@ fn help_describes_the_usage() {
         assert_eq!(finished.code, Some(0), "{}", finished.all());
         assert!(finished.stdout.starts_with(&format!("Usage: ./{name}")), "{}", finished.stdout);
     }
+}
+
+/// Processes whose program is `binary` (by `/proc/PID/exe`, whole even with spaces).
+fn processes_of(binary: &Path) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
+        .collect()
+}
+
+/// A space in the run folder and in the binaries' folder (or the checkout's path) used to cut
+/// the process tracking short: start.sh reported every process dead and deleted their PID files
+/// while they ran on, stop.sh could not stop them. Broker: Tansu.
+#[test]
+fn paths_with_spaces_are_tracked_started_and_stopped() {
+    let built = built_binaries();
+    let spaced = tempfile::tempdir().unwrap();
+    let bin_dir = spaced.path().join("bin dir");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    for binary in ["producer", "tracker", "monitor"] {
+        std::fs::copy(built.join(binary), bin_dir.join(binary)).unwrap();
+    }
+    let mut session = Run::new(bin_dir.clone());
+    let run_dir = spaced.path().join("run dir");
+    let command = |name: &str| {
+        let mut command = session.command(name);
+        command.env("RUN_DIR", &run_dir);
+        command
+    };
+    let started = run(&mut command("start.sh"), START_TIMEOUT);
+    assert_eq!(started.code, Some(0), "start.sh failed:\n{}", started.all());
+    let trackers = processes_of(&bin_dir.join("tracker"));
+    assert_eq!(trackers.len(), 2, "two trackers run:\n{}", started.all());
+    let again = run(&mut command("start.sh"), START_TIMEOUT);
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert!(again.stdout.contains("Already running"), "the second start sees them:\n{}", again.all());
+    assert_eq!(processes_of(&bin_dir.join("tracker")), trackers, "nothing new started");
+
+    let stopped = run(&mut command("stop.sh"), STOP_TIMEOUT);
+    assert_eq!(stopped.code, Some(0), "{}", stopped.all());
+    assert_eq!(stopped.stdout.matches("stopped cleanly").count(), 3, "{}", stopped.all());
+    assert!(
+        processes_of(&bin_dir.join("tracker")).is_empty()
+            && processes_of(&bin_dir.join("producer")).is_empty()
+    );
+    session.dir = tempfile::tempdir().unwrap(); // nothing left for Drop to stop
+}
+
+/// Two start.sh at once used to start every process twice, and stop.sh then left half of them
+/// running. One start.sh or stop.sh at a time: the other says which one runs. Broker: Tansu.
+#[test]
+fn two_starts_at_once_start_one_set_of_processes() {
+    let session = Run::new(built_binaries());
+    let first = testkit::Running::start({
+        let mut command = session.command("start.sh");
+        command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        command
+    });
+    let second = run(&mut session.command("start.sh"), START_TIMEOUT);
+    let first = first.finish(START_TIMEOUT);
+    // Whichever took the lock first started everything; the other was refused, naming it, or
+    // came after it and found everything running.
+    let refused = |start: &Finished| start.stderr.contains("another start.sh or stop.sh (pid");
+    for (start, other) in [(&first, &second), (&second, &first)] {
+        if refused(start) {
+            assert_eq!(start.code, Some(1), "{}", start.all());
+            assert_eq!(other.code, Some(0), "the other one started everything:\n{}", other.all());
+        }
+    }
+    if !refused(&first) && !refused(&second) {
+        assert_eq!((first.code, second.code), (Some(0), Some(0)), "{}\n{}", first.all(), second.all());
+        assert!(
+            first.stdout.contains("Already running") || second.stdout.contains("Already running"),
+            "one of them came second and found everything running:\n{}\n{}",
+            first.all(),
+            second.all()
+        );
+    }
+    assert_eq!(processes_of(&session.bin_dir.join("tracker")).len(), 2, "two trackers, not four");
+    assert_eq!(processes_of(&session.bin_dir.join("producer")).len(), 1, "one producer");
+    let stopped = session.stop();
+    assert_eq!(stopped.code, Some(0), "{}", stopped.all());
+    assert!(processes_of(&session.bin_dir.join("tracker")).is_empty(), "stop.sh stops them all");
+}
+
+/// The local Tansu's pid file used to be trusted for any process whose command line held
+/// "tansu": after a reboot or pid reuse, `broker.sh stop` would signal e.g. a `tail -f` of
+/// the broker's log. Broker: none (no broker runs).
+#[test]
+fn broker_sh_never_signals_a_process_that_is_not_its_broker() {
+    let port = testkit::free_port().unwrap();
+    let state = crate::util::repo_root().join(format!(".tools/broker/{port}"));
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("tansu.log"), "").unwrap();
+    let tail = Bystander(Command::new("tail").arg("-f").arg(state.join("tansu.log")).spawn().unwrap());
+    std::fs::write(state.join("tansu.pid"), format!("{}\n", tail.0.id())).unwrap();
+    let stopped =
+        run(script("scripts/broker.sh").arg("stop").env("BROKER_PORT", port.to_string()), STOP_TIMEOUT);
+    assert_eq!(stopped.code, Some(0), "{}", stopped.all());
+    assert!(stopped.stdout.contains("No broker started by this script runs"), "{}", stopped.all());
+    assert!(runs(tail.0.id() as i32, "tail"), "the tail of the log was not signalled");
+    drop(tail);
+    let _ = std::fs::remove_dir_all(state);
 }
 
 // --- What a restart of the local broker keeps -----------------------------------------------

@@ -242,3 +242,27 @@ async fn a_closed_stderr_does_not_end_the_tracker() {
     assert_eq!(stop.len(), 1, "a stop entry");
     assert_eq!(stop[0]["metadata"]["total_messages_processed"].as_u64(), Some(20));
 }
+
+/// Two trackers given the same instance id would append to the same files and mix their
+/// counters in the monitor: the second one is refused at once, naming the first one's pid, and
+/// the first one's files hold only its own start. Broker: Tansu.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tracker_with_the_same_instance_id_is_refused_naming_the_first() {
+    let broker = broker_with_topics().await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = Tracker::start(&broker, dir.path(), "twin", &[]);
+    wait_until(GENEROUS, "the first tracker has started", || {
+        !log_entries(dir.path(), "twin", "started").is_empty()
+    });
+    let stderr = File::create(dir.path().join("twin-second.stderr")).unwrap();
+    let mut second = Tracker::spawn(Tracker::command(&broker, dir.path(), "twin", &[]), "twin", stderr);
+    let status = second.wait_for_exit(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(1), "the second tracker exits 1");
+    let said = stderr_of(dir.path(), "twin-second");
+    let pid = first.child.id();
+    assert!(
+        said.contains(&format!("held by another running tracker (pid {pid})")),
+        "names the first tracker's pid {pid}:\n{said}"
+    );
+    assert_eq!(log_entries(dir.path(), "twin", "started").len(), 1, "only the first one wrote");
+}

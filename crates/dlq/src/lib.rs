@@ -81,11 +81,11 @@ pub async fn run(config: &Config, command: Command, out: &mut dyn Write) -> Resu
     match command {
         Command::List { filters, json } => {
             let letters = read_dead_letters(config, &auth)?;
-            let log = redrive::read_log(config, &auth)?;
+            let log = redrive::read_log(config, &auth, &letters)?;
             let entries: Vec<ListEntry<'_>> = letters
                 .iter()
                 .filter(|letter| filters.matches(letter))
-                .map(|letter| ListEntry::of(letter, now, redriven_to(&log, letter)))
+                .map(|letter| ListEntry::of(letter, now, redriven_to(&log, letter), log.redrives(letter)))
                 .collect();
             if json {
                 for entry in &entries {
@@ -104,7 +104,7 @@ pub async fn run(config: &Config, command: Command, out: &mut dyn Write) -> Resu
             let letters = read_dead_letters(config, &auth)?;
             let letter = select::by_position(&letters, &[position], topic)?.into_iter().next();
             if let Some(letter) = letter {
-                let log = redrive::read_log(config, &auth)?;
+                let log = redrive::read_log(config, &auth, &letters)?;
                 let text = render::detail(letter, topic, redriven_to(&log, letter).as_deref());
                 write!(out, "{text}").map_err(DlqError::Output)?;
             }
@@ -138,11 +138,8 @@ pub fn read_dead_letters(config: &Config, auth: &AuthWatch) -> Result<Vec<DeadLe
     })
 }
 
-fn redriven_to(
-    log: &std::collections::BTreeMap<select::Position, redrive::RedriveRecord>,
-    letter: &DeadLetter,
-) -> Option<String> {
-    log.get(&letter.position).map(|record| {
+fn redriven_to(log: &redrive::RedriveLog, letter: &DeadLetter) -> Option<String> {
+    log.redriven(letter.position).map(|record| {
         let to = &record.sent_to;
         format!("{}/{}:{}", to.topic, to.partition, to.offset)
     })

@@ -8,7 +8,7 @@
 //! the local Tansu broker can report too low (see docs/operations.md); the whole read has a
 //! deadline and fails loudly past it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -20,6 +20,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
+
+use kafka::headers::RawHeader;
 
 use crate::letter::DeadLetter;
 use crate::select::Position;
@@ -127,6 +129,114 @@ pub fn read_topic(
     }
     records.sort_by_key(|record| record.position);
     Ok(Some(records))
+}
+
+/// The headers of the records at the `wanted` (partition, offset) places of `topic`, for the
+/// places that hold one; a place past the end, before the start or in a partition or topic
+/// that does not exist is left out. Each partition is read from its first wanted offset and
+/// skips ahead (seek) to the next one, so a few places cost a few fetches, not the topic.
+pub fn read_positions(
+    kafka: &KafkaSettings,
+    topic: &str,
+    wanted: &BTreeSet<(i32, i64)>,
+    auth: &AuthWatch,
+) -> Result<BTreeMap<(i32, i64), Vec<RawHeader>>, DlqError> {
+    let mut found = BTreeMap::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut config = kafka::client_config(kafka, "dlq-reader");
+    config
+        .set("group.id", throwaway_group_id())
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        // An offset out of range holds no record: jump to the end, where the end-of-partition
+        // event says so, rather than to the start, which would read the whole partition.
+        .set("auto.offset.reset", "latest")
+        .set("fetch.wait.max.ms", "100");
+    let consumer: BaseConsumer<ReaderContext> = config
+        .create_with_context(ReaderContext(AuthContext::new(auth.clone())))
+        .map_err(|source| DlqError::Kafka(kafka::KafkaError::Client { what: "consumer", source }))?;
+    let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|error| {
+        DlqError::Broker(auth.failure().unwrap_or(format!("cannot read the metadata of {topic}: {error}")))
+    })?;
+    let partitions: BTreeSet<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    // A fetch past the end is answered differently by brokers (Tansu: an empty answer, no
+    // end-of-partition event), so no read starts past the high watermark: one past it starts
+    // there and reads to the true end (the watermark can run low on Tansu).
+    let mut high_watermarks = BTreeMap::new();
+    let mut assignment = TopicPartitionList::new();
+    let mut open = BTreeSet::new();
+    for &(partition, offset) in wanted {
+        if partitions.contains(&partition) && open.insert(partition) {
+            let (low, high) =
+                consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT).map_err(|error| {
+                    DlqError::Broker(format!("cannot read the offsets of {topic}/{partition}: {error}"))
+                })?;
+            high_watermarks.insert(partition, high);
+            let start = offset.min(high).max(low);
+            assignment
+                .add_partition_offset(topic, partition, Offset::Offset(start))
+                .map_err(|error| DlqError::Broker(format!("cannot assign {topic}/{partition}: {error}")))?;
+        }
+    }
+    if open.is_empty() {
+        return Ok(found);
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(|error| DlqError::Broker(format!("cannot assign {topic}: {error}")))?;
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while !open.is_empty() {
+        if let Some(message) = auth.failure() {
+            return Err(DlqError::Broker(message));
+        }
+        if Instant::now() > deadline {
+            return Err(DlqError::Broker(format!(
+                "could not read the records of {topic} that the redrive log names within {READ_TIMEOUT:?}"
+            )));
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Ok(message)) => {
+                auth.logged_in();
+                let (partition, offset) = (message.partition(), message.offset());
+                if !open.contains(&partition) {
+                    continue;
+                }
+                if wanted.contains(&(partition, offset)) {
+                    found.insert((partition, offset), kafka::headers::read(message.headers()));
+                }
+                match wanted.range((partition, offset + 1)..(partition, i64::MAX)).next() {
+                    None => {
+                        open.remove(&partition);
+                    }
+                    Some(&(_, next))
+                        if next.min(high_watermarks.get(&partition).copied().unwrap_or(0)) > offset + 1 =>
+                    {
+                        let target = next.min(high_watermarks.get(&partition).copied().unwrap_or(0));
+                        consumer
+                            .seek(topic, partition, Offset::Offset(target), Duration::from_secs(10))
+                            .map_err(|error| {
+                                DlqError::Broker(format!("cannot seek {topic}/{partition}: {error}"))
+                            })?;
+                    }
+                    Some(_) => {}
+                }
+            }
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                auth.logged_in();
+                open.remove(&partition);
+            }
+            Some(Err(error)) => tracing::warn!(%error, topic, "reading"),
+        }
+    }
+    Ok(found)
 }
 
 /// The shared [`AuthContext`], without the warning librdkafka's error callback would print for

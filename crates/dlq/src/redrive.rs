@@ -100,15 +100,24 @@ impl RedriveLog {
     }
 }
 
-/// The redrive log of the dead letters `letters`, each entry checked (see the module
-/// documentation); an entry that fails a check is left out with a warning on stderr. Empty
-/// when the log topic does not exist yet.
-pub fn read_log(config: &Config, auth: &AuthWatch, letters: &[DeadLetter]) -> Result<RedriveLog, DlqError> {
+/// The redrive log, each entry checked (see the module documentation); an entry that fails a
+/// check is left out with a warning on stderr. Empty when the log topic does not exist yet.
+pub fn read_log(config: &Config, auth: &AuthWatch) -> Result<RedriveLog, DlqError> {
     let dlq_topic = config.dlq.topic.as_str();
     let log_topic = log_topic(dlq_topic);
     let records = crate::read::read_topic(&config.kafka, &log_topic, auth)?.unwrap_or_default();
-    let exists: BTreeMap<Position, &DeadLetter> =
-        letters.iter().map(|letter| (letter.position, letter)).collect();
+    // The dead letters the entries name, read where they are (not the whole topic).
+    let named: BTreeSet<(i32, i64)> = records
+        .iter()
+        .filter_map(|record| serde_json::from_slice::<RedriveRecord>(record.payload.as_deref()?).ok())
+        .filter(|entry| entry.dead_letter.topic == dlq_topic)
+        .map(|entry| (entry.dead_letter.partition, entry.dead_letter.offset))
+        .collect();
+    let exists: BTreeMap<Position, DeadLetter> =
+        crate::read::read_positions(&config.kafka, dlq_topic, &named, auth)?
+            .into_values()
+            .map(|letter| (letter.position, letter))
+            .collect();
     let ignore = |at: Position, reason: &str| {
         tracing::warn!("redrive log entry ignored: {log_topic} {at}: {reason}");
     };
@@ -158,8 +167,8 @@ pub fn read_log(config: &Config, auth: &AuthWatch, letters: &[DeadLetter]) -> Re
     }
     let mut sent: BTreeMap<(String, i32, i64), Vec<RawHeader>> = BTreeMap::new();
     for (topic, places) in &wanted {
-        for (place, headers) in crate::read::read_positions(&config.kafka, topic, places, auth)? {
-            sent.insert(((*topic).to_owned(), place.0, place.1), headers);
+        for (place, record) in crate::read::read_positions(&config.kafka, topic, places, auth)? {
+            sent.insert(((*topic).to_owned(), place.0, place.1), record.headers);
         }
     }
     // In the log's order: an entry's count builds on the entries before it.
@@ -238,7 +247,7 @@ pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Res
     let from_file = args.from_file.as_deref().map(read_file).transpose()?;
     let auth = AuthWatch::new(&config.kafka);
     let letters = read_dead_letters(config, &auth)?;
-    let log = read_log(config, &auth, &letters)?;
+    let log = read_log(config, &auth)?;
     let candidates = match from_file {
         Some(lines) => file_candidates(lines, &letters, &log, dlq_topic)?,
         None => {

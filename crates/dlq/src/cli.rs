@@ -47,6 +47,10 @@ pub enum Command {
         /// One JSON object per line (for jq) instead of a table.
         #[arg(long)]
         json: bool,
+        /// Show the first N (by position) of those selected, and say how many more there are
+        /// (after the table; on stderr with --json); 0 shows them all.
+        #[arg(long, value_name = "N", default_value_t = 100)]
+        limit: usize,
     },
     /// Everything about one dead letter: all headers, the whole payload.
     Show {

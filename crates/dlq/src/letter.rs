@@ -80,23 +80,85 @@ impl DeadLetter {
             .or(self.timestamp)
     }
 
-    /// How many times this message was already sent back by `dlq redrive` before it failed
-    /// again: the largest `dlq.redrive.count`, also under the name the tracker keeps it as
-    /// history (`original.dlq.redrive.count`); 0 when it never was.
-    pub fn redrives(&self) -> u32 {
-        redrive_count(&self.headers)
+    /// What the tracker cut, when this dead letter was too large to send whole: its
+    /// `dlq.cut.*` headers (their current names only: `original.dlq.cut.*` is history).
+    pub fn cut(&self) -> Option<Cut> {
+        let text = |name| self.header_text(name).map(escape_controls);
+        Some(Cut {
+            kept_file: text(dlq_headers::CUT_KEPT_FILE)?,
+            payload: text(dlq_headers::CUT_PAYLOAD).unwrap_or_default(),
+            headers: text(dlq_headers::CUT_HEADERS).unwrap_or_default(),
+            key: text(dlq_headers::CUT_KEY).unwrap_or_default(),
+            original_bytes: text(dlq_headers::CUT_ORIGINAL_BYTES).unwrap_or_default(),
+            original_sha256: text(dlq_headers::CUT_ORIGINAL_SHA256).unwrap_or_default(),
+            instance: self.instance().map(escape_controls).unwrap_or_else(|| "(unknown)".to_owned()),
+        })
     }
 }
 
-/// The largest redrive count in `headers` (see [`DeadLetter::redrives`]).
-pub fn redrive_count(headers: &[RawHeader]) -> u32 {
-    let history = format!("{}{}", dlq_headers::HISTORY_PREFIX, dlq_headers::REDRIVE_COUNT);
-    headers
-        .iter()
-        .filter(|(name, _)| name == dlq_headers::REDRIVE_COUNT.as_bytes() || name == history.as_bytes())
-        .filter_map(|(_, value)| std::str::from_utf8(value.as_deref()?).ok()?.trim().parse::<u32>().ok())
-        .max()
-        .unwrap_or(0)
+/// The `dlq.cut.*` headers of a cut dead letter, as text safe for a terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// The file that holds the whole record, in the tracker's log folder.
+    pub kept_file: String,
+    /// `KEPT/TOTAL` payload bytes.
+    pub payload: String,
+    /// `KEPT/TOTAL` headers.
+    pub headers: String,
+    /// `KEPT/TOTAL` key bytes.
+    pub key: String,
+    /// The whole record's size.
+    pub original_bytes: String,
+    /// The whole record's SHA-256.
+    pub original_sha256: String,
+    /// The tracker that kept it (`dlq.instance.id`).
+    pub instance: String,
+}
+
+impl Cut {
+    /// `KEPT/TOTAL` as `KEPT of TOTAL`, `-` as `none`.
+    pub fn of_total(fraction: &str) -> String {
+        match fraction.split_once('/') {
+            Some((kept, total)) => format!("{kept} of {total}"),
+            None if fraction == "-" => "none".to_owned(),
+            None => fraction.to_owned(),
+        }
+    }
+
+    /// `KEPT/TOTAL` as `KEPT of the TOTAL`.
+    fn of_the_total(fraction: &str) -> String {
+        match fraction.split_once('/') {
+            Some((kept, total)) => format!("{kept} of the {total}"),
+            None => Cut::of_total(fraction),
+        }
+    }
+
+    /// Why `redrive` refuses it.
+    pub fn refusal(&self) -> String {
+        format!(
+            "cut dead letter: it holds {} payload bytes and {} headers; the whole record is in {} in the \
+             log folder of tracker {}; resend it from there (docs/dlq.md, \"Cut dead letters\")",
+            Cut::of_the_total(&self.payload),
+            Cut::of_the_total(&self.headers),
+            self.kept_file,
+            self.instance
+        )
+    }
+
+    /// The `cut` line of `show`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} payload bytes, {} headers, {} key bytes; the whole record ({} bytes, SHA-256 {}) is in {}, log \
+             folder of tracker {}",
+            Cut::of_total(&self.payload),
+            Cut::of_total(&self.headers),
+            Cut::of_total(&self.key),
+            self.original_bytes,
+            self.original_sha256,
+            self.kept_file,
+            self.instance
+        )
+    }
 }
 
 /// Bytes as one safe line of text: UTF-8 with control characters escaped (`\n`, `\u{1b}`),
@@ -144,12 +206,12 @@ mod tests {
     }
 
     #[test]
-    fn the_redrive_count_survives_the_tracker_renaming_it() {
-        assert_eq!(letter(&[]).redrives(), 0);
-        assert_eq!(letter(&[("original.dlq.redrive.count", "1")]).redrives(), 1);
-        let twice = letter(&[("original.dlq.redrive.count", "1"), ("original.dlq.redrive.count", "2")]);
-        assert_eq!(twice.redrives(), 2);
-        assert_eq!(letter(&[("dlq.redrive.count", "x")]).redrives(), 0, "garbage counts as none");
+    fn only_current_cut_headers_make_a_cut_letter() {
+        assert_eq!(letter(&[("original.dlq.cut.kept.file", "f.json")]).cut(), None, "history");
+        let cut = letter(&[("dlq.cut.kept.file", "f\u{1b}.json"), ("dlq.cut.payload", "3/9")]).cut().unwrap();
+        assert_eq!(cut.kept_file, "f\\u{1b}.json", "escaped for a terminal");
+        assert_eq!(Cut::of_total(&cut.payload), "3 of 9");
+        assert_eq!(Cut::of_total("-"), "none");
     }
 
     #[test]

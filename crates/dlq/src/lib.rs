@@ -79,35 +79,46 @@ pub async fn run(config: &Config, command: Command, out: &mut dyn Write) -> Resu
     let topic = config.dlq.topic.as_str();
     let now = chrono::Utc::now();
     match command {
-        Command::List { filters, json } => {
-            let letters = read_dead_letters(config, &auth)?;
+        Command::List { filters, json, limit } => {
             let log = redrive::read_log(config, &auth)?;
-            let entries: Vec<ListEntry<'_>> = letters
-                .iter()
-                .filter(|letter| filters.matches(letter))
-                .map(|letter| ListEntry::of(letter, now, redriven_to(&log, letter)))
-                .collect();
+            let page = list(config, &auth, &log, &filters, json, limit, now, out)?;
+            let more = page.matching - page.shown.max(page.printed);
+            let next = match (more, page.last_shown) {
+                (0, _) | (_, None) => String::new(),
+                (more, Some(last)) => format!("{more} more after {last} (--limit N, --limit 0 for all)"),
+            };
             if json {
-                for entry in &entries {
-                    let line = serde_json::to_string(entry).unwrap_or_default();
-                    writeln!(out, "{line}").map_err(DlqError::Output)?;
+                if !next.is_empty() {
+                    tracing::warn!("{next}");
                 }
             } else {
+                let entries: Vec<ListEntry<'_>> = page
+                    .shown_letters
+                    .iter()
+                    .map(|letter| ListEntry::of(letter, now, redriven_to(&log, letter), log.redrives(letter)))
+                    .collect();
                 write!(out, "{}", render::table(&entries)).map_err(DlqError::Output)?;
-                let shown =
-                    if filters.is_empty() { String::new() } else { format!(", {} shown", entries.len()) };
-                writeln!(out, "{} dead letters in {topic}{shown}", letters.len())
+                let shown = if filters.is_empty() && more == 0 {
+                    String::new()
+                } else {
+                    format!(", {} shown", entries.len())
+                };
+                let next = if next.is_empty() { next } else { format!("; {next}") };
+                writeln!(out, "{} dead letters in {topic}{shown}{next}", page.total)
                     .map_err(DlqError::Output)?;
             }
         }
         Command::Show { position } => {
-            let letters = read_dead_letters(config, &auth)?;
-            let letter = select::by_position(&letters, &[position], topic)?.into_iter().next();
-            if let Some(letter) = letter {
-                let log = redrive::read_log(config, &auth)?;
-                let text = render::detail(letter, topic, redriven_to(&log, letter).as_deref());
-                write!(out, "{text}").map_err(DlqError::Output)?;
-            }
+            let wanted = std::collections::BTreeSet::from([(position.partition, position.offset)]);
+            let letter = read::read_positions(&config.kafka, topic, &wanted, &auth)?.into_values().next();
+            let Some(letter) = letter else {
+                return Err(DlqError::Selection(format!(
+                    "{position} is not a dead letter in {topic}; nothing was done (dlq list shows them)"
+                )));
+            };
+            let log = redrive::read_log(config, &auth)?;
+            let text = render::detail(&letter, topic, redriven_to(&log, &letter).as_deref());
+            write!(out, "{text}").map_err(DlqError::Output)?;
         }
         Command::Export { selection } => {
             let letters = read_dead_letters(config, &auth)?;
@@ -128,21 +139,80 @@ pub async fn run(config: &Config, command: Command, out: &mut dyn Write) -> Resu
     Ok(Outcome::Complete)
 }
 
-/// Every dead letter; an error when the dead-letter topic does not exist.
-pub fn read_dead_letters(config: &Config, auth: &AuthWatch) -> Result<Vec<DeadLetter>, DlqError> {
-    read::read_topic(&config.kafka, &config.dlq.topic, auth)?.ok_or_else(|| {
-        DlqError::Broker(format!(
-            "topic {} does not exist on {} (the trackers create it when they start; is dlq.topic right?)",
-            config.dlq.topic, config.kafka.broker
-        ))
-    })
+/// What `list` read: counts, and the letters of the page when they are printed as a table.
+struct Page {
+    /// Dead letters in the topic.
+    total: u64,
+    /// Those the filters keep.
+    matching: u64,
+    /// The first `limit` of those, for the table (JSON lines are printed as they come).
+    shown_letters: Vec<DeadLetter>,
+    /// How many the table holds.
+    shown: u64,
+    /// How many JSON lines were printed.
+    printed: u64,
+    /// The position of the last one shown or printed.
+    last_shown: Option<select::Position>,
 }
 
-fn redriven_to(
-    log: &std::collections::BTreeMap<select::Position, redrive::RedriveRecord>,
-    letter: &DeadLetter,
-) -> Option<String> {
-    log.get(&letter.position).map(|record| {
+/// Streams the dead-letter topic for `list`: one record in memory at a time, plus the page
+/// of the table (`limit`, 0 for no limit: then the table holds them all, to align its columns).
+#[allow(clippy::too_many_arguments)]
+fn list(
+    config: &Config,
+    auth: &AuthWatch,
+    log: &redrive::RedriveLog,
+    filters: &select::Filters,
+    json: bool,
+    limit: usize,
+    now: chrono::DateTime<chrono::Utc>,
+    out: &mut dyn Write,
+) -> Result<Page, DlqError> {
+    let limit = if limit == 0 { u64::MAX } else { limit as u64 };
+    let mut page =
+        Page { total: 0, matching: 0, shown_letters: Vec::new(), shown: 0, printed: 0, last_shown: None };
+    let mut output: Result<(), std::io::Error> = Ok(());
+    let exists = read::each_record(&config.kafka, &config.dlq.topic, auth, |letter| {
+        page.total += 1;
+        if !filters.matches(&letter) {
+            return;
+        }
+        page.matching += 1;
+        if page.matching > limit || output.is_err() {
+            return;
+        }
+        page.last_shown = Some(letter.position);
+        if json {
+            let entry = ListEntry::of(&letter, now, redriven_to(log, &letter), log.redrives(&letter));
+            let line = serde_json::to_string(&entry).unwrap_or_default();
+            output = writeln!(out, "{line}");
+            page.printed += 1;
+        } else {
+            page.shown += 1;
+            page.shown_letters.push(letter);
+        }
+    })?;
+    output.map_err(DlqError::Output)?;
+    if !exists {
+        return Err(missing_topic(config));
+    }
+    Ok(page)
+}
+
+fn missing_topic(config: &Config) -> DlqError {
+    DlqError::Broker(format!(
+        "topic {} does not exist on {} (the trackers create it when they start; is dlq.topic right?)",
+        config.dlq.topic, config.kafka.broker
+    ))
+}
+
+/// Every dead letter; an error when the dead-letter topic does not exist.
+pub fn read_dead_letters(config: &Config, auth: &AuthWatch) -> Result<Vec<DeadLetter>, DlqError> {
+    read::read_topic(&config.kafka, &config.dlq.topic, auth)?.ok_or_else(|| missing_topic(config))
+}
+
+fn redriven_to(log: &redrive::RedriveLog, letter: &DeadLetter) -> Option<String> {
+    log.redriven(letter.position).map(|record| {
         let to = &record.sent_to;
         format!("{}/{}:{}", to.topic, to.partition, to.offset)
     })

@@ -1,14 +1,15 @@
-//! Reading a whole topic, start to end, without a consumer group.
+//! Reading a topic without a consumer group: all of it, one record at a time ([`each_record`]),
+//! or only some places ([`read_positions`]).
 //!
-//! The consumer assigns itself every partition from the beginning (`assign`, not `subscribe`):
+//! The consumer assigns itself each partition from the beginning (`assign`, not `subscribe`):
 //! it never joins a group, so the trackers' group is untouched, and it never commits
 //! (`enable.auto.commit=false`). librdkafka still wants a `group.id` before `assign`: a
 //! throwaway one, unique per run, that no broker ever sees a member or an offset of. It stops at librdkafka's end-of-partition event
 //! for every partition (`enable.partition.eof=true`) rather than at the high watermark, which
-//! the local Tansu broker can report too low (see docs/operations.md); the whole read has a
-//! deadline and fails loudly past it.
+//! the local Tansu broker can report too low (see docs/operations.md); a read fails loudly when
+//! the broker gives nothing for a minute.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -31,15 +32,32 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// refused the login.
 const AUTH_ERROR_WAIT: Duration = Duration::from_secs(3);
 
-/// Longest time to read a whole topic.
+/// Longest wait for the broker to give something (a record, an end of partition); for
+/// [`read_positions`], the longest time in all.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Every record of `topic`, in partition then offset order; `None` when the topic does not exist.
+/// Holds them all in memory: [`each_record`] does not.
 pub fn read_topic(
     kafka: &KafkaSettings,
     topic: &str,
     auth: &AuthWatch,
 ) -> Result<Option<Vec<DeadLetter>>, DlqError> {
+    let mut records = Vec::new();
+    let exists = each_record(kafka, topic, auth, |record| records.push(record))?;
+    Ok(exists.then_some(records))
+}
+
+/// Hands every record of `topic` to `visit`, one at a time, in partition then offset order (one
+/// partition after the other), holding none of them; `false` when the topic does not exist.
+/// Fails when the broker gives nothing (no record, no end of partition) for [`READ_TIMEOUT`]:
+/// a long topic read steadily takes as long as it takes.
+pub fn each_record(
+    kafka: &KafkaSettings,
+    topic: &str,
+    auth: &AuthWatch,
+    mut visit: impl FnMut(DeadLetter),
+) -> Result<bool, DlqError> {
     let mut config = kafka::client_config(kafka, "dlq-reader");
     config
         .set("group.id", throwaway_group_id())
@@ -66,67 +84,175 @@ pub fn read_topic(
     let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|error| {
         broker_failure(format!("cannot read the metadata of {topic} from {}: {error}", kafka.broker))
     })?;
-    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else { return Ok(None) };
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else { return Ok(false) };
     match found.error().map(RDKafkaErrorCode::from) {
         None => {}
-        Some(RDKafkaErrorCode::UnknownTopicOrPartition) => return Ok(None),
+        Some(RDKafkaErrorCode::UnknownTopicOrPartition) => return Ok(false),
         Some(code) => return Err(DlqError::Broker(format!("cannot read topic {topic}: {code}"))),
     }
-    let partitions: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
+    let mut partitions: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
     if partitions.is_empty() {
-        return Ok(None);
+        return Ok(false);
     }
-    let mut assignment = TopicPartitionList::new();
-    for &partition in &partitions {
+    partitions.sort_unstable();
+    let mut read = 0_u64;
+    for partition in partitions {
+        let mut assignment = TopicPartitionList::new();
         assignment
             .add_partition_offset(topic, partition, Offset::Beginning)
             .map_err(|error| DlqError::Broker(format!("cannot assign {topic}/{partition}: {error}")))?;
+        consumer
+            .assign(&assignment)
+            .map_err(|error| DlqError::Broker(format!("cannot assign {topic}: {error}")))?;
+        let mut last_progress = Instant::now();
+        loop {
+            if let Some(message) = auth.failure() {
+                return Err(DlqError::Broker(message));
+            }
+            if last_progress.elapsed() > READ_TIMEOUT {
+                return Err(DlqError::Broker(format!(
+                    "could not read {topic}/{partition} to its end: nothing came for {READ_TIMEOUT:?} ({read} \
+                     records read)"
+                )));
+            }
+            match consumer.poll(Duration::from_millis(100)) {
+                None => {}
+                Some(Ok(message)) => {
+                    auth.logged_in();
+                    last_progress = Instant::now();
+                    read += 1;
+                    visit(dead_letter_of(&message));
+                }
+                Some(Err(KafkaError::PartitionEOF(eof))) if eof == partition => {
+                    auth.logged_in();
+                    break;
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => {}
+                // Transient (a broker connection dropped...): librdkafka retries meanwhile.
+                Some(Err(error)) => tracing::warn!(%error, topic, "reading"),
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// A consumed record as a [`DeadLetter`].
+fn dead_letter_of(message: &rdkafka::message::BorrowedMessage<'_>) -> DeadLetter {
+    DeadLetter {
+        position: Position { partition: message.partition(), offset: message.offset() },
+        timestamp: message.timestamp().to_millis().and_then(DateTime::<Utc>::from_timestamp_millis),
+        key: message.key().map(<[u8]>::to_vec),
+        payload: message.payload().map(<[u8]>::to_vec),
+        headers: kafka::headers::read(message.headers()),
+    }
+}
+
+/// The records at the `wanted` (partition, offset) places of `topic`, for the
+/// places that hold one; a place past the end, before the start or in a partition or topic
+/// that does not exist is left out. Each partition is read from its first wanted offset and
+/// skips ahead (seek) to the next one, so a few places cost a few fetches, not the topic.
+pub fn read_positions(
+    kafka: &KafkaSettings,
+    topic: &str,
+    wanted: &BTreeSet<(i32, i64)>,
+    auth: &AuthWatch,
+) -> Result<BTreeMap<(i32, i64), DeadLetter>, DlqError> {
+    let mut found = BTreeMap::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    let mut config = kafka::client_config(kafka, "dlq-reader");
+    config
+        .set("group.id", throwaway_group_id())
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        // An offset out of range holds no record: jump to the end, where the end-of-partition
+        // event says so, rather than to the start, which would read the whole partition.
+        .set("auto.offset.reset", "latest")
+        .set("fetch.wait.max.ms", "100");
+    let consumer: BaseConsumer<ReaderContext> = config
+        .create_with_context(ReaderContext(AuthContext::new(auth.clone())))
+        .map_err(|source| DlqError::Kafka(kafka::KafkaError::Client { what: "consumer", source }))?;
+    let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|error| {
+        DlqError::Broker(auth.failure().unwrap_or(format!("cannot read the metadata of {topic}: {error}")))
+    })?;
+    let partitions: BTreeSet<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    // A fetch past the end is answered differently by brokers (Tansu: an empty answer, no
+    // end-of-partition event), so no read starts past the high watermark: one past it starts
+    // there and reads to the true end (the watermark can run low on Tansu).
+    let mut high_watermarks = BTreeMap::new();
+    let mut assignment = TopicPartitionList::new();
+    let mut open = BTreeSet::new();
+    for &(partition, offset) in wanted {
+        if partitions.contains(&partition) && open.insert(partition) {
+            let (low, high) =
+                consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT).map_err(|error| {
+                    DlqError::Broker(format!("cannot read the offsets of {topic}/{partition}: {error}"))
+                })?;
+            high_watermarks.insert(partition, high);
+            let start = offset.min(high).max(low);
+            assignment
+                .add_partition_offset(topic, partition, Offset::Offset(start))
+                .map_err(|error| DlqError::Broker(format!("cannot assign {topic}/{partition}: {error}")))?;
+        }
+    }
+    if open.is_empty() {
+        return Ok(found);
     }
     consumer
         .assign(&assignment)
         .map_err(|error| DlqError::Broker(format!("cannot assign {topic}: {error}")))?;
-
     let deadline = Instant::now() + READ_TIMEOUT;
-    let mut finished = BTreeSet::new();
-    let mut records = Vec::new();
-    while finished.len() < partitions.len() {
+    while !open.is_empty() {
         if let Some(message) = auth.failure() {
             return Err(DlqError::Broker(message));
         }
         if Instant::now() > deadline {
-            let unfinished: Vec<String> =
-                partitions.iter().filter(|p| !finished.contains(*p)).map(i32::to_string).collect();
             return Err(DlqError::Broker(format!(
-                "could not read {topic} to its end within {READ_TIMEOUT:?} (partitions {} unfinished, {} records read)",
-                unfinished.join(", "),
-                records.len()
+                "could not read the records of {topic} that the redrive log names within {READ_TIMEOUT:?}"
             )));
         }
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
             Some(Ok(message)) => {
                 auth.logged_in();
-                records.push(DeadLetter {
-                    position: Position { partition: message.partition(), offset: message.offset() },
-                    timestamp: message
-                        .timestamp()
-                        .to_millis()
-                        .and_then(DateTime::<Utc>::from_timestamp_millis),
-                    key: message.key().map(<[u8]>::to_vec),
-                    payload: message.payload().map(<[u8]>::to_vec),
-                    headers: kafka::headers::read(message.headers()),
-                });
+                let (partition, offset) = (message.partition(), message.offset());
+                if !open.contains(&partition) {
+                    continue;
+                }
+                if wanted.contains(&(partition, offset)) {
+                    found.insert((partition, offset), dead_letter_of(&message));
+                }
+                match wanted.range((partition, offset + 1)..(partition, i64::MAX)).next() {
+                    None => {
+                        open.remove(&partition);
+                    }
+                    Some(&(_, next))
+                        if next.min(high_watermarks.get(&partition).copied().unwrap_or(0)) > offset + 1 =>
+                    {
+                        let target = next.min(high_watermarks.get(&partition).copied().unwrap_or(0));
+                        consumer
+                            .seek(topic, partition, Offset::Offset(target), Duration::from_secs(10))
+                            .map_err(|error| {
+                                DlqError::Broker(format!("cannot seek {topic}/{partition}: {error}"))
+                            })?;
+                    }
+                    Some(_) => {}
+                }
             }
             Some(Err(KafkaError::PartitionEOF(partition))) => {
                 auth.logged_in();
-                finished.insert(partition);
+                open.remove(&partition);
             }
-            // Transient (a broker connection dropped...): librdkafka retries until the deadline.
             Some(Err(error)) => tracing::warn!(%error, topic, "reading"),
         }
     }
-    records.sort_by_key(|record| record.position);
-    Ok(Some(records))
+    Ok(found)
 }
 
 /// The shared [`AuthContext`], without the warning librdkafka's error callback would print for

@@ -14,9 +14,19 @@
 //! redrive again would send it a second time (at least once, like the rest of the system; the
 //! tracker's duplicate detection sees the same event id).
 //!
-//! **The loop guard.** A resent record carries `dlq.redrive.count`; when the tracker
-//! dead-letters it again it keeps that header as `original.dlq.redrive.count`. A dead letter
-//! whose count reached `dlq.max_redrives` is refused.
+//! **The loop guard.** A dead letter's redrive count is the one the redrive log recorded for
+//! the resend it came from (its `dlq.original.*` position is that resend's `sent_to`), 0 when
+//! no entry names it: never a header the record carries, which any producer can set
+//! ([`RedriveLog::redrives`]). A dead letter whose count reached `dlq.max_redrives` is refused.
+//!
+//! **The log is read as data.** Anyone who can write to the log topic can write anything in it,
+//! so an entry counts only when it is a well-formed entry of this dead-letter topic, keyed by
+//! the dead letter it names, that dead letter exists, its count is one more than that dead
+//! letter's own, and the record it says was sent carries `dlq.redriven.from` naming that dead
+//! letter; the first such entry of a dead letter wins. Any other is ignored with a warning.
+//!
+//! **Cut dead letters** (the tracker's, for records too large to send whole) are refused: the
+//! whole record is in the file their `dlq.cut.kept.file` header names.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -33,7 +43,7 @@ use tracker::Inspection;
 
 use crate::cli::RedriveArgs;
 use crate::export::{ExportedLetter, Location};
-use crate::letter::{display_bytes, redrive_count, DeadLetter};
+use crate::letter::{display_bytes, DeadLetter};
 use crate::select::{by_position, Position};
 use crate::{read_dead_letters, DlqError, Outcome};
 
@@ -47,6 +57,7 @@ pub fn log_topic(dlq_topic: &str) -> String {
 
 /// One record of the redrive log (its key is [`log_key`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RedriveRecord {
     /// The dead letter that was sent back.
     pub dead_letter: Location,
@@ -63,23 +74,132 @@ pub fn log_key(dlq_topic: &str, position: Position) -> String {
     format!("{dlq_topic}/{position}")
 }
 
-/// The redrive log: dead-letter position → where it was sent. Empty when the log topic does
-/// not exist yet.
-pub fn read_log(config: &Config, auth: &AuthWatch) -> Result<BTreeMap<Position, RedriveRecord>, DlqError> {
-    let records =
-        crate::read::read_topic(&config.kafka, &log_topic(&config.dlq.topic), auth)?.unwrap_or_default();
-    let mut log = BTreeMap::new();
+/// The redrive log as far as it can be trusted (see the module documentation).
+#[derive(Debug, Clone, Default)]
+pub struct RedriveLog {
+    /// Dead-letter position → its (first valid) entry.
+    by_dead_letter: BTreeMap<Position, RedriveRecord>,
+    /// Where a resend went (topic, partition, offset) → its redrive count.
+    count_by_resend: BTreeMap<(String, i32, i64), u32>,
+}
+
+impl RedriveLog {
+    /// The entry of the dead letter at `position`, when it was redriven.
+    pub fn redriven(&self, position: Position) -> Option<&RedriveRecord> {
+        self.by_dead_letter.get(&position)
+    }
+
+    /// How many times the message of `letter` had been sent back by `dlq redrive` before it
+    /// failed again: the count the log recorded for the resend the tracker consumed (the
+    /// letter's `dlq.original.*` position), else 0. The one place a redrive count is decided;
+    /// a `dlq.redrive.count` the record carries is not looked at.
+    pub fn redrives(&self, letter: &DeadLetter) -> u32 {
+        let origin = (letter.original_topic(), letter.original_partition(), letter.original_offset());
+        let (Some(topic), Some(partition), Some(offset)) = origin else { return 0 };
+        self.count_by_resend.get(&(topic.to_owned(), partition, offset)).copied().unwrap_or(0)
+    }
+}
+
+/// The redrive log, each entry checked (see the module documentation); an entry that fails a
+/// check is left out with a warning on stderr. Empty when the log topic does not exist yet.
+pub fn read_log(config: &Config, auth: &AuthWatch) -> Result<RedriveLog, DlqError> {
+    let dlq_topic = config.dlq.topic.as_str();
+    let log_topic = log_topic(dlq_topic);
+    let records = crate::read::read_topic(&config.kafka, &log_topic, auth)?.unwrap_or_default();
+    // The dead letters the entries name, read where they are (not the whole topic).
+    let named: BTreeSet<(i32, i64)> = records
+        .iter()
+        .filter_map(|record| serde_json::from_slice::<RedriveRecord>(record.payload.as_deref()?).ok())
+        .filter(|entry| entry.dead_letter.topic == dlq_topic)
+        .map(|entry| (entry.dead_letter.partition, entry.dead_letter.offset))
+        .collect();
+    let exists: BTreeMap<Position, DeadLetter> =
+        crate::read::read_positions(&config.kafka, dlq_topic, &named, auth)?
+            .into_values()
+            .map(|letter| (letter.position, letter))
+            .collect();
+    let ignore = |at: Position, reason: &str| {
+        tracing::warn!("redrive log entry ignored: {log_topic} {at}: {reason}");
+    };
+    // First the checks that need nothing else.
+    let mut well_formed = Vec::new();
     for record in records {
-        // A line this version cannot read is skipped: the log only ever refuses sends.
-        let Some(parsed) =
-            record.payload.as_deref().and_then(|p| serde_json::from_slice::<RedriveRecord>(p).ok())
-        else {
+        let Some(payload) = record.payload.as_deref() else {
+            ignore(record.position, "no payload");
             continue;
         };
-        if parsed.dead_letter.topic == config.dlq.topic {
-            let position =
-                Position { partition: parsed.dead_letter.partition, offset: parsed.dead_letter.offset };
-            log.insert(position, parsed);
+        let entry = match serde_json::from_slice::<RedriveRecord>(payload) {
+            Ok(entry) => entry,
+            Err(error) => {
+                ignore(record.position, &format!("not a redrive log entry ({error})"));
+                continue;
+            }
+        };
+        let named = Position { partition: entry.dead_letter.partition, offset: entry.dead_letter.offset };
+        let reason = if entry.dead_letter.topic != dlq_topic {
+            Some(format!(
+                "it names topic {}, not {dlq_topic}",
+                display_bytes(entry.dead_letter.topic.as_bytes())
+            ))
+        } else if record.key.as_deref() != Some(log_key(dlq_topic, named).as_bytes()) {
+            Some(format!("its key is not {}", log_key(dlq_topic, named)))
+        } else if entry.sent_to.topic == dlq_topic || entry.redrive_count == 0 {
+            Some("its sent_to or redrive_count cannot come from dlq redrive".to_owned())
+        } else if chrono::DateTime::parse_from_rfc3339(&entry.redriven_at).is_err() {
+            Some("its redriven_at is not an RFC 3339 time".to_owned())
+        } else if !exists.contains_key(&named) {
+            Some(format!("{dlq_topic} holds no dead letter at {named}"))
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => ignore(record.position, &reason),
+            None => well_formed.push((record.position, named, entry)),
+        }
+    }
+    // Then the records they say were sent, a few fetches per topic.
+    let mut wanted: BTreeMap<&str, BTreeSet<(i32, i64)>> = BTreeMap::new();
+    for (_, _, entry) in &well_formed {
+        wanted
+            .entry(entry.sent_to.topic.as_str())
+            .or_default()
+            .insert((entry.sent_to.partition, entry.sent_to.offset));
+    }
+    let mut sent: BTreeMap<(String, i32, i64), Vec<RawHeader>> = BTreeMap::new();
+    for (topic, places) in &wanted {
+        for (place, record) in crate::read::read_positions(&config.kafka, topic, places, auth)? {
+            sent.insert(((*topic).to_owned(), place.0, place.1), record.headers);
+        }
+    }
+    // In the log's order: an entry's count builds on the entries before it.
+    let mut log = RedriveLog::default();
+    for (at, named, entry) in well_formed {
+        let to = &entry.sent_to;
+        let resend = (to.topic.clone(), to.partition, to.offset);
+        let from = sent.get(&resend).and_then(|headers| {
+            headers.iter().rev().find(|(name, _)| name == dlq_headers::REDRIVEN_FROM.as_bytes())?.1.clone()
+        });
+        let expected_count = exists.get(&named).map_or(0, |letter| log.redrives(letter)) + 1;
+        let reason = if log.by_dead_letter.contains_key(&named) {
+            Some(format!("{named} is already recorded as redriven by an earlier entry"))
+        } else if from.as_deref() != Some(log_key(dlq_topic, named).as_bytes()) {
+            Some(format!(
+                "{}/{}:{} is not a record that dlq redrive sent from {named}",
+                display_bytes(to.topic.as_bytes()),
+                to.partition,
+                to.offset
+            ))
+        } else if entry.redrive_count != expected_count {
+            Some(format!("its redrive_count is {}, not {expected_count}", entry.redrive_count))
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => ignore(at, &reason),
+            None => {
+                log.count_by_resend.insert(resend, entry.redrive_count);
+                log.by_dead_letter.insert(named, entry);
+            }
         }
     }
     Ok(log)
@@ -95,7 +215,7 @@ struct Candidate {
     key: Option<Vec<u8>>,
     payload: Option<Vec<u8>>,
     headers: Vec<RawHeader>,
-    /// Times it was sent back before (the largest count of the file and the topic).
+    /// Times it was sent back before ([`RedriveLog::redrives`] of its dead letter).
     redrives: u32,
     /// Whether the same dead letter appeared earlier in the file.
     repeated: bool,
@@ -127,8 +247,9 @@ pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Res
     let from_file = args.from_file.as_deref().map(read_file).transpose()?;
     let auth = AuthWatch::new(&config.kafka);
     let letters = read_dead_letters(config, &auth)?;
+    let log = read_log(config, &auth)?;
     let candidates = match from_file {
-        Some(lines) => file_candidates(lines, &letters, dlq_topic)?,
+        Some(lines) => file_candidates(lines, &letters, &log, dlq_topic)?,
         None => {
             let chosen: Vec<&DeadLetter> = if args.selection.positions.is_empty() {
                 letters.iter().filter(|letter| args.selection.filters.matches(letter)).collect()
@@ -138,10 +259,9 @@ pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Res
                     .filter(|letter| args.selection.filters.matches(letter))
                     .collect()
             };
-            chosen.into_iter().map(candidate_of).collect()
+            chosen.into_iter().map(|letter| candidate_of(letter, &log)).collect()
         }
     };
-    let log = read_log(config, &auth)?;
     let max = config.dlq.max_redrives;
     let plans: Vec<(Candidate, Verdict)> = candidates
         .into_iter()
@@ -205,14 +325,14 @@ pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Res
                 record = record.payload(payload);
             }
             match producer.send_result(record) {
-                Ok(delivery) => deliveries.push((candidate, topic, headers, delivery)),
+                Ok(delivery) => deliveries.push((candidate, topic, delivery)),
                 Err((error, _)) => {
                     results.insert(candidate.source, Err(format!("not sent: {error}")));
                 }
             }
         }
         let mut log_writes = Vec::new();
-        for (candidate, topic, headers, delivery) in deliveries {
+        for (candidate, topic, delivery) in deliveries {
             let outcome = tokio::select! {
                 outcome = delivery => outcome,
                 () = auth.failed() => return Err(DlqError::Broker(auth.failure().unwrap_or_default())),
@@ -238,7 +358,7 @@ pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Res
                     },
                     sent_to: sent_to.clone(),
                     redriven_at: models::format_timestamp(Utc::now()),
-                    redrive_count: redrive_count(&headers),
+                    redrive_count: candidate.redrives + 1,
                 };
                 let key = log_key(dlq_topic, candidate.source);
                 let payload = serde_json::to_vec(&record).unwrap_or_default();
@@ -302,14 +422,14 @@ pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Res
     Ok(if complete { Outcome::Complete } else { Outcome::Incomplete })
 }
 
-fn candidate_of(letter: &DeadLetter) -> Candidate {
+fn candidate_of(letter: &DeadLetter, log: &RedriveLog) -> Candidate {
     Candidate {
         source: letter.position,
         original_topic: letter.original_topic().map(str::to_owned),
         key: letter.key.clone(),
         payload: letter.payload.clone(),
         headers: letter.headers.clone(),
-        redrives: letter.redrives(),
+        redrives: log.redrives(letter),
         repeated: false,
     }
 }
@@ -340,6 +460,7 @@ fn read_file(path: &std::path::Path) -> Result<Vec<crate::export::DecodedLetter>
 fn file_candidates(
     lines: Vec<crate::export::DecodedLetter>,
     letters: &[DeadLetter],
+    log: &RedriveLog,
     dlq_topic: &str,
 ) -> Result<Vec<Candidate>, DlqError> {
     let mut seen = BTreeSet::new();
@@ -355,11 +476,12 @@ fn file_candidates(
         }
         let position = Position { partition: origin.partition, offset: origin.offset };
         let letter = by_position(letters, &[position], dlq_topic)?.into_iter().next();
-        let from_topic = letter.map_or(0, DeadLetter::redrives);
         candidates.push(Candidate {
             source: position,
             original_topic: letter.and_then(DeadLetter::original_topic).map(str::to_owned),
-            redrives: redrive_count(&line.headers).max(from_topic),
+            // From the log, by the dead letter the line names: the line's headers are text
+            // anyone may have edited.
+            redrives: letter.map_or(0, |letter| log.redrives(letter)),
             key: line.key,
             payload: line.payload,
             headers: line.headers,
@@ -371,7 +493,7 @@ fn file_candidates(
 
 fn decide(
     candidate: &Candidate,
-    log: &BTreeMap<Position, RedriveRecord>,
+    log: &RedriveLog,
     max_redrives: u32,
     to: Option<&str>,
     force: bool,
@@ -380,7 +502,7 @@ fn decide(
     if candidate.repeated {
         return Verdict::Refused("appears earlier in the same file; a dead letter is sent once".to_owned());
     }
-    if let Some(done) = log.get(&candidate.source) {
+    if let Some(done) = log.redriven(candidate.source) {
         let to = &done.sent_to;
         return Verdict::Refused(format!(
             "already redriven to {}/{}:{} at {} (recorded in {}); a dead letter is sent back once",
@@ -390,6 +512,18 @@ fn decide(
             done.redriven_at,
             log_topic(dlq_topic)
         ));
+    }
+    // Judged by the headers being sent: a line of an export whose cut headers were removed
+    // (its payload put back whole from the kept file) is no longer a cut letter.
+    let current = DeadLetter {
+        position: candidate.source,
+        timestamp: None,
+        key: None,
+        payload: None,
+        headers: candidate.headers.clone(),
+    };
+    if let Some(cut) = current.cut() {
+        return Verdict::Refused(cut.refusal());
     }
     if candidate.redrives >= max_redrives {
         return Verdict::Refused(format!(

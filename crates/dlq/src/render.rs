@@ -49,8 +49,13 @@ pub struct ListEntry<'a> {
 }
 
 impl<'a> ListEntry<'a> {
-    /// The entry of `letter`; `redriven_to` from the redrive log.
-    pub fn of(letter: &'a DeadLetter, now: DateTime<Utc>, redriven_to: Option<String>) -> Self {
+    /// The entry of `letter`; `redriven_to` and `redrives` from the redrive log.
+    pub fn of(
+        letter: &'a DeadLetter,
+        now: DateTime<Utc>,
+        redriven_to: Option<String>,
+        redrives: u32,
+    ) -> Self {
         let failed_at = letter.failed_at();
         ListEntry {
             partition: letter.position.partition,
@@ -67,7 +72,7 @@ impl<'a> ListEntry<'a> {
             key: letter.key.as_deref().map(|key| truncate(&display_bytes(key), KEY_CHARS)),
             payload_bytes: letter.payload.as_ref().map_or(0, Vec::len),
             payload_preview: preview(letter.payload.as_deref()),
-            redrives: letter.redrives(),
+            redrives,
             redriven_to,
         }
     }
@@ -174,6 +179,9 @@ pub fn detail(letter: &DeadLetter, topic: &str, redriven_to: Option<&str>) -> St
     field(&mut out, "key", letter.key.as_deref().map_or_else(|| "(none)".to_owned(), display_bytes));
     if let Some(to) = redriven_to {
         field(&mut out, "redriven to", to.to_owned());
+    }
+    if let Some(cut) = letter.cut() {
+        field(&mut out, "cut", cut.summary());
     }
     out.push_str(&format!("headers ({})\n", letter.headers.len()));
     let names: Vec<String> = letter.headers.iter().map(|(name, _)| display_bytes(name)).collect();

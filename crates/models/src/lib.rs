@@ -8,6 +8,7 @@
 //! - [`audit`]: one line of a tracker's `.events` file (every message received).
 //! - [`headers`]: a record's Kafka headers as JSON, in the audit lines.
 //! - [`health`]: one line of a tracker's `.log` file (the instance's own health).
+//! - [`kept`]: a record whose dead letter had to be cut, kept whole in a file by the tracker.
 //! - [`latency`]: end-to-end latency (event emitted → audit line written) in bounded memory.
 //!
 //! Money is held in integer cents everywhere, in memory and in JSON (`*_cents` fields), so that
@@ -19,6 +20,7 @@ pub mod generate;
 pub mod headers;
 pub mod health;
 pub mod json;
+pub mod kept;
 pub mod latency;
 pub mod order;
 pub mod poison;

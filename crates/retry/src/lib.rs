@@ -8,6 +8,8 @@
 //!   breaks a business rule) skip retries; transient ones are retried up to `max_attempts`.
 //! - [`decide`]: what to do after a failed attempt: retry after a delay, or dead-letter.
 //! - [`dlq_headers`]: the header names that carry a dead letter's context.
+//! - [`claimed_redrive_count`]: the redrive count a record's own headers claim (not a trusted
+//!   figure: see its documentation).
 //!
 //! Time and randomness are injected: [`Backoff::delay`] takes the random source, so tests are
 //! exact and never sleep.
@@ -131,6 +133,44 @@ pub mod dlq_headers {
     /// message again (`dlq.redrive.count` becomes `original.dlq.redrive.count`), so the new
     /// context headers stay unambiguous and the old ones stay as history.
     pub const HISTORY_PREFIX: &str = "original.";
+
+    /// On a cut dead letter (one whose record was too large to send whole): the whole record's
+    /// size in bytes (key, payload, header names and values), decimal.
+    pub const CUT_ORIGINAL_BYTES: &str = "dlq.cut.original.bytes";
+    /// On a cut dead letter: the SHA-256 of the whole record, lowercase hex (what is hashed:
+    /// `models::kept::record_sha256`).
+    pub const CUT_ORIGINAL_SHA256: &str = "dlq.cut.original.sha256";
+    /// On a cut dead letter: `KEPT/TOTAL`, the first KEPT of the payload's TOTAL bytes are in
+    /// this dead letter (`-` for a tombstone).
+    pub const CUT_PAYLOAD: &str = "dlq.cut.payload";
+    /// On a cut dead letter: `KEPT/TOTAL`, the first KEPT of the record's TOTAL headers are in
+    /// this dead letter, before the `dlq.*` context.
+    pub const CUT_HEADERS: &str = "dlq.cut.headers";
+    /// On a cut dead letter: `KEPT/TOTAL` bytes of the key (all or none; `-` without a key).
+    pub const CUT_KEY: &str = "dlq.cut.key";
+    /// On a cut dead letter: the file, in the log folder of the tracker named by
+    /// `dlq.instance.id`, that holds the whole record.
+    pub const CUT_KEPT_FILE: &str = "dlq.cut.kept.file";
+    /// On a cut dead letter: why the whole one was not sent (the refusal).
+    pub const CUT_REASON: &str = "dlq.cut.reason";
+}
+
+/// The redrive count a record's own headers claim: its last `dlq.redrive.count` header
+/// (`dlq redrive` removes any earlier one and appends its own last), 0 without one or when it
+/// is not a number.
+///
+/// A claim, not a fact: any producer can set this header. The tracker uses it only where a
+/// false claim costs nothing (its duplicate detection keys an event id with it, so a forged
+/// count at worst gets an event processed once more, as a new event id would; the latency
+/// figures leave resent records out). The loop guard of `dlq redrive` never trusts it: it
+/// takes the count from the redrive log, which only `dlq redrive` writes (see docs/dlq.md).
+pub fn claimed_redrive_count(headers: &[(Vec<u8>, Option<Vec<u8>>)]) -> u32 {
+    headers
+        .iter()
+        .rev()
+        .find(|(name, _)| name == dlq_headers::REDRIVE_COUNT.as_bytes())
+        .and_then(|(_, value)| std::str::from_utf8(value.as_deref()?).ok()?.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -208,6 +248,22 @@ mod tests {
         assert_eq!(decide(&policy(), &failure, 1, &mut StdRng::seed_from_u64(3)), Decision::DeadLetter);
         assert_eq!(failure.kind(), "validation");
         assert_eq!(failure.reason(), "total mismatch");
+    }
+
+    fn header(name: &str, value: &str) -> (Vec<u8>, Option<Vec<u8>>) {
+        (name.as_bytes().to_vec(), Some(value.as_bytes().to_vec()))
+    }
+
+    #[test]
+    fn the_claimed_count_is_the_last_redrive_count_header_only() {
+        assert_eq!(claimed_redrive_count(&[]), 0);
+        assert_eq!(claimed_redrive_count(&[header("dlq.redrive.count", "2")]), 2);
+        let both = [header("dlq.redrive.count", "7"), header("dlq.redrive.count", "1")];
+        assert_eq!(claimed_redrive_count(&both), 1, "the last one, as dlq redrive appends it");
+        let history = [header("original.dlq.redrive.count", "5")];
+        assert_eq!(claimed_redrive_count(&history), 0, "history is not this record's claim");
+        assert_eq!(claimed_redrive_count(&[header("dlq.redrive.count", "x")]), 0);
+        assert_eq!(claimed_redrive_count(&[(b"dlq.redrive.count".to_vec(), None)]), 0);
     }
 
     #[test]

@@ -20,12 +20,13 @@
 //! [`cluster`] (the identity of the broker lifetime messages are read from),
 //! [`process`] (pure per-message logic), [`metrics`] (counters), [`shared`] (state shared with
 //! the rebalance callbacks: files, offsets, error throttle), [`context`] (rebalance, commit and
-//! statistics callbacks), [`dlq`] (dead letters), [`worker`] (the loop), [`cli`] (flags). Only
+//! statistics callbacks), [`dlq`] (dead letters), [`cut`] (dead letters too large to send whole), [`worker`] (the loop), [`cli`] (flags). Only
 //! [`cli`], [`run`] and [`Inspection`] (for `dlq redrive`) are used outside the crate.
 
 pub mod cli;
 pub(crate) mod cluster;
 pub(crate) mod context;
+pub(crate) mod cut;
 pub(crate) mod dlq;
 pub(crate) mod files;
 #[cfg(test)]
@@ -254,6 +255,23 @@ fn create_consumer(
         .map_err(|source| TrackerError::Client { what: "consumer", source })
 }
 
+/// The dead-letter producer's `message.max.bytes` unless `kafka.properties` sets one: twice
+/// librdkafka's default, so that a record near the usual 1 MB limit still makes a whole dead
+/// letter where the broker accepts it.
+const DLQ_MESSAGE_MAX_BYTES: u64 = 2_000_000;
+
+/// The largest dead letter the dead-letter producer sends: its `message.max.bytes`. A dead
+/// letter above it, or above the broker's limit, is cut ([`cut`]) within a budget derived
+/// from this figure.
+pub(crate) fn dlq_message_max_bytes(config: &Config) -> u64 {
+    config
+        .kafka
+        .properties
+        .get("message.max.bytes")
+        .and_then(|value| value.expose().trim().parse().ok())
+        .unwrap_or(DLQ_MESSAGE_MAX_BYTES)
+}
+
 /// The dead-letter producer; its refused logins are recorded in `auth`, like the consumer's.
 fn create_dlq_producer(
     config: &Config,
@@ -266,7 +284,7 @@ fn create_dlq_producer(
     let mut client = kafka::producer_config(&config.kafka, &format!("{instance_id}-dlq"));
     // Dead letters keep the original payload, which may be close to the 1 MB default limit.
     if !config.kafka.properties.contains_key("message.max.bytes") {
-        client.set("message.max.bytes", "2000000");
+        client.set("message.max.bytes", DLQ_MESSAGE_MAX_BYTES.to_string());
     }
     client.set("linger.ms", "0");
     client

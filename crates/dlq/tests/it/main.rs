@@ -5,4 +5,5 @@ mod inspect;
 mod redrive;
 mod sasl;
 mod selection;
+mod trust;
 mod util;

@@ -144,3 +144,36 @@ async fn filters_choose_what_list_export_and_redrive_see() {
     assert!(all.stdout.ends_with("selected 2, sent 1, acknowledged 1, refused 1\n"), "{}", all.stdout);
     assert_eq!(read_topic(&broker, "orders").len(), 1);
 }
+
+/// A flooded dead-letter topic must not make `list` print (or hold) everything: it shows the
+/// first `--limit` (100 by default) and says how many more there are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_shows_a_page_and_says_how_many_more() {
+    let broker = broker_with_topics().await;
+    let dir = tempfile::tempdir().unwrap();
+    let letters: Vec<RawRecord> =
+        (0..130).map(|offset| dead_letter(b"{}", offset, "deserialization")).collect();
+    produce(&broker, "orders-dlq", &letters).await;
+
+    let page = dlq(&broker, dir.path(), &["list"], &[]).expect_code(0);
+    let lines: Vec<&str> = page.stdout.lines().collect();
+    assert_eq!(lines.len(), 1 + 100 + 1, "a header, 100 rows, a summary:\n{}", page.stdout);
+    assert!(lines[1].starts_with("0:0 "), "{}", lines[1]);
+    assert_eq!(
+        lines[101],
+        "130 dead letters in orders-dlq, 100 shown; 30 more after 0:99 (--limit N, --limit 0 for all)"
+    );
+
+    let small = dlq(&broker, dir.path(), &["list", "--limit", "3", "--json"], &[]).expect_code(0);
+    let rows = json_lines(&small.stdout);
+    assert_eq!(rows.iter().map(|r| r["offset"].as_i64().unwrap()).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(
+        small.stderr.contains("127 more after 0:2"),
+        "the note goes to stderr with --json: {}",
+        small.stderr
+    );
+
+    let all = dlq(&broker, dir.path(), &["list", "--limit", "0", "--json"], &[]).expect_code(0);
+    assert_eq!(json_lines(&all.stdout).len(), 130);
+    assert!(all.stderr.is_empty(), "{}", all.stderr);
+}

@@ -41,6 +41,9 @@ log_kinds! {
     DlqSent = "dlq_sent", Warn, "Message sent to the dead-letter queue";
     /// The dead-letter topic did not acknowledge the message.
     DlqFailed = "dlq_failed", Error, "Dead-letter send failed";
+    /// The dead letter was too large to send whole: a cut one was sent and the whole record
+    /// kept in a file.
+    DlqCut = "dlq_cut", Warn, "Dead letter cut to fit; the whole record kept in a file";
     /// An event id seen recently arrived again and was not processed twice.
     DuplicateSkipped = "duplicate_skipped", Warn, "Duplicate event skipped";
     /// An order event arrived after a later state of the same order.
@@ -64,6 +67,7 @@ entries! { LogKind:
     ProcessingFailed => ProcessingFailed,
     DlqSent => DlqSent,
     DlqFailed => DlqFailed,
+    DlqCut => DlqCut,
     DuplicateSkipped => DuplicateSkipped,
     OutOfOrder => OutOfOrder,
     StopSummary => Stopped,
@@ -353,6 +357,43 @@ pub struct DlqFailed {
     pub fatal: bool,
 }
 
+/// `metadata` of a [`LogKind::DlqCut`] entry, written after the cut dead letter was
+/// acknowledged (and before the `dlq_sent` entry of the same message). Its `error` is the
+/// refusal that made the tracker cut.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DlqCut {
+    /// The original message.
+    #[serde(flatten)]
+    pub message: MessagePosition,
+    /// The dead-letter topic.
+    pub dlq_topic: String,
+    /// Where the cut dead letter landed.
+    pub dlq_partition: i32,
+    /// Its offset there.
+    pub dlq_offset: i64,
+    /// The file, in the tracker's log folder, that holds the whole record
+    /// ([`crate::kept::KeptRecord`]).
+    pub kept_file: String,
+    /// The whole record's size: key, payload, header names and values, in bytes.
+    pub original_bytes: u64,
+    /// The whole record's SHA-256 ([`crate::kept::record_sha256`]).
+    pub original_sha256: String,
+    /// The size the cut dead letter had to fit in, in bytes (derived from the dead-letter
+    /// producer's `message.max.bytes`, halved after each further size refusal).
+    pub budget_bytes: u64,
+    /// Payload bytes sent (the first ones).
+    pub payload_bytes_kept: u64,
+    /// Payload bytes of the original.
+    pub payload_bytes: u64,
+    /// Original headers sent (the first ones, in order).
+    pub headers_kept: u64,
+    /// Original headers in all.
+    pub headers: u64,
+    /// Whether the key was sent (it is dropped only when it alone is too large).
+    pub key_kept: bool,
+}
+
 /// `metadata` of a [`LogKind::DuplicateSkipped`] entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -498,6 +539,29 @@ mod tests {
                 &[
                     &position[..],
                     &["dlq_topic", "error_kind", "attempts", "send_attempt", "send_attempts_max", "fatal"],
+                ]
+                .concat()
+            )
+        );
+        assert_eq!(
+            keys(&DlqCut::default()),
+            sorted(
+                &[
+                    &position[..],
+                    &[
+                        "dlq_topic",
+                        "dlq_partition",
+                        "dlq_offset",
+                        "kept_file",
+                        "original_bytes",
+                        "original_sha256",
+                        "budget_bytes",
+                        "payload_bytes_kept",
+                        "payload_bytes",
+                        "headers_kept",
+                        "headers",
+                        "key_kept",
+                    ],
                 ]
                 .concat()
             )

@@ -5,6 +5,7 @@
 //! One area: `cargo test -p tracker --test it stopping`; one test: add its name.
 
 mod bad_config;
+mod cut_dead_letters;
 mod end_to_end;
 mod group_protocol;
 mod hostile;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use kafka::headers::RawHeader;
+use models::escape_controls;
 use retry::dlq_headers;
 
 use crate::select::Position;
@@ -99,26 +100,14 @@ pub fn redrive_count(headers: &[RawHeader]) -> u32 {
         .unwrap_or(0)
 }
 
-/// Bytes as one safe line of text: UTF-8 with control characters escaped (`\n`, `\u{1b}`),
+/// Bytes as one safe line of text: UTF-8 with control characters escaped (`\n`, `\u{1b}`, by
+/// [`models::escape_controls`]),
 /// else `0x` and hex with a note, so a terminal never receives raw bytes.
 pub fn display_bytes(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
-        Ok(text) => escape_controls(text),
+        Ok(text) => escape_controls(text).into_owned(),
         Err(_) => format!("0x{} ({} bytes, not UTF-8)", hex(bytes), bytes.len()),
     }
-}
-
-/// `text` with control characters escaped, so it stays on one line and cannot drive a terminal.
-pub fn escape_controls(text: &str) -> String {
-    let mut line = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            line.extend(c.escape_default());
-        } else {
-            line.push(c);
-        }
-    }
-    line
 }
 
 /// Lowercase hex, no separators.

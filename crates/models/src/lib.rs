@@ -9,6 +9,7 @@
 //! - [`headers`]: a record's Kafka headers as JSON, in the audit lines.
 //! - [`health`]: one line of a tracker's `.log` file (the instance's own health).
 //! - [`latency`]: end-to-end latency (event emitted → audit line written) in bounded memory.
+//! - [`terminal`]: text for people, with control characters escaped ([`escape_controls`]).
 //!
 //! Money is held in integer cents everywhere, in memory and in JSON (`*_cents` fields), so that
 //! `total == subtotal + shipping + tax` holds exactly.
@@ -22,6 +23,7 @@ pub mod json;
 pub mod latency;
 pub mod order;
 pub mod poison;
+pub mod terminal;
 pub mod validate;
 
 pub use audit::AuditEntry;
@@ -34,6 +36,7 @@ pub use order::{
     PaymentStatus, SCHEMA_VERSION,
 };
 pub use poison::{PoisonKind, Rejection};
+pub use terminal::escape_controls;
 pub use validate::{validate, ValidationError};
 
 pub use time::{format_timestamp, Timestamp};

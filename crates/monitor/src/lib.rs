@@ -135,7 +135,7 @@ pub fn run_once(options: &Options, out: &mut impl Write) -> Result<(), MonitorEr
         // sees them here too.
         for warning in &summary.warnings {
             // A closed stderr must not stop the report.
-            let _ = writeln!(io::stderr(), "monitor: warning: {warning}");
+            let _ = writeln!(io::stderr(), "monitor: warning: {}", models::escape_controls(warning));
         }
     }
     let written = if options.report {

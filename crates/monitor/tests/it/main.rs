@@ -5,5 +5,6 @@
 
 mod cli;
 mod generate_fixtures;
+mod hostile;
 mod odd_files;
 mod report_matches_json;

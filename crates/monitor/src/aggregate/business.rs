@@ -16,7 +16,7 @@ pub(super) struct CustomerTotals {
 impl CustomerTotals {
     fn add(&mut self, total_cents: i64, name: Option<&str>) {
         self.orders += 1;
-        self.revenue_cents += total_cents;
+        self.revenue_cents = self.revenue_cents.saturating_add(total_cents);
         // Compared first: the same name comes with every order, and is not copied again.
         if let Some(name) = name {
             if self.name.as_deref() != Some(name) {
@@ -117,7 +117,7 @@ pub(super) struct ProductTotals {
 
 impl ProductTotals {
     fn add(&mut self, name: Option<&str>, quantity: u64) {
-        self.quantity += quantity;
+        self.quantity = self.quantity.saturating_add(quantity);
         self.orders += 1;
         if let Some(name) = name {
             if self.name != name {
@@ -188,7 +188,8 @@ impl Business {
             return false;
         }
         self.created_orders += 1;
-        self.revenue_cents += total_cents;
+        // The files may hold totals no validation capped (older trackers): never wrap.
+        self.revenue_cents = self.revenue_cents.saturating_add(total_cents);
         if self.currency.is_none() {
             self.currency = currency.map(str::to_owned);
         }

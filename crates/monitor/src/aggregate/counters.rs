@@ -78,17 +78,19 @@ impl Counters {
     /// Received but not finished: `received - processed - failed - duplicates` (0 when a
     /// tracker's counters do not add up, which they should).
     pub fn in_flight(&self) -> u64 {
-        self.received.saturating_sub(self.processed + self.failed + self.duplicates)
+        self.received
+            .saturating_sub(self.processed.saturating_add(self.failed).saturating_add(self.duplicates))
     }
 
+    /// The sum, each counter saturating: the figures come from files and may be anything.
     pub(super) fn plus(self, other: Counters) -> Counters {
         Counters {
-            received: self.received + other.received,
-            processed: self.processed + other.processed,
-            failed: self.failed + other.failed,
-            dlq_sent: self.dlq_sent + other.dlq_sent,
-            duplicates: self.duplicates + other.duplicates,
-            retries: self.retries + other.retries,
+            received: self.received.saturating_add(other.received),
+            processed: self.processed.saturating_add(other.processed),
+            failed: self.failed.saturating_add(other.failed),
+            dlq_sent: self.dlq_sent.saturating_add(other.dlq_sent),
+            duplicates: self.duplicates.saturating_add(other.duplicates),
+            retries: self.retries.saturating_add(other.retries),
         }
     }
 }

@@ -101,7 +101,7 @@ impl Aggregator {
                 instance.counters_time_ms = time_ms;
                 instance.lag = metrics.total_lag.or_else(|| {
                     let lags: Vec<i64> = metrics.partitions.iter().filter_map(|p| p.lag).collect();
-                    (!lags.is_empty()).then(|| lags.iter().sum())
+                    (!lags.is_empty()).then(|| super::saturating_sum(&lags))
                 });
                 instance.lag_time_ms = time_ms;
                 instance.uptime_seconds = written.uptime_seconds;

@@ -170,6 +170,11 @@ fn push_ring<T: Default>(ring: &mut VecDeque<T>, capacity: usize, fill: impl FnO
     ring.push_back(row);
 }
 
+/// The sum of figures read from files (lags), saturating instead of wrapping.
+fn saturating_sum(values: &[i64]) -> i64 {
+    values.iter().fold(0i64, |sum, value| sum.saturating_add(*value))
+}
+
 fn set_text(target: &mut String, value: &str) {
     target.clear();
     target.push_str(value);

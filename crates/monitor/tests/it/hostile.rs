@@ -1,4 +1,5 @@
-//! Files written from hostile records: control characters in every text the reports print.
+//! Files written from hostile records: control characters in every text the reports print,
+//! and amounts that add up past `i64::MAX`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -157,3 +158,22 @@ fn once_json_stays_json_and_keeps_the_texts() {
     assert_eq!(summary["business"]["top_customers"][0]["customer_id"], nasty("client"));
     assert_eq!(summary["instances"][0]["instance_id"], format!("i{NASTY}"));
 }
+#[test]
+fn revenue_never_wraps() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two orders of i64::MAX / 2 + 1 cents each: their sum is one past i64::MAX.
+    let big = i64::MAX / 2 + 1;
+    let events = [
+        audit_line(0, "00000000-0000-4000-8000-000000000001", "client01", big),
+        audit_line(1, "00000000-0000-4000-8000-000000000002", "client01", big),
+    ];
+    std::fs::write(dir.path().join("tracker-a.events"), events.join("\n") + "\n").unwrap();
+    let json = run(monitor().args(["--once", "--json", "--now", NOW, "--dir"]).arg(dir.path()));
+    let summary: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(summary["business"]["revenue_cents"], i64::MAX, "saturated, not wrapped");
+    assert_eq!(summary["business"]["top_customers"][0]["revenue_cents"], i64::MAX);
+    let text = run(monitor().args(["--once", "--now", NOW, "--dir"]).arg(dir.path()));
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("revenue 92233720368547758.07 "), "{text}");
+}
+

@@ -1,6 +1,8 @@
 //! Selections, dry runs and sending once, on dead letters produced straight into the
 //! dead-letter topic (no tracker needed).
 
+use std::path::Path;
+
 use models::OrderGenerator;
 
 use crate::util::*;
@@ -143,4 +145,23 @@ async fn filters_choose_what_list_export_and_redrive_see() {
     assert!(all.stdout.starts_with("0:0  refused: would fail again (deserialization: "), "{}", all.stdout);
     assert!(all.stdout.ends_with("selected 2, sent 1, acknowledged 1, refused 1\n"), "{}", all.stdout);
     assert_eq!(read_topic(&broker, "orders").len(), 1);
+}
+
+#[test]
+fn since_too_far_back_exits_2_and_says_what_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = Path::new(env!("CARGO_BIN_EXE_dlq"));
+    for command in ["list", "export", "redrive"] {
+        let finished =
+            run(binary, dir.path(), &[command, "--since", "100000000d"], &[("KAFKA_BROKER", "127.0.0.1:9")])
+                .expect_code(2);
+        assert!(
+            finished
+                .stderr
+                .contains("\"100000000d\" reaches too far back: a duration goes back at most 36500 days"),
+            "{command}: {}",
+            finished.all()
+        );
+        assert!(!finished.stderr.contains("panicked"), "{}", finished.all());
+    }
 }

@@ -8,8 +8,8 @@ use serde_json::value::RawValue;
 use super::counters::{Counters, Producer};
 use super::lines::{parse_metrics, text, LogLine};
 use super::{
-    format_ms, parse_timestamp_ms, push_ring, shorten, Aggregator, DeadLetterRow, LastMetrics, ProblemRow,
-    DEFAULT_METRICS_INTERVAL_MS, LAST_ERRORS, MAX_ERROR_TEXT_BYTES, MAX_STATUSES,
+    format_ms, kept, parse_timestamp_ms, push_ring, shorten, Aggregator, DeadLetterRow, LastMetrics,
+    ProblemRow, DEFAULT_METRICS_INTERVAL_MS, LAST_ERRORS, MAX_ERROR_TEXT_BYTES, MAX_STATUSES,
 };
 
 impl Aggregator {
@@ -60,7 +60,7 @@ impl Aggregator {
             match instance.log_kinds.get_mut(kind) {
                 Some(count) => *count += 1,
                 None if room => {
-                    instance.log_kinds.insert(kind.to_owned(), 1);
+                    instance.log_kinds.insert(kept(kind).into_owned(), 1);
                 }
                 None => *instance.log_kinds.entry("(other)".to_owned()).or_default() += 1,
             }
@@ -110,7 +110,7 @@ impl Aggregator {
                 instance.stopped = false;
                 instance.partition_metrics = metrics.partitions.clone();
                 instance.last_metrics = Some(LastMetrics {
-                    timestamp: text(&entry.timestamp).unwrap_or("").to_owned(),
+                    timestamp: kept(text(&entry.timestamp).unwrap_or("")).into_owned(),
                     uptime_seconds: written.uptime_seconds,
                     messages_received: metrics.messages_received,
                     messages_processed: metrics.messages_processed,
@@ -155,31 +155,37 @@ impl Aggregator {
     fn record_dead_letter(&mut self, instance_id: &str, entry: &LogLine<'_>, metadata: &str, time_ms: i64) {
         let sent: DlqSent = serde_json::from_str(metadata).unwrap_or_default();
         let row = DeadLetterRow {
-            timestamp: text(&entry.timestamp).map_or_else(|| format_ms(time_ms), str::to_owned),
+            timestamp: text(&entry.timestamp)
+                .map_or_else(|| format_ms(time_ms), |time| kept(time).into_owned()),
             instance_id: instance_id.to_owned(),
-            error_kind: if sent.error_kind.is_empty() { "(unknown)".to_owned() } else { sent.error_kind },
-            reason: text(&entry.error).map(str::to_owned),
-            original_topic: sent.message.topic,
+            error_kind: if sent.error_kind.is_empty() {
+                "(unknown)".to_owned()
+            } else {
+                kept(&sent.error_kind).into_owned()
+            },
+            reason: text(&entry.error).map(|reason| shorten(reason, MAX_ERROR_TEXT_BYTES)),
+            original_topic: kept(&sent.message.topic).into_owned(),
             original_partition: sent.message.partition,
             original_offset: sent.message.offset,
-            dlq_topic: sent.dlq_topic,
+            dlq_topic: kept(&sent.dlq_topic).into_owned(),
             dlq_partition: sent.dlq_partition,
             dlq_offset: sent.dlq_offset,
             attempts: sent.attempts,
-            kafka_key: sent.kafka_key,
+            kafka_key: sent.kafka_key.map(|key| kept(&key).into_owned()),
             event_id: sent.event_id.map(|id| id.to_string()),
             redrive_count: sent.redrive_count,
-            cluster_id: sent.cluster_id,
+            cluster_id: sent.cluster_id.map(|id| kept(&id).into_owned()),
         };
         self.dead_letters.dead_letter(row, self.config.latest_dead_letters);
     }
 
     fn record_problem(&mut self, instance_id: &str, entry: &LogLine<'_>, level: &str, time_ms: i64) {
         let row = ProblemRow {
-            timestamp: text(&entry.timestamp).map_or_else(|| format_ms(time_ms), str::to_owned),
+            timestamp: text(&entry.timestamp)
+                .map_or_else(|| format_ms(time_ms), |time| kept(time).into_owned()),
             instance_id: instance_id.to_owned(),
-            level: level.to_owned(),
-            kind: text(&entry.kind).unwrap_or("").to_owned(),
+            level: kept(level).into_owned(),
+            kind: kept(text(&entry.kind).unwrap_or("")).into_owned(),
             message: shorten(text(&entry.message).unwrap_or(""), MAX_ERROR_TEXT_BYTES),
             error: text(&entry.error).map(|error| shorten(error, MAX_ERROR_TEXT_BYTES)),
         };

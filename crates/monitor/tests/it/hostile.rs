@@ -176,4 +176,3 @@ fn revenue_never_wraps() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("revenue 92233720368547758.07 "), "{text}");
 }
-

@@ -8,3 +8,4 @@ mod generate_fixtures;
 mod hostile;
 mod odd_files;
 mod report_matches_json;
+mod screenshot;

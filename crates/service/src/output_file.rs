@@ -112,15 +112,21 @@ pub fn create_new_private(path: &Path) -> io::Result<File> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
         .map_err(|error| match error.kind() {
-            io::ErrorKind::AlreadyExists => io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!(
-                    "{} already exists; refusing to overwrite it (remove it, or choose a new file name)",
-                    path.display()
-                ),
-            ),
+            io::ErrorKind::AlreadyExists => already_exists(path),
             _ => io::Error::new(error.kind(), format!("{}: {error}", path.display())),
         })
+}
+
+/// The error [`create_new_private`] returns when something is at `path`, for a caller that
+/// checks before doing long work.
+pub fn already_exists(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{} already exists; refusing to overwrite it (remove it, or choose a new file name)",
+            path.display()
+        ),
+    )
 }
 
 /// Writes `contents` to `path` whole or not at all: into a private (0600) temporary file beside

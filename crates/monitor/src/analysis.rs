@@ -110,12 +110,17 @@ pub fn write_analysis(
 
     section(out, "Totals (tracker counters)")?;
     let totals = &summary.totals;
-    row(out, "received", totals.received, "= processed + failed + skipped + in flight")?;
-    row(out, "processed", totals.processed, "")?;
-    row(out, "failed", totals.failed, "for good")?;
-    row(out, "dead-lettered", totals.dlq_sent, "part of failed")?;
-    row(out, "skipped", totals.duplicates, "duplicates (same event id)")?;
-    row(out, "in flight", totals.in_flight, "received, not finished when the counters were written")?;
+    row(out, "received", optional(totals.received), "= processed + failed + skipped + in flight")?;
+    row(out, "processed", optional(totals.processed), "")?;
+    row(out, "failed", optional(totals.failed), "for good")?;
+    row(out, "dead-lettered", optional(totals.dlq_sent), "part of failed")?;
+    row(out, "skipped", optional(totals.duplicates), "duplicates (same event id)")?;
+    row(
+        out,
+        "in flight",
+        optional(totals.in_flight),
+        "received, not finished when the counters were written",
+    )?;
     row(
         out,
         "success rate",
@@ -296,14 +301,14 @@ pub fn write_analysis(
                 escape_controls(&instance.instance_id),
                 escape_controls(&metrics.timestamp),
                 metrics.uptime_seconds.map_or_else(|| "-".to_owned(), |seconds| format!("{seconds:.0}")),
-                metrics.messages_received,
-                metrics.messages_processed,
-                metrics.messages_failed,
+                optional(metrics.messages_received),
+                optional(metrics.messages_processed),
+                optional(metrics.messages_failed),
                 metrics.success_rate_percent.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.2}")),
                 metrics.messages_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}")),
                 optional(metrics.total_lag),
-                metrics.retries,
-                metrics.dlq_sent,
+                optional(metrics.retries),
+                optional(metrics.dlq_sent),
                 optional(metrics.latency_p50_ms),
                 optional(metrics.latency_p99_ms),
                 crate::report::partitions(&metrics.partitions),

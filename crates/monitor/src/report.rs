@@ -41,13 +41,13 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
     writeln!(
         out,
         "received {}  processed {}  failed {} (DLQ {})  skipped {}  in flight {}  retries {}",
-        totals.received,
-        totals.processed,
-        totals.failed,
-        totals.dlq_sent,
-        totals.duplicates,
-        totals.in_flight,
-        totals.retries
+        optional(totals.received),
+        optional(totals.processed),
+        optional(totals.failed),
+        optional(totals.dlq_sent),
+        optional(totals.duplicates),
+        optional(totals.in_flight),
+        optional(totals.retries)
     )?;
     writeln!(
         out,
@@ -197,10 +197,10 @@ fn write_instances(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             escape_controls(&instance.instance_id),
             instance.status.to_string(),
             partitions(&instance.partitions),
-            instance.received,
-            instance.processed,
-            instance.failed,
-            instance.dlq_sent,
+            optional(instance.received),
+            optional(instance.processed),
+            optional(instance.failed),
+            optional(instance.dlq_sent),
             optional(instance.lag),
             instance.messages_per_second,
             match (&instance.last_seen, instance.seconds_since_last_seen) {

@@ -78,7 +78,7 @@ impl Aggregator {
             })
             .collect();
         let counters =
-            self.instances.values().fold(Counters::default(), |sum, instance| sum.plus(instance.counters()));
+            self.instances.values().fold(Counters::ZERO, |sum, instance| sum.plus(instance.counters()));
         let counters_oldest_ms =
             self.instances.values().filter_map(|instance| instance.counters_time_ms).min();
         let partition_lag = self.partition_lag(now_ms);
@@ -117,9 +117,12 @@ impl Aggregator {
                 duplicates: counters.duplicates,
                 in_flight: counters.in_flight(),
                 retries: counters.retries,
-                success_rate_percent: (counters.processed.saturating_add(counters.failed) > 0).then(|| {
-                    round2(models::health::success_rate_percent(counters.processed, counters.failed))
-                }),
+                success_rate_percent: match (counters.processed, counters.failed) {
+                    (Some(processed), Some(failed)) if processed.saturating_add(failed) > 0 => {
+                        Some(round2(models::health::success_rate_percent(processed, failed)))
+                    }
+                    _ => None,
+                },
                 counters_as_of: counters_oldest_ms.map(format_ms),
                 counters_age_seconds: counters_oldest_ms.map(age),
                 messages_per_second_now: round2(self.per_second.rate(rate_from, now_second)),

@@ -7,5 +7,6 @@ mod cli;
 mod generate_fixtures;
 mod hostile;
 mod odd_files;
+mod other_trackers;
 mod report_matches_json;
 mod screenshot;

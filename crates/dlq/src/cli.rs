@@ -58,11 +58,16 @@ pub enum Command {
         #[arg(value_name = "PARTITION:OFFSET")]
         position: Position,
     },
-    /// The selected dead letters (all without a selection) as JSON lines to edit, on stdout.
+    /// The selected dead letters (all without a selection) as JSON lines to edit, on stdout or
+    /// in a new private file.
     Export {
         /// What to export.
         #[command(flatten)]
         selection: Selection,
+        /// Write the lines to this new file (mode 0600: it holds personal data) instead of
+        /// stdout; an existing file or a symlink is refused, never overwritten.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Sends dead letters back to their original topic, each at most once.
     Redrive(RedriveArgs),

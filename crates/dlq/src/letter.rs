@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use kafka::headers::RawHeader;
+use models::escape_controls;
 use retry::dlq_headers;
 
 use crate::select::Position;
@@ -83,7 +84,7 @@ impl DeadLetter {
     /// What the tracker cut, when this dead letter was too large to send whole: its
     /// `dlq.cut.*` headers (their current names only: `original.dlq.cut.*` is history).
     pub fn cut(&self) -> Option<Cut> {
-        let text = |name| self.header_text(name).map(escape_controls);
+        let text = |name| self.header_text(name).map(|text| escape_controls(text).into_owned());
         Some(Cut {
             kept_file: text(dlq_headers::CUT_KEPT_FILE)?,
             payload: text(dlq_headers::CUT_PAYLOAD).unwrap_or_default(),
@@ -91,7 +92,9 @@ impl DeadLetter {
             key: text(dlq_headers::CUT_KEY).unwrap_or_default(),
             original_bytes: text(dlq_headers::CUT_ORIGINAL_BYTES).unwrap_or_default(),
             original_sha256: text(dlq_headers::CUT_ORIGINAL_SHA256).unwrap_or_default(),
-            instance: self.instance().map(escape_controls).unwrap_or_else(|| "(unknown)".to_owned()),
+            instance: self
+                .instance()
+                .map_or_else(|| "(unknown)".to_owned(), |id| escape_controls(id).into_owned()),
         })
     }
 }
@@ -161,26 +164,14 @@ impl Cut {
     }
 }
 
-/// Bytes as one safe line of text: UTF-8 with control characters escaped (`\n`, `\u{1b}`),
+/// Bytes as one safe line of text: UTF-8 with control characters escaped (`\n`, `\u{1b}`, by
+/// [`models::escape_controls`]),
 /// else `0x` and hex with a note, so a terminal never receives raw bytes.
 pub fn display_bytes(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
-        Ok(text) => escape_controls(text),
+        Ok(text) => escape_controls(text).into_owned(),
         Err(_) => format!("0x{} ({} bytes, not UTF-8)", hex(bytes), bytes.len()),
     }
-}
-
-/// `text` with control characters escaped, so it stays on one line and cannot drive a terminal.
-pub fn escape_controls(text: &str) -> String {
-    let mut line = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            line.extend(c.escape_default());
-        } else {
-            line.push(c);
-        }
-    }
-    line
 }
 
 /// Lowercase hex, no separators.

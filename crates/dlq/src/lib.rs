@@ -22,6 +22,7 @@ pub mod render;
 pub mod select;
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use config::Config;
 use kafka::auth::AuthWatch;
@@ -49,6 +50,14 @@ pub enum DlqError {
     /// Standard output could not be written.
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
+    /// `export --output FILE` could not create or write FILE (the error names it).
+    #[error("--output: {source}")]
+    OutputFile {
+        /// The file asked for.
+        path: PathBuf,
+        /// Why: `AlreadyExists` when something is there already (usage, exit code 2).
+        source: std::io::Error,
+    },
     /// The runtime could not be started.
     #[error(transparent)]
     Start(#[from] service::StartError),
@@ -59,6 +68,9 @@ impl service::Failure for DlqError {
     fn exit_code(&self) -> u8 {
         match self {
             DlqError::Selection(_) => service::EXIT_USAGE,
+            DlqError::OutputFile { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                service::EXIT_USAGE
+            }
             _ => service::EXIT_FAILURE,
         }
     }
@@ -120,7 +132,14 @@ pub async fn run(config: &Config, command: Command, out: &mut dyn Write) -> Resu
             let text = render::detail(&letter, topic, redriven_to(&log, &letter).as_deref());
             write!(out, "{text}").map_err(DlqError::Output)?;
         }
-        Command::Export { selection } => {
+        Command::Export { selection, output } => {
+            if let Some(path) = &output {
+                // Said before the topic is read; creating the file says it again, race-free.
+                if std::fs::symlink_metadata(path).is_ok() {
+                    let source = service::output_file::already_exists(path);
+                    return Err(DlqError::OutputFile { path: path.clone(), source });
+                }
+            }
             let letters = read_dead_letters(config, &auth)?;
             let chosen: Vec<&DeadLetter> = if selection.positions.is_empty() {
                 letters.iter().filter(|letter| selection.filters.matches(letter)).collect()
@@ -130,8 +149,14 @@ pub async fn run(config: &Config, command: Command, out: &mut dyn Write) -> Resu
                     .filter(|letter| selection.filters.matches(letter))
                     .collect()
             };
-            for letter in chosen {
-                writeln!(out, "{}", ExportedLetter::of(letter, topic).to_line()).map_err(DlqError::Output)?;
+            match &output {
+                None => {
+                    for letter in chosen {
+                        writeln!(out, "{}", ExportedLetter::of(letter, topic).to_line())
+                            .map_err(DlqError::Output)?;
+                    }
+                }
+                Some(path) => export_to_file(path, &chosen, topic)?,
             }
         }
         Command::Redrive(args) => return redrive::run(config, args, out).await,
@@ -209,6 +234,33 @@ fn missing_topic(config: &Config) -> DlqError {
 /// Every dead letter; an error when the dead-letter topic does not exist.
 pub fn read_dead_letters(config: &Config, auth: &AuthWatch) -> Result<Vec<DeadLetter>, DlqError> {
     read::read_topic(&config.kafka, &config.dlq.topic, auth)?.ok_or_else(|| missing_topic(config))
+}
+
+/// Writes the export lines of `letters` to `path`, a new private file (see
+/// [`service::output_file::create_new_private`]); a file left half-written is removed.
+fn export_to_file(path: &Path, letters: &[&DeadLetter], topic: &str) -> Result<(), DlqError> {
+    let file = service::output_file::create_new_private(path)
+        .map_err(|source| DlqError::OutputFile { path: path.to_owned(), source })?;
+    let mut writer = std::io::BufWriter::new(file);
+    let written = letters
+        .iter()
+        .try_for_each(|letter| writeln!(writer, "{}", ExportedLetter::of(letter, topic).to_line()))
+        .and_then(|()| writer.flush())
+        .and_then(|()| writer.get_ref().sync_all());
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(path);
+        return Err(DlqError::OutputFile {
+            path: path.to_owned(),
+            source: std::io::Error::new(source.kind(), format!("{}: {source}", path.display())),
+        });
+    }
+    let count = letters.len();
+    service::print_stderr(format_args!(
+        "{count} dead letter{} written to {}",
+        if count == 1 { "" } else { "s" },
+        models::escape_controls(&path.display().to_string())
+    ));
+    Ok(())
 }
 
 fn redriven_to(log: &redrive::RedriveLog, letter: &DeadLetter) -> Option<String> {

@@ -46,6 +46,7 @@ use crate::export::{ExportedLetter, Location};
 use crate::letter::{display_bytes, DeadLetter};
 use crate::select::{by_position, Position};
 use crate::{read_dead_letters, DlqError, Outcome};
+use models::escape_controls;
 
 /// Longest wait for the redrive log topic to be created.
 const TOPIC_TIMEOUT: Duration = Duration::from_secs(10);
@@ -278,13 +279,16 @@ pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Res
             match verdict {
                 Verdict::Send { topic } => writeln!(
                     out,
-                    "{}  would send to {topic}: key {}, {}, {} headers",
+                    "{}  would send to {}: key {}, {}, {} headers",
                     candidate.source,
+                    escape_controls(topic),
                     key_text(candidate.key.as_deref()),
                     size_text(candidate.payload.as_deref()),
                     outgoing_headers(candidate, dlq_topic).len()
                 ),
-                Verdict::Refused(reason) => writeln!(out, "{}  refused: {reason}", candidate.source),
+                Verdict::Refused(reason) => {
+                    writeln!(out, "{}  refused: {}", candidate.source, escape_controls(reason))
+                }
             }
             .map_err(DlqError::Output)?;
         }
@@ -389,27 +393,30 @@ pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Res
     for (candidate, verdict) in &plans {
         let source = candidate.source;
         match (verdict, results.get(&source)) {
-            (Verdict::Refused(reason), _) => writeln!(out, "{source}  refused: {reason}"),
+            (Verdict::Refused(reason), _) => writeln!(out, "{source}  refused: {}", escape_controls(reason)),
             (Verdict::Send { .. }, Some(Ok(to))) => {
                 acknowledged += 1;
                 writeln!(
                     out,
                     "{source}  sent to {}/{}:{}, key {}",
-                    to.topic,
+                    escape_controls(&to.topic),
                     to.partition,
                     to.offset,
                     key_text(candidate.key.as_deref())
                 )
             }
-            (Verdict::Send { .. }, Some(Err(reason))) => writeln!(out, "{source}  {reason}"),
+            (Verdict::Send { .. }, Some(Err(reason))) => {
+                writeln!(out, "{source}  {}", escape_controls(reason))
+            }
             (Verdict::Send { .. }, None) => writeln!(out, "{source}  not sent"),
         }
         .map_err(DlqError::Output)?;
         if let Some(error) = unrecorded.get(&source) {
             writeln!(
                 out,
-                "{source}  warning: sent, but not recorded in {} ({error}); redriving it again would send it again",
-                log_topic(dlq_topic)
+                "{source}  warning: sent, but not recorded in {} ({}); redriving it again would send it again",
+                log_topic(dlq_topic),
+                escape_controls(error)
             )
             .map_err(DlqError::Output)?;
         }

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::letter::{display_bytes, escape_controls, DeadLetter};
+use models::escape_controls;
+
+use crate::letter::{display_bytes, DeadLetter};
 
 /// Characters of payload shown by `list`.
 const PREVIEW_CHARS: usize = 40;
@@ -92,7 +94,7 @@ pub fn table(entries: &[ListEntry<'_>]) -> String {
                 _ => dash(),
             };
             let redriven = match (&entry.redriven_to, entry.redrives) {
-                (Some(to), _) => format!("to {to}"),
+                (Some(to), _) => format!("to {}", escape_controls(to)),
                 (None, 0) => dash(),
                 (None, n) => format!("{n}x before"),
             };
@@ -100,9 +102,9 @@ pub fn table(entries: &[ListEntry<'_>]) -> String {
                 format!("{}:{}", entry.partition, entry.offset),
                 entry.age_seconds.map_or_else(dash, age),
                 origin,
-                entry.error_kind.map_or_else(dash, escape_controls),
+                entry.error_kind.map_or_else(dash, |kind| escape_controls(kind).into_owned()),
                 entry.attempts.map_or_else(dash, |n| n.to_string()),
-                entry.instance_id.map_or_else(dash, escape_controls),
+                entry.instance_id.map_or_else(dash, |id| escape_controls(id).into_owned()),
                 redriven,
                 entry.key.clone().unwrap_or_else(dash),
                 entry.payload_preview.clone(),
@@ -178,7 +180,7 @@ pub fn detail(letter: &DeadLetter, topic: &str, redriven_to: Option<&str>) -> St
     }
     field(&mut out, "key", letter.key.as_deref().map_or_else(|| "(none)".to_owned(), display_bytes));
     if let Some(to) = redriven_to {
-        field(&mut out, "redriven to", to.to_owned());
+        field(&mut out, "redriven to", escape_controls(to).into_owned());
     }
     if let Some(cut) = letter.cut() {
         field(&mut out, "cut", cut.summary());
@@ -196,8 +198,11 @@ pub fn detail(letter: &DeadLetter, topic: &str, redriven_to: Option<&str>) -> St
         Some(bytes) => match std::str::from_utf8(bytes) {
             Ok(text) if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() => {
                 out.push_str(&format!("payload ({} bytes, JSON)\n", bytes.len()));
-                out.push_str(&pretty_json(text));
-                out.push('\n');
+                // JSON strings may hold C1 controls and DEL as they are (U+009B is valid JSON).
+                for line in pretty_json(text).lines() {
+                    out.push_str(&escape_controls(line));
+                    out.push('\n');
+                }
             }
             Ok(text) => {
                 out.push_str(&format!("payload ({} bytes, text, not JSON)\n", bytes.len()));

@@ -44,8 +44,13 @@ impl FromStr for Position {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Since(pub DateTime<Utc>);
 
+/// How far back a `--since` duration may go: 100 years, older than any dead letter. Further
+/// back, the start would fall before what a time can hold (it used to panic).
+pub const MAX_SINCE_DAYS: i64 = 36_500;
+
 impl Since {
-    /// `30s`, `10m`, `2h`, `1d` before `now`, or an RFC 3339 time.
+    /// `30s`, `10m`, `2h`, `1d` before `now` (at most [`MAX_SINCE_DAYS`] days), or an RFC 3339
+    /// time.
     pub fn parse(text: &str, now: DateTime<Utc>) -> Result<Since, String> {
         if let Ok(time) = DateTime::parse_from_rfc3339(text) {
             return Ok(Since(time.with_timezone(&Utc)));
@@ -64,7 +69,16 @@ impl Since {
             _ => None,
         }
         .ok_or_else(invalid)?;
-        Ok(Since(now - duration))
+        let too_far = || {
+            format!(
+                "{text:?} reaches too far back: a duration goes back at most {MAX_SINCE_DAYS} days \
+                 (e.g. 30s, 10m, 2h, 1d, {MAX_SINCE_DAYS}d); or give an RFC 3339 time (2026-11-27T17:00:00Z)"
+            )
+        };
+        if duration > Duration::days(MAX_SINCE_DAYS) {
+            return Err(too_far());
+        }
+        now.checked_sub_signed(duration).map(Since).ok_or_else(too_far)
     }
 }
 
@@ -152,6 +166,27 @@ mod tests {
             let error = bad.parse::<Position>().unwrap_err();
             assert!(error.contains("PARTITION:OFFSET"), "{bad}: {error}");
         }
+    }
+
+    #[test]
+    fn since_too_far_back_is_an_error_that_says_what_is_allowed() {
+        let now = DateTime::parse_from_rfc3339("2026-11-27T18:00:00Z").unwrap().with_timezone(&Utc);
+        // 100,000,000 days fit in a chrono Duration but not before `now`: this used to panic.
+        for bad in ["100000000d", "2400000000h", "9000000000000s"] {
+            let error = Since::parse(bad, now).unwrap_err();
+            assert_eq!(
+                error,
+                format!(
+                    "{bad:?} reaches too far back: a duration goes back at most 36500 days \
+                     (e.g. 30s, 10m, 2h, 1d, 36500d); or give an RFC 3339 time (2026-11-27T17:00:00Z)"
+                )
+            );
+        }
+        assert_eq!(
+            Since::parse("36500d", now).unwrap().0.to_rfc3339(),
+            "1926-12-22T18:00:00+00:00",
+            "the limit itself is allowed"
+        );
     }
 
     #[test]

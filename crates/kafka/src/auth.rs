@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use config::{KafkaSettings, Redactor};
+use models::escape_controls;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
@@ -126,8 +127,8 @@ impl AuthWatch {
     /// own words (with any secret value masked, and control characters escaped).
     fn message(&self, reason: &str) -> String {
         let inner = &self.inner;
-        let reason = one_line(&inner.redactor.redact(reason));
-        let mechanism = one_line(&inner.mechanism);
+        let reason = escape_controls(&inner.redactor.redact(reason)).into_owned();
+        let mechanism = escape_controls(&inner.mechanism).into_owned();
         match &inner.username {
             Some(username) => format!(
                 "SASL authentication failed for user {username:?} (mechanism {mechanism}): check \
@@ -176,19 +177,6 @@ impl ClientContext for AuthContext {
 /// A consumer that only assigns itself partitions (no group, no commits: `dlq`'s reader)
 /// needs no rebalance or commit callbacks.
 impl ConsumerContext for AuthContext {}
-
-/// `text` with its control characters escaped (`\n` as `\\n`...), so it stays on one line.
-fn one_line(text: &str) -> String {
-    let mut line = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            line.extend(c.escape_default());
-        } else {
-            line.push(c);
-        }
-    }
-    line
-}
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@
 //! - [`health`]: one line of a tracker's `.log` file (the instance's own health).
 //! - [`kept`]: a record whose dead letter had to be cut, kept whole in a file by the tracker.
 //! - [`latency`]: end-to-end latency (event emitted → audit line written) in bounded memory.
+//! - [`terminal`]: text for people, with control characters escaped ([`escape_controls`]).
 //!
 //! Money is held in integer cents everywhere, in memory and in JSON (`*_cents` fields), so that
 //! `total == subtotal + shipping + tax` holds exactly.
@@ -24,6 +25,7 @@ pub mod kept;
 pub mod latency;
 pub mod order;
 pub mod poison;
+pub mod terminal;
 pub mod validate;
 
 pub use audit::AuditEntry;
@@ -36,6 +38,7 @@ pub use order::{
     PaymentStatus, SCHEMA_VERSION,
 };
 pub use poison::{PoisonKind, Rejection};
+pub use terminal::escape_controls;
 pub use validate::{validate, ValidationError};
 
 pub use time::{format_timestamp, Timestamp};

@@ -7,6 +7,12 @@ use thiserror::Error;
 
 use crate::order::{EventType, OrderEvent, OrderStatus, SCHEMA_VERSION};
 
+/// The largest amount an order may carry, in cents, for each of its unit prices, subtotal,
+/// shipping, tax and total: 1,000,000.00 EUR, far above any real basket of this shop. The
+/// limit keeps every figure the readers add up (revenue over millions of orders) far from
+/// `i64::MAX`, and rejects the crafted totals that used to wrap it.
+pub const MAX_AMOUNT_CENTS: i64 = 100_000_000;
+
 /// Why a parsed order event is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -32,6 +38,12 @@ pub enum ValidationError {
     /// Prices and fees cannot be negative.
     #[error("{field} is {cents} cents; it cannot be negative")]
     NegativeAmount { field: String, cents: i64 },
+    /// An amount is above [`MAX_AMOUNT_CENTS`].
+    #[error(
+        "{field} is {cents} cents; at most {MAX_AMOUNT_CENTS} cents ({} EUR) is allowed per amount",
+        euros(MAX_AMOUNT_CENTS)
+    )]
+    AmountTooLarge { field: String, cents: i64 },
     /// An amount does not fit in 64 bits once multiplied or added.
     #[error("amounts overflow while computing {field}")]
     AmountOverflow { field: &'static str },
@@ -125,6 +137,12 @@ fn check_amounts(event: &OrderEvent) -> Result<(), ValidationError> {
                 cents: item.unit_price_cents,
             });
         }
+        if item.unit_price_cents > MAX_AMOUNT_CENTS {
+            return Err(ValidationError::AmountTooLarge {
+                field: format!("unit_price_cents of {}", item.product_id),
+                cents: item.unit_price_cents,
+            });
+        }
         expected_subtotal = item
             .line_total_cents()
             .and_then(|line| expected_subtotal.checked_add(line))
@@ -133,6 +151,16 @@ fn check_amounts(event: &OrderEvent) -> Result<(), ValidationError> {
     for (field, cents) in [("shipping_cents", order.shipping_cents), ("tax_cents", order.tax_cents)] {
         if cents < 0 {
             return Err(ValidationError::NegativeAmount { field: field.to_owned(), cents });
+        }
+    }
+    for (field, cents) in [
+        ("shipping_cents", order.shipping_cents),
+        ("tax_cents", order.tax_cents),
+        ("subtotal_cents", order.subtotal_cents),
+        ("total_cents", order.total_cents),
+    ] {
+        if cents > MAX_AMOUNT_CENTS {
+            return Err(ValidationError::AmountTooLarge { field: field.to_owned(), cents });
         }
     }
     if order.subtotal_cents != expected_subtotal {
@@ -150,6 +178,11 @@ fn check_amounts(event: &OrderEvent) -> Result<(), ValidationError> {
         return Err(ValidationError::TotalMismatch { expected: expected_total, found: order.total_cents });
     }
     Ok(())
+}
+
+/// `1234.56` from cents (non-negative amounts).
+fn euros(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
 }
 
 /// `local@domain.tld` with no spaces: enough to catch corrupted data, not an RFC 5322 parser.
@@ -252,6 +285,58 @@ mod tests {
                 e.order.items[0].unit_price_cents = 2;
             },
             ValidationError::AmountOverflow { field: "subtotal_cents" },
+        );
+    }
+
+    #[test]
+    fn amounts_above_the_business_limit_are_rejected_with_the_limit_named() {
+        // Amounts that add up exactly, each far above any real order: two of them used to wrap
+        // the monitor's revenue to a negative figure.
+        let huge = i64::MAX / 4;
+        let mut event = valid_event();
+        event.order.items.truncate(1);
+        event.order.items[0].quantity = 1;
+        event.order.items[0].unit_price_cents = huge;
+        event.order.subtotal_cents = huge;
+        event.order.shipping_cents = 0;
+        event.order.tax_cents = 0;
+        event.order.total_cents = huge;
+        let error = validate(&event).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "unit_price_cents of {} is {huge} cents; at most 100000000 cents (1000000.00 EUR) \
+                 is allowed per amount",
+                event.order.items[0].product_id
+            )
+        );
+        // At the limit exactly: accepted.
+        let mut at_limit = valid_event();
+        at_limit.order.items.truncate(1);
+        at_limit.order.items[0].quantity = 1;
+        at_limit.order.items[0].unit_price_cents = 100_000_000;
+        at_limit.order.subtotal_cents = 100_000_000;
+        at_limit.order.shipping_cents = 0;
+        at_limit.order.tax_cents = 0;
+        at_limit.order.total_cents = 100_000_000;
+        assert_eq!(validate(&at_limit), Ok(()));
+        // Each item under the limit, their sum over it.
+        let mut summed = at_limit.clone();
+        summed.order.items[0].quantity = 2;
+        summed.order.subtotal_cents = 2 * 100_000_000;
+        summed.order.total_cents = 2 * 100_000_000;
+        assert_eq!(
+            validate(&summed).map_err(|e| e.to_string()),
+            Err("subtotal_cents is 200000000 cents; at most 100000000 cents (1000000.00 EUR) is allowed per amount"
+                .to_owned())
+        );
+        let mut shipping = at_limit;
+        shipping.order.shipping_cents = 1;
+        shipping.order.total_cents += 1;
+        assert_eq!(
+            validate(&shipping).map_err(|e| e.to_string()),
+            Err("total_cents is 100000001 cents; at most 100000000 cents (1000000.00 EUR) is allowed per amount"
+                .to_owned())
         );
     }
 

@@ -241,6 +241,7 @@ proptest! {
                 Err(ValidationError::SubtotalMismatch { .. }
                     | ValidationError::TotalMismatch { .. }
                     | ValidationError::NegativeAmount { .. }
+                    | ValidationError::AmountTooLarge { .. }
                     | ValidationError::AmountOverflow { .. })
             ),
             "{} changed by {}: {:?}", field, delta, rejection

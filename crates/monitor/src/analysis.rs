@@ -6,6 +6,8 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use models::escape_controls;
+
 use crate::aggregate::{RedriveOutcome, Summary};
 use crate::report::{money, optional};
 
@@ -37,8 +39,10 @@ fn section(out: &mut impl Write, title: &str) -> io::Result<()> {
     writeln!(out, "\n== {title}")
 }
 
+/// One `label value note` line; the label may come from the files (a status, an error kind).
 fn row(out: &mut impl Write, label: &str, value: impl ToString, note: &str) -> io::Result<()> {
-    let value = value.to_string();
+    let label = escape_controls(label);
+    let value = escape_controls(&value.to_string()).into_owned();
     if note.is_empty() {
         writeln!(out, "  {label:<34} {value:>12}")
     } else {
@@ -53,11 +57,11 @@ pub fn write_analysis(
     files: FileCounts,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let ids: Vec<&str> = summary.instances.iter().map(|i| i.instance_id.as_str()).collect();
+    let ids: Vec<_> = summary.instances.iter().map(|i| escape_controls(&i.instance_id)).collect();
     writeln!(
         out,
         "Tracker files in {}: {} .events, {} .log; instances: {}",
-        dir.display(),
+        escape_controls(&dir.display().to_string()),
         files.events,
         files.log,
         if ids.is_empty() { "none".to_owned() } else { ids.join(" ") }
@@ -106,12 +110,17 @@ pub fn write_analysis(
 
     section(out, "Totals (tracker counters)")?;
     let totals = &summary.totals;
-    row(out, "received", totals.received, "= processed + failed + skipped + in flight")?;
-    row(out, "processed", totals.processed, "")?;
-    row(out, "failed", totals.failed, "for good")?;
-    row(out, "dead-lettered", totals.dlq_sent, "part of failed")?;
-    row(out, "skipped", totals.duplicates, "duplicates (same event id)")?;
-    row(out, "in flight", totals.in_flight, "received, not finished when the counters were written")?;
+    row(out, "received", optional(totals.received), "= processed + failed + skipped + in flight")?;
+    row(out, "processed", optional(totals.processed), "")?;
+    row(out, "failed", optional(totals.failed), "for good")?;
+    row(out, "dead-lettered", optional(totals.dlq_sent), "part of failed")?;
+    row(out, "skipped", optional(totals.duplicates), "duplicates (same event id)")?;
+    row(
+        out,
+        "in flight",
+        optional(totals.in_flight),
+        "received, not finished when the counters were written",
+    )?;
     row(
         out,
         "success rate",
@@ -127,7 +136,13 @@ pub fn write_analysis(
     row(out, "lag", optional(totals.total_lag), "sum over partitions, newest alive owner each")?;
 
     section(out, "Per instance")?;
-    let width = summary.instances.iter().map(|i| i.instance_id.chars().count()).max().unwrap_or(8).max(20);
+    let width = summary
+        .instances
+        .iter()
+        .map(|i| escape_controls(&i.instance_id).chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(20);
     writeln!(
         out,
         "  {:<width$} {:>10} {:>10} {:>9} {:>8} {:>6} {:>8} {:>9} {:>8}",
@@ -138,7 +153,7 @@ pub fn write_analysis(
         writeln!(
             out,
             "  {:<width$} {:>10} {:>10} {:>9} {:>8} {:>6} {:>8} {:>9} {:>8}",
-            instance.instance_id,
+            escape_controls(&instance.instance_id),
             instance.events_lines,
             instance.deserialized,
             instance.undeserializable,
@@ -168,7 +183,7 @@ pub fn write_analysis(
         writeln!(
             out,
             "  {:<12} {:>5} {:>10} {:>10} {:>10} {:>10} {:>6} {:>8}  {:<20} {:<20} {}",
-            partition.topic,
+            escape_controls(&partition.topic),
             partition.partition,
             partition.received,
             partition.distinct_offsets,
@@ -177,8 +192,8 @@ pub fn write_analysis(
             partition.duplicates,
             partition.missing_offsets,
             if gaps.is_empty() { "-".to_owned() } else { gaps.join(" ") },
-            partition.read_by.join(","),
-            partition.cluster_id.as_deref().unwrap_or("-"),
+            escape_controls(&partition.read_by.join(",")),
+            escape_controls(partition.cluster_id.as_deref().unwrap_or("-")),
         )?;
     }
 
@@ -196,7 +211,7 @@ pub fn write_analysis(
                 out,
                 "  {:>5} {:<width$} {:>12} {:>14} {:>10} {:>9.1}",
                 lag.partition,
-                lag.instance_id,
+                escape_controls(&lag.instance_id),
                 optional(lag.committed_offset),
                 optional(lag.high_watermark),
                 optional(lag.lag),
@@ -226,11 +241,11 @@ pub fn write_analysis(
         writeln!(
             out,
             "  {:<12} {:>12} {} {:>6} orders  {}",
-            customer.customer_id,
+            escape_controls(&customer.customer_id),
             money(customer.revenue_cents),
-            business.currency,
+            escape_controls(&business.currency),
             customer.orders,
-            customer.name.as_deref().unwrap_or(""),
+            escape_controls(customer.name.as_deref().unwrap_or("")),
         )?;
     }
 
@@ -239,7 +254,10 @@ pub fn write_analysis(
         writeln!(
             out,
             "  {:<12} {:>8} units {:>6} orders  {}",
-            product.product_id, product.quantity, product.orders, product.name
+            escape_controls(&product.product_id),
+            product.quantity,
+            product.orders,
+            escape_controls(&product.name)
         )?;
     }
 
@@ -280,17 +298,17 @@ pub fn write_analysis(
             writeln!(
                 out,
                 "  {:<width$} {:<24} {:>8} {:>9} {:>9} {:>7} {:>8} {:>7} {:>6} {:>7} {:>5} {:>7} {:>7} {}",
-                instance.instance_id,
-                metrics.timestamp,
+                escape_controls(&instance.instance_id),
+                escape_controls(&metrics.timestamp),
                 metrics.uptime_seconds.map_or_else(|| "-".to_owned(), |seconds| format!("{seconds:.0}")),
-                metrics.messages_received,
-                metrics.messages_processed,
-                metrics.messages_failed,
+                optional(metrics.messages_received),
+                optional(metrics.messages_processed),
+                optional(metrics.messages_failed),
                 metrics.success_rate_percent.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.2}")),
                 metrics.messages_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.1}")),
                 optional(metrics.total_lag),
-                metrics.retries,
-                metrics.dlq_sent,
+                optional(metrics.retries),
+                optional(metrics.dlq_sent),
                 optional(metrics.latency_p50_ms),
                 optional(metrics.latency_p99_ms),
                 crate::report::partitions(&metrics.partitions),
@@ -304,7 +322,14 @@ pub fn write_analysis(
     }
     for error in &summary.last_errors {
         let text = error.error.as_deref().unwrap_or(&error.message);
-        writeln!(out, "  {:<24} {:<16} {:<22} {}", error.timestamp, error.instance_id, error.kind, text)?;
+        writeln!(
+            out,
+            "  {:<24} {:<16} {:<22} {}",
+            escape_controls(&error.timestamp),
+            escape_controls(&error.instance_id),
+            escape_controls(&error.kind),
+            escape_controls(text)
+        )?;
     }
     Ok(())
 }
@@ -361,14 +386,19 @@ fn write_dead_letters(summary: &Summary, width: usize, out: &mut impl Write) -> 
         writeln!(
             out,
             "  {:<24} {:<width$} {:<16} {:<16} {:<12} {:>8} {:>8}  {}",
-            letter.timestamp,
-            letter.instance_id,
-            letter.error_kind,
-            format!("{}/{}:{}", letter.original_topic, letter.original_partition, letter.original_offset),
+            escape_controls(&letter.timestamp),
+            escape_controls(&letter.instance_id),
+            escape_controls(&letter.error_kind),
+            format!(
+                "{}/{}:{}",
+                escape_controls(&letter.original_topic),
+                letter.original_partition,
+                letter.original_offset
+            ),
             format!("{}:{}", letter.dlq_partition, letter.dlq_offset),
             letter.attempts,
             letter.redrive_count,
-            letter.reason.as_deref().unwrap_or("-"),
+            escape_controls(letter.reason.as_deref().unwrap_or("-")),
         )?;
     }
 
@@ -395,11 +425,11 @@ fn write_dead_letters(summary: &Summary, width: usize, out: &mut impl Write) -> 
         writeln!(
             out,
             "  {:<24} {:<width$} {:<16} {:>8} {:<20} {}",
-            record.timestamp,
-            record.instance_id,
-            format!("{}/{}:{}", record.topic, record.partition, record.offset),
+            escape_controls(&record.timestamp),
+            escape_controls(&record.instance_id),
+            format!("{}/{}:{}", escape_controls(&record.topic), record.partition, record.offset),
             record.redrive_count,
-            record.redriven_from.as_deref().unwrap_or("-"),
+            escape_controls(record.redriven_from.as_deref().unwrap_or("-")),
             outcome,
         )?;
     }

@@ -73,9 +73,14 @@ pub enum MonitorError {
 }
 
 impl MonitorError {
-    /// Whether the error is bad usage (exit code 2) rather than a runtime failure (1).
+    /// Whether the error is bad usage (exit code 2) rather than a runtime failure (1): a
+    /// missing folder, or a `--screenshot` file the monitor refuses to write over.
     pub fn is_usage(&self) -> bool {
-        matches!(self, MonitorError::DirNotFound(_) | MonitorError::NotADirectory(_))
+        match self {
+            MonitorError::DirNotFound(_) | MonitorError::NotADirectory(_) => true,
+            MonitorError::WriteFile { source, .. } => source.kind() == io::ErrorKind::AlreadyExists,
+            _ => false,
+        }
     }
 }
 
@@ -135,7 +140,7 @@ pub fn run_once(options: &Options, out: &mut impl Write) -> Result<(), MonitorEr
         // sees them here too.
         for warning in &summary.warnings {
             // A closed stderr must not stop the report.
-            let _ = writeln!(io::stderr(), "monitor: warning: {warning}");
+            let _ = writeln!(io::stderr(), "monitor: warning: {}", models::escape_controls(warning));
         }
     }
     let written = if options.report {

@@ -16,9 +16,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             let code = if error.is_usage() { 2 } else { 1 };
-            let error = anyhow::Error::new(error);
+            let error = format!("{:#}", anyhow::Error::new(error));
+            // A file name may hold control characters: shown escaped, line by line.
+            let lines: Vec<_> = error.lines().map(models::escape_controls).collect();
             // Not `eprintln!`: it panics when stderr is closed.
-            let _lost_if_stderr_is_gone = writeln!(std::io::stderr(), "error: {error:#}");
+            let _lost_if_stderr_is_gone = writeln!(std::io::stderr(), "error: {}", lines.join("\n"));
             ExitCode::from(code)
         }
     }

@@ -6,6 +6,8 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use models::escape_controls;
+
 use crate::aggregate::Summary;
 
 /// Latest orders and problems listed by `--once` (text and JSON).
@@ -23,22 +25,29 @@ pub fn write_json(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     writeln!(out)
 }
 
-/// Writes the summary as text for humans.
+/// Writes the summary as text for humans. Every text that came from the files (ids, names,
+/// statuses, error texts, file names) is shown with its control characters escaped
+/// ([`models::escape_controls`]).
 pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Result<()> {
     let totals = &summary.totals;
-    writeln!(out, "order-tracker monitor: {} at {}", dir.display(), summary.generated_at)?;
+    writeln!(
+        out,
+        "order-tracker monitor: {} at {}",
+        escape_controls(&dir.display().to_string()),
+        summary.generated_at
+    )?;
     writeln!(out, "instances: {} alive / {} total", summary.instances_alive, summary.instances_total)?;
     writeln!(out)?;
     writeln!(
         out,
         "received {}  processed {}  failed {} (DLQ {})  skipped {}  in flight {}  retries {}",
-        totals.received,
-        totals.processed,
-        totals.failed,
-        totals.dlq_sent,
-        totals.duplicates,
-        totals.in_flight,
-        totals.retries
+        optional(totals.received),
+        optional(totals.processed),
+        optional(totals.failed),
+        optional(totals.dlq_sent),
+        optional(totals.duplicates),
+        optional(totals.in_flight),
+        optional(totals.retries)
     )?;
     writeln!(
         out,
@@ -91,13 +100,13 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         writeln!(
             out,
             "  {} {} p{}@{} {} {} {} {}{}",
-            clock_time(&order.timestamp),
-            order.instance_id,
+            escape_controls(clock_time(&order.timestamp)),
+            escape_controls(&order.instance_id),
             order.partition,
             order.offset,
-            short_id(&order.order_id),
-            order.customer_id,
-            order.status,
+            escape_controls(short_id(&order.order_id)),
+            escape_controls(&order.customer_id),
+            escape_controls(&order.status),
             money(order.total_cents),
             if order.valid { "" } else { " INVALID" },
         )?;
@@ -107,12 +116,16 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         writeln!(
             out,
             "  {} {:<5} {} {}: {}{}",
-            clock_time(&problem.timestamp),
-            problem.level,
-            problem.instance_id,
-            problem.kind,
-            problem.message,
-            problem.error.as_deref().map(|error| format!(" ({error})")).unwrap_or_default(),
+            escape_controls(clock_time(&problem.timestamp)),
+            escape_controls(&problem.level),
+            escape_controls(&problem.instance_id),
+            escape_controls(&problem.kind),
+            escape_controls(&problem.message),
+            problem
+                .error
+                .as_deref()
+                .map(|error| format!(" ({})", escape_controls(error)))
+                .unwrap_or_default(),
         )?;
     }
     let malformed = &summary.malformed_lines;
@@ -122,7 +135,7 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         malformed.events, malformed.log, malformed.producer, malformed.too_long
     )?;
     for warning in &summary.warnings {
-        writeln!(out, "warning: {warning}")?;
+        writeln!(out, "warning: {}", escape_controls(warning))?;
     }
     Ok(())
 }
@@ -137,8 +150,11 @@ fn write_latency_and_dead_letters(summary: &Summary, out: &mut impl Write) -> io
         latency_text(&latency.overall),
     )?;
     let dead_letters = &summary.dead_letters;
-    let kinds: Vec<String> =
-        dead_letters.by_error_kind.iter().map(|kind| format!("{} {}", kind.error_kind, kind.count)).collect();
+    let kinds: Vec<String> = dead_letters
+        .by_error_kind
+        .iter()
+        .map(|kind| format!("{} {}", escape_controls(&kind.error_kind), kind.count))
+        .collect();
     let redriven = &dead_letters.redriven;
     writeln!(
         out,
@@ -178,17 +194,17 @@ fn write_instances(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
             "{:<16} {:<7} {:<10} {:>8} {:>9} {:>6} {:>5} {:>6} {:>7.2}  {}",
-            instance.instance_id,
+            escape_controls(&instance.instance_id),
             instance.status.to_string(),
             partitions(&instance.partitions),
-            instance.received,
-            instance.processed,
-            instance.failed,
-            instance.dlq_sent,
+            optional(instance.received),
+            optional(instance.processed),
+            optional(instance.failed),
+            optional(instance.dlq_sent),
             optional(instance.lag),
             instance.messages_per_second,
             match (&instance.last_seen, instance.seconds_since_last_seen) {
-                (Some(time), Some(ago)) => format!("{time} ({} ago)", age(ago)),
+                (Some(time), Some(ago)) => format!("{} ({} ago)", escape_controls(time), age(ago)),
                 _ => "never".to_owned(),
             },
         )?;
@@ -202,12 +218,15 @@ fn write_business(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         out,
         "revenue {} {}  orders created {}  average basket {}",
         money(business.revenue_cents),
-        business.currency,
+        escape_controls(&business.currency),
         business.orders_created,
         business.average_basket_cents.map_or_else(|| "-".to_owned(), money),
     )?;
-    let statuses: Vec<String> =
-        business.orders_by_status.iter().map(|status| format!("{} {}", status.name, status.orders)).collect();
+    let statuses: Vec<String> = business
+        .orders_by_status
+        .iter()
+        .map(|status| format!("{} {}", escape_controls(&status.name), status.orders))
+        .collect();
     writeln!(
         out,
         "orders by status: {}",
@@ -219,7 +238,7 @@ fn write_business(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         .map(|customer| {
             format!(
                 "{} {} ({} order{})",
-                customer.customer_id,
+                escape_controls(&customer.customer_id),
                 money(customer.revenue_cents),
                 customer.orders,
                 if customer.orders == 1 { "" } else { "s" }

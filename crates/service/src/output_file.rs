@@ -1,5 +1,7 @@
-//! Opening the project's append-only JSON-lines files (the tracker's `.events` and `.log`,
-//! `producer.log`) the same careful way.
+//! Opening the project's output files the same careful way: the append-only JSON-lines files
+//! (the tracker's `.events` and `.log`, `producer.log`: [`open_append`]), and the files a
+//! command writes once ([`create_new_private`]: `dlq export --output`; [`replace_private`]:
+//! `monitor --screenshot`).
 //!
 //! - **Never through a symlink.** The path is opened with `O_NOFOLLOW`: a `tracker-<id>.log`
 //!   that points at another file is refused, so the tracker can neither append to that file
@@ -97,6 +99,90 @@ pub fn open_append(path: &Path) -> io::Result<AppendFile> {
     }
     let torn_line = terminate_torn_line(&file, path, metadata.len()).map_err(named)?;
     Ok(AppendFile { file, torn_line })
+}
+
+/// Creates `path`, which must not exist, for writing: mode 0600, never through a symlink (a
+/// symlink at `path`, even a dangling one, counts as existing: `O_CREAT | O_EXCL`), never over
+/// anything. The error says when something is already there.
+pub fn create_new_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(PRIVATE_MODE)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|error| match error.kind() {
+            io::ErrorKind::AlreadyExists => already_exists(path),
+            _ => io::Error::new(error.kind(), format!("{}: {error}", path.display())),
+        })
+}
+
+/// The error [`create_new_private`] returns when something is at `path`, for a caller that
+/// checks before doing long work.
+pub fn already_exists(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{} already exists; refusing to overwrite it (remove it, or choose a new file name)",
+            path.display()
+        ),
+    )
+}
+
+/// Writes `contents` to `path` whole or not at all: into a private (0600) temporary file beside
+/// it, then renamed onto `path`. Nothing at `path`: the file appears (never over something
+/// created in between). Something there: it is replaced only when it is a regular file (not a
+/// symlink, which is never followed: the rename replaces names, not targets) whose first bytes
+/// are `ours_starts_with` (a file this program wrote earlier); anything else is refused and
+/// left as it was.
+pub fn replace_private(path: &Path, contents: &[u8], ours_starts_with: &[u8]) -> io::Result<()> {
+    let named = |error: io::Error| io::Error::new(error.kind(), format!("{}: {error}", path.display()));
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".")
+        .suffix(".partial")
+        .permissions(Permissions::from_mode(PRIVATE_MODE))
+        .tempfile_in(folder)
+        .map_err(named)?;
+    temporary.write_all(contents).map_err(named)?;
+    temporary.as_file().sync_all().map_err(named)?;
+    let temporary = match temporary.persist_noclobber(path) {
+        Ok(_) => return Ok(()),
+        Err(error) if error.error.kind() == io::ErrorKind::AlreadyExists => error.file,
+        Err(error) => return Err(named(error.error)),
+    };
+    let refuse = |why: &str| {
+        io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} already exists and {why}; refusing to replace it (remove it, or choose a new file name)",
+                path.display()
+            ),
+        )
+    };
+    let existing = std::fs::symlink_metadata(path).map_err(named)?;
+    if existing.file_type().is_symlink() {
+        return Err(refuse("is a symbolic link"));
+    }
+    if !existing.file_type().is_file() {
+        return Err(refuse("is not a regular file"));
+    }
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(named)?;
+    let mut start = Vec::with_capacity(ours_starts_with.len());
+    io::Read::read_to_end(&mut io::Read::take(&opened, ours_starts_with.len() as u64), &mut start)
+        .map_err(named)?;
+    if start != ours_starts_with {
+        return Err(refuse("was not written by this program"));
+    }
+    temporary.persist(path).map_err(|error| named(error.error))?;
+    Ok(())
 }
 
 fn not_a_regular_file(path: &Path) -> io::Error {
@@ -240,6 +326,45 @@ mod tests {
         let mut line = [0u8; 3];
         std::io::Read::read_exact(&mut reader, &mut line).unwrap();
         assert_eq!(&line, b"{}\n", "what was written reaches the reader, whole");
+    }
+
+    #[test]
+    fn create_new_private_makes_a_private_file_and_never_opens_an_existing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("export.jsonl");
+        create_new_private(&path).unwrap().write_all(b"one\n").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let error = create_new_private(&path).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AlreadyExists);
+        assert!(error.to_string().ends_with("export.jsonl already exists; refusing to overwrite it (remove it, or choose a new file name)"), "{error}");
+        let link = dir.path().join("dangling.jsonl");
+        symlink(dir.path().join("nowhere"), &link).unwrap();
+        assert_eq!(create_new_private(&link).unwrap_err().kind(), io::ErrorKind::AlreadyExists);
+        assert!(!dir.path().join("nowhere").exists(), "nothing created through the link");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\n");
+    }
+
+    #[test]
+    fn replace_private_replaces_only_its_own_files_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shot.svg");
+        replace_private(&path, b"<svg 1", b"<svg").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        std::fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
+        replace_private(&path, b"<svg 2", b"<svg").unwrap();
+        assert_eq!((std::fs::read_to_string(&path).unwrap().as_str(), mode(&path)), ("<svg 2", 0o600));
+        let other = dir.path().join("notes.txt");
+        std::fs::write(&other, "<sv").unwrap();
+        let error = replace_private(&other, b"<svg 3", b"<svg").unwrap_err().to_string();
+        assert!(error.contains("was not written by this program; refusing to replace it"), "{error}");
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), "<sv");
+        let link = dir.path().join("link.svg");
+        symlink(&path, &link).unwrap();
+        let error = replace_private(&link, b"<svg 4", b"<svg").unwrap_err().to_string();
+        assert!(error.contains("is a symbolic link; refusing to replace it"), "{error}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "<svg 2");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names.len(), 3, "no temporary file left: {names:?}");
     }
 
     #[test]

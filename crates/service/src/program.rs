@@ -145,7 +145,11 @@ where
 /// Prints `error: <failure>` once on stderr, with every secret of the configuration removed,
 /// and returns the failure's exit code.
 pub fn fail(redactor: &Redactor, failure: &impl Failure) -> ExitCode {
-    print_stderr(format_args!("error: {}", redactor.redact(&failure.to_string())));
+    let text = failure.to_string();
+    let message = redactor.redact(&text);
+    // Errors quote what came from outside (a header, a file name): shown escaped, line by line.
+    let lines: Vec<_> = message.lines().map(models::escape_controls).collect();
+    print_stderr(format_args!("error: {}", lines.join("\n")));
     ExitCode::from(failure.exit_code())
 }
 

@@ -370,7 +370,8 @@ impl Worker {
             self.shared().log(&entry, None);
         }
         if order.status == OrderStatus::Created {
-            self.counters.revenue_cents += order.total_cents;
+            // Validation caps each total (models::validate::MAX_AMOUNT_CENTS); the sum still cannot wrap.
+            self.counters.revenue_cents = self.counters.revenue_cents.saturating_add(order.total_cents);
         }
         self.seen_events.insert((event.event_id, redrive));
         self.counters.processed += 1;

@@ -1,6 +1,8 @@
 //! Selections, dry runs and sending once, on dead letters produced straight into the
 //! dead-letter topic (no tracker needed).
 
+use std::path::Path;
+
 use models::OrderGenerator;
 
 use crate::util::*;
@@ -176,4 +178,23 @@ async fn list_shows_a_page_and_says_how_many_more() {
     let all = dlq(&broker, dir.path(), &["list", "--limit", "0", "--json"], &[]).expect_code(0);
     assert_eq!(json_lines(&all.stdout).len(), 130);
     assert!(all.stderr.is_empty(), "{}", all.stderr);
+}
+
+#[test]
+fn since_too_far_back_exits_2_and_says_what_is_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = Path::new(env!("CARGO_BIN_EXE_dlq"));
+    for command in ["list", "export", "redrive"] {
+        let finished =
+            run(binary, dir.path(), &[command, "--since", "100000000d"], &[("KAFKA_BROKER", "127.0.0.1:9")])
+                .expect_code(2);
+        assert!(
+            finished
+                .stderr
+                .contains("\"100000000d\" reaches too far back: a duration goes back at most 36500 days"),
+            "{command}: {}",
+            finished.all()
+        );
+        assert!(!finished.stderr.contains("panicked"), "{}", finished.all());
+    }
 }

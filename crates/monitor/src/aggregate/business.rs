@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::{MAX_CUSTOMERS, MAX_STATUSES, ORDER_DEDUP_WINDOW};
+use super::{kept, MAX_CUSTOMERS, MAX_STATUSES, ORDER_DEDUP_WINDOW};
 
 #[derive(Debug, Clone, Default)]
 pub(super) struct CustomerTotals {
@@ -16,11 +16,12 @@ pub(super) struct CustomerTotals {
 impl CustomerTotals {
     fn add(&mut self, total_cents: i64, name: Option<&str>) {
         self.orders += 1;
-        self.revenue_cents += total_cents;
+        self.revenue_cents = self.revenue_cents.saturating_add(total_cents);
         // Compared first: the same name comes with every order, and is not copied again.
         if let Some(name) = name {
-            if self.name.as_deref() != Some(name) {
-                self.name = Some(name.to_owned());
+            let name = kept(name);
+            if self.name.as_deref() != Some(&*name) {
+                self.name = Some(name.into_owned());
             }
         }
     }
@@ -71,6 +72,7 @@ pub(super) struct NameTable {
 
 impl NameTable {
     pub(super) fn index(&mut self, name: &str) -> u8 {
+        let name = &*kept(name);
         if let Some(index) = self.names.iter().position(|known| known == name) {
             return index as u8;
         }
@@ -117,11 +119,12 @@ pub(super) struct ProductTotals {
 
 impl ProductTotals {
     fn add(&mut self, name: Option<&str>, quantity: u64) {
-        self.quantity += quantity;
+        self.quantity = self.quantity.saturating_add(quantity);
         self.orders += 1;
         if let Some(name) = name {
+            let name = kept(name);
             if self.name != name {
-                name.clone_into(&mut self.name);
+                name.as_ref().clone_into(&mut self.name);
             }
         }
     }
@@ -188,10 +191,12 @@ impl Business {
             return false;
         }
         self.created_orders += 1;
-        self.revenue_cents += total_cents;
+        // The files may hold totals no validation capped (older trackers): never wrap.
+        self.revenue_cents = self.revenue_cents.saturating_add(total_cents);
         if self.currency.is_none() {
-            self.currency = currency.map(str::to_owned);
+            self.currency = currency.map(|currency| kept(currency).into_owned());
         }
+        let customer_id = &*kept(customer_id);
         // Looked up before inserting, so that a known customer costs no key allocation.
         if let Some(totals) = self.customers.get_mut(customer_id) {
             totals.add(total_cents, customer_name);
@@ -206,6 +211,7 @@ impl Business {
 
     /// Counts an item of a created order counted once.
     pub(super) fn count_item(&mut self, product_id: &str, name: Option<&str>, quantity: u64) {
+        let product_id = &*kept(product_id);
         // Looked up before inserting, so that a known product costs no key allocation.
         if let Some(product) = self.products.get_mut(product_id) {
             product.add(name, quantity);

@@ -57,38 +57,55 @@ impl SecondBuckets {
     }
 }
 
-/// Counters of one tracker run, as its metrics and stop entries report them.
+/// Counters of one tracker run, as its metrics and stop entries report them. `None` is
+/// unknown: the entry did not carry that counter (an older tracker, or another implementation
+/// of the file contract such as the Go tracker of the seed documents, whose metrics have no
+/// `dlq_sent`, `duplicates` or `retries`). Shown as `-` in text and `null` in JSON, never as 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {
     /// Messages received by the tracker (each gets one `.events` line).
-    pub received: u64,
+    pub received: Option<u64>,
     /// Messages processed successfully.
-    pub processed: u64,
+    pub processed: Option<u64>,
     /// Messages that failed for good.
-    pub failed: u64,
+    pub failed: Option<u64>,
     /// Messages sent to the dead-letter topic.
-    pub dlq_sent: u64,
+    pub dlq_sent: Option<u64>,
     /// Duplicate deliveries skipped.
-    pub duplicates: u64,
+    pub duplicates: Option<u64>,
     /// Transient failures tried again.
-    pub retries: u64,
+    pub retries: Option<u64>,
 }
 
 impl Counters {
+    /// Every counter 0: a run before its first metrics entry.
+    pub const ZERO: Counters = Counters {
+        received: Some(0),
+        processed: Some(0),
+        failed: Some(0),
+        dlq_sent: Some(0),
+        duplicates: Some(0),
+        retries: Some(0),
+    };
+
     /// Received but not finished: `received - processed - failed - duplicates` (0 when a
-    /// tracker's counters do not add up, which they should).
-    pub fn in_flight(&self) -> u64 {
-        self.received.saturating_sub(self.processed + self.failed + self.duplicates)
+    /// tracker's counters do not add up, which they should); unknown when one of them is.
+    pub fn in_flight(&self) -> Option<u64> {
+        let finished = self.processed?.saturating_add(self.failed?).saturating_add(self.duplicates?);
+        Some(self.received?.saturating_sub(finished))
     }
 
+    /// The sum, each counter saturating (the figures come from files and may be anything), and
+    /// unknown when it is unknown on either side.
     pub(super) fn plus(self, other: Counters) -> Counters {
+        let add = |a: Option<u64>, b: Option<u64>| Some(a?.saturating_add(b?));
         Counters {
-            received: self.received + other.received,
-            processed: self.processed + other.processed,
-            failed: self.failed + other.failed,
-            dlq_sent: self.dlq_sent + other.dlq_sent,
-            duplicates: self.duplicates + other.duplicates,
-            retries: self.retries + other.retries,
+            received: add(self.received, other.received),
+            processed: add(self.processed, other.processed),
+            failed: add(self.failed, other.failed),
+            dlq_sent: add(self.dlq_sent, other.dlq_sent),
+            duplicates: add(self.duplicates, other.duplicates),
+            retries: add(self.retries, other.retries),
         }
     }
 }
@@ -135,8 +152,8 @@ impl Instance {
             log_kinds: BTreeMap::new(),
             counters_time_ms: None,
             last_metrics: None,
-            earlier_runs: Counters::default(),
-            current_run: Counters::default(),
+            earlier_runs: Counters::ZERO,
+            current_run: Counters::ZERO,
             runs: 0,
             lag: None,
             lag_time_ms: None,

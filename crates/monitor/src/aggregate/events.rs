@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 
 use super::lines::{cut_raw_message, parse_line, redrive_headers, text, text_of, EventsLine};
 use super::offsets::PartitionKey;
-use super::{parse_timestamp_ms, push_ring, set_text, Aggregator, OrderRow, RedriveOutcome, RedrivenRow};
+use super::{
+    kept, parse_timestamp_ms, push_ring, set_text, Aggregator, OrderRow, RedriveOutcome, RedrivenRow,
+    SCRATCH_KEPT_BYTES,
+};
 
 impl Aggregator {
     /// One line of `tracker-<instance_id>.events`.
@@ -22,6 +25,10 @@ impl Aggregator {
         match event {
             Some(event) => self.record_events_line(instance_id, &event, now_ms),
             None => self.malformed.events += 1,
+        }
+        // A huge line leaves a huge buffer: kept only up to a bound.
+        if scratch.capacity() > SCRATCH_KEPT_BYTES {
+            scratch = Vec::new();
         }
         self.scratch = scratch;
     }
@@ -51,16 +58,16 @@ impl Aggregator {
         self.record_offset(instance_id, event);
         if let Some((redrive_count, redriven_from)) = redriven {
             let row = RedrivenRow {
-                timestamp: text_of(&event.timestamp).to_owned(),
+                timestamp: kept(text_of(&event.timestamp)).into_owned(),
                 instance_id: instance_id.to_owned(),
-                topic: text_of(&event.kafka_topic).to_owned(),
+                topic: kept(text_of(&event.kafka_topic)).into_owned(),
                 partition: i32::try_from(event.kafka_partition).unwrap_or(-1),
                 offset: event.kafka_offset,
-                cluster_id: text(&event.cluster_id).map(str::to_owned),
-                kafka_key: text(&event.kafka_key).map(str::to_owned),
-                event_id: text(&event.event_id).map(str::to_owned),
+                cluster_id: text(&event.cluster_id).map(|id| kept(id).into_owned()),
+                kafka_key: text(&event.kafka_key).map(|key| kept(key).into_owned()),
+                event_id: text(&event.event_id).map(|id| kept(id).into_owned()),
                 redrive_count,
-                redriven_from,
+                redriven_from: redriven_from.map(|from| kept(&from).into_owned()),
                 outcome: if valid { RedriveOutcome::Valid } else { RedriveOutcome::Invalid },
             };
             self.dead_letters.redriven(row, valid, self.config.latest_dead_letters);
@@ -90,8 +97,8 @@ impl Aggregator {
             Some((_, offsets)) => offsets,
             None => {
                 let key = PartitionKey {
-                    cluster_id: cluster_id.map(str::to_owned),
-                    topic: topic.to_owned(),
+                    cluster_id: cluster_id.map(|id| kept(id).into_owned()),
+                    topic: kept(topic).into_owned(),
                     partition,
                 };
                 self.partitions.entry(key).or_default()

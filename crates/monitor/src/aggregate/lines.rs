@@ -8,6 +8,8 @@ use serde::de::{IgnoredAny, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
+use super::counters::Counters;
+
 /// The line without its `raw_message` and `raw_message_base64` fields, when it has the
 /// tracker's field order ([`models::audit::AuditEntry`]: `raw_message` right before
 /// `message_size`, and `deserialized` and the order fields after it). Skipping the payload
@@ -198,36 +200,93 @@ pub(super) fn text<'t>(value: &'t Option<Text<'_>>) -> Option<&'t str> {
     value.as_ref().map(|text| text.0.as_ref())
 }
 
-/// `metadata` of a metrics entry: the typed [`models::health::Metrics`], plus which of its
+/// `metadata` of a metrics entry: the typed [`models::health::Metrics`] (for its other
+/// figures), the counters as written ([`Counters`]: an absent one is unknown), and which of its
 /// optional figures the entry wrote.
 pub(super) struct MetricsEntry {
     pub(super) metrics: models::health::Metrics,
+    pub(super) counters: Counters,
     pub(super) success_rate_percent: Option<f64>,
     pub(super) messages_per_second: Option<f64>,
     pub(super) uptime_seconds: Option<f64>,
 }
 
-/// The counters a metrics entry must carry to count.
-const METRICS_COUNTERS: [&str; 6] =
-    ["messages_received", "messages_processed", "messages_failed", "dlq_sent", "duplicates", "retries"];
-
-/// Reads a metrics entry's `metadata`. `models::health::Metrics` reads an absent field as 0 (files
-/// of older versions lack some), so any object would parse: an entry without its counters, or
-/// with a value of the wrong type, is `None` here, is counted as a malformed line and changes no
-/// figure.
+/// Reads a metrics entry's `metadata`: the counters it wrote are read, the ones it did not are
+/// unknown (`None`), never 0 (an older tracker, the Go tracker of the seed documents). It is
+/// not an entry of the contract at all, so `None` here (counted as a malformed line, changing
+/// no figure), when `metadata` is not an object, when it carries none of the six counters, or
+/// when a figure it carries has the wrong type.
 pub(super) fn parse_metrics(metadata: &str) -> Option<MetricsEntry> {
     let Ok(serde_json::Value::Object(object)) = serde_json::from_str(metadata) else { return None };
-    if !METRICS_COUNTERS.iter().all(|key| object.contains_key(*key)) {
+    let counters = Counters {
+        received: counter(&object, "messages_received")?,
+        processed: counter(&object, "messages_processed")?,
+        failed: counter(&object, "messages_failed")?,
+        dlq_sent: counter(&object, "dlq_sent")?,
+        duplicates: counter(&object, "duplicates")?,
+        retries: counter(&object, "retries")?,
+    };
+    if counters == Counters::default() {
         return None;
     }
-    let written = |key: &str| object.contains_key(key);
+    let written = |key: &str| object.get(key).is_some_and(|value| !value.is_null());
     let (rate, per_second, uptime) =
         (written("success_rate_percent"), written("messages_per_second"), written("uptime_seconds"));
     let metrics: models::health::Metrics = serde_json::from_value(serde_json::Value::Object(object)).ok()?;
     Some(MetricsEntry {
+        counters,
         success_rate_percent: rate.then_some(metrics.success_rate_percent),
         messages_per_second: per_second.then_some(metrics.messages_per_second),
         uptime_seconds: uptime.then_some(metrics.uptime_seconds),
         metrics,
     })
+}
+
+/// A stop entry's `metadata`: its counters as written (an absent one is unknown) and its
+/// uptime. `None` when it is not an object or a figure has the wrong type.
+pub(super) fn parse_stop(metadata: &str) -> Option<(Counters, Option<f64>)> {
+    let Ok(serde_json::Value::Object(object)) = serde_json::from_str(metadata) else { return None };
+    let counters = Counters {
+        received: counter(&object, "total_messages_received")?,
+        processed: counter(&object, "total_messages_processed")?,
+        failed: counter(&object, "total_messages_failed")?,
+        dlq_sent: counter(&object, "total_dlq_sent")?,
+        duplicates: counter(&object, "total_duplicates")?,
+        // A stop entry has no retries: the caller keeps the last metrics entry's.
+        retries: None,
+    };
+    let uptime = match object.get("uptime_seconds") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(value) => Some(value.as_f64()?),
+    };
+    Some((counters, uptime))
+}
+
+/// `Some(None)` for an absent (or null) counter, `Some(Some(n))` for a count, `None` for a
+/// value that is not a count (the entry is not of the contract).
+fn counter(object: &serde_json::Map<String, serde_json::Value>, key: &str) -> Option<Option<u64>> {
+    match object.get(key) {
+        None | Some(serde_json::Value::Null) => Some(None),
+        Some(value) => value.as_u64().map(Some),
+    }
+}
+
+/// The kind of a `.log` entry that carries no `kind` field (the Go tracker of the seed
+/// documents writes none), told by the fields its `metadata` holds: the periodic metrics
+/// (`messages_received`...), the stop (`total_messages_received`, `shutdown_time`) and the
+/// start (`start_time` with `log_file`). Anything else has no kind.
+pub(super) fn kind_from_metadata(metadata: &str) -> Option<&'static str> {
+    let Ok(object) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(metadata) else {
+        return None;
+    };
+    let has = |key: &str| object.contains_key(key);
+    if has("total_messages_received") || has("shutdown_time") {
+        Some("stopped")
+    } else if has("messages_received") || has("messages_processed") {
+        Some("metrics")
+    } else if has("start_time") && has("log_file") {
+        Some("started")
+    } else {
+        None
+    }
 }

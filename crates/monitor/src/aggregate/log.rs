@@ -2,14 +2,14 @@
 //! and `producer.log` lines.
 
 use chrono::{DateTime, Utc};
-use models::health::{DlqSent, PartitionsAssigned, PartitionsRevoked, StopSummary};
+use models::health::{DlqSent, PartitionsAssigned, PartitionsRevoked};
 use serde_json::value::RawValue;
 
 use super::counters::{Counters, Producer};
-use super::lines::{parse_metrics, text, LogLine};
+use super::lines::{kind_from_metadata, parse_metrics, parse_stop, text, LogLine};
 use super::{
-    format_ms, parse_timestamp_ms, push_ring, shorten, Aggregator, DeadLetterRow, LastMetrics, ProblemRow,
-    DEFAULT_METRICS_INTERVAL_MS, LAST_ERRORS, MAX_ERROR_TEXT_BYTES, MAX_STATUSES,
+    format_ms, kept, parse_timestamp_ms, push_ring, shorten, Aggregator, DeadLetterRow, LastMetrics,
+    ProblemRow, DEFAULT_METRICS_INTERVAL_MS, LAST_ERRORS, MAX_ERROR_TEXT_BYTES, MAX_STATUSES,
 };
 
 impl Aggregator {
@@ -24,7 +24,12 @@ impl Aggregator {
         };
         let time_ms = text(&entry.timestamp).and_then(parse_timestamp_ms);
         let metadata = entry.metadata.map_or("{}", RawValue::get);
-        let kind = text(&entry.kind).unwrap_or("");
+        // The Go tracker of the seed documents writes no `kind`: its entries are told by their
+        // metadata.
+        let kind = match text(&entry.kind) {
+            Some(kind) => kind,
+            None => kind_from_metadata(metadata).unwrap_or(""),
+        };
         // Entries whose metadata carries counters must parse whole, or they change nothing.
         let metrics = match kind {
             "metrics" => match parse_metrics(metadata) {
@@ -37,9 +42,9 @@ impl Aggregator {
             _ => None,
         };
         let stop = match kind {
-            "stopped" => match serde_json::from_str::<StopSummary>(metadata) {
-                Ok(stop) => Some(stop),
-                Err(_) => {
+            "stopped" => match parse_stop(metadata) {
+                Some(stop) => Some(stop),
+                None => {
                     self.malformed.log += 1;
                     return;
                 }
@@ -60,7 +65,7 @@ impl Aggregator {
             match instance.log_kinds.get_mut(kind) {
                 Some(count) => *count += 1,
                 None if room => {
-                    instance.log_kinds.insert(kind.to_owned(), 1);
+                    instance.log_kinds.insert(kept(kind).into_owned(), 1);
                 }
                 None => *instance.log_kinds.entry("(other)".to_owned()).or_default() += 1,
             }
@@ -68,7 +73,7 @@ impl Aggregator {
         match kind {
             "started" => {
                 instance.earlier_runs = instance.counters();
-                instance.current_run = Counters::default();
+                instance.current_run = Counters::ZERO;
                 instance.runs += 1;
                 instance.stopped = false;
                 instance.partitions.clear();
@@ -90,18 +95,11 @@ impl Aggregator {
             "metrics" => {
                 let Some(written) = metrics else { return };
                 let metrics = &written.metrics;
-                instance.current_run = Counters {
-                    received: metrics.messages_received,
-                    processed: metrics.messages_processed,
-                    failed: metrics.messages_failed,
-                    dlq_sent: metrics.dlq_sent,
-                    duplicates: metrics.duplicates,
-                    retries: metrics.retries,
-                };
+                instance.current_run = written.counters;
                 instance.counters_time_ms = time_ms;
                 instance.lag = metrics.total_lag.or_else(|| {
                     let lags: Vec<i64> = metrics.partitions.iter().filter_map(|p| p.lag).collect();
-                    (!lags.is_empty()).then(|| lags.iter().sum())
+                    (!lags.is_empty()).then(|| super::saturating_sum(&lags))
                 });
                 instance.lag_time_ms = time_ms;
                 instance.uptime_seconds = written.uptime_seconds;
@@ -110,17 +108,17 @@ impl Aggregator {
                 instance.stopped = false;
                 instance.partition_metrics = metrics.partitions.clone();
                 instance.last_metrics = Some(LastMetrics {
-                    timestamp: text(&entry.timestamp).unwrap_or("").to_owned(),
+                    timestamp: kept(text(&entry.timestamp).unwrap_or("")).into_owned(),
                     uptime_seconds: written.uptime_seconds,
-                    messages_received: metrics.messages_received,
-                    messages_processed: metrics.messages_processed,
-                    messages_failed: metrics.messages_failed,
+                    messages_received: written.counters.received,
+                    messages_processed: written.counters.processed,
+                    messages_failed: written.counters.failed,
                     success_rate_percent: written.success_rate_percent,
                     messages_per_second: written.messages_per_second,
                     total_lag: metrics.total_lag,
-                    retries: metrics.retries,
-                    dlq_sent: metrics.dlq_sent,
-                    duplicates: metrics.duplicates,
+                    retries: written.counters.retries,
+                    dlq_sent: written.counters.dlq_sent,
+                    duplicates: written.counters.duplicates,
                     partitions: metrics.partitions.iter().map(|p| p.partition).collect(),
                     latency_samples: metrics.latency_samples,
                     latency_p50_ms: metrics.latency_p50_ms,
@@ -129,17 +127,10 @@ impl Aggregator {
                 });
             }
             "stopped" => {
-                let Some(stop) = stop else { return };
-                instance.current_run = Counters {
-                    received: stop.total_messages_received,
-                    processed: stop.total_messages_processed,
-                    failed: stop.total_messages_failed,
-                    dlq_sent: stop.total_dlq_sent,
-                    duplicates: stop.total_duplicates,
-                    retries: instance.current_run.retries,
-                };
+                let Some((counters, uptime_seconds)) = stop else { return };
+                instance.current_run = Counters { retries: instance.current_run.retries, ..counters };
                 instance.counters_time_ms = time_ms;
-                instance.uptime_seconds = Some(stop.uptime_seconds);
+                instance.uptime_seconds = uptime_seconds.or(instance.uptime_seconds);
                 instance.stopped = true;
                 instance.partitions.clear();
                 instance.lag = None;
@@ -155,31 +146,37 @@ impl Aggregator {
     fn record_dead_letter(&mut self, instance_id: &str, entry: &LogLine<'_>, metadata: &str, time_ms: i64) {
         let sent: DlqSent = serde_json::from_str(metadata).unwrap_or_default();
         let row = DeadLetterRow {
-            timestamp: text(&entry.timestamp).map_or_else(|| format_ms(time_ms), str::to_owned),
+            timestamp: text(&entry.timestamp)
+                .map_or_else(|| format_ms(time_ms), |time| kept(time).into_owned()),
             instance_id: instance_id.to_owned(),
-            error_kind: if sent.error_kind.is_empty() { "(unknown)".to_owned() } else { sent.error_kind },
-            reason: text(&entry.error).map(str::to_owned),
-            original_topic: sent.message.topic,
+            error_kind: if sent.error_kind.is_empty() {
+                "(unknown)".to_owned()
+            } else {
+                kept(&sent.error_kind).into_owned()
+            },
+            reason: text(&entry.error).map(|reason| shorten(reason, MAX_ERROR_TEXT_BYTES)),
+            original_topic: kept(&sent.message.topic).into_owned(),
             original_partition: sent.message.partition,
             original_offset: sent.message.offset,
-            dlq_topic: sent.dlq_topic,
+            dlq_topic: kept(&sent.dlq_topic).into_owned(),
             dlq_partition: sent.dlq_partition,
             dlq_offset: sent.dlq_offset,
             attempts: sent.attempts,
-            kafka_key: sent.kafka_key,
+            kafka_key: sent.kafka_key.map(|key| kept(&key).into_owned()),
             event_id: sent.event_id.map(|id| id.to_string()),
             redrive_count: sent.redrive_count,
-            cluster_id: sent.cluster_id,
+            cluster_id: sent.cluster_id.map(|id| kept(&id).into_owned()),
         };
         self.dead_letters.dead_letter(row, self.config.latest_dead_letters);
     }
 
     fn record_problem(&mut self, instance_id: &str, entry: &LogLine<'_>, level: &str, time_ms: i64) {
         let row = ProblemRow {
-            timestamp: text(&entry.timestamp).map_or_else(|| format_ms(time_ms), str::to_owned),
+            timestamp: text(&entry.timestamp)
+                .map_or_else(|| format_ms(time_ms), |time| kept(time).into_owned()),
             instance_id: instance_id.to_owned(),
-            level: level.to_owned(),
-            kind: text(&entry.kind).unwrap_or("").to_owned(),
+            level: kept(level).into_owned(),
+            kind: kept(text(&entry.kind).unwrap_or("")).into_owned(),
             message: shorten(text(&entry.message).unwrap_or(""), MAX_ERROR_TEXT_BYTES),
             error: text(&entry.error).map(|error| shorten(error, MAX_ERROR_TEXT_BYTES)),
         };

@@ -27,7 +27,10 @@
 //!
 //! Memory is bounded whatever the size of the files: fixed rings for the latest orders,
 //! problems and dead letters, per-second buckets and latency histograms over [`WINDOW_SECS`],
-//! and capped maps (instances, customers, statuses, recent order ids).
+//! and capped maps (instances, customers, statuses, recent order ids). Every text kept from a
+//! line (an id, a name, a status, a topic, a time as written) is cut to
+//! [`MAX_KEPT_TEXT_CHARS`] characters and marked with [`CUT_MARK`] ([`kept`]), so one line
+//! costs at most a few kilobytes however long its strings are, and the caps bound the total.
 //!
 //! Layout: this file holds the state and its tunables; `events.rs` and `log.rs` read the lines
 //! of each file kind; `snapshot.rs` builds the [`Summary`] (types in `summary.rs`); the other
@@ -85,6 +88,14 @@ pub const MAX_INSTANCES: usize = 1024;
 pub const MAX_CUSTOMERS: usize = 10_000;
 /// Most distinct statuses counted; further ones are summed as `(other)`.
 pub const MAX_STATUSES: usize = 32;
+/// Longest text kept from a line (an id, a name, a status, a topic), in characters; a longer one
+/// is cut there and marked with [`CUT_MARK`]. Real ids and names are far shorter; a crafted
+/// 1 MB name costs at most this much (times 4 bytes) per place it is kept.
+pub const MAX_KEPT_TEXT_CHARS: usize = 200;
+/// What ends a text cut to [`MAX_KEPT_TEXT_CHARS`].
+pub const CUT_MARK: &str = "…[cut]";
+/// Capacity the line scratch buffer may keep between lines; a longer line's buffer is freed.
+const SCRATCH_KEPT_BYTES: usize = 1 << 20;
 /// Longest error text kept for a problem row, in bytes.
 const MAX_ERROR_TEXT_BYTES: usize = 300;
 /// `ERROR` entries kept for the report's "last errors".
@@ -170,9 +181,27 @@ fn push_ring<T: Default>(ring: &mut VecDeque<T>, capacity: usize, fill: impl FnO
     ring.push_back(row);
 }
 
+/// `text` as the aggregator keeps it: whole up to [`MAX_KEPT_TEXT_CHARS`] characters, else its
+/// first [`MAX_KEPT_TEXT_CHARS`] characters followed by [`CUT_MARK`].
+pub(super) fn kept(text: &str) -> std::borrow::Cow<'_, str> {
+    // A char is at least one byte: a text this short in bytes is short in chars.
+    if text.len() <= MAX_KEPT_TEXT_CHARS {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    match text.char_indices().nth(MAX_KEPT_TEXT_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}{CUT_MARK}", &text[..end])),
+    }
+}
+
+/// The sum of figures read from files (lags), saturating instead of wrapping.
+fn saturating_sum(values: &[i64]) -> i64 {
+    values.iter().fold(0i64, |sum, value| sum.saturating_add(*value))
+}
+
 fn set_text(target: &mut String, value: &str) {
     target.clear();
-    target.push_str(value);
+    target.push_str(&kept(value));
 }
 
 impl Aggregator {

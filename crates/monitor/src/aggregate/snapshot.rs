@@ -78,7 +78,7 @@ impl Aggregator {
             })
             .collect();
         let counters =
-            self.instances.values().fold(Counters::default(), |sum, instance| sum.plus(instance.counters()));
+            self.instances.values().fold(Counters::ZERO, |sum, instance| sum.plus(instance.counters()));
         let counters_oldest_ms =
             self.instances.values().filter_map(|instance| instance.counters_time_ms).min();
         let partition_lag = self.partition_lag(now_ms);
@@ -117,14 +117,17 @@ impl Aggregator {
                 duplicates: counters.duplicates,
                 in_flight: counters.in_flight(),
                 retries: counters.retries,
-                success_rate_percent: (counters.processed + counters.failed > 0).then(|| {
-                    round2(models::health::success_rate_percent(counters.processed, counters.failed))
-                }),
+                success_rate_percent: match (counters.processed, counters.failed) {
+                    (Some(processed), Some(failed)) if processed.saturating_add(failed) > 0 => {
+                        Some(round2(models::health::success_rate_percent(processed, failed)))
+                    }
+                    _ => None,
+                },
                 counters_as_of: counters_oldest_ms.map(format_ms),
                 counters_age_seconds: counters_oldest_ms.map(age),
                 messages_per_second_now: round2(self.per_second.rate(rate_from, now_second)),
                 messages_per_second_average: round2(average_rate),
-                total_lag: (!lags.is_empty()).then(|| lags.iter().sum()),
+                total_lag: (!lags.is_empty()).then(|| super::saturating_sum(&lags)),
                 lag_as_of: lag_oldest_ms.map(format_ms),
                 lag_age_seconds: lag_oldest_ms.map(age),
                 first_event: self.first_event_ms.map(format_ms),
@@ -255,9 +258,10 @@ impl Aggregator {
         let mut orders_by_payment_method = named(&business.methods.names, by_method);
         orders_by_payment_method.sort_by(|a, b| b.orders.cmp(&a.orders).then_with(|| a.name.cmp(&b.name)));
         let average = (business.created_orders > 0).then(|| {
-            // Rounded to the nearest cent.
-            let orders = business.created_orders as i64;
-            (business.revenue_cents * 2 + orders).div_euclid(orders * 2)
+            // Rounded to the nearest cent, in 128 bits: a saturated revenue does not wrap here.
+            let orders = i128::from(business.created_orders);
+            let average = (i128::from(business.revenue_cents) * 2 + orders).div_euclid(orders * 2);
+            i64::try_from(average).unwrap_or(i64::MAX)
         });
         BusinessSummary {
             currency: business.currency.clone().unwrap_or_else(|| "EUR".to_owned()),

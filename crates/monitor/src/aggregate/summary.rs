@@ -136,21 +136,23 @@ pub struct Summary {
 /// `failed`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Totals {
+    // The trackers' counters: `null` when an instance's entries did not carry one (see
+    // [`super::Counters`]).
     /// Messages the trackers received.
-    pub received: u64,
+    pub received: Option<u64>,
     /// Processed successfully.
-    pub processed: u64,
+    pub processed: Option<u64>,
     /// Failed for good (dead-lettered, or dropped when the DLQ is off).
-    pub failed: u64,
+    pub failed: Option<u64>,
     /// Of the failed, acknowledged by the dead-letter topic.
-    pub dlq_sent: u64,
+    pub dlq_sent: Option<u64>,
     /// Duplicate deliveries skipped (same event id seen again).
-    pub duplicates: u64,
+    pub duplicates: Option<u64>,
     /// Received but not yet finished when the counters were written:
     /// `received - processed - failed - duplicates`.
-    pub in_flight: u64,
+    pub in_flight: Option<u64>,
     /// Transient failures tried again (not messages: one message can be retried many times).
-    pub retries: u64,
+    pub retries: Option<u64>,
     /// processed / (processed + failed), percent; `null` with no finished message.
     pub success_rate_percent: Option<f64>,
     /// Time of the oldest counter entry these totals include (each instance's latest).
@@ -226,19 +228,19 @@ pub struct InstanceSummary {
     /// Partitions of its last assignment.
     pub partitions: Vec<i32>,
     /// Received, all runs (tracker counters; see [`Totals`]).
-    pub received: u64,
+    pub received: Option<u64>,
     /// Processed, all runs.
-    pub processed: u64,
+    pub processed: Option<u64>,
     /// Failed, all runs.
-    pub failed: u64,
+    pub failed: Option<u64>,
     /// Dead-lettered, all runs.
-    pub dlq_sent: u64,
+    pub dlq_sent: Option<u64>,
     /// Duplicates skipped, all runs.
-    pub duplicates: u64,
+    pub duplicates: Option<u64>,
     /// received - processed - failed - duplicates.
-    pub in_flight: u64,
+    pub in_flight: Option<u64>,
     /// Retries, all runs.
-    pub retries: u64,
+    pub retries: Option<u64>,
     /// Lines in its `.events` file.
     pub events_lines: u64,
     /// Of which deserialized.
@@ -277,11 +279,11 @@ pub struct LastMetrics {
     /// Seconds since that run started.
     pub uptime_seconds: Option<f64>,
     /// Received in that run.
-    pub messages_received: u64,
+    pub messages_received: Option<u64>,
     /// Processed in that run.
-    pub messages_processed: u64,
+    pub messages_processed: Option<u64>,
     /// Failed in that run.
-    pub messages_failed: u64,
+    pub messages_failed: Option<u64>,
     /// As written.
     pub success_rate_percent: Option<f64>,
     /// As written (over the last interval).
@@ -289,11 +291,11 @@ pub struct LastMetrics {
     /// As written.
     pub total_lag: Option<i64>,
     /// Retries in that run.
-    pub retries: u64,
+    pub retries: Option<u64>,
     /// Dead-lettered in that run.
-    pub dlq_sent: u64,
+    pub dlq_sent: Option<u64>,
     /// Duplicates in that run.
-    pub duplicates: u64,
+    pub duplicates: Option<u64>,
     /// Partitions listed.
     pub partitions: Vec<i32>,
     /// Latencies measured over that interval (0 in files of older versions).

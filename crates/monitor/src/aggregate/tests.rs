@@ -23,10 +23,13 @@ fn demo_fixture_totals() {
     let summary = demo_summary(AggregatorConfig::default());
     let totals = &summary.totals;
     assert_eq!(summary.messages.received, 12, "8 alpha + 4 beta audit lines");
-    assert_eq!(totals.received, 11, "the trackers' own counters: alpha 7 + beta 3 + 1");
-    assert_eq!(totals.in_flight, 0, "11 = 9 processed + 1 failed + 1 skipped");
-    assert_eq!(totals.processed, 9, "alpha 5 + beta 3 (first run) + 1 (second run)");
-    assert_eq!((totals.failed, totals.dlq_sent, totals.duplicates, totals.retries), (1, 1, 1, 2));
+    assert_eq!(totals.received, Some(11), "the trackers' own counters: alpha 7 + beta 3 + 1");
+    assert_eq!(totals.in_flight, Some(0), "11 = 9 processed + 1 failed + 1 skipped");
+    assert_eq!(totals.processed, Some(9), "alpha 5 + beta 3 (first run) + 1 (second run)");
+    assert_eq!(
+        (totals.failed, totals.dlq_sent, totals.duplicates, totals.retries),
+        (Some(1), Some(1), Some(1), Some(2))
+    );
     assert_eq!(summary.messages.invalid, 2);
     assert_eq!(totals.success_rate_percent, Some(90.0));
     assert_eq!(totals.messages_per_second_now, 0.1, "one line at 10:01:25 in the last 10 s");
@@ -45,9 +48,12 @@ fn demo_fixture_instances() {
     let [alpha, beta, gamma] = &summary.instances[..] else { panic!("three instances") };
     assert_eq!((alpha.instance_id.as_str(), alpha.status), ("alpha", InstanceStatus::Alive));
     assert_eq!(alpha.partitions, [0, 1], "the assignment after the rebalance");
-    assert_eq!((alpha.events_lines, alpha.invalid, alpha.processed, alpha.lag), (8, 2, 5, Some(3)));
+    assert_eq!((alpha.events_lines, alpha.invalid, alpha.processed, alpha.lag), (8, 2, Some(5), Some(3)));
     assert_eq!(alpha.last_seen.as_deref(), Some("2026-03-01T10:01:25.000Z"));
-    assert_eq!((beta.status, beta.runs, beta.processed, beta.events_lines), (InstanceStatus::Alive, 2, 4, 4));
+    assert_eq!(
+        (beta.status, beta.runs, beta.processed, beta.events_lines),
+        (InstanceStatus::Alive, 2, Some(4), 4)
+    );
     assert_eq!(beta.partitions, [2]);
     assert_eq!((gamma.status, gamma.events_lines), (InstanceStatus::Stale, 0));
 }
@@ -139,7 +145,7 @@ fn restarts_keep_earlier_runs_and_stop_marks_stopped() {
         aggregator.ingest_log_line("i", &line, now);
     }
     let summary = aggregator.snapshot(time("2026-01-01T00:01:31Z"));
-    assert_eq!((summary.totals.processed, summary.totals.failed), (14, 2));
+    assert_eq!((summary.totals.processed, summary.totals.failed), (Some(14), Some(2)));
     assert_eq!(summary.instances[0].status, InstanceStatus::Alive);
     let stale = aggregator.snapshot(time("2026-01-01T00:01:33Z"));
     assert_eq!(stale.instances[0].status, InstanceStatus::Stale, "two 1 s intervals without a line");
@@ -147,7 +153,8 @@ fn restarts_keep_earlier_runs_and_stop_marks_stopped() {
     aggregator.ingest_log_line("i", &log_line("2026-01-01T00:01:40.000Z", LogKind::Stopped, stop), now);
     let stopped = aggregator.snapshot(time("2026-01-01T00:01:41Z"));
     assert_eq!(stopped.instances[0].status, InstanceStatus::Stopped);
-    assert_eq!(stopped.totals.processed, 16);
+    assert_eq!(stopped.totals.processed, Some(16));
+    assert_eq!(stopped.totals.received, None, "the stop entry did not say: unknown, not 0");
 }
 
 #[test]
@@ -166,15 +173,15 @@ fn malformed_lines_are_counted_not_fatal() {
 }
 
 #[test]
-fn a_metrics_entry_without_its_counters_is_malformed_and_changes_nothing() {
+fn a_metrics_entry_outside_the_contract_is_malformed_and_one_missing_counters_is_read() {
     let now = time("2026-01-01T00:00:10Z");
     let mut aggregator = Aggregator::new(AggregatorConfig::default());
     let whole = serde_json::json!({"messages_received": 5, "messages_processed": 4, "messages_failed": 1,
         "dlq_sent": 1, "duplicates": 0, "retries": 2, "interval_ms": 1000});
     aggregator.ingest_log_line("i", &log_line("2026-01-01T00:00:01.000Z", LogKind::Metrics, whole), now);
+    // Not of the contract: no counter at all, a counter that is not a count.
     for metadata in [
         serde_json::json!({}),
-        serde_json::json!({"messages_processed": 0, "messages_failed": 0}),
         serde_json::json!({"messages_received": "9", "messages_processed": 9, "messages_failed": 0,
             "dlq_sent": 0, "duplicates": 0, "retries": 0}),
     ] {
@@ -185,11 +192,24 @@ fn a_metrics_entry_without_its_counters_is_malformed_and_changes_nothing() {
         );
     }
     let summary = aggregator.snapshot(now);
-    assert_eq!(summary.malformed_lines.log, 3);
+    assert_eq!(summary.malformed_lines.log, 2);
     let totals = &summary.totals;
-    assert_eq!((totals.received, totals.processed, totals.failed, totals.retries), (5, 4, 1, 2));
+    assert_eq!(
+        (totals.received, totals.processed, totals.failed, totals.retries),
+        (Some(5), Some(4), Some(1), Some(2))
+    );
     let last = summary.instances[0].last_metrics.as_ref().unwrap();
     assert_eq!(last.success_rate_percent, None, "not written, not shown as 0");
+
+    // Of the contract, with counters missing: what it says is read, the rest is unknown.
+    let partial = serde_json::json!({"messages_processed": 6, "messages_failed": 1});
+    aggregator.ingest_log_line("i", &log_line("2026-01-01T00:00:03.000Z", LogKind::Metrics, partial), now);
+    let summary = aggregator.snapshot(now);
+    assert_eq!(summary.malformed_lines.log, 2);
+    let totals = &summary.totals;
+    assert_eq!((totals.processed, totals.failed), (Some(6), Some(1)));
+    assert_eq!((totals.received, totals.retries, totals.in_flight), (None, None, None));
+    assert_eq!(totals.success_rate_percent, Some(85.71));
 }
 
 #[test]

@@ -155,6 +155,11 @@ impl FitCell {
         FitCell { exact: value.to_string(), compact: compact_signed(value) }
     }
 
+    /// An optional count, `-` when unknown.
+    pub fn optional_count(value: Option<u64>) -> FitCell {
+        value.map_or_else(|| FitCell::text("-"), FitCell::count)
+    }
+
     /// An optional signed figure, `-` when absent.
     pub fn optional(value: Option<i64>) -> FitCell {
         value.map_or_else(|| FitCell::text("-"), FitCell::signed)

@@ -28,8 +28,18 @@ struct Figure {
 }
 
 impl Figure {
-    fn count(long_label: &'static str, short_label: &'static str, value: u64, color: Color) -> Figure {
-        Figure { long_label, short_label, exact: value.to_string(), compact: compact_number(value), color }
+    /// A count, or `-` when it is unknown (an instance's entries did not carry it).
+    fn count(
+        long_label: &'static str,
+        short_label: &'static str,
+        value: Option<u64>,
+        color: Color,
+    ) -> Figure {
+        let (exact, compact) = match value {
+            Some(value) => (value.to_string(), compact_number(value)),
+            None => ("-".to_owned(), "-".to_owned()),
+        };
+        Figure { long_label, short_label, exact, compact, color }
     }
 
     fn text(&self, long_labels: bool, compact: bool) -> (&'static str, &str) {

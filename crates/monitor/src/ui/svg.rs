@@ -48,7 +48,31 @@ pub fn write_screenshot(options: &Options, path: &Path, width: u16, height: u16)
     app.warnings = tailer.warnings().iter().map(ToString::to_string).collect();
     app.screen = ratatui::layout::Rect::new(0, 0, width, height);
     let svg = to_svg(&draw(&app, width, height));
-    std::fs::write(path, svg).map_err(|source| MonitorError::WriteFile { path: path.to_owned(), source })
+    write_private(path, &options.dir, svg.as_bytes())
+}
+
+/// How every picture starts: an existing file that starts so is an earlier screenshot, which may
+/// be replaced (`scripts/screenshot.sh` redraws `docs/img/monitor.svg`).
+pub const SVG_START: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\"";
+
+/// Writes the picture to `path`: a new file, or an earlier screenshot replaced whole; mode 0600
+/// (it shows customer data); never another file, never through a symlink
+/// ([`service::output_file::replace_private`]), and never in the folder the monitor reads.
+fn write_private(path: &Path, dir: &Path, svg: &[u8]) -> Result<(), MonitorError> {
+    let error = |source| MonitorError::WriteFile { path: path.to_owned(), source };
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if let (Ok(folder), Ok(dir)) = (folder.canonicalize(), dir.canonicalize()) {
+        if folder == dir {
+            return Err(error(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "it is in the folder the monitor reads, which it never writes into; choose another folder",
+            )));
+        }
+    }
+    service::output_file::replace_private(path, svg, SVG_START.as_bytes()).map_err(error)
 }
 
 /// The screen of `app` in a buffer of `width` × `height` cells.

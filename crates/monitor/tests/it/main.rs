@@ -5,5 +5,8 @@
 
 mod cli;
 mod generate_fixtures;
+mod hostile;
 mod odd_files;
+mod other_trackers;
 mod report_matches_json;
+mod screenshot;

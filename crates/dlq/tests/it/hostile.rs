@@ -55,7 +55,8 @@ async fn list_show_and_redrive_print_control_characters_escaped() {
     let redriven_before = letter.clone();
     let stored = produce(&broker, "orders-dlq", &[letter, redriven_before]).await;
     let (first, second) = (stored[0], stored[1]);
-    // The redrive log says the second was sent already, somewhere with a crafted name.
+    // A forged redrive log entry says the second was sent already, somewhere with a crafted
+    // name: it is ignored (no such record was sent), and the warning that says so is escaped.
     let record = serde_json::json!({
         "dead_letter": {"topic": "orders-dlq", "partition": second.0, "offset": second.1},
         "sent_to": {"topic": nasty("sent"), "partition": 0, "offset": 0},
@@ -66,7 +67,8 @@ async fn list_show_and_redrive_print_control_characters_escaped() {
         .await;
 
     let list = dlq(&broker, dir.path(), &["list"], &[]).expect_code(0);
-    assert_escaped("list", &list, &["topic", "kind", "instance", "sent"]);
+    assert_escaped("list", &list, &["topic", "kind", "instance"]);
+    assert!(list.stderr.contains("redrive log entry ignored"), "the forged entry is named:\n{}", list.all());
     let list_json = dlq(&broker, dir.path(), &["list", "--json"], &[]).expect_code(0);
     let entry: serde_json::Value = serde_json::from_str(list_json.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(entry["error_kind"], nasty("kind"), "JSON keeps the text, JSON-escaped");
@@ -77,13 +79,11 @@ async fn list_show_and_redrive_print_control_characters_escaped() {
         assert_escaped("show", &show, &["topic", "kind", "message", "instance", "key", "header", "value"]);
     }
     let second_position = format!("{}:{}", second.0, second.1);
-    let show = dlq(&broker, dir.path(), &["show", &second_position], &[]).expect_code(0);
-    assert_escaped("show (redriven)", &show, &["sent"]);
 
     let first_position = format!("{}:{}", first.0, first.1);
     let refused = dlq(&broker, dir.path(), &["redrive", &first_position, &second_position, "--dry-run"], &[]);
     assert_eq!(refused.exit_code(), 1, "{}", refused.all());
-    assert_escaped("redrive --dry-run", &refused, &["sku", "sent", "at"]);
+    assert_escaped("redrive --dry-run", &refused, &["sku"]);
     let forced = dlq(&broker, dir.path(), &["redrive", &first_position, "--dry-run", "--force"], &[]);
     assert_escaped("redrive --dry-run --force", &forced.expect_code(0), &["topic", "key"]);
 }

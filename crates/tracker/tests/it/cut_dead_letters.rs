@@ -116,12 +116,12 @@ fn fraction(text: Option<&str>) -> (usize, usize) {
 /// Runs the drill for one oversized record; `config` is written as the tracker's
 /// `config.yaml` when given.
 async fn an_oversized_dead_letter_is_cut_and_the_partition_moves_on(
+    broker: Broker,
     key: &[u8],
     payload: Vec<u8>,
     headers: Vec<(String, String)>,
     config: Option<&str>,
 ) {
-    let broker = broker_with_topics().await;
     let dir = tempfile::tempdir().unwrap();
     let instance = "cutter";
     let mut command = Tracker::command(&broker, dir.path(), instance, &[]);
@@ -239,16 +239,24 @@ async fn an_oversized_dead_letter_is_cut_and_the_partition_moves_on(
     );
 }
 
-/// The drill: a payload of 1.97 MB with 2,000 headers named `dlq.x<n>`, which the topic
+/// Broker: Tansu. The drill: a payload of 1.97 MB with 2,000 headers named `dlq.x<n>`, which the topic
 /// takes and whose dead letter exceeds the dead-letter producer's 2,000,000 bytes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_dlq_headers_make_a_cut_dead_letter_not_a_stopped_group() {
     let headers: Vec<(String, String)> = (0..2_000).map(|n| (format!("dlq.x{n}"), "v".to_owned())).collect();
     let payload = vec![b'x'; 1_970_000];
-    an_oversized_dead_letter_is_cut_and_the_partition_moves_on(b"many-headers", payload, headers, None).await;
+    let broker = broker_with_topics().await;
+    an_oversized_dead_letter_is_cut_and_the_partition_moves_on(
+        broker,
+        b"many-headers",
+        payload,
+        headers,
+        None,
+    )
+    .await;
 }
 
-/// Apache Kafka's limit: the dead-letter producer at librdkafka's default 1,000,000 bytes, as
+/// Broker: Tansu. Apache Kafka's client limit: the dead-letter producer at librdkafka's default 1,000,000 bytes, as
 /// on a Kafka broker (topic `max.message.bytes` 1048588), and a payload right at it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payload_at_the_limit_makes_a_cut_dead_letter_not_a_stopped_group() {
@@ -256,10 +264,37 @@ async fn a_payload_at_the_limit_makes_a_cut_dead_letter_not_a_stopped_group() {
     let config = "kafka:\n  properties:\n    message.max.bytes: 1000000\n";
     let headers = vec![("trace_id".to_owned(), "t-1".to_owned())];
     an_oversized_dead_letter_is_cut_and_the_partition_moves_on(
+        broker_with_topics().await,
         b"at-the-limit",
         payload,
         headers,
         Some(config),
+    )
+    .await;
+}
+
+/// Broker: Apache Kafka, whose topics refuse record batches above `max.message.bytes`
+/// (1,048,588 bytes by default). A record just under that limit is taken by `orders`; its dead
+/// letter, the same bytes plus the `dlq.*` context, is refused by the broker itself (the
+/// dead-letter producer's own limit is higher), compressed or not: the payload is
+/// incompressible. The tracker cuts it and the partition moves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_apache_kafka_a_record_at_the_topics_limit_makes_a_cut_dead_letter_not_a_stopped_group() {
+    // Incompressible bytes (a linear congruential sequence), not valid UTF-8: a poison pill.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let payload: Vec<u8> = (0..1_048_588 - 300)
+        .map(|_| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 56) as u8
+        })
+        .collect();
+    let headers = vec![("trace_id".to_owned(), "t-2".to_owned())];
+    an_oversized_dead_letter_is_cut_and_the_partition_moves_on(
+        kafka_with_topics().await,
+        b"at-kafkas-limit",
+        payload,
+        headers,
+        None,
     )
     .await;
 }

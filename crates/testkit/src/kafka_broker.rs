@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::{die_with_test, free_port, workspace_root, Broker, BrokerKind, SaslUser};
+use crate::{die_with_test, stable_port, workspace_root, Broker, BrokerKind, SaslUser};
 
 /// Longest wait for a Kafka node to format its storage and answer: a JVM on two busy cores.
 const KAFKA_START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -54,7 +54,9 @@ impl Broker {
 
     fn spawn_kafka(sasl: Option<SaslUser>) -> Result<Broker> {
         let dir = Arc::new(tempfile::tempdir().context("creating the broker's temporary folder")?);
-        let (port, controller_port) = (free_port()?, free_port()?);
+        // A JVM takes seconds to bind: ports outside the ephemeral range, which every client
+        // connection of the other tests draws from meanwhile.
+        let (port, controller_port) = (stable_port()?, stable_port()?);
         let log = std::fs::File::create(dir.path().join("kafka.log")).context("creating the broker log")?;
         let mut command = Command::new(workspace_root().join("scripts/kafka.sh"));
         command

@@ -628,6 +628,24 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// A free port below Linux's ephemeral range (32768 and up), for a broker a test stops and
+/// starts again on the same port: the ports [`free_port`] and every client connection get
+/// come from that range, so another test could take the port while the broker is down.
+pub fn stable_port() -> Result<u16> {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    // Spread over 20000..32000, starting somewhere different in each test process.
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = 20_000 + (std::process::id() % 12_000) as u16;
+    for _ in 0..12_000 {
+        let step = NEXT.fetch_add(7, Ordering::Relaxed) % 12_000;
+        let port = 20_000 + (start - 20_000 + step) % 12_000;
+        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    bail!("no free port between 20000 and 32000 on 127.0.0.1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

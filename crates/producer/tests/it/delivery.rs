@@ -67,7 +67,7 @@ async fn a_counted_flood_arrives_complete_valid_and_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_that_starts_late_still_gets_everything() {
-    let port = testkit::free_port().expect("free port");
+    let port = testkit::stable_port().expect("free port");
     let dir = tempfile::tempdir().unwrap();
     let bootstrap = format!("127.0.0.1:{port}");
     let args = ["--broker", &bootstrap, "--count", "50", "--rate", "50", "--log-dir", "."];

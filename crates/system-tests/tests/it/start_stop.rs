@@ -54,12 +54,13 @@ impl Run {
     }
 
     fn on(broker: &'static str, bin_dir: PathBuf) -> Run {
+        // Started again on the same ports: keep them out of the range other tests draw from.
         Run {
             dir: tempfile::tempdir().unwrap(),
             bin_dir,
-            port: testkit::free_port().unwrap(),
+            port: testkit::stable_port().unwrap(),
             broker,
-            controller_port: testkit::free_port().unwrap(),
+            controller_port: testkit::stable_port().unwrap(),
         }
     }
 
@@ -476,7 +477,7 @@ struct LocalBroker {
 
 impl LocalBroker {
     fn new() -> LocalBroker {
-        LocalBroker { port: testkit::free_port().unwrap() }
+        LocalBroker { port: testkit::stable_port().unwrap() }
     }
 
     fn command(&self, action: &str) -> Finished {
@@ -524,7 +525,8 @@ struct LocalKafka {
 
 impl LocalKafka {
     fn new() -> LocalKafka {
-        LocalKafka { port: testkit::free_port().unwrap(), controller_port: testkit::free_port().unwrap() }
+        // Restarted on the same ports: keep them out of the range other tests draw from.
+        LocalKafka { port: testkit::stable_port().unwrap(), controller_port: testkit::stable_port().unwrap() }
     }
 
     fn command(&self, action: &str) -> Finished {

@@ -391,7 +391,7 @@ pub fn fetch_cluster_id(config: ClientConfig) -> Result<String> {
 }
 
 /// [`Broker::produce`] against any broker: an idempotent producer with `acks=all` that waits
-/// for every acknowledgement (up to 30 s each, so it rides out a broker restart) and returns
+/// for every acknowledgement (up to 120 s each, so it rides out a broker restart: a JVM recovering its logs on two busy cores takes tens of seconds) and returns
 /// where each record was stored, (partition, offset), in the order of `records`.
 pub async fn produce_with(
     mut config: ClientConfig,
@@ -401,7 +401,7 @@ pub async fn produce_with(
     let producer: FutureProducer = config
         .set("enable.idempotence", "true")
         .set("acks", "all")
-        .set("message.timeout.ms", "30000")
+        .set("message.timeout.ms", "120000")
         .create()?;
     // Enqueue everything first (send_result does not wait), then collect the
     // acknowledgements: awaiting each send in turn would cost a round trip per record.

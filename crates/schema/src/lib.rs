@@ -152,7 +152,7 @@ pub fn released() -> Result<Vec<Schema>, SchemaError> {
 /// its `$ref`s (`#/$defs/...`) resolve inside it.
 pub fn tansu_registry_file(value_schema: &Value) -> Value {
     serde_json::json!({
-        "$comment": "Generated from schemas/order-event.json by `UPDATE_SCHEMAS=1 cargo test -p schema`: do not edit. Tansu's schema registry layout: properties.value is the schema of the record value.",
+        "$comment": "Generated from schemas/order-event.json by `UPDATE_SCHEMAS=1 cargo test -p schema --test registry`: do not edit. Tansu's schema registry layout: properties.value is the schema of the record value.",
         "title": "orders topic",
         "type": "object",
         "properties": { "value": value_schema }

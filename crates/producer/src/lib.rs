@@ -186,7 +186,7 @@ impl Summary {
         if refused == 0 {
             return Some(format!("{} records lost (sent but not acknowledged)", self.lost));
         }
-        let mut text = format!("{} records not stored:", self.lost);
+        let mut text = format!("{} records not acknowledged:", self.lost);
         if self.refused_invalid > 0 {
             text.push_str(&format!(
                 " {} refused by the broker as invalid (INVALID_RECORD: a broker that validates records found \
@@ -201,10 +201,7 @@ impl Summary {
                 self.refused_fenced
             ));
         }
-        text.push_str(&format!(
-            " {} lost (failed otherwise or never confirmed)",
-            self.lost.saturating_sub(refused)
-        ));
+        text.push_str(&format!(" {} failed otherwise or never confirmed", self.lost.saturating_sub(refused)));
         Some(text)
     }
 }
@@ -528,16 +525,18 @@ mod tests {
         );
         let shortfall = summary.shortfall().unwrap();
         assert!(
-            shortfall.starts_with("6 records not stored: 1 refused by the broker as invalid (INVALID_RECORD"),
+            shortfall.starts_with(
+                "6 records not acknowledged: 1 refused by the broker as invalid (INVALID_RECORD"
+            ),
             "{shortfall}"
         );
         assert!(shortfall.contains("4 refused because the broker fenced this producer"), "{shortfall}");
-        assert!(shortfall.ends_with("1 lost (failed otherwise or never confirmed)"), "{shortfall}");
+        assert!(shortfall.ends_with(", 1 failed otherwise or never confirmed"), "{shortfall}");
         let only_invalid = Summary { refused_fenced: 0, failed: 1, lost: 1, ..summary };
         assert!(
             only_invalid.to_string().contains("failed 1 (1 refused as invalid), lost 1"),
             "{only_invalid}"
         );
-        assert!(only_invalid.shortfall().unwrap().ends_with("0 lost (failed otherwise or never confirmed)"));
+        assert!(only_invalid.shortfall().unwrap().ends_with(", 0 failed otherwise or never confirmed"));
     }
 }

@@ -34,6 +34,8 @@ Environment:
                             of building them (cargo build --release into target/release)
   PRODUCER_INTERVAL_MS      steady mode: one event every MS milliseconds (default 2000)
   PRODUCER_ARGS             extra producer flags, split on spaces, e.g. "--rate 50 --poison-rate 0.05"
+  SCHEMA_VALIDATION=off     on: the Tansu broker refuses records of the orders topic that do not
+                            match schemas/order-event.json (docs/events.md, "Refused at the door")
   Other tracker and producer variables (TRACKER_PROCESSING_DELAY_MS, TRACKER_FAILURE_RATE,
   RETRY_MAX_ATTEMPTS, DLQ_ENABLED, ...) pass through; ./config.yaml is read when it exists.
 EOF
@@ -75,6 +77,11 @@ case "$broker_choice" in
   auto | kafka | tansu | compose | external) ;;
   local) broker_choice=tansu ;;
   *) die "BROKER=$BROKER is not supported: use auto, kafka, tansu, compose or external" ;;
+esac
+schema_validation=${SCHEMA_VALIDATION:-off}
+case "$schema_validation" in
+  on | off) ;;
+  *) die "SCHEMA_VALIDATION=$SCHEMA_VALIDATION is not supported: use on or off" ;;
 esac
 kafka_nodes=${KAFKA_NODES:-1}
 case "$kafka_nodes" in
@@ -169,6 +176,10 @@ else
   say "Broker: the local Tansu broker on $bootstrap ($why; set KAFKA_BROKER to use a cluster)"
 fi
 
+if [ "$schema_validation" = on ] && [ "$mode" != tansu ]; then
+  die "SCHEMA_VALIDATION=on needs the local Tansu broker (BROKER=tansu); the broker here is $mode, which does not validate records against a schema"
+fi
+
 # The local Apache Kafka's settings, for scripts/kafka.sh.
 kafka_env=(KAFKA_PORT="$broker_port" KAFKA_NODES="$kafka_nodes")
 case "$mode" in
@@ -186,7 +197,15 @@ case "$mode" in
     say "Storage: memory"
     echo "    records, topics and committed offsets are lost at stop; each start is a new, empty cluster"
     echo "    to keep them: BROKER=kafka ./start.sh (Apache Kafka; needs Java 17 and Maven)"
-    BROKER_PORT=$broker_port scripts/broker.sh start 9>&- ||
+    # SCHEMA_VALIDATION=on: Tansu validates produced records against schemas/registry/<topic>.json.
+    # Tansu 0.6 reads file:// URLs relative to its working folder (even file:///abs), which is
+    # the repository root here.
+    tansu_args=${TANSU_ARGS:-}
+    if [ "$schema_validation" = on ]; then
+      tansu_args="$tansu_args --schema-registry file://./schemas/registry"
+      echo "    schema validation: records of orders that do not match schemas/order-event.json are refused"
+    fi
+    TANSU_ARGS=$tansu_args BROKER_PORT=$broker_port scripts/broker.sh start 9>&- ||
       die "the local broker did not start; see $(show "$root/.tools/broker/$broker_port/tansu.log")"
     echo "tansu $broker_port" >"$broker_file"
     wait_for "$bootstrap" "$broker_wait_s" "see $(show "$root/.tools/broker/$broker_port/tansu.log")"

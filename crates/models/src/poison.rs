@@ -77,6 +77,18 @@ impl PoisonKind {
         }
     }
 
+    /// Whether the order event's JSON Schema (`schemas/order-event.json`) accepts it, so a
+    /// broker that validates records against it (Tansu's `--schema-registry`) lets it into the
+    /// topic. Only [`PoisonKind::BadAmounts`]: its fault, a total that does not add up, is a
+    /// rule between fields that JSON Schema cannot express, so the consumer's validation still
+    /// has to catch it. Every other kind is refused at the door: not JSON (`invalid-json`,
+    /// `not-utf8`, `empty`), not an object (`wrong-shape`), a required field missing
+    /// (`missing-field`), a string and a fraction where integers go (`wrong-types`), an unknown
+    /// field (`oversized`). The `schema` crate's tests check this against the schema itself.
+    pub fn passes_schema(self) -> bool {
+        matches!(self, Self::BadAmounts)
+    }
+
     /// A payload of this kind; `sequence` and `now` go where the kind keeps an envelope (the
     /// producer passes its clock, so a fixed clock gives the same bytes).
     pub fn payload(self, generator: &mut OrderGenerator, sequence: u64, now: DateTime<Utc>) -> Vec<u8> {

@@ -4,7 +4,8 @@
 //! A record counts as acknowledged only in the delivery callback, once the broker has
 //! confirmed it (`acks=all`); nothing is counted as delivered before that. Failures are counted
 //! at once and also gathered in a [`FailureWindow`], so that the log gets at most one line per
-//! second for them however many fail.
+//! second for them however many fail. Records the broker refused are also counted by
+//! [`Refusal`], so the summary can say why they were not stored.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,6 +19,7 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::ProducerContext;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Message;
 
 use crate::health_log::HealthLog;
@@ -33,6 +35,10 @@ pub struct Counters {
     pub acknowledged: AtomicU64,
     /// Records that failed for good (delivery error or refused by the client).
     pub failed: AtomicU64,
+    /// Failed records the broker refused as invalid ([`Refusal::InvalidRecord`]).
+    refused_invalid: AtomicU64,
+    /// Failed records the broker refused because it fenced this producer ([`Refusal::Fenced`]).
+    refused_fenced: AtomicU64,
     /// Failures not yet reported in the log.
     failures: Mutex<FailureWindow>,
 }
@@ -48,6 +54,10 @@ pub struct Snapshot {
     pub acknowledged: u64,
     /// Records that failed.
     pub failed: u64,
+    /// Failed records the broker refused as invalid (INVALID_RECORD).
+    pub refused_invalid: u64,
+    /// Failed records the broker refused because it fenced this producer (PRODUCER_FENCED).
+    pub refused_fenced: u64,
 }
 
 impl Snapshot {
@@ -59,6 +69,32 @@ impl Snapshot {
     /// Records sent and never acknowledged: failed, or still unconfirmed at the end.
     pub fn lost(&self) -> u64 {
         self.sent.saturating_sub(self.acknowledged)
+    }
+}
+
+/// A delivery failure the broker decided: the record is certainly not stored, and resending
+/// it would not help. Other failures (a time-out, a broker that went away) are not refusals:
+/// whether the broker stored the record is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// INVALID_RECORD: the broker judged the record invalid, e.g. a broker that validates
+    /// records against the topic's schema (Tansu's `--schema-registry`) and found no match.
+    InvalidRecord,
+    /// PRODUCER_FENCED or INVALID_PRODUCER_EPOCH: the broker takes no more records from this
+    /// producer (Tansu 0.6 does so to an idempotent producer after refusing one of its records).
+    Fenced,
+}
+
+impl Refusal {
+    /// The refusal a delivery error stands for, if it is one.
+    pub fn of(error: &KafkaError) -> Option<Refusal> {
+        match error.rdkafka_error_code()? {
+            RDKafkaErrorCode::InvalidRecord => Some(Refusal::InvalidRecord),
+            RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch => {
+                Some(Refusal::Fenced)
+            }
+            _ => None,
+        }
     }
 }
 
@@ -82,6 +118,8 @@ impl Counters {
             poison_sent: self.poison_sent.load(Ordering::Acquire),
             acknowledged,
             failed,
+            refused_invalid: self.refused_invalid.load(Ordering::Acquire),
+            refused_fenced: self.refused_fenced.load(Ordering::Acquire),
         }
     }
 
@@ -99,6 +137,15 @@ impl Counters {
         let mut window = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         window.count += 1;
         window.last_error = Some(error);
+    }
+
+    /// Counts a record the broker refused ([`Counters::record_failure`] counts it as failed).
+    pub fn record_refusal(&self, refusal: Refusal) {
+        match refusal {
+            Refusal::InvalidRecord => &self.refused_invalid,
+            Refusal::Fenced => &self.refused_fenced,
+        }
+        .fetch_add(1, Ordering::AcqRel);
     }
 
     /// Takes the failures gathered since the last call, if any.
@@ -179,6 +226,9 @@ impl ProducerContext for DeliveryContext {
             Err((error, message)) => {
                 let key = message.key().map(String::from_utf8_lossy).unwrap_or_default();
                 tracing::debug!(%error, key = %key, "record not delivered");
+                if let Some(refusal) = Refusal::of(error) {
+                    self.counters.record_refusal(refusal);
+                }
                 self.counters.record_failure(format!("{error} (key {key})"));
             }
         }
@@ -224,6 +274,17 @@ mod tests {
     }
 
     #[test]
+    fn refusals_are_the_errors_the_broker_decided() {
+        use rdkafka::types::RDKafkaErrorCode as Code;
+        let production = KafkaError::MessageProduction;
+        assert_eq!(Refusal::of(&production(Code::InvalidRecord)), Some(Refusal::InvalidRecord));
+        assert_eq!(Refusal::of(&production(Code::ProducerFenced)), Some(Refusal::Fenced));
+        assert_eq!(Refusal::of(&production(Code::InvalidProducerEpoch)), Some(Refusal::Fenced));
+        assert_eq!(Refusal::of(&production(Code::MessageTimedOut)), None, "a time-out leaves it unknown");
+        assert_eq!(Refusal::of(&KafkaError::Global(Code::BrokerTransportFailure)), None);
+    }
+
+    #[test]
     fn snapshot_arithmetic() {
         let counters = Counters::default();
         for poison in [false, true, false, false] {
@@ -231,8 +292,19 @@ mod tests {
         }
         counters.acknowledged.fetch_add(2, Ordering::AcqRel);
         counters.record_failure("x".into());
+        counters.record_refusal(Refusal::InvalidRecord);
         let snapshot = counters.snapshot();
-        assert_eq!(snapshot, Snapshot { sent: 4, poison_sent: 1, acknowledged: 2, failed: 1 });
+        assert_eq!(
+            snapshot,
+            Snapshot {
+                sent: 4,
+                poison_sent: 1,
+                acknowledged: 2,
+                failed: 1,
+                refused_invalid: 1,
+                refused_fenced: 0
+            }
+        );
         assert_eq!(snapshot.in_flight(), 1);
         assert_eq!(snapshot.lost(), 2);
     }

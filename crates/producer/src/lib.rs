@@ -144,6 +144,10 @@ pub struct Summary {
     pub failed: u64,
     /// Records sent and not acknowledged: failed or still unconfirmed at the flush deadline.
     pub lost: u64,
+    /// Failed records the broker refused as invalid (INVALID_RECORD): certainly not stored.
+    pub refused_invalid: u64,
+    /// Failed records the broker refused because it fenced this producer: certainly not stored.
+    pub refused_fenced: u64,
     /// Poison pills among the records sent.
     pub poison_sent: u64,
     /// From the first record to the end of the flush.
@@ -162,19 +166,56 @@ impl Summary {
             acknowledged: counters.acknowledged,
             failed: counters.failed,
             lost: counters.lost(),
+            refused_invalid: counters.refused_invalid,
+            refused_fenced: counters.refused_fenced,
             poison_sent: counters.poison_sent,
             elapsed,
             events_per_second: round_rate(per_second(counters.acknowledged, elapsed)),
             reason,
         }
     }
+
+    /// What the run did not deliver, and why, for the exit message and the `stopped` entry;
+    /// `None` when every record sent was acknowledged. Refusals are named apart: the broker
+    /// decided them, so those records are certainly not stored (the others may or may not be).
+    pub fn shortfall(&self) -> Option<String> {
+        if self.lost == 0 {
+            return None;
+        }
+        let refused = self.refused_invalid + self.refused_fenced;
+        if refused == 0 {
+            return Some(format!("{} records lost (sent but not acknowledged)", self.lost));
+        }
+        let mut text = format!("{} records not acknowledged:", self.lost);
+        if self.refused_invalid > 0 {
+            text.push_str(&format!(
+                " {} refused by the broker as invalid (INVALID_RECORD: a broker that validates records found \
+                 no match with the topic's schema),",
+                self.refused_invalid
+            ));
+        }
+        if self.refused_fenced > 0 {
+            text.push_str(&format!(
+                " {} refused because the broker fenced this producer (PRODUCER_FENCED: it takes no more \
+                 records from this run; Tansu 0.6 does so after refusing a record),",
+                self.refused_fenced
+            ));
+        }
+        text.push_str(&format!(" {} failed otherwise or never confirmed", self.lost.saturating_sub(refused)));
+        Some(text)
+    }
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let refusals = match (self.refused_invalid, self.refused_fenced) {
+            (0, 0) => String::new(),
+            (invalid, 0) => format!(" ({invalid} refused as invalid)"),
+            (invalid, fenced) => format!(" ({invalid} refused as invalid, {fenced} as fenced)"),
+        };
         write!(
             f,
-            "sent {} ({} poison), acknowledged {}, failed {}, lost {} in {:.2} s ({:.0} events/s)",
+            "sent {} ({} poison), acknowledged {}, failed {}{refusals}, lost {} in {:.2} s ({:.0} events/s)",
             self.sent,
             self.poison_sent,
             self.acknowledged,
@@ -413,7 +454,8 @@ async fn flush_and_settle(
 /// The `stopped` entry; its level follows from its content: ERROR for a refused login
 /// (`failure`), WARN when records were lost.
 fn log_stop(log: &HealthLog, summary: &Summary, failure: Option<&str>) {
-    let error = failure.or((summary.lost > 0).then_some("records were sent but not acknowledged"));
+    let shortfall = summary.shortfall();
+    let error = failure.or(shortfall.as_deref());
     let stopped = Stopped {
         reason: summary.reason.name().to_owned(),
         sent: summary.sent,
@@ -430,6 +472,8 @@ fn log_stop(log: &HealthLog, summary: &Summary, failure: Option<&str>) {
         acknowledged = summary.acknowledged,
         failed = summary.failed,
         lost = summary.lost,
+        refused_invalid = summary.refused_invalid,
+        refused_fenced = summary.refused_fenced,
         "producer stopped"
     );
 }
@@ -445,6 +489,8 @@ mod tests {
             acknowledged: 9,
             failed: 1,
             lost: 1,
+            refused_invalid: 0,
+            refused_fenced: 0,
             poison_sent: 2,
             elapsed: Duration::from_millis(2500),
             events_per_second: 3.6,
@@ -454,5 +500,43 @@ mod tests {
             summary.to_string(),
             "sent 10 (2 poison), acknowledged 9, failed 1, lost 1 in 2.50 s (4 events/s)"
         );
+        assert_eq!(summary.shortfall().as_deref(), Some("1 records lost (sent but not acknowledged)"));
+    }
+
+    /// Records the broker refused are named with the reason, apart from those whose fate is
+    /// unknown.
+    #[test]
+    fn refusals_are_named_in_the_summary_and_the_shortfall() {
+        let summary = Summary {
+            sent: 10,
+            acknowledged: 4,
+            failed: 6,
+            lost: 6,
+            refused_invalid: 1,
+            refused_fenced: 4,
+            poison_sent: 1,
+            elapsed: Duration::from_millis(500),
+            events_per_second: 8.0,
+            reason: StopReason::CountReached,
+        };
+        assert_eq!(
+            summary.to_string(),
+            "sent 10 (1 poison), acknowledged 4, failed 6 (1 refused as invalid, 4 as fenced), lost 6 in 0.50 s (8 events/s)"
+        );
+        let shortfall = summary.shortfall().unwrap();
+        assert!(
+            shortfall.starts_with(
+                "6 records not acknowledged: 1 refused by the broker as invalid (INVALID_RECORD"
+            ),
+            "{shortfall}"
+        );
+        assert!(shortfall.contains("4 refused because the broker fenced this producer"), "{shortfall}");
+        assert!(shortfall.ends_with(", 1 failed otherwise or never confirmed"), "{shortfall}");
+        let only_invalid = Summary { refused_fenced: 0, failed: 1, lost: 1, ..summary };
+        assert!(
+            only_invalid.to_string().contains("failed 1 (1 refused as invalid), lost 1"),
+            "{only_invalid}"
+        );
+        assert!(only_invalid.shortfall().unwrap().ends_with(", 0 failed otherwise or never confirmed"));
     }
 }

@@ -31,10 +31,10 @@ fn main() -> ExitCode {
     match outcome {
         Ok(summary) => {
             print_stdout(&summary);
-            if summary.lost == 0 {
+            let Some(shortfall) = summary.shortfall() else {
                 return ExitCode::SUCCESS;
-            }
-            print_stderr(format_args!("error: {} records lost (sent but not acknowledged)", summary.lost));
+            };
+            print_stderr(format_args!("error: {shortfall}"));
             ExitCode::from(service::EXIT_FAILURE)
         }
         Err(error) => service::fail(&redactor, &error),

@@ -128,6 +128,36 @@ impl Broker {
         Err(last_error.unwrap_or_else(|| anyhow::anyhow!("broker did not start")))
     }
 
+    /// Like [`Broker::start`], validating produced records against the schemas in `registry`
+    /// (`<topic>.json`, Tansu's layout): records that do not match are refused with
+    /// INVALID_RECORD. Tansu 0.6 reads a `file://` URL relative to its working folder, even
+    /// `file:///absolute/path`, so the files are copied into the broker's own folder and named
+    /// from there.
+    pub fn start_with_schema_registry(registry: &Path) -> Result<Broker> {
+        let binary = tansu_binary()?;
+        let mut last_error = None;
+        for _ in 0..3 {
+            let dir = Arc::new(tempfile::tempdir().context("creating the broker's temporary folder")?);
+            let copy = dir.path().join("schema-registry");
+            std::fs::create_dir(&copy)?;
+            for entry in
+                std::fs::read_dir(registry).with_context(|| format!("reading {}", registry.display()))?
+            {
+                let path = entry?.path();
+                if let Some(name) = path.file_name().filter(|_| path.is_file()) {
+                    std::fs::copy(&path, copy.join(name))?;
+                }
+            }
+            let port = free_port()?;
+            let args = ["--schema-registry", "file://./schema-registry"];
+            match Self::spawn_in(dir, &binary, port, port, "memory://tansu/", &args) {
+                Ok(broker) => return Ok(broker),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("broker did not start")))
+    }
+
     /// Like [`Broker::start`], with the cluster id that Metadata responses carry (Tansu's
     /// default is `tansu_cluster` for every broker): brokers started with different ids are
     /// different broker lifetimes to a client.

@@ -8,6 +8,8 @@
 //! - [`resilience`]: chaos (trackers killed with SIGKILL while the producer sends) and a broker
 //!   outage; `make chaos` runs the chaos drill at full size;
 //! - [`sasl`]: producer and tracker against a broker that requires SCRAM-SHA-512;
+//! - [`schema_door`]: the broker refusing records that do not match the topic's schema (Tansu's
+//!   `--schema-registry`), against the tracker's dead-letter path without it;
 //! - [`kafka_tools`]: Kafka's own tools as an independent check of the monitor's figures;
 //! - [`docs_links`], [`docker_compose`]: every link of the docs; the Compose file's shape.
 //!
@@ -21,5 +23,6 @@ mod kafka_tools;
 mod monitor_e2e;
 mod resilience;
 mod sasl;
+mod schema_door;
 mod start_stop;
 mod util;

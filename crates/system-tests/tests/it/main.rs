@@ -9,13 +9,18 @@
 //!   outage; `make chaos` runs the chaos drill at full size;
 //! - [`sasl`]: producer and tracker against a broker that requires SCRAM-SHA-512;
 //! - [`kafka_tools`]: Kafka's own tools as an independent check of the monitor's figures;
-//! - [`docs_links`], [`docker_compose`]: every link of the docs; the Compose file's shape.
+//! - [`docs_links`], [`docs_drift`], [`docker_compose`]: every link of the docs; the docs name
+//!   only flags, variables, targets and files the code has, and show the binaries' real `--help`;
+//!   the Compose file's shape;
+//! - [`walkthrough`]: the README's walkthrough run on Apache Kafka, each step's output compared
+//!   with its README block.
 //!
 //! One area: `cargo test -p system-tests --test it docs_links`; one test: add its name.
 
 mod analyze_logs;
 mod audit_trail;
 mod docker_compose;
+mod docs_drift;
 mod docs_links;
 mod kafka_tools;
 mod monitor_e2e;
@@ -23,3 +28,4 @@ mod resilience;
 mod sasl;
 mod start_stop;
 mod util;
+mod walkthrough;

@@ -226,7 +226,7 @@ wait_until 90 "each tracker to hold one partition" one_partition_each
 step flood
 flood_at=$(now)
 before_flood=$(events_lines)
-cmd "target/release/producer --count $flood --rate 0"
+cmd "target/release/producer --count $flood --rate 0 2>/dev/null"
 drained() { # a metrics entry after the flood with lag 0 in every tracker, well after it started
   local f
   for f in "$logs"/tracker-instance-{1,2,3}.log; do

@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use config::{override_with, Overrides, Settings};
 
-/// The variables the tracker reads (no producer settings) and the exit codes.
+/// The variables the tracker reads (no producer settings, not `dlq`'s redrive limit) and the
+/// exit codes.
 fn after_help() -> String {
     format!(
         "{}\n\n{}",
-        config::env_help(&["kafka.", "tracker.", "retry.", "dlq."]),
+        config::env_help(&["kafka.", "tracker.", "retry.", "dlq.enabled", "dlq.topic"]),
         service::EXIT_STATUS_HELP
     )
 }
@@ -97,7 +98,7 @@ mod tests {
     fn help_lists_the_trackers_variables_only_and_the_exit_codes() {
         let help = Options::command().render_long_help().to_string();
         for var in config::ENV_VARS {
-            let reads = !var.name.starts_with("PRODUCER_");
+            let reads = !var.name.starts_with("PRODUCER_") && var.name != "DLQ_MAX_REDRIVES";
             assert_eq!(help.contains(var.name), reads, "{} in --help: {}\n{help}", var.name, !reads);
         }
         assert!(help.contains("Exit status: 0") && help.contains("130 or 143"), "{help}");

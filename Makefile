@@ -1,6 +1,6 @@
 # Order tracking on Kafka. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help build test chaos run stop purge monitor analyze screenshot bench lint fmt clean completions
+.PHONY: help build test chaos run stop purge monitor analyze screenshot walkthrough walkthrough-readme bench lint fmt clean completions
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,12 @@ analyze: ## Summarise the tracker files (analyze_logs.sh)
 
 screenshot: ## Redraw docs/img/monitor.svg from a real run (scripts/screenshot.sh)
 	scripts/screenshot.sh
+
+walkthrough: build ## Run the README's walkthrough on Apache Kafka; output in target/walkthrough/
+	scripts/walkthrough.sh
+
+walkthrough-readme: build ## Run the walkthrough and rewrite the README's marked output blocks with it
+	scripts/walkthrough.sh --write
 
 bench: ## Benchmarks against baselines measured in the same run
 	scripts/bench.sh

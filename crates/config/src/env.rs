@@ -64,12 +64,16 @@ env_vars! {
     "DLQ_MAX_REDRIVES" => "dlq.max_redrives": |s, v| s.dlq.max_redrives = v.number("a whole number from 1 to 100")?;
 }
 
-/// The `--help` paragraph of the binaries that load this configuration: every variable
-/// [`Settings::apply_env`] reads and the key it sets, from [`ENV_VARS`], so it cannot drift.
-pub fn env_help() -> String {
-    let width = ENV_VARS.iter().map(|var| var.name.len()).max().unwrap_or(0);
+/// The `--help` paragraph of a binary that loads this configuration: the variables of
+/// [`ENV_VARS`] whose key starts with one of `keys` (`"kafka."`, `"producer."`, `"dlq.topic"`:
+/// what that binary reads) and the key each sets, so the list cannot drift and each binary
+/// lists only its own.
+pub fn env_help(keys: &[&str]) -> String {
+    let listed: Vec<&EnvVar> =
+        ENV_VARS.iter().filter(|var| keys.iter().any(|key| var.key.starts_with(key))).collect();
+    let width = listed.iter().map(|var| var.name.len()).max().unwrap_or(0);
     let mut help = String::from("Environment variables (flags win over them, they win over the file):\n");
-    for var in ENV_VARS {
+    for var in listed {
         help.push_str(&format!("  {:width$}  {}\n", var.name, var.key));
     }
     help.push_str("See config.yaml.example for every key.");

@@ -15,15 +15,19 @@ use crate::select::{Filters, Position, Since};
 #[derive(Debug, Parser)]
 #[command(
     version,
-    after_help = "Environment variables (flags win over them, they win over the file): KAFKA_BROKER, \
-DLQ_TOPIC, DLQ_MAX_REDRIVES; SASL/TLS through kafka.properties in the file. See config.yaml.example."
+    after_help = concat!(
+        "Environment variables (flags win over them, they win over the file): KAFKA_BROKER, DLQ_TOPIC, \
+DLQ_MAX_REDRIVES; SASL/TLS through kafka.properties in the file. See config.yaml.example.\n\n",
+        "Exit status: 0 done; 1 runtime failure (redrive: a record refused or not acknowledged); \
+2 bad flags or configuration; 130 or 143 a second SIGINT or SIGTERM during the stop."
+    )
 )]
 pub struct Cli {
     /// Configuration file [default: ./config.yaml when it exists]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Bootstrap servers, host:port[,host:port] [default: 127.0.0.1:9092]
-    #[arg(long, global = true, value_name = "HOST:PORT")]
+    #[arg(short = 'b', long, global = true, value_name = "HOST:PORT")]
     pub broker: Option<String>,
     /// Dead-letter topic [default: orders-dlq]
     #[arg(long, global = true, value_name = "TOPIC")]

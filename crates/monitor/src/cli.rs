@@ -17,9 +17,11 @@ use clap::Parser;
 /// instance, the latest orders, warnings and errors, and business figures. It never writes,
 /// locks or truncates anything in DIR.
 ///
-/// Keys: q/Esc/Ctrl+C quit, ? help, Tab/h/l focus, 1/2 tabs (instances, partitions), j/k,
+/// Keys: q/Esc/Ctrl+C quit, ? help, Tab/h/l focus, 1/2/3 tabs (instances, partitions, dead letters), j/k,
 /// PgUp/PgDn, g/G and the mouse wheel scroll, p pause, r reset rate window. NO_COLOR set: no
 /// colours (the focused panel is marked ▶).
+///
+/// Exit status: 0 done; 1 runtime failure; 2 bad flags.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "monitor", version, about, long_about)]
 pub struct Cli {

@@ -109,7 +109,7 @@ async fn paced(
             return StopReason::Shutdown;
         }
         index += 1;
-        if index % YIELD_EVERY == 0 {
+        if index.is_multiple_of(YIELD_EVERY) {
             tokio::task::yield_now().await;
         }
     }

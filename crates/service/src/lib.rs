@@ -19,7 +19,7 @@ pub mod program;
 
 pub use program::{
     bad_configuration, block_on, fail, run_until_signal, Failure, Runtime, Shutdown, StartError,
-    EXIT_FAILURE, EXIT_USAGE,
+    EXIT_FAILURE, EXIT_STATUS_HELP, EXIT_USAGE,
 };
 
 use std::fmt::Display;

@@ -28,6 +28,10 @@ pub const EXIT_FAILURE: u8 = 1;
 /// Exit code of bad configuration or usage, reported before anything connects.
 pub const EXIT_USAGE: u8 = 2;
 
+/// The exit codes as `--help` (and the man page) state them, the same in every binary.
+pub const EXIT_STATUS_HELP: &str = "Exit status: 0 done (the first SIGINT or SIGTERM stops gracefully); \
+1 runtime failure; 2 bad flags or configuration; 130 or 143 a second SIGINT or SIGTERM during the stop.";
+
 /// A failure of a binary's `run`: printed once as `error: ...`, and the process exit code it
 /// maps to (docs/operations.md, "Exit codes").
 pub trait Failure: Display {

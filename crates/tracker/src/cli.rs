@@ -6,10 +6,20 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use config::{override_with, Overrides, Settings};
 
+/// The variables the tracker reads (no producer settings, not `dlq`'s redrive limit) and the
+/// exit codes.
+fn after_help() -> String {
+    format!(
+        "{}\n\n{}",
+        config::env_help(&["kafka.", "tracker.", "retry.", "dlq.enabled", "dlq.topic"]),
+        service::EXIT_STATUS_HELP
+    )
+}
+
 /// Competing-consumer order tracker: audits every message into tracker-<id>.events, logs its
 /// health into tracker-<id>.log, retries transient failures and dead-letters the rest.
 #[derive(Debug, Parser)]
-#[command(version, after_help = config::env_help())]
+#[command(version, after_help = after_help())]
 pub struct Options {
     /// Configuration file [default: ./config.yaml when it exists]
     #[arg(long, value_name = "PATH")]
@@ -26,8 +36,8 @@ pub struct Options {
     /// Topic of order events [default: orders]
     #[arg(short = 't', long)]
     pub topic: Option<String>,
-    /// Consumer group [default: order-tracker]
-    #[arg(short = 'g', long, value_name = "GROUP")]
+    /// Consumer group [default: order-tracker] (-G as in kcat; -g still works)
+    #[arg(short = 'G', short_alias = 'g', long, value_name = "GROUP")]
     pub group: Option<String>,
     /// Milliseconds between two metrics entries in the .log [default: 30000]
     #[arg(long, value_name = "MS")]
@@ -85,20 +95,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn help_lists_every_variable_the_configuration_reads() {
+    fn help_lists_the_trackers_variables_only_and_the_exit_codes() {
         let help = Options::command().render_long_help().to_string();
         for var in config::ENV_VARS {
-            assert!(help.contains(var.name), "--help lacks {}:\n{help}", var.name);
+            let reads = !var.name.starts_with("PRODUCER_") && var.name != "DLQ_MAX_REDRIVES";
+            assert_eq!(help.contains(var.name), reads, "{} in --help: {}\n{help}", var.name, !reads);
         }
+        assert!(help.contains("Exit status: 0") && help.contains("130 or 143"), "{help}");
     }
 
     #[test]
     fn short_flags_like_kcat() {
-        let options = Options::try_parse_from(["tracker", "-b", "h:1", "-t", "t1", "-g", "g1"]).unwrap();
-        let config = config::load_with(&options, &std::collections::HashMap::new()).unwrap();
-        assert_eq!(
-            (config.kafka.broker.as_str(), config.kafka.topic.as_str(), config.kafka.consumer_group.as_str()),
-            ("h:1", "t1", "g1")
-        );
+        for group_flag in ["-G", "-g"] {
+            let options =
+                Options::try_parse_from(["tracker", "-b", "h:1", "-t", "t1", group_flag, "g1"]).unwrap();
+            let config = config::load_with(&options, &std::collections::HashMap::new()).unwrap();
+            assert_eq!(
+                (
+                    config.kafka.broker.as_str(),
+                    config.kafka.topic.as_str(),
+                    config.kafka.consumer_group.as_str()
+                ),
+                ("h:1", "t1", "g1")
+            );
+        }
     }
 }

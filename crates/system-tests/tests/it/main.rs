@@ -11,13 +11,18 @@
 //! - [`schema_door`]: the broker refusing records that do not match the topic's schema (Tansu's
 //!   `--schema-registry`), against the tracker's dead-letter path without it;
 //! - [`kafka_tools`]: Kafka's own tools as an independent check of the monitor's figures;
-//! - [`docs_links`], [`docker_compose`]: every link of the docs; the Compose file's shape.
+//! - [`docs_links`], [`docs_drift`], [`docker_compose`]: every link of the docs; the docs name
+//!   only flags, variables, targets and files the code has, and show the binaries' real `--help`;
+//!   the Compose file's shape;
+//! - [`walkthrough`]: the README's walkthrough run on Apache Kafka, each step's output compared
+//!   with its README block.
 //!
 //! One area: `cargo test -p system-tests --test it docs_links`; one test: add its name.
 
 mod analyze_logs;
 mod audit_trail;
 mod docker_compose;
+mod docs_drift;
 mod docs_links;
 mod kafka_tools;
 mod monitor_e2e;
@@ -26,3 +31,4 @@ mod sasl;
 mod schema_door;
 mod start_stop;
 mod util;
+mod walkthrough;

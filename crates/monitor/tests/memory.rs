@@ -62,7 +62,7 @@ fn events_line(n: usize) -> Vec<u8> {
         "message_size": 2,
         "deserialized": true,
         "order_id": format!("{n:08}-0000-4000-8000-000000000000"),
-        "status": if n % 2 == 0 { "created".to_owned() } else { huge(n, "status") },
+        "status": if n.is_multiple_of(2) { "created".to_owned() } else { huge(n, "status") },
         "order_full": order,
     })
     .to_string()

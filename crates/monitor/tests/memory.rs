@@ -74,7 +74,7 @@ fn log_line(n: usize) -> Vec<u8> {
         "timestamp": huge(n, "time"),
         "level": "WARN",
         "message": huge(n, "message"),
-        "kind": if n % 2 == 0 { "dlq_sent".to_owned() } else { huge(n, "kind") },
+        "kind": if n.is_multiple_of(2) { "dlq_sent".to_owned() } else { huge(n, "kind") },
         "metadata": {"error_kind": huge(n, "kind"), "topic": huge(n, "topic"), "dlq_topic": huge(n, "dlq"),
                      "kafka_key": huge(n, "key"), "cluster_id": huge(n, "cluster")},
         "error": huge(n, "error"),

@@ -84,7 +84,7 @@ for pid_file in "$pid_dir"/producer.pid "${pid_files[@]}"; do
     starts+=("$pid_started")
   else
     echo "$name: not running (stale PID file removed)"
-    rm -f "$pid_file"
+    forget_pid "$pid_file"
   fi
 done
 
@@ -147,7 +147,7 @@ for index in "${!names[@]}"; do
     fi
   fi
   printf '%s (pid %s): %s\n' "${names[$index]}" "${pids[$index]}" "${status[$index]}"
-  rm -f "$pid_dir/${names[$index]}.pid"
+  forget_pid "$pid_dir/${names[$index]}.pid"
 done
 
 # SIGKILLed processes vanish at once, but be sure before the broker goes away under them.

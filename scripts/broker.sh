@@ -73,7 +73,7 @@ start() {
     echo "Broker already running on 127.0.0.1:$port (pid $pid_value, memory storage)"
     return
   fi
-  rm -f "$pid_file"
+  forget_pid "$pid_file"
   if answers; then
     die "something else already listens on 127.0.0.1:$port; set BROKER_PORT to another port"
   fi
@@ -96,7 +96,7 @@ start() {
     # Only kill -0 here: right after the fork the child may not have exec'd tansu yet, so its
     # command line can still read "bash".
     if ! kill -0 "$pid_value" 2>/dev/null; then
-      rm -f "$pid_file"
+      forget_pid "$pid_file"
       die "the broker exited during start-up; see $log_file"
     fi
     [ $SECONDS -lt $deadline ] || die "the broker did not answer on 127.0.0.1:$port within ${BROKER_WAIT_S:-20} s; see $log_file"
@@ -119,7 +119,7 @@ stop() {
   else
     echo "No broker started by this script runs on port $port"
   fi
-  rm -f "$pid_file"
+  forget_pid "$pid_file"
 }
 
 status() {

@@ -43,17 +43,25 @@ runs() {
   [ -z "${3:-}" ] || [ "$(start_time "$1")" = "$3" ]
 }
 
-# Writes pid file $1 for process $2: "PID START-TIME".
-record_pid() { printf '%s %s\n' "$2" "$(start_time "$2")" >"$1"; }
+# Writes pid file $1 (NAME.pid) for process $2: the pid alone, as `kill $(cat NAME.pid)`
+# expects, and its start time beside it in NAME.start.
+record_pid() {
+  printf '%s\n' "$2" >"$1"
+  start_time "$2" >"${1%.pid}.start"
+}
 
-# Reads pid file $1 into pid_value and pid_started (empty for a file from an older version,
-# which held the pid alone). Returns 1 when it holds no pid.
+# Removes pid file $1 and its start time.
+forget_pid() { rm -f "$1" "${1%.pid}.start"; }
+
+# Reads pid file $1 into pid_value and its start time into pid_started (empty when there is
+# none, as from an older version). Returns 1 when it holds no pid.
 read_pid_file() {
   pid_value=""
   pid_started=""
   [ -f "$1" ] || return 1
-  read -r pid_value pid_started <"$1" 2>/dev/null || true
+  read -r pid_value _ <"$1" 2>/dev/null || true
   [[ "$pid_value" =~ ^[0-9]+$ ]] || return 1
+  if [ -f "${1%.pid}.start" ]; then read -r pid_started <"${1%.pid}.start" 2>/dev/null || true; fi
   [[ "${pid_started:-0}" =~ ^[0-9]+$ ]] || pid_started=""
 }
 
@@ -63,7 +71,7 @@ running() {
   local pid_file=$1 binary=$2
   [ -f "$pid_file" ] || return 1
   if read_pid_file "$pid_file" && runs "$pid_value" "$binary" "$pid_started"; then return 0; fi
-  rm -f "$pid_file"
+  forget_pid "$pid_file"
   return 1
 }
 

@@ -183,7 +183,10 @@ fn start_runs_everything_once_and_stop_stops_it_all() {
     assert_eq!(again.code, Some(0), "second start.sh failed:\n{}", again.all());
     assert!(again.stdout.contains("Already running"), "{}", again.stdout);
     assert_eq!(names.iter().map(|name| session.pid(name)).collect::<Vec<_>>(), pids, "nothing new started");
-    let trackers = std::fs::read_dir(session.path("pids")).unwrap().count();
+    let trackers = std::fs::read_dir(session.path("pids"))
+        .unwrap()
+        .filter(|entry| entry.as_ref().unwrap().path().extension().is_some_and(|ext| ext == "pid"))
+        .count();
     assert_eq!(trackers, 3, "two trackers and a producer, no more");
 
     let stopped = session.stop();
@@ -359,12 +362,19 @@ fn help_describes_the_usage() {
     }
 }
 
-/// Processes whose program is `binary` (by `/proc/PID/exe`, whole even with spaces).
-fn processes_of(binary: &Path) -> Vec<i32> {
+/// Processes whose program is `binary` (by `/proc/PID/exe`, whole even with spaces) and whose
+/// environment names `run_dir` (start.sh gives each its files there): other tests running at the
+/// same time start the same binaries.
+fn processes_of(binary: &Path, run_dir: &Path) -> Vec<i32> {
+    let run_dir = run_dir.as_os_str().as_encoded_bytes();
     std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == binary))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.windows(run_dir.len()).any(|window| window == run_dir))
+        })
         .collect()
 }
 
@@ -389,19 +399,19 @@ fn paths_with_spaces_are_tracked_started_and_stopped() {
     };
     let started = run(&mut command("start.sh"), START_TIMEOUT);
     assert_eq!(started.code, Some(0), "start.sh failed:\n{}", started.all());
-    let trackers = processes_of(&bin_dir.join("tracker"));
+    let trackers = processes_of(&bin_dir.join("tracker"), &run_dir);
     assert_eq!(trackers.len(), 2, "two trackers run:\n{}", started.all());
     let again = run(&mut command("start.sh"), START_TIMEOUT);
     assert_eq!(again.code, Some(0), "{}", again.all());
     assert!(again.stdout.contains("Already running"), "the second start sees them:\n{}", again.all());
-    assert_eq!(processes_of(&bin_dir.join("tracker")), trackers, "nothing new started");
+    assert_eq!(processes_of(&bin_dir.join("tracker"), &run_dir), trackers, "nothing new started");
 
     let stopped = run(&mut command("stop.sh"), STOP_TIMEOUT);
     assert_eq!(stopped.code, Some(0), "{}", stopped.all());
     assert_eq!(stopped.stdout.matches("stopped cleanly").count(), 3, "{}", stopped.all());
     assert!(
-        processes_of(&bin_dir.join("tracker")).is_empty()
-            && processes_of(&bin_dir.join("producer")).is_empty()
+        processes_of(&bin_dir.join("tracker"), &run_dir).is_empty()
+            && processes_of(&bin_dir.join("producer"), &run_dir).is_empty()
     );
     session.dir = tempfile::tempdir().unwrap(); // nothing left for Drop to stop
 }
@@ -436,11 +446,18 @@ fn two_starts_at_once_start_one_set_of_processes() {
             second.all()
         );
     }
-    assert_eq!(processes_of(&session.bin_dir.join("tracker")).len(), 2, "two trackers, not four");
-    assert_eq!(processes_of(&session.bin_dir.join("producer")).len(), 1, "one producer");
+    assert_eq!(
+        processes_of(&session.bin_dir.join("tracker"), session.dir.path()).len(),
+        2,
+        "two trackers, not four"
+    );
+    assert_eq!(processes_of(&session.bin_dir.join("producer"), session.dir.path()).len(), 1, "one producer");
     let stopped = session.stop();
     assert_eq!(stopped.code, Some(0), "{}", stopped.all());
-    assert!(processes_of(&session.bin_dir.join("tracker")).is_empty(), "stop.sh stops them all");
+    assert!(
+        processes_of(&session.bin_dir.join("tracker"), session.dir.path()).is_empty(),
+        "stop.sh stops them all"
+    );
 }
 
 /// The local Tansu's pid file used to be trusted for any process whose command line held

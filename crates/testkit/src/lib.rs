@@ -24,6 +24,9 @@
 //! the free functions: [`client_config_for`], [`fetch_cluster_id`], [`produce_with`],
 //! [`read_exactly_with`], [`read_offsets_with`].
 //!
+//! [`Cluster::kafka3`] starts a private cluster of three Apache Kafka nodes (replication factor
+//! 3, `min.insync.replicas=2`) whose nodes a test kills, restarts, pauses and resumes.
+//!
 //! [`Broker::start_sasl`] starts an Apache Kafka that requires SASL/SCRAM-SHA-512 and knows one
 //! user, created when its storage is formatted (Kafka's own `--add-scram`).
 
@@ -34,6 +37,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod cluster;
 pub mod config_errors;
 mod kafka_broker;
 mod process;
@@ -41,6 +45,7 @@ mod proxy;
 mod run;
 pub mod tracker;
 
+pub use cluster::{Cluster, PartitionState, NODES as CLUSTER_NODES};
 pub use process::{die_with_test, project_command, run, run_with_output_in_files, Finished, Running};
 pub use proxy::Proxy;
 pub use run::{wait_until, workspace_binary};

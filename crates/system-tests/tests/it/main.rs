@@ -7,6 +7,8 @@
 //!   across restarts, full disks and odd files;
 //! - [`resilience`]: chaos (trackers killed with SIGKILL while the producer sends) and a broker
 //!   outage; `make chaos` runs the chaos drill at full size;
+//! - [`broker_loss`]: the broker-loss drills on a cluster of three Apache Kafka nodes (`make
+//!   drills`);
 //! - [`sasl`]: producer and tracker against a broker that requires SCRAM-SHA-512;
 //! - [`kafka_tools`]: Kafka's own tools as an independent check of the monitor's figures;
 //! - [`docs_links`], [`docker_compose`]: every link of the docs; the Compose file's shape.
@@ -15,6 +17,7 @@
 
 mod analyze_logs;
 mod audit_trail;
+mod broker_loss;
 mod docker_compose;
 mod docs_links;
 mod kafka_tools;

@@ -20,7 +20,7 @@
 //!
 //! `make drills` runs them one after the other and prints the measured times.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,9 @@ const TRACKERS: [&str; 3] = ["drill-1", "drill-2", "drill-3"];
 
 /// The drills' producer reports its counters every second (the default is 5 s).
 const PRODUCER_CONFIG: &str = "producer:\n  metrics_interval_ms: 1000\n";
+
+/// Longest run of a drill's producer, from its start to its exit after SIGTERM.
+const PRODUCER_RUN_LIMIT: Duration = Duration::from_secs(900);
 
 /// A drill's cluster, topics, trackers and folder.
 struct Drill {
@@ -120,7 +123,8 @@ impl Drill {
     /// `stopped` entry's counters.
     fn stop_producer(&self, producer: Running) -> (Finished, ProducerSummary) {
         producer.signal(libc::SIGTERM);
-        let finished = producer.finish(Duration::from_secs(90));
+        // The limit counts from the producer's start: the drill's length, plus its flush.
+        let finished = producer.finish(PRODUCER_RUN_LIMIT);
         (finished, self.producer_summary())
     }
 
@@ -139,9 +143,11 @@ impl Drill {
 
     /// Every record of `orders` read back by kcat, as (partition, offset); then waits until the
     /// trackers audited all of them, stops the trackers, and checks the audit against the
-    /// topic and the producer's acknowledged count. Returns the duplicates the audit saw.
+    /// topic and the producer's acknowledged count. Returns what reading back found.
     fn audit_everything(&mut self, summary: &ProducerSummary) -> Audit {
-        let on_topic = read_back(&self.cluster, "orders");
+        let records = read_back(&self.cluster, "orders");
+        let on_topic: BTreeSet<(i64, i64)> = records.keys().copied().collect();
+        let events: BTreeSet<&String> = records.values().collect();
         let timeout = Duration::from_secs(180);
         let path = self.dir.path().to_owned();
         wait_until(timeout, &format!("the trackers audit all {} records read back", on_topic.len()), || {
@@ -158,25 +164,92 @@ impl Drill {
             );
         }
         let audited = offsets_seen(self.path());
-        let events = lines(self.path(), "events");
+        let audit_lines = lines(self.path(), "events");
         assert_eq!(audited, on_topic, "the trackers audited exactly the records on the topic");
-        let topic_records = on_topic.len() as u64;
+        let distinct_events = events.len() as u64;
         assert!(
-            topic_records >= summary.acknowledged,
-            "0 acknowledged records lost: {topic_records} records on the topic, {} acknowledged ({summary:?})",
+            distinct_events >= summary.acknowledged,
+            "0 acknowledged records lost: {distinct_events} distinct events on the topic, {} acknowledged \
+             ({summary:?})",
             summary.acknowledged
         );
         if summary.failed == 0 && summary.lost == 0 {
             assert_eq!(
-                topic_records, summary.acknowledged,
-                "nothing failed: the topic holds what was acknowledged"
+                (on_topic.len() as u64, distinct_events),
+                (summary.acknowledged, summary.acknowledged),
+                "nothing failed: the topic holds what was acknowledged, each once"
             );
         }
         let dead_letters: usize =
             TRACKERS.iter().map(|id| log_entries(self.path(), id, "dlq_sent").len()).sum();
         assert_eq!(dead_letters, 0, "no valid order reached the dead-letter topic");
-        Audit { topic_records, duplicates: events.len() as u64 - audited.len() as u64 }
+        Audit {
+            topic_records: on_topic.len() as u64,
+            distinct_events,
+            duplicate_audit_lines: audit_lines.len() as u64 - audited.len() as u64,
+        }
     }
+}
+
+impl Drill {
+    /// Waits until `monitor --once --json` over the drill's files shows partition `partition`
+    /// as `wanted` says; returns its row (`partition_lag[]`).
+    fn wait_for_monitor_partition(
+        &self,
+        partition: i64,
+        timeout: Duration,
+        what: &str,
+        wanted: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let start = Instant::now();
+        let mut last = Value::Null;
+        while start.elapsed() < timeout {
+            let mut monitor =
+                project_command(&workspace_binary("monitor"), self.path(), &["--json", "--dir", "."]);
+            monitor.stdout(std::process::Stdio::piped());
+            let summary: Value = serde_json::from_str(&run_to_end(monitor, Duration::from_secs(30)).stdout)
+                .expect("monitor --json prints JSON");
+            let row = summary["partition_lag"]
+                .as_array()
+                .and_then(|rows| rows.iter().find(|row| row["partition"] == partition))
+                .cloned()
+                .unwrap_or(Value::Null);
+            if wanted(&row) {
+                return row;
+            }
+            last = row;
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        panic!("the monitor did not show partition {partition} {what} within {timeout:?}; last row: {last}")
+    }
+}
+
+/// Leader and ISR of `partition` in `kafka-topics --describe` output.
+fn describe_partition(describe: &str, partition: i32) -> (i32, Vec<i64>) {
+    let line = describe
+        .lines()
+        .find(|line| line.contains(&format!("Partition: {partition}\t")))
+        .unwrap_or_else(|| panic!("no partition {partition} in:\n{describe}"));
+    let field = |name: &str| {
+        line.split('\t')
+            .find_map(|part| part.trim().strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+            .trim()
+            .to_owned()
+    };
+    let mut isr: Vec<i64> = field("Isr:").split(',').map(|id| id.parse().unwrap()).collect();
+    isr.sort_unstable();
+    (field("Leader:").parse().unwrap(), isr)
+}
+
+/// The sorted ISR of a monitor row.
+fn isr_of(row: &Value) -> Vec<i64> {
+    let mut isr: Vec<i64> = row["in_sync_replicas"]
+        .as_array()
+        .map(|ids| ids.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    isr.sort_unstable();
+    isr
 }
 
 /// The producer's `stopped` entry.
@@ -193,8 +266,11 @@ struct ProducerSummary {
 struct Audit {
     /// Records on the topic (kcat).
     topic_records: u64,
-    /// Audit lines beyond the first of each (partition, offset).
-    duplicates: u64,
+    /// Distinct `event_id`s among them: a record written twice (a retry after a timed-out
+    /// request whose first attempt was stored) counts once.
+    distinct_events: u64,
+    /// Audit lines beyond the first of each (partition, offset): redeliveries to the trackers.
+    duplicate_audit_lines: u64,
 }
 
 fn producer_command(cluster: &Cluster, dir: &Path, args: &[&str]) -> std::process::Command {
@@ -233,17 +309,24 @@ fn run_to_end(mut command: std::process::Command, limit: Duration) -> Finished {
         .expect_code(0)
 }
 
-/// Every record of `topic`, as (partition, offset), read from the start to the end by kcat.
-fn read_back(cluster: &Cluster, topic: &str) -> BTreeSet<(i64, i64)> {
+/// Every record of `topic`, read from the start to the end by kcat: (partition, offset) →
+/// the `event_id` of its payload.
+fn read_back(cluster: &Cluster, topic: &str) -> BTreeMap<(i64, i64), String> {
     let mut kcat = cluster.kcat();
-    kcat.args(["-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o\\n"]);
+    kcat.args(["-C", "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o %s\\n"]);
     let finished = run_to_end(kcat, Duration::from_secs(120));
     finished
         .stdout
         .lines()
         .map(|line| {
-            let (partition, offset) = line.split_once(' ').unwrap_or_else(|| panic!("kcat line {line:?}"));
-            (partition.parse().unwrap(), offset.parse().unwrap())
+            let mut fields = line.splitn(3, ' ');
+            let mut next = || fields.next().unwrap_or_else(|| panic!("kcat line {line:?}"));
+            let (partition, offset, payload) = (next(), next(), next());
+            let event: Value =
+                serde_json::from_str(payload).unwrap_or_else(|_| panic!("an order event: {line}"));
+            let event_id =
+                event["event_id"].as_str().unwrap_or_else(|| panic!("an event_id: {line}")).to_owned();
+            ((partition.parse().unwrap(), offset.parse().unwrap()), event_id)
         })
         .collect()
 }
@@ -265,6 +348,19 @@ async fn leader_of_partition_0_killed_under_load_loses_nothing() {
     let during = drill.cluster.partition("orders", 0).unwrap();
     assert!(!during.isr.contains(&before.leader), "the dead node left the ISR: {during:?}");
     assert_eq!(during.isr.len(), 2, "under-replicated, still at min.insync.replicas: {during:?}");
+    // The monitor shows it from the trackers' metrics entries, as Kafka's own tool does.
+    let shown = drill.wait_for_monitor_partition(
+        0,
+        Duration::from_secs(30),
+        "under-replicated, led by the new leader",
+        |p| p["leader"] == new_leader && p["under_replicated"] == true && p["below_min_insync"] == false,
+    );
+    let described = describe_partition(&kafka_topics_describe(&drill.cluster, "orders"), 0);
+    assert_eq!(
+        (shown["leader"].as_i64(), isr_of(&shown)),
+        (Some(i64::from(described.0)), described.1.clone()),
+        "the monitor's leader and ISR of partition 0 are kafka-topics --describe's: {shown}"
+    );
     let producing_again =
         drill.wait_for_acknowledgements(1_000, Duration::from_secs(60), "after the election");
     let auditing_again = drill.wait_for_audit_beyond(0, Duration::from_secs(60), "after the election");
@@ -274,9 +370,17 @@ async fn leader_of_partition_0_killed_under_load_loses_nothing() {
     drill.cluster.restart(victim).unwrap();
     let restart_took = restarting.elapsed();
     let recovery = drill.cluster.wait_for_isr("orders", 3, Duration::from_secs(120)).unwrap();
+    drill.wait_for_monitor_partition(0, Duration::from_secs(30), "in sync again", |p| {
+        p["under_replicated"] == false
+    });
     drill.wait_for_acknowledgements(1_000, Duration::from_secs(60), "after the restart");
     let (finished, summary) = drill.stop_producer(producer);
     assert_eq!(finished.code, Some(0), "the producer exits 0\n{}", finished.all());
+    let mut analyze = std::process::Command::new(testkit::workspace_root().join("analyze_logs.sh"));
+    analyze.arg(drill.path());
+    let report = run_to_end(analyze, Duration::from_secs(60)).stdout;
+    let change = format!("partition 0: node {victim} -> node {new_leader}");
+    assert!(report.contains(&change), "analyze_logs.sh reports the leader change ({change}):\n{report}");
     assert_eq!(
         (summary.failed, summary.lost),
         (0, 0),
@@ -287,7 +391,7 @@ async fn leader_of_partition_0_killed_under_load_loses_nothing() {
         "drill a: killed node {victim} (leader of orders/0); new leader {new_leader} in the metadata after \
          {:.1} s; producer acknowledging again {:.1} s and trackers auditing new records of partition 0 {:.1} s \
          after that; node down {:.1} s; restarted node answering after {:.1} s, ISR back to 3 {:.1} s later. Producer: {} sent, {} acknowledged, \
-         {} failed; topic read back: {} records, all audited, {} duplicate audit lines. Drill {:.0} s.",
+         {} failed; topic read back: {} records ({} distinct events), all audited, {} duplicate audit lines. Drill {:.0} s.",
         election.as_secs_f64(),
         producing_again.as_secs_f64(),
         auditing_again.as_secs_f64(),
@@ -298,7 +402,8 @@ async fn leader_of_partition_0_killed_under_load_loses_nothing() {
         summary.acknowledged,
         summary.failed,
         audit.topic_records,
-        audit.duplicates,
+        audit.distinct_events,
+        audit.duplicate_audit_lines,
         drill.started.elapsed().as_secs_f64(),
     );
 }
@@ -344,8 +449,9 @@ async fn two_of_three_killed_refuses_records_and_loses_nothing_acknowledged() {
     let recovery = drill.cluster.wait_for_isr("orders", 3, Duration::from_secs(180)).unwrap();
     let resumed = drill.wait_for_acknowledgements(1_000, Duration::from_secs(120), "after both restarts");
     let (finished, summary) = drill.stop_producer(producer);
-    let refusal_lines: Vec<&str> =
-        finished.error_lines().into_iter().filter(|line| line.contains("failed")).collect();
+    let said: Vec<&str> =
+        finished.stderr.lines().filter(|line| line.contains("records are failing")).collect();
+    assert!(!said.is_empty(), "the producer says records are failing:\n{}", finished.stderr);
     let audit = drill.audit_everything(&summary);
     assert!(
         summary.failed > 0 || summary.lost > 0,
@@ -356,8 +462,8 @@ async fn two_of_three_killed_refuses_records_and_loses_nothing_acknowledged() {
         "drill b: killed nodes {victims:?}, node {survivor} alone for {:.0} s: {acknowledged_during} records \
          acknowledged meanwhile, {failed_during} counted failed by then; both nodes answering {:.1} s after \
          their restart, ISR back to 3 {:.1} s later, production acknowledged again {:.1} s after that. Producer: {} sent, {} acknowledged, \
-         {} failed, {} lost; topic read back: {} records, all audited, {} duplicate audit lines. \
-         Producer's stderr lines about failures: {}. Drill {:.0} s.\n{}",
+         {} failed, {} lost; topic read back: {} records ({} distinct events), all audited, {} duplicate audit lines. \
+         The producer said \"records are failing\" {} time(s). Drill {:.0} s.",
         outage.as_secs_f64(),
         restart_took.as_secs_f64(),
         recovery.as_secs_f64(),
@@ -367,10 +473,10 @@ async fn two_of_three_killed_refuses_records_and_loses_nothing_acknowledged() {
         summary.failed,
         summary.lost,
         audit.topic_records,
-        audit.duplicates,
-        refusal_lines.len(),
+        audit.distinct_events,
+        audit.duplicate_audit_lines,
+        said.len(),
         drill.started.elapsed().as_secs_f64(),
-        finished.error_lines().join("\n"),
     );
 }
 
@@ -398,7 +504,7 @@ async fn broker_frozen_longer_than_its_session_rejoins() {
     eprintln!(
         "drill c: froze node {frozen} (leader of orders/0) for {:.0} s; new leader {new_leader} after {:.1} s; \
          ISR back to 3 {:.1} s after SIGCONT. Producer: {} sent, {} acknowledged, {} failed, {} lost (exit {:?}); \
-         topic read back: {} records, all audited, {} duplicate audit lines. Drill {:.0} s.",
+         topic read back: {} records ({} distinct events), all audited, {} duplicate audit lines. Drill {:.0} s.",
         freeze.as_secs_f64(),
         election.as_secs_f64(),
         recovery.as_secs_f64(),
@@ -408,7 +514,8 @@ async fn broker_frozen_longer_than_its_session_rejoins() {
         summary.lost,
         finished.code,
         audit.topic_records,
-        audit.duplicates,
+        audit.distinct_events,
+        audit.duplicate_audit_lines,
         drill.started.elapsed().as_secs_f64(),
     );
 }

@@ -377,7 +377,8 @@ async fn leader_of_partition_0_killed_under_load_loses_nothing() {
     let (finished, summary) = drill.stop_producer(producer);
     assert_eq!(finished.code, Some(0), "the producer exits 0\n{}", finished.all());
     let mut analyze = std::process::Command::new(testkit::workspace_root().join("analyze_logs.sh"));
-    analyze.arg(drill.path());
+    let monitor = workspace_binary("monitor");
+    analyze.arg(drill.path()).env("BIN_DIR", monitor.parent().expect("the monitor's folder"));
     let report = run_to_end(analyze, Duration::from_secs(60)).stdout;
     let change = format!("partition 0: node {victim} -> node {new_leader}");
     assert!(report.contains(&change), "analyze_logs.sh reports the leader change ({change}):\n{report}");

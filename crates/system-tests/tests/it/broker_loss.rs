@@ -183,10 +183,16 @@ impl Drill {
         let dead_letters: usize =
             TRACKERS.iter().map(|id| log_entries(self.path(), id, "dlq_sent").len()).sum();
         assert_eq!(dead_letters, 0, "no valid order reached the dead-letter topic");
+        let skipped_as_duplicates = TRACKERS
+            .iter()
+            .flat_map(|id| log_entries(self.path(), id, "stopped"))
+            .map(|entry| entry["metadata"]["total_duplicates"].as_u64().unwrap_or(0))
+            .sum();
         Audit {
             topic_records: on_topic.len() as u64,
             distinct_events,
             duplicate_audit_lines: audit_lines.len() as u64 - audited.len() as u64,
+            skipped_as_duplicates,
         }
     }
 }
@@ -271,6 +277,9 @@ struct Audit {
     distinct_events: u64,
     /// Audit lines beyond the first of each (partition, offset): redeliveries to the trackers.
     duplicate_audit_lines: u64,
+    /// Records the trackers skipped as duplicates of an event they had handled (their
+    /// `stopped` entries): copies of one event at several offsets included.
+    skipped_as_duplicates: u64,
 }
 
 fn producer_command(cluster: &Cluster, dir: &Path, args: &[&str]) -> std::process::Command {
@@ -392,7 +401,7 @@ async fn leader_of_partition_0_killed_under_load_loses_nothing() {
         "drill a: killed node {victim} (leader of orders/0); new leader {new_leader} in the metadata after \
          {:.1} s; producer acknowledging again {:.1} s and trackers auditing new records of partition 0 {:.1} s \
          after that; node down {:.1} s; restarted node answering after {:.1} s, ISR back to 3 {:.1} s later. Producer: {} sent, {} acknowledged, \
-         {} failed; topic read back: {} records ({} distinct events), all audited, {} duplicate audit lines. Drill {:.0} s.",
+         {} failed; topic read back: {} records ({} distinct events), all audited, {} duplicate audit lines, {} skipped by the trackers as duplicate events. Drill {:.0} s.",
         election.as_secs_f64(),
         producing_again.as_secs_f64(),
         auditing_again.as_secs_f64(),
@@ -405,6 +414,7 @@ async fn leader_of_partition_0_killed_under_load_loses_nothing() {
         audit.topic_records,
         audit.distinct_events,
         audit.duplicate_audit_lines,
+        audit.skipped_as_duplicates,
         drill.started.elapsed().as_secs_f64(),
     );
 }
@@ -463,7 +473,7 @@ async fn two_of_three_killed_refuses_records_and_loses_nothing_acknowledged() {
         "drill b: killed nodes {victims:?}, node {survivor} alone for {:.0} s: {acknowledged_during} records \
          acknowledged meanwhile, {failed_during} counted failed by then; both nodes answering {:.1} s after \
          their restart, ISR back to 3 {:.1} s later, production acknowledged again {:.1} s after that. Producer: {} sent, {} acknowledged, \
-         {} failed, {} lost; topic read back: {} records ({} distinct events), all audited, {} duplicate audit lines. \
+         {} failed, {} lost; topic read back: {} records ({} distinct events), all audited, {} duplicate audit lines, {} skipped by the trackers as duplicate events. \
          The producer said \"records are failing\" {} time(s). Drill {:.0} s.",
         outage.as_secs_f64(),
         restart_took.as_secs_f64(),
@@ -476,6 +486,7 @@ async fn two_of_three_killed_refuses_records_and_loses_nothing_acknowledged() {
         audit.topic_records,
         audit.distinct_events,
         audit.duplicate_audit_lines,
+        audit.skipped_as_duplicates,
         said.len(),
         drill.started.elapsed().as_secs_f64(),
     );
@@ -505,7 +516,7 @@ async fn broker_frozen_longer_than_its_session_rejoins() {
     eprintln!(
         "drill c: froze node {frozen} (leader of orders/0) for {:.0} s; new leader {new_leader} after {:.1} s; \
          ISR back to 3 {:.1} s after SIGCONT. Producer: {} sent, {} acknowledged, {} failed, {} lost (exit {:?}); \
-         topic read back: {} records ({} distinct events), all audited, {} duplicate audit lines. Drill {:.0} s.",
+         topic read back: {} records ({} distinct events), all audited, {} duplicate audit lines, {} skipped by the trackers as duplicate events. Drill {:.0} s.",
         freeze.as_secs_f64(),
         election.as_secs_f64(),
         recovery.as_secs_f64(),
@@ -517,6 +528,7 @@ async fn broker_frozen_longer_than_its_session_rejoins() {
         audit.topic_records,
         audit.distinct_events,
         audit.duplicate_audit_lines,
+        audit.skipped_as_duplicates,
         drill.started.elapsed().as_secs_f64(),
     );
 }

@@ -366,8 +366,9 @@ impl Drop for Cluster {
 }
 
 /// Two runs of three consecutive ports that were free a moment ago on 127.0.0.1 (clients,
-/// controllers): `scripts/kafka.sh` puts node N on the first port + N - 1.
-fn free_port_ranges() -> Result<(u16, u16)> {
+/// controllers): `scripts/kafka.sh` puts node N on the first port + N - 1. For a test that
+/// runs `KAFKA_NODES=3` through the scripts (`KAFKA_PORT`/`BROKER_PORT`, `KAFKA_CONTROLLER_PORT`).
+pub fn free_port_ranges() -> Result<(u16, u16)> {
     let mut held = Vec::new();
     let mut starts = Vec::new();
     for _ in 0..100 {

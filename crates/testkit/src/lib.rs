@@ -45,7 +45,7 @@ mod proxy;
 mod run;
 pub mod tracker;
 
-pub use cluster::{Cluster, PartitionState, NODES as CLUSTER_NODES};
+pub use cluster::{free_port_ranges, Cluster, PartitionState, NODES as CLUSTER_NODES};
 pub use process::{die_with_test, project_command, run, run_with_output_in_files, Finished, Running};
 pub use proxy::Proxy;
 pub use run::{wait_until, workspace_binary};

@@ -117,11 +117,12 @@ impl ClientContext for TrackerContext {
             self.auth.logged_in();
         }
         // The brokers learned from metadata; the bootstrap entries (node id -1) are only
-        // addresses to start from.
+        // addresses to start from, and the logical ones (the group coordinator) name a
+        // connection to one of the others.
         let mut brokers: Vec<BrokerConnection> = statistics
             .brokers
             .values()
-            .filter(|broker| broker.nodeid >= 0)
+            .filter(|broker| broker.nodeid >= 0 && broker.source != "logical")
             .map(|broker| BrokerConnection {
                 node_id: broker.nodeid,
                 address: broker.nodename.clone(),

@@ -195,6 +195,16 @@ fn write_partitions(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             age(lag.age_seconds)
         )?;
     }
+    for instance in &summary.instances {
+        if instance.status != crate::aggregate::InstanceStatus::Alive {
+            continue;
+        }
+        let Some(brokers) = instance.brokers.as_deref().filter(|brokers| !brokers.is_empty()) else {
+            continue;
+        };
+        let states: Vec<String> = brokers.iter().map(|b| format!("{} {}", b.node_id, b.state)).collect();
+        writeln!(out, "connections of {}: {}", instance.instance_id, states.join(", "))?;
+    }
     Ok(())
 }
 

@@ -121,6 +121,8 @@ pub(super) struct Instance {
     pub(super) min_insync_replicas: Option<u32>,
     /// Per partition, the leader this instance's latest metrics entry listing it reported.
     pub(super) leaders: BTreeMap<i32, i32>,
+    /// The broker connections of the latest metrics entry of the current run.
+    pub(super) brokers: Option<Vec<models::health::BrokerConnection>>,
     pub(super) uptime_seconds: Option<f64>,
     pub(super) last_seen_ms: Option<i64>,
     pub(super) metrics_interval_ms: u64,
@@ -147,6 +149,7 @@ impl Instance {
             partition_metrics: Vec::new(),
             min_insync_replicas: None,
             leaders: BTreeMap::new(),
+            brokers: None,
             uptime_seconds: None,
             last_seen_ms: None,
             metrics_interval_ms: DEFAULT_METRICS_INTERVAL_MS,

@@ -112,6 +112,7 @@ impl Aggregator {
                 instance.stopped = false;
                 instance.partition_metrics = metrics.partitions.clone();
                 instance.min_insync_replicas = metrics.min_insync_replicas;
+                instance.brokers.clone_from(&metrics.brokers);
                 for partition in &metrics.partitions {
                     let Some(leader) = partition.leader else { continue };
                     let before = instance.leaders.insert(partition.partition, leader);

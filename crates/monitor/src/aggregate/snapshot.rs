@@ -70,6 +70,7 @@ impl Aggregator {
                     messages_per_second: round2(instance.per_second.rate(rate_from, now_second)),
                     lag: instance.lag,
                     lag_age_seconds: instance.lag.and(instance.lag_time_ms).map(age),
+                    brokers: instance.brokers.clone(),
                     uptime_seconds: instance.uptime_seconds,
                     last_seen: instance.last_seen_ms.map(format_ms),
                     seconds_since_last_seen: instance.last_seen_ms.map(age),

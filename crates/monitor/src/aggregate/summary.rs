@@ -291,6 +291,9 @@ pub struct InstanceSummary {
     pub lag: Option<i64>,
     /// Seconds since that metrics entry.
     pub lag_age_seconds: Option<f64>,
+    /// The state of its client's connection to each broker, from its latest metrics entry
+    /// (`null` before one, and in files of older versions).
+    pub brokers: Option<Vec<models::health::BrokerConnection>>,
     /// Uptime from its last metrics or stop entry.
     pub uptime_seconds: Option<f64>,
     /// Time of its latest line.

@@ -330,6 +330,7 @@ fn leader_changes_and_under_replication_come_from_the_metrics_entries() {
     let metrics = |leader: i32, isr: &[i32]| {
         serde_json::json!({"messages_received": 1, "messages_processed": 1, "messages_failed": 0,
             "dlq_sent": 0, "duplicates": 0, "retries": 0, "interval_ms": 1000, "min_insync_replicas": 2,
+            "brokers": [{"node_id": 2, "address": "127.0.0.1:9093", "state": "TRY_CONNECT"}],
             "partitions": [{"partition": 0, "leader": leader, "replicas": [2, 3, 1], "in_sync_replicas": isr}]})
     };
     for (instance, time, leader, isr) in [

@@ -1,6 +1,6 @@
 # Order tracking on Kafka. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help build test chaos run stop purge monitor analyze screenshot walkthrough walkthrough-readme bench lint fmt clean completions
+.PHONY: help build test chaos drills run stop purge monitor analyze screenshot walkthrough walkthrough-readme bench lint fmt clean completions
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -14,6 +14,9 @@ test: ## Install the local broker if missing, then fmt check, clippy and every t
 chaos: ## Crash drill: 100,000 orders, 3 trackers, 5 SIGKILLs; nothing may be lost
 	CHAOS_ORDERS=$${CHAOS_ORDERS:-100000} CHAOS_KILLS=$${CHAOS_KILLS:-5} \
 	  cargo test --locked -p system-tests --test it resilience::chaos -- --nocapture
+
+drills: ## Broker-loss drills on three local Kafka nodes (docs/reliability.md), one after the other
+	cargo test --locked -p system-tests --test it broker_loss -- --test-threads=1 --nocapture
 
 run: ## Start a broker, the trackers and the producer (start.sh)
 	./start.sh

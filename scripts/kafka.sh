@@ -194,7 +194,13 @@ format() {
   local node=$1 dir args=()
   dir=$(node_dir "$node")
   [ -f "$dir/data/meta.properties" ] && return 0
-  [ -f "$data_root/cluster-id" ] || new_cluster_id >"$data_root/cluster-id"
+  if [ ! -f "$data_root/cluster-id" ]; then
+    # Nodes started together race here: the id is written aside, then linked into place, which
+    # fails when another node got there first; every node then reads the one that won.
+    new_cluster_id >"$data_root/cluster-id.$node"
+    ln "$data_root/cluster-id.$node" "$data_root/cluster-id" 2>/dev/null || true
+    rm -f "$data_root/cluster-id.$node"
+  fi
   if sasl_enabled; then
     local user
     args+=(--add-scram "SCRAM-SHA-512=[name=kafka-broker,password=$(cat "$data_root/broker-password")]")

@@ -91,7 +91,14 @@ pub fn consumer_config(kafka: &KafkaSettings, client_id: &str, commit_interval: 
     config
 }
 
-/// Creates the topics that do not exist yet; existing ones are left as they are.
+/// The replication factor asked for new topics: -1, the cluster's own `default.replication.factor`
+/// (KIP-464; Apache Kafka 2.4+ and Tansu accept it). `scripts/kafka.sh` sets it to 3, with
+/// `min.insync.replicas=2`, on a cluster of three nodes and to 1 on a single node, so a topic is
+/// as replicated as the cluster it lives on, and a one-node cluster can still take `acks=all`.
+pub const CLUSTER_DEFAULT_REPLICATION: i32 = -1;
+
+/// Creates the topics that do not exist yet, with the cluster's default replication factor and
+/// `min.insync.replicas` ([`CLUSTER_DEFAULT_REPLICATION`]); existing ones are left as they are.
 ///
 /// `auth` is the watch of a client that is being polled (the admin client alone never runs
 /// its error callback): a refused SASL login ends the wait at once with
@@ -107,7 +114,9 @@ pub async fn ensure_topics(
         .map_err(|source| KafkaError::Client { what: "admin client", source })?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
+        .map(|(name, partitions)| {
+            NewTopic::new(name, *partitions, TopicReplication::Fixed(CLUSTER_DEFAULT_REPLICATION))
+        })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
     let results = tokio::select! {

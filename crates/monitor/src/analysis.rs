@@ -220,6 +220,7 @@ pub fn write_analysis(
         }
     }
 
+    write_replication(summary, out)?;
     write_latency(summary, out)?;
     write_dead_letters(summary, width, out)?;
 
@@ -431,6 +432,60 @@ fn write_dead_letters(summary: &Summary, width: usize, out: &mut impl Write) -> 
             record.redrive_count,
             escape_controls(record.redriven_from.as_deref().unwrap_or("-")),
             outcome,
+        )?;
+    }
+    Ok(())
+}
+
+/// Leader and in-sync replicas per partition (same entries as the lag), and the leader
+/// changes the metrics entries showed over the run.
+fn write_replication(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    section(out, "Replication (leader and in-sync replicas, from the trackers' metrics entries)")?;
+    let known: Vec<_> = summary.partition_lag.iter().filter(|lag| lag.replicas.is_some()).collect();
+    if known.is_empty() {
+        writeln!(out, "  (none: no alive instance's metrics entry carries the cluster metadata)")?;
+    } else {
+        writeln!(out, "  {:>5} {:>7} {:>9} {:>10}  state", "part", "leader", "replicas", "in sync")?;
+        for lag in known {
+            let nodes = |ids: &Option<Vec<i32>>| {
+                ids.as_deref().map_or_else(|| "-".to_owned(), crate::report::partitions)
+            };
+            let state = match (lag.below_min_insync, lag.under_replicated) {
+                (Some(true), _) => format!(
+                    "below min.insync.replicas={}: acks=all producers are refused",
+                    optional(lag.min_insync_replicas)
+                ),
+                (_, Some(true)) => "under-replicated".to_owned(),
+                (_, Some(false)) => "in sync".to_owned(),
+                _ => "-".to_owned(),
+            };
+            let leader = match lag.leader {
+                Some(leader) if leader >= 0 => leader.to_string(),
+                Some(_) => "none".to_owned(),
+                None => "-".to_owned(),
+            };
+            writeln!(
+                out,
+                "  {:>5} {:>7} {:>9} {:>10}  {state}",
+                lag.partition,
+                leader,
+                nodes(&lag.replicas),
+                nodes(&lag.in_sync_replicas)
+            )?;
+        }
+    }
+    let changes = &summary.leader_changes;
+    writeln!(out, "  leader changes over the run: {}", changes.len())?;
+    for change in changes {
+        let node = |id: i32| if id >= 0 { format!("node {id}") } else { "none".to_owned() };
+        writeln!(
+            out,
+            "    {}  partition {}: {} -> {}  (seen by {})",
+            change.time,
+            change.partition,
+            node(change.from),
+            node(change.to),
+            change.instance_id
         )?;
     }
     Ok(())

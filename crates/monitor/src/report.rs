@@ -83,6 +83,7 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
     write_latency_and_dead_letters(summary, out)?;
     writeln!(out)?;
     write_instances(summary, out)?;
+    write_partitions(summary, out)?;
     writeln!(out)?;
     write_business(summary, out)?;
     if let Some(producer) = &summary.producer {
@@ -182,6 +183,45 @@ pub fn latency_text(figures: &models::latency::LatencyFigures) -> String {
         }
         _ => format!("n/a (0 samples{skew})"),
     }
+}
+
+/// Per partition, when a metrics entry carried the cluster's metadata: leader, in-sync
+/// replicas and their verdict, lag and owner (the partitions tab, as text).
+fn write_partitions(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    for lag in summary.partition_lag.iter().filter(|lag| lag.replicas.is_some()) {
+        let leader = match lag.leader {
+            Some(leader) if leader >= 0 => format!("leader {leader}"),
+            _ => "no leader".to_owned(),
+        };
+        let isr = match (&lag.in_sync_replicas, &lag.replicas) {
+            (Some(isr), Some(replicas)) => format!("isr {}/{}", isr.len(), replicas.len()),
+            _ => "isr -".to_owned(),
+        };
+        let verdict = match (lag.below_min_insync, lag.under_replicated) {
+            (Some(true), _) => " below min.insync.replicas",
+            (_, Some(true)) => " under-replicated",
+            _ => "",
+        };
+        writeln!(
+            out,
+            "partition {}: {leader}, {isr}{verdict}, lag {} ({}, {})",
+            lag.partition,
+            optional(lag.lag),
+            lag.instance_id,
+            age(lag.age_seconds)
+        )?;
+    }
+    for instance in &summary.instances {
+        if instance.status != crate::aggregate::InstanceStatus::Alive {
+            continue;
+        }
+        let Some(brokers) = instance.brokers.as_deref().filter(|brokers| !brokers.is_empty()) else {
+            continue;
+        };
+        let states: Vec<String> = brokers.iter().map(|b| format!("{} {}", b.node_id, b.state)).collect();
+        writeln!(out, "connections of {}: {}", instance.instance_id, states.join(", "))?;
+    }
+    Ok(())
 }
 
 fn write_instances(summary: &Summary, out: &mut impl Write) -> io::Result<()> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
-use crate::delivery::Counters;
+use crate::delivery::{Counters, FailureWindow, Snapshot};
 use models::health::producer::{DeliveryFailed, Metrics};
 
 use crate::health_log::HealthLog;
@@ -35,7 +35,8 @@ pub fn round_rate(rate: f64) -> f64 {
 }
 
 /// Writes a `metrics` line every `interval` and a `delivery_failed` line at most every second
-/// while failures happen, until `done`; then reports the failures not yet written.
+/// while failures happen (stderr says it once, see [`Outage`]), until `done`; then reports the
+/// failures not yet written.
 pub async fn report_health(
     counters: Arc<Counters>,
     log: Arc<HealthLog>,
@@ -47,11 +48,15 @@ pub async fn report_health(
     let mut failure_tick = tokio::time::interval(FAILURE_REPORT_INTERVAL);
     failure_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut previous = (Instant::now(), counters.snapshot().acknowledged);
+    let mut outage = Outage::default();
     loop {
         tokio::select! {
             biased;
             _ = done.cancelled() => break,
-            _ = failure_tick.tick() => report_failures(&counters, &log),
+            _ = failure_tick.tick() => {
+                let failures = report_failures(&counters, &log);
+                outage.observe(failures.as_ref(), counters.snapshot());
+            }
             _ = metrics_tick.tick() => {
                 let now = Instant::now();
                 let snapshot = counters.snapshot();
@@ -77,16 +82,65 @@ pub async fn report_health(
             }
         }
     }
-    report_failures(&counters, &log);
+    let failures = report_failures(&counters, &log);
+    outage.observe(failures.as_ref(), counters.snapshot());
 }
 
-/// Writes one `delivery_failed` line for the failures gathered since the last one.
-pub fn report_failures(counters: &Counters, log: &HealthLog) {
-    if let Some(window) = counters.take_failures() {
-        let error = window.last_error.unwrap_or_default();
-        let total = counters.snapshot().failed;
-        tracing::warn!(count = window.count, total_failed = total, error = %error, "records could not be delivered");
-        log.write(&DeliveryFailed { count: window.count, total_failed: total }, Some(&error));
+/// Writes one `delivery_failed` line in `producer.log` for the failures gathered since the last
+/// one, and returns them.
+pub fn report_failures(counters: &Counters, log: &HealthLog) -> Option<FailureWindow> {
+    let window = counters.take_failures()?;
+    let total = counters.snapshot().failed;
+    let error = window.last_error.as_deref().unwrap_or_default();
+    log.write(&DeliveryFailed { count: window.count, total_failed: total }, Some(error));
+    Some(window)
+}
+
+/// What stderr says of failing deliveries: once when records start failing (a broker outage,
+/// too few in-sync replicas), once when acknowledgements come back. `producer.log` keeps its
+/// `delivery_failed` line per second meanwhile, and the metrics count every record.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outage {
+    /// While records fail: the failed total before the first of them.
+    failed_before: Option<u64>,
+    /// Acknowledged records at the last observation.
+    acknowledged: u64,
+}
+
+/// What [`Outage::observe`] said on stderr, for tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutageNews {
+    /// Records started failing.
+    Started,
+    /// Acknowledgements came back, after this many records failed.
+    Ended(u64),
+}
+
+impl Outage {
+    /// Takes the failures of the last second (if any) and the counters now.
+    pub fn observe(&mut self, failures: Option<&FailureWindow>, now: Snapshot) -> Option<OutageNews> {
+        let acknowledged_more = now.acknowledged > self.acknowledged;
+        self.acknowledged = now.acknowledged;
+        match (self.failed_before, failures) {
+            (None, Some(window)) => {
+                self.failed_before = Some(now.failed.saturating_sub(window.count));
+                let error = window.last_error.as_deref().unwrap_or_default();
+                tracing::warn!(
+                    failed = window.count,
+                    error = %error,
+                    "records are failing: they are counted as failed, never as acknowledged, until the \
+                     broker takes them again (one delivery_failed entry per second in producer.log)"
+                );
+                Some(OutageNews::Started)
+            }
+            (Some(before), None) if acknowledged_more => {
+                let failed = now.failed.saturating_sub(before);
+                self.failed_before = None;
+                tracing::info!(failed, "deliveries acknowledged again; {failed} records failed meanwhile");
+                Some(OutageNews::Ended(failed))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -146,6 +200,30 @@ mod tests {
         assert_eq!(per_second(10, Duration::from_millis(500)), 20.0);
         assert_eq!(per_second(10, Duration::ZERO), 0.0);
         assert_eq!(round_rate(12.345), 12.3);
+    }
+
+    /// Two of three brokers down: seconds of failures, said once; then acknowledgements again,
+    /// said once with the number that failed.
+    #[test]
+    fn an_outage_is_said_once_when_it_starts_and_once_when_it_ends() {
+        let window = |count| FailureWindow { count, last_error: Some("MessageTimedOut".into()) };
+        let at = |acknowledged, failed| Snapshot {
+            sent: 0,
+            poison_sent: 0,
+            acknowledged,
+            failed,
+            refused_invalid: 0,
+            refused_fenced: 0,
+        };
+        let mut outage = Outage::default();
+        assert_eq!(outage.observe(None, at(100, 0)), None, "all well");
+        assert_eq!(outage.observe(Some(&window(7)), at(100, 7)), Some(OutageNews::Started));
+        assert_eq!(outage.observe(Some(&window(200)), at(100, 207)), None, "said already");
+        assert_eq!(outage.observe(None, at(100, 207)), None, "no failure, no acknowledgement: not over");
+        assert_eq!(outage.observe(Some(&window(3)), at(150, 210)), None, "still failing");
+        assert_eq!(outage.observe(None, at(300, 210)), Some(OutageNews::Ended(210)));
+        assert_eq!(outage.observe(None, at(400, 210)), None);
+        assert_eq!(outage.observe(Some(&window(1)), at(400, 211)), Some(OutageNews::Started), "a new outage");
     }
 
     #[tokio::test(start_paused = true)]

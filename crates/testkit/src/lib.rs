@@ -24,6 +24,9 @@
 //! the free functions: [`client_config_for`], [`fetch_cluster_id`], [`produce_with`],
 //! [`read_exactly_with`], [`read_offsets_with`].
 //!
+//! [`Cluster::kafka3`] starts a private cluster of three Apache Kafka nodes (replication factor
+//! 3, `min.insync.replicas=2`) whose nodes a test kills, restarts, pauses and resumes.
+//!
 //! [`Broker::start_sasl`] starts an Apache Kafka that requires SASL/SCRAM-SHA-512 and knows one
 //! user, created when its storage is formatted (Kafka's own `--add-scram`).
 
@@ -34,6 +37,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod cluster;
 pub mod config_errors;
 mod kafka_broker;
 mod process;
@@ -41,6 +45,7 @@ mod proxy;
 mod run;
 pub mod tracker;
 
+pub use cluster::{free_port_ranges, Cluster, PartitionState, NODES as CLUSTER_NODES};
 pub use process::{die_with_test, project_command, run, run_with_output_in_files, Finished, Running};
 pub use proxy::Proxy;
 pub use run::{wait_until, workspace_binary};
@@ -662,18 +667,29 @@ pub fn free_port() -> Result<u16> {
 /// starts again on the same port: the ports [`free_port`] and every client connection get
 /// come from that range, so another test could take the port while the broker is down.
 pub fn stable_port() -> Result<u16> {
+    stable_ports(1)
+}
+
+/// The first of `count` consecutive ports, free a moment ago, below the ephemeral range (see
+/// [`stable_port`]); `scripts/kafka.sh` puts node N of a cluster on the first port + N - 1.
+pub fn stable_ports(count: u16) -> Result<u16> {
     use std::sync::atomic::{AtomicU16, Ordering};
-    // Spread over 20000..32000, starting somewhere different in each test process.
+    const LOW: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    // Spread over 20000..32000, starting somewhere different in each test process; successive
+    // calls in one process move on, so two tests never get the same port.
     static NEXT: AtomicU16 = AtomicU16::new(0);
-    let start = 20_000 + (std::process::id() % 12_000) as u16;
-    for _ in 0..12_000 {
-        let step = NEXT.fetch_add(7, Ordering::Relaxed) % 12_000;
-        let port = 20_000 + (start - 20_000 + step) % 12_000;
-        if TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return Ok(port);
+    let start = (std::process::id() % u32::from(SPAN)) as u16;
+    for _ in 0..SPAN {
+        let step = NEXT.fetch_add(count + 6, Ordering::Relaxed) % SPAN;
+        let first = LOW + (start + step) % (SPAN - count);
+        let all_free =
+            (first..first + count).all(|port| TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok());
+        if all_free {
+            return Ok(first);
         }
     }
-    bail!("no free port between 20000 and 32000 on 127.0.0.1")
+    bail!("no {count} consecutive free ports between 20000 and 32000 on 127.0.0.1")
 }
 
 #[cfg(test)]

@@ -21,8 +21,13 @@ impl Tracker {
     /// Starts the real binary for `instance_id`, writing into `dir`, its stderr into
     /// `dir/<instance_id>.stderr`.
     pub fn start(broker: &Broker, dir: &Path, instance_id: &str, extra_env: &[(&str, &str)]) -> Tracker {
+        Tracker::start_on(&broker.bootstrap(), dir, instance_id, extra_env)
+    }
+
+    /// [`Tracker::start`] against any bootstrap list (a [`crate::Cluster`]'s, say).
+    pub fn start_on(bootstrap: &str, dir: &Path, instance_id: &str, extra_env: &[(&str, &str)]) -> Tracker {
         let stderr = std::fs::File::create(dir.join(format!("{instance_id}.stderr"))).unwrap();
-        Tracker::spawn(Tracker::command(broker, dir, instance_id, extra_env), instance_id, stderr)
+        Tracker::spawn(Tracker::command_on(bootstrap, dir, instance_id, extra_env), instance_id, stderr)
     }
 
     /// The command [`Tracker::start`] runs, for a test that changes it before [`Tracker::spawn`]
@@ -30,6 +35,11 @@ impl Tracker {
     /// into `dir`, metrics every second, then `extra_env`; none of the project's variables of
     /// the test's environment.
     pub fn command(broker: &Broker, dir: &Path, instance_id: &str, extra_env: &[(&str, &str)]) -> Command {
+        Tracker::command_on(&broker.bootstrap(), dir, instance_id, extra_env)
+    }
+
+    /// [`Tracker::command`] against any bootstrap list.
+    pub fn command_on(bootstrap: &str, dir: &Path, instance_id: &str, extra_env: &[(&str, &str)]) -> Command {
         let mut command = Command::new(crate::workspace_binary("tracker"));
         crate::die_with_test(&mut command);
         for var in config::ENV_VARS {
@@ -38,7 +48,7 @@ impl Tracker {
         command
             .current_dir(dir)
             .env_remove("RUST_LOG")
-            .env("KAFKA_BROKER", broker.bootstrap())
+            .env("KAFKA_BROKER", bootstrap)
             .env("TRACKER_INSTANCE_ID", instance_id)
             .env("TRACKER_LOG_DIR", dir)
             .env("TRACKER_METRICS_INTERVAL_MS", "1000")

@@ -1,4 +1,6 @@
-//! The identity of the broker lifetime a message is read from: the cluster id.
+//! What the tracker knows of the cluster: the identity of the broker lifetime a message is
+//! read from (the cluster id), the cached high watermarks, and, for metrics entries, each
+//! partition's leader, replicas and in-sync replicas and the topic's `min.insync.replicas`.
 //!
 //! Offsets name a record only within one lifetime of a cluster's data. A broker that loses it
 //! (Tansu on memory storage, a Docker Kafka whose volumes were thrown away) hands out offsets
@@ -65,4 +67,65 @@ pub fn cached_high_watermark<C: ClientContext>(
         )
     };
     (error == bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0).then_some(high)
+}
+
+/// Leader, replicas and in-sync replicas of one partition, as the cluster's metadata says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replication {
+    /// Node id of the leader; -1 while there is none.
+    pub leader: i32,
+    /// Node ids of the replicas.
+    pub replicas: Vec<i32>,
+    /// Node ids of the in-sync replicas.
+    pub in_sync_replicas: Vec<i32>,
+}
+
+/// How long a metrics entry waits for the cluster's metadata: a broker that hangs must not stall
+/// the consumer loop for long; the entry then says the replication is unknown.
+pub const METADATA_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Per partition of `topic`, its leader, replicas and in-sync replicas from a Metadata request
+/// the client sends now (to any broker it is connected to); `None` when no answer came within
+/// `timeout` or the topic is unknown.
+pub fn replication<C: ClientContext>(
+    client: &Client<C>,
+    topic: &str,
+    timeout: Duration,
+) -> Option<std::collections::BTreeMap<i32, Replication>> {
+    let metadata = client.fetch_metadata(Some(topic), timeout).ok()?;
+    let topic = metadata.topics().iter().find(|t| t.name() == topic && t.error().is_none())?;
+    Some(
+        topic
+            .partitions()
+            .iter()
+            .map(|partition| {
+                let replication = Replication {
+                    leader: partition.leader(),
+                    replicas: partition.replicas().to_vec(),
+                    in_sync_replicas: partition.isr().to_vec(),
+                };
+                (partition.id(), replication)
+            })
+            .collect(),
+    )
+}
+
+/// The `min.insync.replicas` of `topic`, asked of the cluster with DescribeConfigs; `None` when
+/// it does not answer within `timeout` or does not say (Tansu 0.6 answers empty).
+pub async fn min_insync_replicas(
+    kafka: &config::KafkaSettings,
+    topic: &str,
+    timeout: Duration,
+) -> Option<u32> {
+    use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> =
+        kafka::client_config(kafka, "order-tracking-admin").create().ok()?;
+    let options = AdminOptions::new().request_timeout(Some(timeout));
+    let results =
+        tokio::time::timeout(timeout, admin.describe_configs([&ResourceSpecifier::Topic(topic)], &options))
+            .await
+            .ok()?
+            .ok()?;
+    let resource = results.into_iter().next()?.ok()?;
+    resource.get("min.insync.replicas")?.value.as_deref()?.parse().ok()
 }

@@ -1,12 +1,14 @@
 //! The consumer's callbacks: rebalances (logged, and committed before partitions leave),
 //! commit results (the committed offsets, and failures), client errors (a refused SASL login
-//! is fatal), and librdkafka statistics (for lag).
+//! is fatal), and librdkafka statistics (for lag, and the state of each broker connection).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use kafka::auth::{AuthWatch, Recorded};
-use models::health::{CommitFailed, KafkaError as KafkaErrorEntry, PartitionsAssigned, PartitionsRevoked};
+use models::health::{
+    BrokerConnection, CommitFailed, KafkaError as KafkaErrorEntry, PartitionsAssigned, PartitionsRevoked,
+};
 use rdkafka::client::{Client, ClientContext};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -26,6 +28,8 @@ const CLUSTER_ID_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2
 pub struct TrackerContext {
     shared: Arc<Mutex<Shared>>,
     offsets: Mutex<BTreeMap<i32, PartitionOffsets>>,
+    /// The client's connection to each broker it learned of, from the last statistics.
+    brokers: Mutex<Option<Vec<BrokerConnection>>>,
     /// Per partition, the offset this instance last committed, as the broker acknowledged it;
     /// forgotten when the partition is revoked or assigned again.
     committed: Mutex<BTreeMap<i32, i64>>,
@@ -40,6 +44,7 @@ impl TrackerContext {
         Self {
             shared,
             offsets: Mutex::new(BTreeMap::new()),
+            brokers: Mutex::new(None),
             committed: Mutex::new(BTreeMap::new()),
             topic,
             auth,
@@ -76,6 +81,12 @@ impl TrackerContext {
             .collect()
     }
 
+    /// The state of the client's connection to each broker, from the last statistics (`None`
+    /// before the first).
+    pub fn broker_connections(&self) -> Option<Vec<BrokerConnection>> {
+        self.brokers.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
     /// Forgets what this instance committed on `partitions`: another instance may commit
     /// there while they are not ours, and a new broker lifetime starts its offsets again.
     fn forget_committed(&self, partitions: &[i32]) {
@@ -105,6 +116,21 @@ impl ClientContext for TrackerContext {
         if statistics.brokers.values().any(|broker| broker.state == "UP") {
             self.auth.logged_in();
         }
+        // The brokers learned from metadata; the bootstrap entries (node id -1) are only
+        // addresses to start from, and the logical ones (the group coordinator) name a
+        // connection to one of the others.
+        let mut brokers: Vec<BrokerConnection> = statistics
+            .brokers
+            .values()
+            .filter(|broker| broker.nodeid >= 0 && broker.source != "logical")
+            .map(|broker| BrokerConnection {
+                node_id: broker.nodeid,
+                address: broker.nodename.clone(),
+                state: broker.state.clone(),
+            })
+            .collect();
+        brokers.sort_by_key(|broker| broker.node_id);
+        *self.brokers.lock().unwrap_or_else(PoisonError::into_inner) = Some(brokers);
         let Some(topic) = statistics.topics.get(&self.topic) else { return };
         let known = |offset: i64| (offset >= 0).then_some(offset);
         let offsets = topic

@@ -68,6 +68,8 @@ use crate::worker::{Halt, TrackerConsumer, Worker};
 /// entry; an unreachable broker only delays that entry (the id is read again at each
 /// assignment).
 const CLUSTER_ID_AT_START: Duration = Duration::from_secs(3);
+/// Longest wait for the topic's `min.insync.replicas` (DescribeConfigs) at start.
+const MIN_INSYNC_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why the tracker could not run.
 #[derive(Debug, Error)]
@@ -165,6 +167,15 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
     }
     let mut worker =
         Worker::new(config.clone(), Arc::clone(&shared), dlq, token, rand::rngs::StdRng::from_os_rng());
+    // Asked beside the consumption, so that a slow or silent cluster delays nothing.
+    let min_insync = Arc::clone(&worker.min_insync_replicas);
+    let kafka_settings = config.kafka.clone();
+    tokio::spawn(async move {
+        let topic = &kafka_settings.topic;
+        if let Some(value) = cluster::min_insync_replicas(&kafka_settings, topic, MIN_INSYNC_TIMEOUT).await {
+            let _ = min_insync.set(value);
+        }
+    });
     let consumed = worker.consume(&consumer).await;
     let signal = signal.lock().unwrap_or_else(PoisonError::into_inner).clone();
     match consumed {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use models::health::{success_rate_percent, Metrics, PartitionMetrics, StopSummary};
+use models::health::{success_rate_percent, BrokerConnection, Metrics, PartitionMetrics, StopSummary};
 use models::latency::LatencyHistogram;
 
 /// What one run has done so far.
@@ -44,6 +44,32 @@ pub struct PartitionOffsets {
     pub committed: Option<i64>,
     /// High watermark, if known.
     pub high_watermark: Option<i64>,
+}
+
+/// What the client knows of the cluster at a metrics entry.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterView {
+    /// Per partition: leader, replicas, in-sync replicas (`None`: the metadata did not come).
+    pub replication: Option<BTreeMap<i32, crate::cluster::Replication>>,
+    /// The topic's `min.insync.replicas`, if the cluster said.
+    pub min_insync_replicas: Option<u32>,
+    /// The client's connection to each broker.
+    pub brokers: Option<Vec<BrokerConnection>>,
+}
+
+impl ClusterView {
+    /// Writes the view into a metrics entry: each listed partition's replication, the setting
+    /// and the broker connections.
+    pub fn add_to(self, metrics: &mut Metrics) {
+        for partition in &mut metrics.partitions {
+            let known = self.replication.as_ref().and_then(|all| all.get(&partition.partition));
+            partition.leader = known.map(|r| r.leader);
+            partition.replicas = known.map(|r| r.replicas.clone());
+            partition.in_sync_replicas = known.map(|r| r.in_sync_replicas.clone());
+        }
+        metrics.min_insync_replicas = self.min_insync_replicas;
+        metrics.brokers = self.brokers;
+    }
 }
 
 /// Receptions counted at the previous metrics entry, for the rate over the last interval.
@@ -114,6 +140,7 @@ impl Counters {
                     high_watermark,
                     lag,
                     last_processed_offset,
+                    ..PartitionMetrics::default()
                 }
             })
             .collect();
@@ -145,6 +172,8 @@ impl Counters {
             latency_p99_ms: latency.p99_ms,
             latency_max_ms: latency.max_ms,
             latency_negative_samples: latency.negative_samples,
+            min_insync_replicas: None,
+            brokers: None,
         }
     }
 

@@ -38,7 +38,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::context::TrackerContext;
-use crate::metrics::{Counters, RateWindow};
+use crate::metrics::{ClusterView, Counters, RateWindow};
 use crate::process::{BoundedSet, Inspection, OrderBook};
 use crate::shared::Shared;
 use crate::{cluster, cut, dlq};
@@ -109,6 +109,9 @@ pub struct Worker {
     pub shutdown: CancellationToken,
     /// When the run started.
     pub started: Instant,
+    /// The topic's `min.insync.replicas`, asked of the cluster at start (for metrics entries);
+    /// empty until the cluster answered, and when it does not say.
+    pub min_insync_replicas: Arc<std::sync::OnceLock<u32>>,
     instance_id: String,
     config: Config,
     backoff: Backoff,
@@ -144,6 +147,7 @@ impl Worker {
             counters: Counters::default(),
             shutdown,
             started,
+            min_insync_replicas: Arc::default(),
             seen_events: BoundedSet::new(config.tracker.dedup_window),
             orders: OrderBook::new(ORDER_BOOK_CAPACITY),
             rate: RateWindow::start(started.into_std()),
@@ -625,7 +629,20 @@ impl Worker {
             (shared.assignment().to_vec(), shared.last_finished().clone())
         };
         let offsets = consumer.context().partition_offsets(consumer.client(), &assignment);
-        let metrics = self.counters.metrics(interval_ms, uptime, rate, &assignment, &offsets, &last_finished);
+        let mut metrics =
+            self.counters.metrics(interval_ms, uptime, rate, &assignment, &offsets, &last_finished);
+        // The replication from a Metadata request sent now, the connections from the last
+        // statistics: what the client knows of the cluster at this entry.
+        let view = ClusterView {
+            replication: cluster::replication(
+                consumer.client(),
+                &self.config.kafka.topic,
+                cluster::METADATA_TIMEOUT,
+            ),
+            min_insync_replicas: self.min_insync_replicas.get().copied(),
+            brokers: consumer.context().broker_connections(),
+        };
+        view.add_to(&mut metrics);
         self.shared().log(&metrics, None);
     }
 }

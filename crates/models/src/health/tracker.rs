@@ -170,6 +170,49 @@ pub struct PartitionMetrics {
     pub lag: Option<i64>,
     /// Last offset this instance finished handling.
     pub last_processed_offset: Option<i64>,
+    /// Node id of the partition's leader in the cluster metadata the client fetched for this
+    /// entry; -1 while the partition has none. `null` when the metadata could not be read in
+    /// time, and in files of older versions.
+    pub leader: Option<i32>,
+    /// Node ids of the partition's replicas, from the same metadata.
+    pub replicas: Option<Vec<i32>>,
+    /// Node ids of the replicas in sync with the leader (the ISR), from the same metadata.
+    pub in_sync_replicas: Option<Vec<i32>>,
+}
+
+impl PartitionMetrics {
+    /// Whether fewer replicas are in sync than the partition has (`None` when unknown).
+    pub fn under_replicated(&self) -> Option<bool> {
+        Some(self.in_sync_replicas.as_ref()?.len() < self.replicas.as_ref()?.len())
+    }
+
+    /// Whether fewer replicas are in sync than `min_insync_replicas`: a producer with
+    /// `acks=all` is then refused (`None` when either is unknown).
+    pub fn below_min_insync(&self, min_insync_replicas: Option<u32>) -> Option<bool> {
+        let in_sync = self.in_sync_replicas.as_ref()?.len();
+        Some(in_sync < usize::try_from(min_insync_replicas?).unwrap_or(usize::MAX))
+    }
+}
+
+/// The state of the client's connection to one broker, from librdkafka's statistics
+/// (`brokers[].state`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BrokerConnection {
+    /// The broker's node id.
+    pub node_id: i32,
+    /// Its address, `host:port`.
+    pub address: String,
+    /// librdkafka's state of the connection: `UP` when connected; `DOWN`, `CONNECT`, `TRY_CONNECT`,
+    /// `AUTH...`, `APIVERSION_QUERY`, `INIT` otherwise.
+    pub state: String,
+}
+
+impl BrokerConnection {
+    /// Whether the client is connected to this broker.
+    pub fn is_up(&self) -> bool {
+        self.state == "UP"
+    }
 }
 
 /// `metadata` of a [`LogKind::Metrics`] entry.
@@ -223,6 +266,13 @@ pub struct Metrics {
     /// Events of the last interval dated after their audit line (the producer's clock ahead of
     /// the tracker's), left out of the percentiles.
     pub latency_negative_samples: u64,
+    /// The topic's `min.insync.replicas`, read when the tracker started; `null` when the
+    /// cluster did not say (Tansu), and in files of older versions.
+    pub min_insync_replicas: Option<u32>,
+    /// The client's connection to each broker it knows (by node id), from its last
+    /// statistics (at most `min(metrics_interval_ms, 5 s)` old); `null` in files of older
+    /// versions.
+    pub brokers: Option<Vec<BrokerConnection>>,
 }
 
 /// `metadata` of a [`LogKind::CommitFailed`] entry: `partitions` (a failed periodic commit) or
@@ -613,7 +663,30 @@ mod tests {
                 "latency_p50_ms",
                 "latency_p99_ms",
                 "latency_max_ms",
-                "latency_negative_samples"
+                "latency_negative_samples",
+                "min_insync_replicas",
+                "brokers"
+            ])
+        );
+        let partition = HealthEntry::of(
+            "t",
+            Some("i"),
+            &Metrics { partitions: vec![PartitionMetrics::default()], ..Metrics::default() },
+        );
+        let serde_json::Value::Object(fields) = &partition.metadata["partitions"][0] else {
+            panic!("not an object")
+        };
+        assert_eq!(
+            fields.keys().cloned().collect::<Vec<_>>(),
+            sorted(&[
+                "partition",
+                "committed_offset",
+                "high_watermark",
+                "lag",
+                "last_processed_offset",
+                "leader",
+                "replicas",
+                "in_sync_replicas"
             ])
         );
     }
@@ -627,5 +700,23 @@ mod tests {
         assert_eq!(back, metrics);
         let old: Metrics = serde_json::from_str(r#"{"messages_processed": 2}"#).unwrap();
         assert_eq!((old.messages_processed, old.interval_ms), (2, 0), "0: unknown interval");
+        assert_eq!((old.min_insync_replicas, old.brokers), (None, None), "older lines: cluster unknown");
+        let old: PartitionMetrics = serde_json::from_str(r#"{"partition": 1, "lag": 0}"#).unwrap();
+        assert_eq!((old.leader, old.under_replicated(), old.below_min_insync(Some(2))), (None, None, None));
+    }
+
+    #[test]
+    fn a_partition_is_under_replicated_below_its_replicas_and_refusing_below_min_insync() {
+        let partition = |isr: &[i32]| PartitionMetrics {
+            leader: isr.first().copied(),
+            replicas: Some(vec![1, 2, 3]),
+            in_sync_replicas: Some(isr.to_vec()),
+            ..PartitionMetrics::default()
+        };
+        assert_eq!(partition(&[1, 2, 3]).under_replicated(), Some(false));
+        assert_eq!(partition(&[1, 2]).under_replicated(), Some(true));
+        assert_eq!(partition(&[1, 2]).below_min_insync(Some(2)), Some(false));
+        assert_eq!(partition(&[1]).below_min_insync(Some(2)), Some(true));
+        assert_eq!(partition(&[1]).below_min_insync(None), None, "unknown setting: no verdict");
     }
 }

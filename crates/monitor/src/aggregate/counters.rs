@@ -134,6 +134,12 @@ pub(super) struct Instance {
     pub(super) lag_time_ms: Option<i64>,
     /// Per-partition figures of the latest metrics entry of the current run.
     pub(super) partition_metrics: Vec<models::health::PartitionMetrics>,
+    /// The topic's `min.insync.replicas` in the latest metrics entry.
+    pub(super) min_insync_replicas: Option<u32>,
+    /// Per partition, the leader this instance's latest metrics entry listing it reported.
+    pub(super) leaders: BTreeMap<i32, i32>,
+    /// The broker connections of the latest metrics entry of the current run.
+    pub(super) brokers: Option<Vec<models::health::BrokerConnection>>,
     pub(super) uptime_seconds: Option<f64>,
     pub(super) last_seen_ms: Option<i64>,
     pub(super) metrics_interval_ms: u64,
@@ -158,6 +164,9 @@ impl Instance {
             lag: None,
             lag_time_ms: None,
             partition_metrics: Vec::new(),
+            min_insync_replicas: None,
+            leaders: BTreeMap::new(),
+            brokers: None,
             uptime_seconds: None,
             last_seen_ms: None,
             metrics_interval_ms: DEFAULT_METRICS_INTERVAL_MS,

@@ -9,7 +9,8 @@ use super::counters::{Counters, Producer};
 use super::lines::{kind_from_metadata, parse_metrics, parse_stop, text, LogLine};
 use super::{
     format_ms, kept, parse_timestamp_ms, push_ring, shorten, Aggregator, DeadLetterRow, LastMetrics,
-    ProblemRow, DEFAULT_METRICS_INTERVAL_MS, LAST_ERRORS, MAX_ERROR_TEXT_BYTES, MAX_STATUSES,
+    LeaderChange, ProblemRow, DEFAULT_METRICS_INTERVAL_MS, LAST_ERRORS, MAX_ERROR_TEXT_BYTES,
+    MAX_LEADER_CHANGES, MAX_STATUSES, SAME_LEADER_CHANGE_MS,
 };
 
 impl Aggregator {
@@ -58,6 +59,7 @@ impl Aggregator {
         if level == "WARN" || level == "ERROR" {
             self.record_problem(instance_id, &entry, level, time_ms.unwrap_or(now_ms));
         }
+        let mut changes = Vec::new();
         let Some(instance) = self.instance(instance_id) else { return };
         instance.seen(time_ms.or(Some(now_ms)));
         if !kind.is_empty() {
@@ -107,6 +109,22 @@ impl Aggregator {
                     Some(metrics.interval_ms).filter(|&ms| ms > 0).unwrap_or(DEFAULT_METRICS_INTERVAL_MS);
                 instance.stopped = false;
                 instance.partition_metrics = metrics.partitions.clone();
+                instance.min_insync_replicas = metrics.min_insync_replicas;
+                instance.brokers.clone_from(&metrics.brokers);
+                for partition in &metrics.partitions {
+                    let Some(leader) = partition.leader else { continue };
+                    let before = instance.leaders.insert(partition.partition, leader);
+                    if let Some(from) = before.filter(|&from| from != leader) {
+                        changes.push(LeaderChange {
+                            time: time_ms.map(format_ms).unwrap_or_default(),
+                            time_ms: time_ms.unwrap_or(now_ms),
+                            partition: partition.partition,
+                            from,
+                            to: leader,
+                            instance_id: instance_id.to_owned(),
+                        });
+                    }
+                }
                 instance.last_metrics = Some(LastMetrics {
                     timestamp: kept(text(&entry.timestamp).unwrap_or("")).into_owned(),
                     uptime_seconds: written.uptime_seconds,
@@ -138,6 +156,27 @@ impl Aggregator {
                 instance.partition_metrics.clear();
             }
             _ => {}
+        }
+        self.record_leader_changes(changes);
+    }
+
+    /// Leader changes an instance saw between two of its metrics entries, kept in time order
+    /// (the files are read one after the other, not in time order); the same change seen by
+    /// two instances (the partition moved between them) is kept once.
+    fn record_leader_changes(&mut self, changes: Vec<LeaderChange>) {
+        for change in changes {
+            let same = |seen: &LeaderChange| {
+                (seen.partition, seen.from, seen.to) == (change.partition, change.from, change.to)
+                    && (seen.time_ms - change.time_ms).abs() < SAME_LEADER_CHANGE_MS
+            };
+            if self.leader_changes.iter().any(same) {
+                continue;
+            }
+            let at = self.leader_changes.partition_point(|seen| seen.time_ms <= change.time_ms);
+            self.leader_changes.insert(at, change);
+            if self.leader_changes.len() > MAX_LEADER_CHANGES {
+                self.leader_changes.remove(0);
+            }
         }
     }
 

@@ -69,8 +69,9 @@ pub use self::offsets::PartitionSummary;
 use self::offsets::{PartitionKey, PartitionOffsets};
 use self::summary::newest_first;
 pub use self::summary::{
-    BusinessSummary, CustomerSummary, InstanceStatus, InstanceSummary, LastMetrics, MessageCounts,
-    NamedCount, OrderRow, PartitionLag, ProblemRow, ProducerSummary, ProductSummary, Summary, Totals,
+    BusinessSummary, CustomerSummary, InstanceStatus, InstanceSummary, LastMetrics, LeaderChange,
+    MessageCounts, NamedCount, OrderRow, PartitionLag, ProblemRow, ProducerSummary, ProductSummary, Summary,
+    Totals,
 };
 pub use self::time::{format_ms, parse_timestamp_ms};
 
@@ -156,9 +157,18 @@ pub struct Aggregator {
     latency: Latency,
     /// `dlq_sent` entries and redriven records.
     dead_letters: DeadLetters,
+    /// Leader changes seen in metrics entries, oldest first, at most [`MAX_LEADER_CHANGES`].
+    leader_changes: Vec<LeaderChange>,
     /// Reused buffer for [`cut_raw_message`].
     scratch: Vec<u8>,
 }
+
+/// How many leader changes are kept (the newest).
+pub(super) const MAX_LEADER_CHANGES: usize = 200;
+
+/// Two instances that report the same change of leader within this many milliseconds saw one
+/// change (a metrics interval is 30 s by default).
+pub(super) const SAME_LEADER_CHANGE_MS: i64 = 60_000;
 
 fn shorten(text: &str, max_bytes: usize) -> String {
     if text.len() <= max_bytes {
@@ -227,6 +237,7 @@ impl Aggregator {
             malformed: MalformedCounts::default(),
             latency: Latency::new(WINDOW_SECS),
             dead_letters: DeadLetters::default(),
+            leader_changes: Vec::new(),
             scratch: Vec::new(),
         }
     }

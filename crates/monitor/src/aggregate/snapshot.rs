@@ -70,6 +70,7 @@ impl Aggregator {
                     messages_per_second: round2(instance.per_second.rate(rate_from, now_second)),
                     lag: instance.lag,
                     lag_age_seconds: instance.lag.and(instance.lag_time_ms).map(age),
+                    brokers: instance.brokers.clone(),
                     uptime_seconds: instance.uptime_seconds,
                     last_seen: instance.last_seen_ms.map(format_ms),
                     seconds_since_last_seen: instance.last_seen_ms.map(age),
@@ -147,6 +148,7 @@ impl Aggregator {
             instances,
             partitions,
             partition_lag,
+            leader_changes: self.leader_changes.clone(),
             log_kinds,
             business: self.business_summary(),
             producer: self.producer.as_ref().map(|producer| ProducerSummary {
@@ -179,22 +181,24 @@ impl Aggregator {
     /// instances: after a rebalance or a takeover the new owner's entry is the newer one, and a
     /// stale or stopped instance's last figures are not counted.
     fn partition_lag(&self, now_ms: i64) -> Vec<PartitionLag> {
-        let mut newest: BTreeMap<i32, (i64, &str, &models::health::PartitionMetrics)> = BTreeMap::new();
+        let mut newest: BTreeMap<i32, (i64, &str, &models::health::PartitionMetrics, Option<u32>)> =
+            BTreeMap::new();
         for (instance_id, instance) in &self.instances {
             if self.status_of(instance, now_ms) != InstanceStatus::Alive {
                 continue;
             }
             let Some(time_ms) = instance.lag_time_ms else { continue };
             for partition in &instance.partition_metrics {
-                let newer = newest.get(&partition.partition).is_none_or(|(seen, _, _)| time_ms > *seen);
+                let newer = newest.get(&partition.partition).is_none_or(|(seen, _, _, _)| time_ms > *seen);
                 if newer {
-                    newest.insert(partition.partition, (time_ms, instance_id, partition));
+                    let min_insync = instance.min_insync_replicas;
+                    newest.insert(partition.partition, (time_ms, instance_id, partition, min_insync));
                 }
             }
         }
         newest
             .into_iter()
-            .map(|(partition, (time_ms, instance_id, metrics))| PartitionLag {
+            .map(|(partition, (time_ms, instance_id, metrics, min_insync_replicas))| PartitionLag {
                 partition,
                 instance_id: instance_id.to_owned(),
                 committed_offset: metrics.committed_offset,
@@ -203,6 +207,12 @@ impl Aggregator {
                 lag: metrics.lag,
                 as_of: format_ms(time_ms),
                 age_seconds: round2((now_ms - time_ms) as f64 / 1000.0),
+                leader: metrics.leader,
+                replicas: metrics.replicas.clone(),
+                in_sync_replicas: metrics.in_sync_replicas.clone(),
+                min_insync_replicas,
+                under_replicated: metrics.under_replicated(),
+                below_min_insync: metrics.below_min_insync(min_insync_replicas),
             })
             .collect()
     }

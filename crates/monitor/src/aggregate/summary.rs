@@ -102,6 +102,8 @@ pub struct Summary {
     pub partitions: Vec<PartitionSummary>,
     /// Lag per partition from the newest metrics entry that reports it (alive instances).
     pub partition_lag: Vec<PartitionLag>,
+    /// Changes of a partition's leader seen between metrics entries, oldest first.
+    pub leader_changes: Vec<LeaderChange>,
     /// `.log` entries per kind, all instances.
     pub log_kinds: BTreeMap<String, u64>,
     /// Revenue and orders.
@@ -216,6 +218,36 @@ pub struct PartitionLag {
     pub as_of: String,
     /// Seconds between `as_of` and the summary time.
     pub age_seconds: f64,
+    /// Node id of the leader in the same entry (the client's metadata); -1: none.
+    pub leader: Option<i32>,
+    /// Node ids of the replicas, same entry.
+    pub replicas: Option<Vec<i32>>,
+    /// Node ids of the in-sync replicas, same entry.
+    pub in_sync_replicas: Option<Vec<i32>>,
+    /// The topic's `min.insync.replicas`, same entry.
+    pub min_insync_replicas: Option<u32>,
+    /// Fewer replicas in sync than the partition has.
+    pub under_replicated: Option<bool>,
+    /// Fewer replicas in sync than `min.insync.replicas`: producers with `acks=all` are refused.
+    pub below_min_insync: Option<bool>,
+}
+
+/// A partition's leader changed between two metrics entries of one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaderChange {
+    /// Time of the entry that showed the new leader.
+    pub time: String,
+    /// The same, in ms since the epoch, for ordering.
+    #[serde(skip)]
+    pub time_ms: i64,
+    /// Partition.
+    pub partition: i32,
+    /// Leader in the instance's previous entry (-1: none).
+    pub from: i32,
+    /// Leader in this entry (-1: none).
+    pub to: i32,
+    /// Instance whose entries showed it.
+    pub instance_id: String,
 }
 
 /// One tracker instance.
@@ -261,6 +293,9 @@ pub struct InstanceSummary {
     pub lag: Option<i64>,
     /// Seconds since that metrics entry.
     pub lag_age_seconds: Option<f64>,
+    /// The state of its client's connection to each broker, from its latest metrics entry
+    /// (`null` before one, and in files of older versions).
+    pub brokers: Option<Vec<models::health::BrokerConnection>>,
     /// Uptime from its last metrics or stop entry.
     pub uptime_seconds: Option<f64>,
     /// Time of its latest line.

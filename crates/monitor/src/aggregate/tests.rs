@@ -340,3 +340,38 @@ fn a_created_order_of_known_customer_and_products_costs_one_allocation() {
     assert!(per_line < 1.1, "{per_line} allocations per line");
     assert_eq!(aggregator.snapshot(now).business.orders_created, 1200);
 }
+
+/// A broker killed: partition 0's leader moves from node 2 to node 3 and its ISR shrinks; two
+/// instances that both reported partition 0 (it moved between them) count one change.
+#[test]
+fn leader_changes_and_under_replication_come_from_the_metrics_entries() {
+    let now = time("2026-01-01T00:10:00Z");
+    let mut aggregator = Aggregator::new(AggregatorConfig::default());
+    let metrics = |leader: i32, isr: &[i32]| {
+        serde_json::json!({"messages_received": 1, "messages_processed": 1, "messages_failed": 0,
+            "dlq_sent": 0, "duplicates": 0, "retries": 0, "interval_ms": 1000, "min_insync_replicas": 2,
+            "brokers": [{"node_id": 2, "address": "127.0.0.1:9093", "state": "TRY_CONNECT"}],
+            "partitions": [{"partition": 0, "leader": leader, "replicas": [2, 3, 1], "in_sync_replicas": isr}]})
+    };
+    for (instance, time, leader, isr) in [
+        ("a", "2026-01-01T00:00:01.000Z", 2, &[2, 3, 1][..]),
+        ("a", "2026-01-01T00:00:02.000Z", 3, &[3, 1][..]),
+        ("b", "2026-01-01T00:00:01.500Z", 2, &[2, 3, 1][..]),
+        ("b", "2026-01-01T00:00:02.500Z", 3, &[3][..]),
+    ] {
+        aggregator.ingest_log_line(instance, &log_line(time, LogKind::Metrics, metrics(leader, isr)), now);
+    }
+    let summary = aggregator.snapshot(time("2026-01-01T00:00:03Z"));
+    let changes: Vec<_> = summary.leader_changes.iter().map(|c| (c.partition, c.from, c.to)).collect();
+    assert_eq!(changes, [(0, 2, 3)], "one change, seen twice");
+    assert_eq!(summary.leader_changes[0].time, "2026-01-01T00:00:02.000Z", "the first sighting");
+    let lag = &summary.partition_lag[0];
+    assert_eq!(
+        (lag.instance_id.as_str(), lag.leader, lag.in_sync_replicas.as_deref()),
+        ("b", Some(3), Some(&[3][..]))
+    );
+    assert_eq!(
+        (lag.under_replicated, lag.below_min_insync, lag.min_insync_replicas),
+        (Some(true), Some(true), Some(2))
+    );
+}

@@ -11,7 +11,7 @@ use ratatui::Frame;
 
 use super::fit::{self, ellipsize, shorten_middle, wrap_items, ColumnKind, FitCell, FitColumn};
 use super::{App, Panel};
-use crate::aggregate::InstanceStatus;
+use crate::aggregate::{InstanceStatus, PartitionLag};
 use crate::report::{age, clock_time, money, optional, partitions, short_id};
 
 /// The frame of a panel. The focused one has a thick border and a `▶` before a reversed
@@ -204,11 +204,14 @@ pub fn render_instances(app: &App, frame: &mut Frame, area: Rect) {
     draw_table(frame, area, block, &columns, app.scrolled(Panel::Instances), style, "no instance yet");
 }
 
-/// Tab 2: lag per partition, from the newest metrics entry of an alive owner.
+/// Tab 2: per partition, its leader and in-sync replicas and its lag, all from the newest
+/// metrics entry of an alive owner (one source, one moment).
 pub fn render_partitions(app: &App, frame: &mut Frame, area: Rect) {
     let lags = &app.summary.partition_lag;
     let columns = [
         number_column("part", lags.iter().map(|lag| FitCell::text(lag.partition.to_string()))),
+        number_column("leader", lags.iter().map(leader_cell)),
+        number_column("isr", lags.iter().map(isr_cell)),
         id_column("owner", lags.iter().map(|lag| lag.instance_id.clone())),
         number_column("committed", lags.iter().map(|lag| FitCell::optional(lag.committed_offset))),
         number_column("processed", lags.iter().map(|lag| FitCell::optional(lag.last_processed_offset))),
@@ -217,9 +220,15 @@ pub fn render_partitions(app: &App, frame: &mut Frame, area: Rect) {
         number_column("age", lags.iter().map(|lag| FitCell::text(age(lag.age_seconds)))),
     ];
     let block = panel_block(app, Panel::Partitions, tabs_title(app));
-    let style = |column: usize, row: usize| match (column, lags.get(row).and_then(|lag| lag.lag)) {
-        (5, Some(lag)) if lag > 0 => Style::new().fg(Color::Yellow),
-        _ => Style::new(),
+    let style = |column: usize, row: usize| {
+        let Some(lag) = lags.get(row) else { return Style::new() };
+        match column {
+            1 if lag.leader.is_some_and(|leader| leader < 0) => Style::new().fg(Color::Red),
+            2 if lag.below_min_insync == Some(true) => Style::new().fg(Color::Red),
+            2 if lag.under_replicated == Some(true) => Style::new().fg(Color::Yellow),
+            7 if lag.lag.is_some_and(|lag| lag > 0) => Style::new().fg(Color::Yellow),
+            _ => Style::new(),
+        }
     };
     draw_table(
         frame,
@@ -230,6 +239,31 @@ pub fn render_partitions(app: &App, frame: &mut Frame, area: Rect) {
         style,
         "no metrics entry from an alive tracker yet (one every metrics interval, 30 s by default)",
     );
+}
+
+/// The leader's node id, `none` while the partition has none, `-` when unknown.
+fn leader_cell(lag: &PartitionLag) -> FitCell {
+    match lag.leader {
+        Some(leader) if leader >= 0 => FitCell::text(leader.to_string()),
+        Some(_) => FitCell::text("none"),
+        None => FitCell::text("-"),
+    }
+}
+
+/// In-sync replicas over replicas (`2/3`), marked `under` when fewer are in sync than there are
+/// replicas and `<min` when fewer than `min.insync.replicas` (compact: `!` and `!!`).
+fn isr_cell(lag: &PartitionLag) -> FitCell {
+    let (Some(isr), Some(replicas)) = (&lag.in_sync_replicas, &lag.replicas) else {
+        return FitCell::text("-");
+    };
+    let ratio = format!("{}/{}", isr.len(), replicas.len());
+    if lag.below_min_insync == Some(true) {
+        FitCell { exact: format!("{ratio} <min"), compact: format!("{ratio}!!") }
+    } else if lag.under_replicated == Some(true) {
+        FitCell { exact: format!("{ratio} under"), compact: format!("{ratio}!") }
+    } else {
+        FitCell::text(ratio)
+    }
 }
 
 /// The latest orders.

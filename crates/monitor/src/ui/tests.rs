@@ -64,6 +64,12 @@ fn big_app() -> App {
             lag: Some(1_234_567),
             as_of: "2026-03-01T10:01:15.000Z".to_owned(),
             age_seconds: 15.0,
+            leader: Some(partition % 3 + 1),
+            replicas: Some(vec![1, 2, 3]),
+            in_sync_replicas: Some(if partition == 0 { vec![1] } else { vec![1, 2] }),
+            min_insync_replicas: Some(2),
+            under_replicated: Some(true),
+            below_min_insync: Some(partition == 0),
         })
         .collect();
     summary.dead_letters.total = 987_654_321;
@@ -211,10 +217,10 @@ fn partitions_tab() {
     let row = screen.lines().find(|line| line.contains("beta")).unwrap_or_default();
     assert_eq!(
         row.split(|c: char| c.is_whitespace() || c == '┃').filter(|w| !w.is_empty()).collect::<Vec<_>>(),
-        ["0", "beta", "3", "2", "5", "0", "15s"],
-        "{screen}"
+        ["0", "-", "-", "beta", "3", "2", "5", "0", "15s"],
+        "files of older versions: leader and ISR unknown\n{screen}"
     );
-    for title in ["part", "owner", "committed", "processed", "high wm", "lag", "age"] {
+    for title in ["part", "leader", "isr", "owner", "committed", "processed", "high wm", "lag", "age"] {
         assert!(screen.contains(title), "{title}: {screen}");
     }
     let big = big_app();
@@ -226,6 +232,20 @@ fn partitions_tab() {
         for value in [123_456_789, 123_456_788, 124_691_356, 1_234_567] {
             assert!(shows(&words, value), "{value} at {width}x{height}:\n{screen}");
         }
+        // Partition 0 has 1 of 3 replicas in sync (min.insync.replicas=2), the others 2 of 3.
+        let rows: Vec<Vec<&str>> = screen
+            .lines()
+            .filter(|line| line.contains("order-tracker") || line.contains("ord"))
+            .map(|line| {
+                line.split(|c: char| c.is_whitespace() || c == '┃').filter(|w| !w.is_empty()).collect()
+            })
+            .filter(|words: &Vec<&str>| words.len() > 3 && words[0].parse::<i32>().is_ok())
+            .collect();
+        assert!(rows.len() >= 3, "partition rows at {width}x{height}:\n{screen}");
+        assert_eq!(rows[0][..2], ["0", "1"], "partition 0 led by node 1:\n{screen}");
+        assert!(rows[0][2] == "1/3!!" || rows[0][2..4] == ["1/3", "<min"], "below min.insync:\n{screen}");
+        assert_eq!(rows[1][..2], ["1", "2"], "partition 1 led by node 2:\n{screen}");
+        assert!(rows[1][2] == "2/3!" || rows[1][2..4] == ["2/3", "under"], "under-replicated:\n{screen}");
     }
 }
 

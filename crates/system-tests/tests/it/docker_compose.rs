@@ -1,6 +1,6 @@
 //! `docker-compose.yaml` cannot run on the machines that test this project (no Docker engine),
-//! so its shape is checked here against what Apache Kafka's own single-node example for the
-//! 4.x image needs, and `docker compose config` validates it wherever the Compose plugin exists.
+//! so its shape is checked here against what Apache Kafka's own single-node and multi-node
+//! (the "cluster" profile) examples for the 4.x image need, and `docker compose config` validates it wherever the Compose plugin exists.
 
 use std::process::Command;
 
@@ -94,4 +94,80 @@ fn every_published_port_is_bound_to_loopback() {
         }
     }
     assert!(checked >= 2, "expected the broker's and Kafka UI's ports, found {checked}");
+}
+
+/// The "cluster" profile: Apache Kafka's multi-node shape (three broker+controller nodes, three
+/// quorum voters), replication factor 3 and min.insync.replicas=2, like `KAFKA_NODES=3` of
+/// `scripts/kafka.sh`.
+#[test]
+fn the_cluster_profile_runs_three_voters_with_replication_factor_3_and_two_in_sync() {
+    let compose = compose();
+    let services = &compose["services"];
+    let single = text(&services["kafka"]["image"], "services.kafka.image");
+    let nodes = ["kafka-1", "kafka-2", "kafka-3"];
+    let env = |node: &str, key: &str| -> String {
+        let value = &services[node]["environment"][key];
+        value
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| value.as_u64().map(|n| n.to_string()))
+            .unwrap_or_else(|| panic!("services.{node}.environment.{key} is missing: {value:?}"))
+    };
+    let voters = env("kafka-1", "KAFKA_CONTROLLER_QUORUM_VOTERS");
+    let cluster_id = env("kafka-1", "CLUSTER_ID");
+    assert_ne!(
+        cluster_id,
+        text(&services["kafka"]["environment"]["CLUSTER_ID"], "CLUSTER_ID"),
+        "another cluster"
+    );
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&cluster_id).expect("base64url");
+    assert_eq!(bytes.len(), 16, "CLUSTER_ID {cluster_id} must encode a 16-byte UUID");
+    let mut host_ports = Vec::new();
+    for (index, node) in nodes.iter().enumerate() {
+        let service = &services[*node];
+        assert_eq!(text(&service["image"], "image"), single, "{node} runs the single node's image");
+        let profiles: Vec<&str> =
+            service["profiles"].as_sequence().expect("profiles").iter().map(|p| text(p, "p")).collect();
+        assert_eq!(profiles, ["cluster"], "{node} only starts with --profile cluster");
+        assert_eq!(env(node, "KAFKA_NODE_ID"), (index + 1).to_string());
+        assert_eq!(env(node, "KAFKA_PROCESS_ROLES"), "broker,controller");
+        assert_eq!(env(node, "KAFKA_CONTROLLER_QUORUM_VOTERS"), voters, "{node}: one quorum");
+        assert_eq!(env(node, "CLUSTER_ID"), cluster_id, "{node}: one cluster id");
+        assert_eq!(env(node, "KAFKA_DEFAULT_REPLICATION_FACTOR"), "3");
+        assert_eq!(env(node, "KAFKA_MIN_INSYNC_REPLICAS"), "2");
+        assert_eq!(env(node, "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"), "3");
+        assert_eq!(env(node, "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"), "2");
+        // Each voter is a node of the profile, at a controller listener it has.
+        let voter = voters.split(',').nth(index).expect("three voters");
+        let (id_host, port) = voter.rsplit_once(':').expect("id@host:port");
+        assert_eq!(id_host, format!("{}@{}", index + 1, text(&service["hostname"], "hostname")));
+        assert!(
+            env(node, "KAFKA_LISTENERS").contains(&format!("CONTROLLER://:{port}")),
+            "{node} listens on {port}"
+        );
+        // What clients on the host are told is what is published on loopback.
+        let published = text(&service["ports"][0], "a port");
+        let (host_port, container_port) = published
+            .strip_prefix("127.0.0.1:")
+            .and_then(|p| p.split_once(':'))
+            .expect("127.0.0.1:HOST:CONTAINER");
+        let advertised = env(node, "KAFKA_ADVERTISED_LISTENERS");
+        assert!(
+            advertised.contains(&format!("PLAINTEXT_HOST://localhost:{host_port}")),
+            "{node}: {advertised}"
+        );
+        assert!(env(node, "KAFKA_LISTENERS").contains(&format!("PLAINTEXT_HOST://:{container_port}")));
+        let volume = text(&service["volumes"][0], "a volume").split(':').next().expect("name").to_owned();
+        assert!(compose["volumes"].get(volume.as_str()).is_some(), "{node}'s own named volume {volume}");
+        host_ports.push(host_port.to_owned());
+    }
+    host_ports.dedup();
+    assert_eq!(host_ports.len(), 3, "three host ports");
+    assert_eq!(voters.split(',').count(), 3, "three voters: {voters}");
+    let init = &services["kafka-cluster-init"];
+    let script = text(&init["command"][0], "kafka-cluster-init.command");
+    for topic in ["orders", "orders-dlq"] {
+        let line = script.lines().find(|l| l.contains(&format!("--topic {topic} "))).expect("a create line");
+        assert!(line.contains("--replication-factor 3") && line.contains("min.insync.replicas=2"), "{line}");
+    }
 }

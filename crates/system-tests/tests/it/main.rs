@@ -7,6 +7,8 @@
 //!   across restarts, full disks and odd files;
 //! - [`resilience`]: chaos (trackers killed with SIGKILL while the producer sends) and a broker
 //!   outage; `make chaos` runs the chaos drill at full size;
+//! - [`broker_loss`]: the broker-loss drills on a cluster of three Apache Kafka nodes (`make
+//!   drills`);
 //! - [`sasl`]: producer and tracker against a broker that requires SCRAM-SHA-512;
 //! - [`schema_door`]: the broker refusing records that do not match the topic's schema (Tansu's
 //!   `--schema-registry`), against the tracker's dead-letter path without it;
@@ -21,6 +23,7 @@
 
 mod analyze_logs;
 mod audit_trail;
+mod broker_loss;
 mod docker_compose;
 mod docs_drift;
 mod docs_links;

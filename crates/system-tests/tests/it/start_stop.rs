@@ -40,6 +40,9 @@ struct Run {
     broker: &'static str,
     /// The KRaft controller port of the local Apache Kafka.
     controller_port: u16,
+    /// `KAFKA_NODES`: 1, or 3 (then `port`..`port + 2` and the controller ports after
+    /// `controller_port`).
+    nodes: u8,
 }
 
 impl Run {
@@ -61,7 +64,14 @@ impl Run {
             port: testkit::stable_port().unwrap(),
             broker,
             controller_port: testkit::stable_port().unwrap(),
+            nodes: 1,
         }
+    }
+
+    /// A run on a local Apache Kafka of three nodes, on two runs of free ports.
+    fn kafka3(bin_dir: PathBuf) -> Run {
+        let (port, controller_port) = testkit::free_port_ranges().unwrap();
+        Run { dir: tempfile::tempdir().unwrap(), bin_dir, port, broker: "kafka", controller_port, nodes: 3 }
     }
 
     fn path(&self, relative: &str) -> PathBuf {
@@ -76,7 +86,7 @@ impl Run {
             .env("BROKER_PORT", self.port.to_string())
             .env("KAFKA_CONTROLLER_PORT", self.controller_port.to_string())
             .env("KAFKA_HEAP", "384m")
-            .env_remove("KAFKA_NODES")
+            .env("KAFKA_NODES", self.nodes.to_string())
             .env("BIN_DIR", &self.bin_dir)
             .env("TRACKERS", "2")
             .env("PRODUCER_ARGS", "--interval-ms 50")
@@ -126,7 +136,11 @@ impl Drop for Run {
     fn drop(&mut self) {
         let _ = self.command("stop.sh").env("STOP_TIMEOUT", "5").output();
         let _ = script("scripts/broker.sh").arg("stop").env("BROKER_PORT", self.port.to_string()).output();
-        let _ = script("scripts/kafka.sh").arg("stop").env("KAFKA_PORT", self.port.to_string()).output();
+        let _ = script("scripts/kafka.sh")
+            .arg("stop")
+            .env("KAFKA_PORT", self.port.to_string())
+            .env("KAFKA_NODES", self.nodes.to_string())
+            .output();
         // The broker's log stays for a failed test to be read; a passing one leaves nothing.
         if !std::thread::panicking() {
             let root = crate::util::repo_root();
@@ -694,6 +708,56 @@ fn apache_kafka_keeps_its_cluster_id_until_purged() {
     broker.start();
     assert_ne!(broker.cluster_id(), first, "purged data, a new cluster");
     broker.stop();
+}
+
+/// `KAFKA_NODES=3 ./start.sh`: three nodes, `orders` and `orders-dlq` with 3 replicas and
+/// `min.insync.replicas=2` (as Kafka's own `kafka-topics --describe` says), the trackers and the
+/// producer given the three addresses; `./stop.sh` stops the three nodes.
+/// Broker: Apache Kafka, 3 nodes (BROKER=kafka KAFKA_NODES=3 ./start.sh).
+#[test]
+fn three_kafka_nodes_start_with_replicated_topics_and_stop_together() {
+    let session = Run::kafka3(built_binaries());
+    let started = run(&mut session.command("start.sh"), KAFKA_START_TIMEOUT);
+    assert_eq!(started.code, Some(0), "start.sh failed:\n{}", started.all());
+    assert!(started.stdout.contains("3 node(s)"), "says how many nodes:\n{}", started.stdout);
+    let port = session.port;
+    assert_eq!(std::fs::read_to_string(session.path("broker")).unwrap().trim(), format!("kafka {port} 3"));
+    let bootstrap = format!("127.0.0.1:{port},127.0.0.1:{},127.0.0.1:{}", port + 1, port + 2);
+    assert!(started.stdout.contains(&format!("broker       {bootstrap} ")), "{}", started.stdout);
+    for topic in ["orders", "orders-dlq"] {
+        let mut describe = script("scripts/kafka.sh");
+        describe.args(["tool", "topics", "--bootstrap-server", &bootstrap, "--describe", "--topic", topic]);
+        let described = run(&mut describe, Duration::from_secs(60));
+        assert_eq!(described.code, Some(0), "{}", described.all());
+        let text = &described.stdout;
+        assert!(
+            text.contains("ReplicationFactor: 3") && text.contains("min.insync.replicas=2"),
+            "{topic}:\n{text}"
+        );
+        assert_eq!(text.matches("Isr: ").count(), if topic == "orders" { 3 } else { 1 }, "{text}");
+    }
+    let node_pids: Vec<i32> = (1..=3)
+        .map(|node| {
+            let mut pid = session.command("scripts/kafka.sh");
+            pid.args(["pid", &node.to_string()]).env("KAFKA_PORT", port.to_string());
+            let found = run(&mut pid, Duration::from_secs(10));
+            found.stdout.trim().parse().unwrap_or_else(|_| panic!("node {node} runs:\n{}", found.all()))
+        })
+        .collect();
+    // Every process was given the three addresses, and the orders flow.
+    let producer_started = std::fs::read_to_string(session.path("logs/producer.log")).unwrap();
+    let first: Value = serde_json::from_str(producer_started.lines().next().unwrap()).unwrap();
+    assert_eq!(first["metadata"]["config"]["kafka"]["broker"], bootstrap.as_str());
+    wait_until(Duration::from_secs(90), "the trackers audit orders", || session.events_lines() > 10);
+
+    let stopped = session.stop();
+    assert_eq!(stopped.code, Some(0), "stop.sh failed:\n{}", stopped.all());
+    for node in 1..=3 {
+        assert!(stopped.stdout.contains(&format!("Apache Kafka node {node} stopped")), "{}", stopped.stdout);
+    }
+    for pid in node_pids {
+        assert!(!alive(pid), "node pid {pid} is gone after stop.sh");
+    }
 }
 
 /// The promise of a durable broker, through the scripts a user runs: `start.sh`, `stop.sh`,

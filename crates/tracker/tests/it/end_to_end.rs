@@ -454,3 +454,35 @@ async fn the_committed_offset_is_the_last_commit_not_the_last_statistics() {
         last_metrics().is_some_and(|metrics| committed_everywhere(&metrics))
     });
 }
+
+/// A metrics entry says what the cluster's metadata says of each partition (leader, replicas,
+/// in-sync replicas), the topic's `min.insync.replicas`, and the state of the connection to
+/// each broker. Broker: Apache Kafka (one node: node id 1, replication factor 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metrics_entry_carries_the_replication_and_the_broker_connections() {
+    let broker = kafka_with_topics().await;
+    let dir = tempfile::tempdir().unwrap();
+    let _tracker = Tracker::start(&broker, dir.path(), "cluster", &[]);
+    let described = |metrics: &Value| {
+        metrics["partitions"].as_array().is_some_and(|partitions| partitions.len() == 3)
+            && !metrics["min_insync_replicas"].is_null()
+            && metrics["brokers"].as_array().is_some_and(|brokers| brokers.iter().any(|b| b["state"] == "UP"))
+    };
+    let last_metrics =
+        || log_entries(dir.path(), "cluster", "metrics").last().map(|entry| entry["metadata"].clone());
+    wait_until(GENEROUS, "a metrics entry with three partitions, the setting and a connection up", || {
+        last_metrics().is_some_and(|metrics| described(&metrics))
+    });
+    let metrics = last_metrics().unwrap();
+    for partition in metrics["partitions"].as_array().unwrap() {
+        assert_eq!(partition["leader"], 1, "{partition}");
+        assert_eq!(partition["replicas"], serde_json::json!([1]), "{partition}");
+        assert_eq!(partition["in_sync_replicas"], serde_json::json!([1]), "{partition}");
+    }
+    assert_eq!(metrics["min_insync_replicas"], 1, "a single node's default");
+    let brokers = metrics["brokers"].as_array().unwrap();
+    assert_eq!(brokers.len(), 1, "the bootstrap address is not a broker of its own: {brokers:?}");
+    assert_eq!(brokers[0]["node_id"], 1);
+    assert_eq!(brokers[0]["address"], broker.bootstrap().as_str());
+    assert_eq!(brokers[0]["state"], "UP");
+}

@@ -140,23 +140,14 @@ pub async fn run(config: &Config, command: Command, out: &mut dyn Write) -> Resu
                     return Err(DlqError::OutputFile { path: path.clone(), source });
                 }
             }
-            let letters = read_dead_letters(config, &auth)?;
-            let chosen: Vec<&DeadLetter> = if selection.positions.is_empty() {
-                letters.iter().filter(|letter| selection.filters.matches(letter)).collect()
-            } else {
-                select::by_position(&letters, &selection.positions, topic)?
-                    .into_iter()
-                    .filter(|letter| selection.filters.matches(letter))
-                    .collect()
-            };
             match &output {
                 None => {
-                    for letter in chosen {
-                        writeln!(out, "{}", ExportedLetter::of(letter, topic).to_line())
-                            .map_err(DlqError::Output)?;
-                    }
+                    export(config, &auth, &selection, out).map_err(|failure| match failure {
+                        ExportFailure::Read(error) => error,
+                        ExportFailure::Write(source) => DlqError::Output(source),
+                    })?;
                 }
-                Some(path) => export_to_file(path, &chosen, topic)?,
+                Some(path) => export_to_file(config, &auth, &selection, path)?,
             }
         }
         Command::Redrive(args) => return redrive::run(config, args, out).await,
@@ -236,25 +227,90 @@ pub fn read_dead_letters(config: &Config, auth: &AuthWatch) -> Result<Vec<DeadLe
     read::read_topic(&config.kafka, &config.dlq.topic, auth)?.ok_or_else(|| missing_topic(config))
 }
 
-/// Writes the export lines of `letters` to `path`, a new private file (see
+/// Why an export stopped: the topic could not be read, or a line could not be written.
+enum ExportFailure {
+    Read(DlqError),
+    Write(std::io::Error),
+}
+
+/// Writes the export line of each selected dead letter to `out` as it is read: the named
+/// positions only (fetched where they are), or every letter the filters keep, streamed from
+/// the topic one record at a time. Returns how many were written.
+fn export(
+    config: &Config,
+    auth: &AuthWatch,
+    selection: &cli::Selection,
+    out: &mut dyn Write,
+) -> Result<u64, ExportFailure> {
+    let topic = config.dlq.topic.as_str();
+    let mut written = 0;
+    if !selection.positions.is_empty() {
+        let wanted = selection.positions.iter().map(|p| (p.partition, p.offset)).collect();
+        let found = read::read_positions(&config.kafka, topic, &wanted, auth).map_err(ExportFailure::Read)?;
+        if let Some(missing) =
+            selection.positions.iter().find(|p| !found.contains_key(&(p.partition, p.offset)))
+        {
+            return Err(ExportFailure::Read(DlqError::Selection(format!(
+                "{missing} is not a dead letter in {topic}; nothing was exported (dlq list shows them)"
+            ))));
+        }
+        for letter in found.values().filter(|letter| selection.filters.matches(letter)) {
+            writeln!(out, "{}", ExportedLetter::of(letter, topic).to_line()).map_err(ExportFailure::Write)?;
+            written += 1;
+        }
+        return Ok(written);
+    }
+    let mut failed = None;
+    let exists = read::each_record(&config.kafka, topic, auth, |letter| {
+        if failed.is_some() || !selection.filters.matches(&letter) {
+            return;
+        }
+        match writeln!(out, "{}", ExportedLetter::of(&letter, topic).to_line()) {
+            Ok(()) => written += 1,
+            Err(error) => failed = Some(error),
+        }
+    })
+    .map_err(ExportFailure::Read)?;
+    if let Some(error) = failed {
+        return Err(ExportFailure::Write(error));
+    }
+    if !exists {
+        return Err(ExportFailure::Read(missing_topic(config)));
+    }
+    Ok(written)
+}
+
+/// [`export`] into `path`, a new private file (see
 /// [`service::output_file::create_new_private`]); a file left half-written is removed.
-fn export_to_file(path: &Path, letters: &[&DeadLetter], topic: &str) -> Result<(), DlqError> {
+fn export_to_file(
+    config: &Config,
+    auth: &AuthWatch,
+    selection: &cli::Selection,
+    path: &Path,
+) -> Result<(), DlqError> {
     let file = service::output_file::create_new_private(path)
         .map_err(|source| DlqError::OutputFile { path: path.to_owned(), source })?;
     let mut writer = std::io::BufWriter::new(file);
-    let written = letters
-        .iter()
-        .try_for_each(|letter| writeln!(writer, "{}", ExportedLetter::of(letter, topic).to_line()))
-        .and_then(|()| writer.flush())
-        .and_then(|()| writer.get_ref().sync_all());
-    if let Err(source) = written {
-        let _ = std::fs::remove_file(path);
-        return Err(DlqError::OutputFile {
-            path: path.to_owned(),
-            source: std::io::Error::new(source.kind(), format!("{}: {source}", path.display())),
-        });
-    }
-    let count = letters.len();
+    let exported = export(config, auth, selection, &mut writer).and_then(|count| {
+        writer
+            .flush()
+            .and_then(|()| writer.get_ref().sync_all())
+            .map(|()| count)
+            .map_err(ExportFailure::Write)
+    });
+    let count = match exported {
+        Ok(count) => count,
+        Err(failure) => {
+            let _ = std::fs::remove_file(path);
+            return Err(match failure {
+                ExportFailure::Read(error) => error,
+                ExportFailure::Write(source) => DlqError::OutputFile {
+                    path: path.to_owned(),
+                    source: std::io::Error::new(source.kind(), format!("{}: {source}", path.display())),
+                },
+            });
+        }
+    };
     service::print_stderr(format_args!(
         "{count} dead letter{} written to {}",
         if count == 1 { "" } else { "s" },

@@ -247,7 +247,16 @@ pub async fn run(config: &Config, args: RedriveArgs, out: &mut dyn Write) -> Res
     // Read the file before connecting: a broken line is a usage error, whatever the broker.
     let from_file = args.from_file.as_deref().map(read_file).transpose()?;
     let auth = AuthWatch::new(&config.kafka);
-    let letters = read_dead_letters(config, &auth)?;
+    let named: Vec<Position> = match &from_file {
+        Some(lines) => lines
+            .iter()
+            .filter(|line| line.dead_letter.topic == dlq_topic)
+            .map(|line| Position { partition: line.dead_letter.partition, offset: line.dead_letter.offset })
+            .collect(),
+        None => args.selection.positions.clone(),
+    };
+    let letters =
+        letters_needed(config, &auth, &named, from_file.is_none().then_some(&args.selection.filters))?;
     let log = read_log(config, &auth)?;
     let candidates = match from_file {
         Some(lines) => file_candidates(lines, &letters, &log, dlq_topic)?,
@@ -442,6 +451,38 @@ fn candidate_of(letter: &DeadLetter, log: &RedriveLog) -> Candidate {
 }
 
 /// The lines of an export file, decoded; any broken line is an error naming it.
+/// The dead letters a redrive needs, without holding the whole topic: the `named` positions
+/// (fetched where they are), or, when none are named, those `filters` keep (streamed from the
+/// topic one record at a time). When a named position is not in the topic, the whole topic, so
+/// that the error can say what it holds.
+fn letters_needed(
+    config: &Config,
+    auth: &AuthWatch,
+    named: &[Position],
+    filters: Option<&crate::select::Filters>,
+) -> Result<Vec<DeadLetter>, DlqError> {
+    let topic = config.dlq.topic.as_str();
+    if !named.is_empty() {
+        let wanted: BTreeSet<(i32, i64)> = named.iter().map(|p| (p.partition, p.offset)).collect();
+        let found = crate::read::read_positions(&config.kafka, topic, &wanted, auth)?;
+        if found.len() == wanted.len() {
+            return Ok(found.into_values().collect());
+        }
+        return read_dead_letters(config, auth);
+    }
+    let Some(filters) = filters else { return Ok(Vec::new()) };
+    let mut kept = Vec::new();
+    let exists = crate::read::each_record(&config.kafka, topic, auth, |letter| {
+        if filters.matches(&letter) {
+            kept.push(letter);
+        }
+    })?;
+    if !exists {
+        return read_dead_letters(config, auth);
+    }
+    Ok(kept)
+}
+
 fn read_file(path: &std::path::Path) -> Result<Vec<crate::export::DecodedLetter>, DlqError> {
     let file_error =
         |reason: String| DlqError::Selection(format!("{}: {reason}; nothing was sent", path.display()));

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use kafka::auth::{AuthWatch, Recorded};
-use models::health::producer::KafkaError as KafkaErrorEntry;
+use models::health::producer::{KafkaError as KafkaErrorEntry, TransactionTotals};
 use models::health::{ErrorThrottle, Throttled, Verdict};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
@@ -35,6 +35,8 @@ pub struct Counters {
     pub failed: AtomicU64,
     /// Failures not yet reported in the log.
     failures: Mutex<FailureWindow>,
+    /// What the transactions became (`producer.transactional` only).
+    transactions: Mutex<TransactionTotals>,
 }
 
 /// A consistent-enough reading of the counters.
@@ -99,6 +101,23 @@ impl Counters {
         let mut window = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         window.count += 1;
         window.last_error = Some(error);
+    }
+
+    /// Counts a transaction of `records` records that was committed (or aborted).
+    pub fn record_transaction(&self, records: u64, committed: bool) {
+        let mut totals = self.transactions.lock().unwrap_or_else(PoisonError::into_inner);
+        if committed {
+            totals.committed += 1;
+            totals.committed_records += records;
+        } else {
+            totals.aborted += 1;
+            totals.aborted_records += records;
+        }
+    }
+
+    /// What the transactions became so far.
+    pub fn transactions(&self) -> TransactionTotals {
+        *self.transactions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes the failures gathered since the last call, if any.

@@ -17,6 +17,7 @@ mod analyze_logs;
 mod audit_trail;
 mod docker_compose;
 mod docs_links;
+mod exactly_once;
 mod kafka_tools;
 mod monitor_e2e;
 mod resilience;

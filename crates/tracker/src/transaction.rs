@@ -72,6 +72,8 @@ struct Open {
     first: BTreeMap<i32, i64>,
     /// Per partition, the offset after the last finished record.
     next: BTreeMap<i32, i64>,
+    /// Why it cannot be committed, once a send into it failed: it is aborted at once.
+    doomed: Option<String>,
 }
 
 /// See the module documentation.
@@ -165,6 +167,7 @@ impl Transactions {
                 dead_letters: 0,
                 first: BTreeMap::new(),
                 next: BTreeMap::new(),
+                doomed: None,
             });
         }
         if let Some(open) = &mut self.open {
@@ -195,10 +198,20 @@ impl Transactions {
         }
     }
 
-    /// Whether the open transaction is full or old enough to be committed.
+    /// A record could not be sent into the open transaction (`reason`): it cannot be committed,
+    /// and ends (aborted) as soon as the caller asks whether it is [`Transactions::due`].
+    pub fn doom(&mut self, reason: String) {
+        if let Some(open) = &mut self.open {
+            open.doomed.get_or_insert(reason);
+        }
+    }
+
+    /// Whether the open transaction is full, old enough, or doomed: time to end it.
     pub fn due(&self) -> bool {
         self.open.as_ref().is_some_and(|open| {
-            open.records >= self.records_per_transaction || open.started.elapsed() >= self.max_age
+            open.doomed.is_some()
+                || open.records >= self.records_per_transaction
+                || open.started.elapsed() >= self.max_age
         })
     }
 
@@ -212,7 +225,10 @@ impl Transactions {
         consumer: &K,
         during: &str,
     ) -> Result<Ended, Fatal> {
-        let Some(open) = self.open.take() else { return Ok(Ended::Nothing) };
+        let Some(mut open) = self.open.take() else { return Ok(Ended::Nothing) };
+        if let Some(reason) = open.doomed.take() {
+            return self.abort_open(open, during, reason);
+        }
         if open.next.is_empty() {
             // Nothing finished (the only record was cut short by shutdown): nothing to keep.
             return self.abort_open(open, during, "no record of the transaction was finished".to_owned());

@@ -37,6 +37,7 @@ use rand::Rng;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset};
 use retry::{decide, Backoff, Decision, Failure};
 use tokio::time::Instant;
@@ -264,6 +265,10 @@ impl Worker {
                             }
                         }
                         if let Outcome::Unhandled(reason) = outcome {
+                            // A fenced producer refuses dead letters too: say the cause.
+                            if let Some(fatal) = self.shared().transactions.as_ref().and_then(|t| t.fatal()) {
+                                return Err(Halt::Fatal(fatal.clone()));
+                            }
                             return Err(Halt::DeadLetter(reason));
                         }
                         let mut shared = self.shared();
@@ -505,16 +510,36 @@ impl Worker {
         loop {
             let record = FutureRecord::<str, [u8]>::to(topic).key(&key).payload(&value);
             let error = if exactly_once {
-                match producer.send_result(record) {
-                    // The delivery is awaited by the commit, which fails if it failed.
-                    Ok(_delivery) => {
-                        if let Some(transactions) = self.shared().transactions.as_mut() {
+                let queue_full = {
+                    let mut shared = self.shared();
+                    let Some(transactions) = shared.transactions.as_mut() else { return true };
+                    match producer.send_result(record) {
+                        // The delivery is awaited by the commit, which fails if it failed.
+                        Ok(_delivery) => {
                             transactions.status_sent();
+                            false
                         }
-                        return true;
+                        Err((
+                            rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull),
+                            _,
+                        )) => true,
+                        // Refused for good (a fenced producer, a record too large): the
+                        // transaction cannot commit; it is aborted at the next step and its
+                        // records read again.
+                        Err((error, _)) => {
+                            transactions
+                                .doom(format!("status record of order {key} not sent to {topic}: {error}"));
+                            false
+                        }
                     }
-                    Err((error, _)) => error.to_string(),
+                };
+                if !queue_full {
+                    return true;
                 }
+                if !self.sleep(STATUS_RETRY_PAUSE).await {
+                    return false;
+                }
+                continue;
             } else {
                 match producer.send(record, DLQ_QUEUE_TIMEOUT).await {
                     Ok(_) => return true,
@@ -522,7 +547,12 @@ impl Worker {
                 }
             };
             let text = format!("status record of order {key} not sent to {topic}: {error}");
-            self.shared().log_rate_limited(KafkaError::reported_by("status"), &text);
+            {
+                let mut shared = self.shared();
+                shared.log_rate_limited(KafkaError::reported_by("status"), &text);
+                // Out now: the loop is not back at its flush tick while it tries again.
+                let _reported_by_the_next_hand_off = shared.files.log.hand_off();
+            }
             if !self.sleep(STATUS_RETRY_PAUSE).await {
                 return false;
             }

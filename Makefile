@@ -1,6 +1,6 @@
 # Order tracking on Kafka. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help build test chaos run stop purge monitor analyze screenshot bench lint fmt clean completions
+.PHONY: help build test chaos chaos-eos run stop purge monitor analyze screenshot bench lint fmt clean completions
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -13,7 +13,11 @@ test: ## Install the local broker if missing, then fmt check, clippy and every t
 
 chaos: ## Crash drill: 100,000 orders, 3 trackers, 5 SIGKILLs; nothing may be lost
 	CHAOS_ORDERS=$${CHAOS_ORDERS:-100000} CHAOS_KILLS=$${CHAOS_KILLS:-5} \
-	  cargo test --locked -p system-tests --test it resilience::chaos -- --nocapture
+	  cargo test --locked -p system-tests --test it resilience::chaos_sigkill -- --nocapture
+
+chaos-eos: ## The chaos drill in both modes on Apache Kafka: exactly-once doubles nothing
+	EOS_CHAOS_ORDERS=$${EOS_CHAOS_ORDERS:-20000} EOS_CHAOS_RATE=$${EOS_CHAOS_RATE:-500} EOS_CHAOS_KILLS=$${EOS_CHAOS_KILLS:-5} \
+	  cargo test --locked -p system-tests --test it resilience::chaos_in_both_modes -- --nocapture
 
 run: ## Start a broker, the trackers and the producer (start.sh)
 	./start.sh

@@ -12,7 +12,7 @@ use testkit::{wait_until, Broker, Running};
 /// Runs the real producer in `dir` to completion: `count` records in transactions of 25, a
 /// share `abort_rate` of them aborted, 5 % poison pills, at `rate` records per second (0: as
 /// fast as it can); creates the topics (the status topic compacted).
-pub fn produce_in_transactions(
+pub(crate) fn produce_in_transactions(
     broker: &Broker,
     dir: &std::path::Path,
     count: u64,
@@ -41,6 +41,17 @@ pub fn produce_in_transactions(
         ".",
     ];
     Running::start(testkit::project_command(&testkit::workspace_binary("producer"), dir, &args))
+}
+
+/// `monitor --once --json` over `dir`: the monitor's counts of the audit lines.
+pub(crate) fn monitor_summary(dir: &std::path::Path) -> serde_json::Value {
+    let output = std::process::Command::new(testkit::workspace_binary("monitor"))
+        .args(["--once", "--json", "--dir"])
+        .arg(dir)
+        .output()
+        .expect("monitor runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("monitor prints JSON")
 }
 
 /// Broker: Apache Kafka.
@@ -95,6 +106,14 @@ async fn exactly_once_commits_each_effect_once_and_never_sees_aborted_records() 
     let initialised = &log_entries(dir.path(), "eos-1", "kafka_initialised")[0]["metadata"];
     assert_eq!(initialised["processing"], "exactly_once");
     assert_eq!(initialised["transactional_id"], "order-tracker-eos-1");
+    let monitor = monitor_summary(dir.path());
+    assert_eq!(
+        monitor["messages"]["records"].as_u64(),
+        Some(tally.committed as u64),
+        "the monitor counts each once"
+    );
+    assert_eq!(monitor["messages"]["duplicate_deliveries"], 0);
+    assert_eq!(monitor["instances"][0]["processing"], "exactly_once");
     let stopped = &log_entries(dir.path(), "eos-1", "stopped")[0]["metadata"];
     assert_eq!(stopped["total_transactions_committed"].as_u64(), Some(committed.len() as u64));
 }

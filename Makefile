@@ -1,6 +1,6 @@
 # Order tracking on Kafka. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help build test chaos chaos-eos run stop purge monitor analyze screenshot bench lint fmt clean completions
+.PHONY: help build test chaos chaos-eos run stop purge monitor analyze screenshot bench lint fmt clean completions bench-eos
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,6 +39,9 @@ screenshot: ## Redraw docs/img/monitor.svg from a real run (scripts/screenshot.s
 
 bench: ## Benchmarks against baselines measured in the same run
 	scripts/bench.sh
+
+bench-eos: ## What exactly-once costs: a tracker's throughput and latency in each mode (Apache Kafka)
+	scripts/bench-eos.sh
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check

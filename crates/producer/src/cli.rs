@@ -70,7 +70,7 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
 
-    /// Send the events in Kafka transactions of --transaction-records records each; a
+    /// Send the events in Kafka transactions of --transaction-records records (or 1 s) each; a
     /// read_committed reader sees them only once committed [env: PRODUCER_TRANSACTIONAL]
     /// [config: producer.transactional]
     #[arg(long)]
@@ -92,8 +92,9 @@ pub struct Cli {
     #[arg(long, value_name = "F", value_parser = parse_share)]
     pub abort_rate: Option<f64>,
 
-    /// Create the topic (3 partitions) and the dead-letter topic (dlq.topic, 1 partition) if
-    /// they are missing, before producing
+    /// Create the topic (3 partitions), the dead-letter topic (dlq.topic, 1 partition) and the
+    /// trackers' compacted status topic (tracker.status_topic, else order-status, 3 partitions)
+    /// if they are missing, before producing
     #[arg(long)]
     pub create_topics: bool,
 

@@ -245,6 +245,26 @@ pub struct EffectTally {
 }
 
 impl EffectTally {
+    /// Reads (every second, each read is four kcat runs) until every committed record has its
+    /// effect, or fails after `timeout`; returns the last tally.
+    pub fn wait_until_complete(
+        broker: &Broker,
+        orders_topic: &str,
+        status_topic: &str,
+        dlq_topic: &str,
+        timeout: std::time::Duration,
+    ) -> EffectTally {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let tally = EffectTally::read(broker, orders_topic, status_topic, dlq_topic);
+            if tally.status_lost == 0 && tally.dead_letters_lost == 0 {
+                return tally;
+            }
+            assert!(Instant::now() < deadline, "effects still missing after {timeout:?}: {tally:?}");
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+
     /// Reads the orders topic (both isolation levels), `status_topic` and `dlq_topic` with
     /// kcat and counts.
     pub fn read(broker: &Broker, orders_topic: &str, status_topic: &str, dlq_topic: &str) -> EffectTally {

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use testkit::tracker::{lines, log_entries, EffectTally, Tracker};
-use testkit::{wait_until, Broker, Running};
+use testkit::{Broker, Running};
 
 /// Runs the real producer in `dir` to completion: `count` records in transactions of 25, a
 /// share `abort_rate` of them aborted, 5 % poison pills, at `rate` records per second (0: as
@@ -64,10 +64,13 @@ async fn exactly_once_commits_each_effect_once_and_never_sees_aborted_records() 
     assert_eq!(produced.exit_code(), 0, "{produced:?}");
 
     let mut tracker = Tracker::start(&broker, dir.path(), "eos-1", &[("TRACKER_PROCESSING", "exactly_once")]);
-    wait_until(Duration::from_secs(90), "every committed record has its effect", || {
-        let tally = EffectTally::read(&broker, "orders", "order-status", "orders-dlq");
-        tally.status_lost == 0 && tally.dead_letters_lost == 0
-    });
+    EffectTally::wait_until_complete(
+        &broker,
+        "orders",
+        "order-status",
+        "orders-dlq",
+        Duration::from_secs(90),
+    );
     tracker.signal(libc::SIGTERM);
     assert!(tracker.wait_for_exit(Duration::from_secs(20)).success());
 

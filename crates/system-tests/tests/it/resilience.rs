@@ -140,16 +140,14 @@ async fn chaos_drill(processing: &str, orders: u64, rate: u64, kills: usize) -> 
     let produced = producer.finish(Duration::from_secs(300));
     assert_eq!(produced.exit_code(), 0, "{produced:?}");
 
-    // Drained: every committed record's effect readable (kcat every 2 s: each read is 4 runs).
-    let deadline = std::time::Instant::now() + Duration::from_secs(240);
-    loop {
-        let tally = EffectTally::read(&broker, "orders", "order-status", "orders-dlq");
-        if tally.status_lost == 0 && tally.dead_letters_lost == 0 {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{processing}: not drained in 240 s: {tally:?}");
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    // Drained: every committed record's effect readable.
+    EffectTally::wait_until_complete(
+        &broker,
+        "orders",
+        "order-status",
+        "orders-dlq",
+        Duration::from_secs(240),
+    );
     for tracker in &trackers {
         tracker.signal(libc::SIGTERM);
     }

@@ -56,9 +56,13 @@ async fn a_fenced_instance_stops_with_one_clear_line_and_nothing_is_doubled() {
 
     // The survivor takes every partition and finishes the work: each order's status once.
     produce_orders(&broker, &orders[sent..]).await;
-    wait_until(Duration::from_secs(90), "every order has its status record", || {
-        EffectTally::read(&broker, "orders", "order-status", "orders-dlq").status_lost == 0
-    });
+    EffectTally::wait_until_complete(
+        &broker,
+        "orders",
+        "order-status",
+        "orders-dlq",
+        Duration::from_secs(90),
+    );
     second.signal(libc::SIGTERM);
     assert!(second.wait_for_exit(Duration::from_secs(20)).success());
     let tally = EffectTally::read(&broker, "orders", "order-status", "orders-dlq");

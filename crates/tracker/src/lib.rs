@@ -105,7 +105,9 @@ pub enum TrackerError {
     #[error("cannot create the status topic: {0}")]
     StatusTopic(#[source] kafka::KafkaError),
     /// `exactly_once`: the transactional producer could not be initialised
-    /// (`init_transactions`; a broker without transactions, such as Tansu, refuses it).
+    /// (`init_transactions`: no transaction coordinator answered in time, or the broker
+    /// refused). Tansu's memory engine accepts the call without keeping the guarantee: the
+    /// guarantee is Apache Kafka's.
     #[error(
         "cannot initialise Kafka transactions (tracker.processing: exactly_once needs a broker \
          with transactions, such as Apache Kafka): {0}"

@@ -76,6 +76,13 @@ impl TrackerContext {
             .collect()
     }
 
+    /// Records offsets this instance committed another way than through the consumer (in a
+    /// Kafka transaction, `exactly_once`), as the commit callback does for its own commits.
+    pub fn note_committed(&self, offsets: impl IntoIterator<Item = (i32, i64)>) {
+        let mut committed = self.committed.lock().unwrap_or_else(PoisonError::into_inner);
+        committed.extend(offsets);
+    }
+
     /// Forgets what this instance committed on `partitions`: another instance may commit
     /// there while they are not ours, and a new broker lifetime starts its offsets again.
     fn forget_committed(&self, partitions: &[i32]) {

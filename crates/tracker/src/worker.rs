@@ -118,7 +118,7 @@ impl From<Fatal> for Halt {
 /// audit lines out ([`Shared::flush_and_store`]). Returns, after an abort, per partition the
 /// offset to read again from; nothing after a commit. `during`: `batch`, `revocation` or
 /// `shutdown`.
-pub(crate) fn end_transaction<C: rdkafka::consumer::ConsumerContext, K: Consumer<C>>(
+pub(crate) fn end_transaction<K: Consumer<TrackerContext>>(
     shared: &mut Shared,
     consumer: &K,
     during: &str,
@@ -127,6 +127,9 @@ pub(crate) fn end_transaction<C: rdkafka::consumer::ConsumerContext, K: Consumer
     match transactions.commit(consumer, during)? {
         Ended::Nothing => Ok(Default::default()),
         Ended::Committed(entry) => {
+            // For the metrics entries: what the group has committed (no commit callback runs
+            // for offsets committed in a transaction).
+            consumer.context().note_committed(entry.offsets.iter().map(|o| (o.partition, o.offset)));
             shared.log(&entry, None);
             Ok(Default::default())
         }

@@ -1,6 +1,6 @@
 # Order tracking on Kafka. `make` alone lists the targets.
 .DEFAULT_GOAL := help
-.PHONY: help build test chaos drills run stop purge monitor analyze screenshot walkthrough walkthrough-readme bench lint fmt clean completions
+.PHONY: help build test chaos chaos-eos drills run stop purge monitor analyze screenshot walkthrough walkthrough-readme bench bench-eos lint fmt clean completions
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -13,7 +13,11 @@ test: ## Install the local broker if missing, then fmt check, clippy and every t
 
 chaos: ## Crash drill: 100,000 orders, 3 trackers, 5 SIGKILLs; nothing may be lost
 	CHAOS_ORDERS=$${CHAOS_ORDERS:-100000} CHAOS_KILLS=$${CHAOS_KILLS:-5} \
-	  cargo test --locked -p system-tests --test it resilience::chaos -- --nocapture
+	  cargo test --locked -p system-tests --test it resilience::chaos_sigkill -- --nocapture
+
+chaos-eos: ## The chaos drill in both modes on Apache Kafka: exactly-once doubles nothing
+	EOS_CHAOS_ORDERS=$${EOS_CHAOS_ORDERS:-20000} EOS_CHAOS_RATE=$${EOS_CHAOS_RATE:-500} EOS_CHAOS_KILLS=$${EOS_CHAOS_KILLS:-5} \
+	  cargo test --locked -p system-tests --test it resilience::chaos_in_both_modes -- --nocapture
 
 drills: ## Broker-loss drills on three local Kafka nodes (docs/reliability.md), one after the other
 	cargo test --locked -p system-tests --test it broker_loss -- --test-threads=1 --nocapture
@@ -44,6 +48,9 @@ walkthrough-readme: build ## Run the walkthrough and rewrite the README's marked
 
 bench: ## Benchmarks against baselines measured in the same run
 	scripts/bench.sh
+
+bench-eos: ## What exactly-once costs: a tracker's throughput and latency in each mode (Apache Kafka)
+	scripts/bench-eos.sh
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	cargo fmt --all -- --check

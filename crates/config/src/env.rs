@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::error::ConfigError;
-use crate::settings::{AutoOffsetReset, Fsync, GroupProtocol, Settings};
+use crate::settings::{AutoOffsetReset, Fsync, GroupProtocol, Processing, Settings};
 
 /// One supported variable and the key it sets.
 #[derive(Debug, Clone, Copy)]
@@ -49,12 +49,20 @@ env_vars! {
     "PRODUCER_INTERVAL_MS" => "producer.interval_ms": |s, v| s.producer.interval_ms = v.number("a whole number of milliseconds")?;
     "PRODUCER_POISON_RATE" => "producer.poison_rate": |s, v| s.producer.poison_rate = v.number("a number from 0 to 1")?;
     "PRODUCER_LOG_DIR" => "producer.log_dir": |s, v| s.producer.log_dir = PathBuf::from(v.text()?);
+    "PRODUCER_TRANSACTIONAL" => "producer.transactional": |s, v| s.producer.transactional = v.boolean()?;
+    "PRODUCER_TRANSACTIONAL_ID" => "producer.transactional_id": |s, v| s.producer.transactional_id = v.text()?;
+    "PRODUCER_TRANSACTION_RECORDS" => "producer.transaction_records": |s, v| s.producer.transaction_records = v.number("a whole number from 1 to 100000")?;
+    "PRODUCER_ABORT_RATE" => "producer.abort_rate": |s, v| s.producer.abort_rate = v.number("a number from 0 to 1")?;
     "TRACKER_INSTANCE_ID" => "tracker.instance_id": |s, v| s.tracker.instance_id = Some(v.instance_id()?);
     "TRACKER_LOG_DIR" => "tracker.log_dir": |s, v| s.tracker.log_dir = PathBuf::from(v.text()?);
     "TRACKER_METRICS_INTERVAL_MS" => "tracker.metrics_interval_ms": |s, v| s.tracker.metrics_interval_ms = v.number("a whole number of milliseconds")?;
     "TRACKER_PROCESSING_DELAY_MS" => "tracker.processing_delay_ms": |s, v| s.tracker.processing_delay_ms = v.number("a whole number of milliseconds")?;
     "TRACKER_FAILURE_RATE" => "tracker.failure_rate": |s, v| s.tracker.failure_rate = v.number("a number from 0 to 1")?;
     "TRACKER_FSYNC" => "tracker.fsync": |s, v| s.tracker.fsync = v.fsync()?;
+    "TRACKER_PROCESSING" => "tracker.processing": |s, v| s.tracker.processing = v.processing()?;
+    "TRACKER_TRANSACTION_RECORDS" => "tracker.transaction_records": |s, v| s.tracker.transaction_records = v.number("a whole number from 1 to 100000")?;
+    "TRACKER_TRANSACTION_MAX_MS" => "tracker.transaction_max_ms": |s, v| s.tracker.transaction_max_ms = v.number("a whole number of milliseconds")?;
+    "TRACKER_STATUS_TOPIC" => "tracker.status_topic": |s, v| s.tracker.status_topic = Some(v.text()?);
     "RETRY_MAX_ATTEMPTS" => "retry.max_attempts": |s, v| s.retry.max_attempts = v.number("a whole number from 1 to 100")?;
     "RETRY_INITIAL_DELAY_MS" => "retry.initial_delay_ms": |s, v| s.retry.initial_delay_ms = v.number("a whole number of milliseconds")?;
     "RETRY_MULTIPLIER" => "retry.multiplier": |s, v| s.retry.multiplier = v.number("a number from 1 to 100")?;
@@ -132,6 +140,10 @@ impl EnvValue<'_> {
     }
 
     fn fsync(&self) -> Result<Fsync, ConfigError> {
+        self.raw.parse().map_err(|expected: String| self.error(&expected))
+    }
+
+    fn processing(&self) -> Result<Processing, ConfigError> {
         self.raw.parse().map_err(|expected: String| self.error(&expected))
     }
 

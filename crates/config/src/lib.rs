@@ -31,8 +31,8 @@ pub use env::{env_help, EnvVar, ENV_VARS};
 pub use error::ConfigError;
 pub use secret::{is_secret_name, Properties, PropertyValue, Redactor, Secret, REDACTED};
 pub use settings::{
-    AutoOffsetReset, DlqSettings, Fsync, GroupProtocol, KafkaSettings, ProducerSettings, RetrySettings,
-    Settings, TrackerSettings,
+    AutoOffsetReset, DlqSettings, Fsync, GroupProtocol, KafkaSettings, Processing, ProducerSettings,
+    RetrySettings, Settings, TrackerSettings, DEFAULT_STATUS_TOPIC,
 };
 
 use std::collections::HashMap;

@@ -135,6 +135,19 @@ pub struct ProducerSettings {
     pub log_dir: PathBuf,
     /// Seed of the order generator, for reproducible runs. Default: none (random).
     pub seed: Option<u64>,
+    /// Send the events in Kafka transactions (`transactional.id` below): a reader with
+    /// `isolation.level=read_committed` sees a transaction's records only once it committed.
+    /// Default false.
+    pub transactional: bool,
+    /// The producer's `transactional.id`, used when `transactional` is on: a second producer
+    /// with the same id fences the first. Default `order-producer`.
+    pub transactional_id: String,
+    /// Records per transaction when `transactional` is on (the last one of a run may hold
+    /// fewer; a stop commits the open one). Default 100, from 1 to 100000.
+    pub transaction_records: u64,
+    /// Share of transactions aborted on purpose, to show that `read_committed` readers never
+    /// see their records. Default 0, from 0 to 1; above 0 only with `transactional`.
+    pub abort_rate: f64,
 }
 
 impl Default for ProducerSettings {
@@ -148,6 +161,10 @@ impl Default for ProducerSettings {
             metrics_interval_ms: 5_000,
             log_dir: PathBuf::from("."),
             seed: None,
+            transactional: false,
+            transactional_id: "order-producer".to_owned(),
+            transaction_records: 100,
+            abort_rate: 0.0,
         }
     }
 }
@@ -179,6 +196,77 @@ pub struct TrackerSettings {
     /// When the `.events` and `.log` lines are forced onto the disk: `never` (default) or
     /// `batch`. See [`Fsync`].
     pub fsync: Fsync,
+    /// The delivery guarantee: `at_least_once` (default) or `exactly_once`. See
+    /// [`Processing`].
+    pub processing: Processing,
+    /// `exactly_once` only: a transaction is committed once it holds this many records.
+    /// Default 500, from 1 to 100000.
+    pub transaction_records: u64,
+    /// `exactly_once` only: a transaction is committed at the latest this long after its
+    /// first record, however few it holds. Default 100, from 10 to 60000.
+    pub transaction_max_ms: u64,
+    /// The compacted topic of each order's latest status (key: order id). Default: none,
+    /// which means `order-status` with `exactly_once` and no status records with
+    /// `at_least_once`; a name makes both modes write there.
+    pub status_topic: Option<String>,
+}
+
+/// The tracker's delivery guarantee.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Processing {
+    /// Offsets are committed after the audit line is written and the work is done: a crash
+    /// delivers the unfinished records again, so their effects (dead letters, status records)
+    /// can be written twice.
+    #[default]
+    AtLeastOnce,
+    /// Reads `read_committed`; the dead letters and status records of a batch of records are
+    /// committed in one Kafka transaction with the batch's consumed offsets: a crash leaves
+    /// all of a batch's effects or none.
+    ExactlyOnce,
+}
+
+impl Processing {
+    /// The name used in the file, the environment and the flag.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Processing::AtLeastOnce => "at_least_once",
+            Processing::ExactlyOnce => "exactly_once",
+        }
+    }
+}
+
+impl fmt::Display for Processing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Processing {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim() {
+            "at_least_once" => Ok(Processing::AtLeastOnce),
+            "exactly_once" => Ok(Processing::ExactlyOnce),
+            _ => Err("at_least_once or exactly_once".to_owned()),
+        }
+    }
+}
+
+/// The status topic when `tracker.status_topic` is not set and the mode is `exactly_once`.
+pub const DEFAULT_STATUS_TOPIC: &str = "order-status";
+
+impl TrackerSettings {
+    /// The topic the tracker writes status records to, if any (see
+    /// [`TrackerSettings::status_topic`]).
+    pub fn status_topic(&self) -> Option<&str> {
+        match (&self.status_topic, self.processing) {
+            (Some(topic), _) => Some(topic),
+            (None, Processing::ExactlyOnce) => Some(DEFAULT_STATUS_TOPIC),
+            (None, Processing::AtLeastOnce) => None,
+        }
+    }
 }
 
 /// When the tracker forces its lines onto the disk (`fdatasync`) before storing offsets.
@@ -236,6 +324,10 @@ impl Default for TrackerSettings {
             dedup_window: 100_000,
             shutdown_timeout_ms: 10_000,
             fsync: Fsync::Never,
+            processing: Processing::AtLeastOnce,
+            transaction_records: 500,
+            transaction_max_ms: 100,
+            status_topic: None,
         }
     }
 }
@@ -401,6 +493,15 @@ impl Settings {
         share("producer.poison_rate", producer.poison_rate)?;
         in_range("producer.flush_timeout_ms", producer.flush_timeout_ms, 0, 300_000)?;
         in_range("producer.metrics_interval_ms", producer.metrics_interval_ms, 100, 3_600_000)?;
+        non_empty("producer.transactional_id", &producer.transactional_id)?;
+        in_range("producer.transaction_records", producer.transaction_records, 1, 100_000)?;
+        share("producer.abort_rate", producer.abort_rate)?;
+        if producer.abort_rate > 0.0 && !producer.transactional {
+            return Err(ConfigError::Contradiction(format!(
+                "producer.abort_rate ({}) needs producer.transactional: true; only a transaction can be aborted",
+                producer.abort_rate
+            )));
+        }
 
         if let Some(id) = &tracker.instance_id {
             instance_id("tracker.instance_id", id)?;
@@ -411,6 +512,16 @@ impl Settings {
         share("tracker.failure_rate", tracker.failure_rate)?;
         in_range("tracker.dedup_window", tracker.dedup_window as u64, 0, 10_000_000)?;
         in_range("tracker.shutdown_timeout_ms", tracker.shutdown_timeout_ms, 1_000, 60_000)?;
+        in_range("tracker.transaction_records", tracker.transaction_records, 1, 100_000)?;
+        in_range("tracker.transaction_max_ms", tracker.transaction_max_ms, 10, 60_000)?;
+        if let Some(status_topic) = &tracker.status_topic {
+            topic_name("tracker.status_topic", status_topic)?;
+            if status_topic == &kafka.topic || status_topic == &dlq.topic {
+                return Err(ConfigError::Contradiction(format!(
+                    "tracker.status_topic {status_topic:?} is also kafka.topic or dlq.topic; status records need a topic of their own"
+                )));
+            }
+        }
 
         in_range("retry.max_attempts", u64::from(retry.max_attempts), 1, 100)?;
         in_range("retry.initial_delay_ms", retry.initial_delay_ms, 1, 3_600_000)?;

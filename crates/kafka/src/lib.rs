@@ -109,13 +109,35 @@ pub async fn ensure_topics(
     timeout: Duration,
     auth: &auth::AuthWatch,
 ) -> Result<(), KafkaError> {
+    let topics: Vec<TopicSpec<'_>> =
+        topics.iter().map(|&(name, partitions)| (name, partitions, &[][..])).collect();
+    ensure_topics_with(kafka, &topics, timeout, auth).await
+}
+
+/// A topic to create: name, partitions, and topic settings (`cleanup.policy` ...).
+pub type TopicSpec<'a> = (&'a str, i32, &'a [(&'a str, &'a str)]);
+
+/// The topic settings of a compacted topic (the broker keeps the last record of each key).
+pub const COMPACTED: &[(&str, &str)] = &[("cleanup.policy", "compact")];
+
+/// [`ensure_topics`] with topic settings for the topics it creates (e.g. [`COMPACTED`]); an
+/// existing topic keeps its own.
+pub async fn ensure_topics_with(
+    kafka: &KafkaSettings,
+    topics: &[TopicSpec<'_>],
+    timeout: Duration,
+    auth: &auth::AuthWatch,
+) -> Result<(), KafkaError> {
     let admin: AdminClient<DefaultClientContext> = client_config(kafka, "order-tracking-admin")
         .create()
         .map_err(|source| KafkaError::Client { what: "admin client", source })?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
-        .map(|(name, partitions)| {
-            NewTopic::new(name, *partitions, TopicReplication::Fixed(CLUSTER_DEFAULT_REPLICATION))
+        .map(|(name, partitions, settings)| {
+            settings.iter().fold(
+                NewTopic::new(name, *partitions, TopicReplication::Fixed(CLUSTER_DEFAULT_REPLICATION)),
+                |topic, (key, value)| topic.set(key, value),
+            )
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(timeout)).request_timeout(Some(timeout));
@@ -197,8 +219,8 @@ fn reaches_the_error_callback(level: RDKafkaLogLevel, facility: &str) -> bool {
         )
 }
 
-fn topics_list(topics: &[(&str, i32)]) -> String {
-    topics.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+fn topics_list(topics: &[TopicSpec<'_>]) -> String {
+    topics.iter().map(|(name, _, _)| *name).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

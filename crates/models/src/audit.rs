@@ -1,7 +1,8 @@
 //! One line of a tracker's `.events` file: the audit of one message received from Kafka.
 //!
 //! Every field is written on every line, `null` when it has no value, so `jq` filters never
-//! have to guess whether a field exists. The payload is kept as received in `raw_message`;
+//! have to guess whether a field exists; the one exception is `transaction`, written only by a
+//! tracker in `exactly_once` mode. The payload is kept as received in `raw_message`;
 //! when it is not valid UTF-8, `raw_message` holds a lossy copy (invalid bytes become U+FFFD)
 //! and `raw_message_base64` holds the exact bytes.
 
@@ -106,6 +107,15 @@ pub struct AuditEntry<'a> {
     /// read as `{}`.
     #[serde(default)]
     pub headers: HeaderMap,
+    /// `tracker.processing: exactly_once`: the Kafka transaction this reception belongs to
+    /// (`<pid>-<n>`, the n-th transaction of the process that wrote the line); the `.log` of
+    /// the same instance says whether it was committed (`transaction_committed`) or aborted.
+    /// A line is written before its transaction commits, so lines of aborted or unfinished
+    /// attempts remain: the record is read again and audited again, under another
+    /// transaction. Absent with `at_least_once` (the one field written only when set, so
+    /// the default mode's lines are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<Cow<'a, str>>,
 }
 
 impl<'a> AuditEntry<'a> {
@@ -150,6 +160,7 @@ impl<'a> AuditEntry<'a> {
             error: None,
             validation_error: validation_error.map(Cow::Owned),
             headers: HeaderMap::default(),
+            transaction: None,
         };
         match parsed {
             Ok(event) => {
@@ -172,6 +183,12 @@ impl<'a> AuditEntry<'a> {
     /// Sets the cluster id of the broker the message was read from.
     pub fn with_cluster_id(mut self, cluster_id: Option<&'a str>) -> Self {
         self.cluster_id = cluster_id.map(Cow::Borrowed);
+        self
+    }
+
+    /// Sets the Kafka transaction the reception belongs to (`exactly_once`).
+    pub fn with_transaction(mut self, transaction: Option<&'a str>) -> Self {
+        self.transaction = transaction.map(Cow::Borrowed);
         self
     }
 
@@ -220,6 +237,10 @@ impl<'a> AuditEntry<'a> {
         if serde_json::to_writer(line.key("headers"), &self.headers).is_err() {
             out.truncate(start);
             return;
+        }
+        // The one field written only when set: the default mode's lines stay as they were.
+        if let Some(transaction) = &self.transaction {
+            line.str("transaction", transaction);
         }
         line.end();
         out.push(b'\n');

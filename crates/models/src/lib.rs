@@ -10,6 +10,7 @@
 //! - [`health`]: one line of a tracker's `.log` file (the instance's own health).
 //! - [`kept`]: a record whose dead letter had to be cut, kept whole in a file by the tracker.
 //! - [`latency`]: end-to-end latency (event emitted → audit line written) in bounded memory.
+//! - [`status`]: a record of the compacted `order-status` topic (an order's latest status).
 //! - [`terminal`]: text for people, with control characters escaped ([`escape_controls`]).
 //!
 //! Money is held in integer cents everywhere, in memory and in JSON (`*_cents` fields), so that
@@ -25,6 +26,7 @@ pub mod kept;
 pub mod latency;
 pub mod order;
 pub mod poison;
+pub mod status;
 pub mod terminal;
 pub mod validate;
 
@@ -38,6 +40,7 @@ pub use order::{
     PaymentStatus, SCHEMA_VERSION,
 };
 pub use poison::{PoisonKind, Rejection};
+pub use status::OrderStatusRecord;
 pub use terminal::escape_controls;
 pub use validate::{validate, ValidationError};
 

@@ -81,6 +81,20 @@ pub fn write_analysis(
         "same cluster, topic, partition and offset seen again",
     )?;
     row(out, "missing offsets", messages.missing_offsets, "gaps between the first and last offset seen")?;
+    let exactly_once = summary.instances.iter().any(|i| i.processing.as_deref() == Some("exactly_once"));
+    if exactly_once || messages.retried_attempts > 0 {
+        let kind = |name: &str| summary.log_kinds.get(name).copied().unwrap_or(0);
+        row(out, "records", messages.records, "each (cluster, topic, partition, offset) once")?;
+        row(
+            out,
+            "retried attempts",
+            messages.retried_attempts,
+            "exactly_once: read again after an aborted or unfinished transaction",
+        )?;
+        row(out, "transactions committed", kind("transaction_committed"), "transaction_committed")?;
+        row(out, "transactions aborted", kind("transaction_aborted"), "transaction_aborted")?;
+        row(out, "instances fenced", kind("fenced"), "fenced")?;
+    }
     if malformed.events > 0 {
         row(out, "unreadable lines", malformed.events, "not an audit line (half-written?)")?;
     }

@@ -80,6 +80,7 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         messages.duplicate_deliveries,
         messages.missing_offsets
     )?;
+    write_exactly_once(summary, out)?;
     write_latency_and_dead_letters(summary, out)?;
     writeln!(out)?;
     write_instances(summary, out)?;
@@ -139,6 +140,38 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         writeln!(out, "warning: {}", escape_controls(warning))?;
     }
     Ok(())
+}
+
+/// With an `exactly_once` tracker among the files: records counted once, the attempts apart,
+/// the transactions and fenced instances (from the `.log` entries), each instance's mode.
+fn write_exactly_once(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    let exactly_once = |mode: &Option<String>| mode.as_deref() == Some("exactly_once");
+    if summary.messages.retried_attempts == 0
+        && !summary.instances.iter().any(|i| exactly_once(&i.processing))
+    {
+        return Ok(());
+    }
+    let kind = |name: &str| summary.log_kinds.get(name).copied().unwrap_or(0);
+    let modes: Vec<String> = summary
+        .instances
+        .iter()
+        .map(|instance| {
+            let mode = instance.processing.as_deref().unwrap_or("at_least_once");
+            format!("{} {}", escape_controls(&instance.instance_id), escape_controls(mode))
+        })
+        .collect();
+    writeln!(
+        out,
+        "exactly once: {} records (each counted once), {} retried attempts (read again after an \
+         aborted or unfinished transaction); transactions {} committed, {} aborted; {} fenced; \
+         modes: {}",
+        summary.messages.records,
+        summary.messages.retried_attempts,
+        kind("transaction_committed"),
+        kind("transaction_aborted"),
+        kind("fenced"),
+        modes.join(", ")
+    )
 }
 
 fn write_latency_and_dead_letters(summary: &Summary, out: &mut impl Write) -> io::Result<()> {

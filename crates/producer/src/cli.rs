@@ -80,8 +80,31 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
 
-    /// Create the topic (3 partitions) and the dead-letter topic (dlq.topic, 1 partition) if
-    /// they are missing, before producing
+    /// Send the events in Kafka transactions of --transaction-records records (or 1 s) each; a
+    /// read_committed reader sees them only once committed [env: PRODUCER_TRANSACTIONAL]
+    /// [config: producer.transactional]
+    #[arg(long)]
+    pub transactional: bool,
+
+    /// transactional.id of the producer (a second producer with the same id fences the first)
+    /// [env: PRODUCER_TRANSACTIONAL_ID] [config: producer.transactional_id] [default:
+    /// order-producer]
+    #[arg(long, value_name = "ID")]
+    pub transactional_id: Option<String>,
+
+    /// Records per transaction [env: PRODUCER_TRANSACTION_RECORDS] [config:
+    /// producer.transaction_records] [default: 100]
+    #[arg(long, value_name = "N")]
+    pub transaction_records: Option<u64>,
+
+    /// Share of transactions aborted on purpose, from 0 to 1; needs --transactional [env:
+    /// PRODUCER_ABORT_RATE] [config: producer.abort_rate] [default: 0]
+    #[arg(long, value_name = "F", value_parser = parse_share)]
+    pub abort_rate: Option<f64>,
+
+    /// Create the topic (3 partitions), the dead-letter topic (dlq.topic, 1 partition) and the
+    /// trackers' compacted status topic (tracker.status_topic, else order-status, 3 partitions)
+    /// if they are missing, before producing
     #[arg(long)]
     pub create_topics: bool,
 
@@ -102,6 +125,12 @@ impl Overrides for Cli {
         override_with(&mut settings.producer.poison_rate, self.poison_rate);
         override_with(&mut settings.producer.seed, self.seed.map(Some));
         override_with(&mut settings.producer.log_dir, self.log_dir.clone());
+        if self.transactional {
+            settings.producer.transactional = true;
+        }
+        override_with(&mut settings.producer.transactional_id, self.transactional_id.clone());
+        override_with(&mut settings.producer.transaction_records, self.transaction_records);
+        override_with(&mut settings.producer.abort_rate, self.abort_rate);
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use kafka::auth::{AuthWatch, Recorded};
-use models::health::producer::KafkaError as KafkaErrorEntry;
+use models::health::producer::{KafkaError as KafkaErrorEntry, TransactionTotals};
 use models::health::{ErrorThrottle, Throttled, Verdict};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
@@ -41,6 +41,8 @@ pub struct Counters {
     refused_fenced: AtomicU64,
     /// Failures not yet reported in the log.
     failures: Mutex<FailureWindow>,
+    /// What the transactions became (`producer.transactional` only).
+    transactions: Mutex<TransactionTotals>,
 }
 
 /// A consistent-enough reading of the counters.
@@ -146,6 +148,23 @@ impl Counters {
             Refusal::Fenced => &self.refused_fenced,
         }
         .fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts a transaction of `records` records that was committed (or aborted).
+    pub fn record_transaction(&self, records: u64, committed: bool) {
+        let mut totals = self.transactions.lock().unwrap_or_else(PoisonError::into_inner);
+        if committed {
+            totals.committed += 1;
+            totals.committed_records += records;
+        } else {
+            totals.aborted += 1;
+            totals.aborted_records += records;
+        }
+    }
+
+    /// What the transactions became so far.
+    pub fn transactions(&self) -> TransactionTotals {
+        *self.transactions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes the failures gathered since the last call, if any.

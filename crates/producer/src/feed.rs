@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::delivery::{Counters, DeliveryContext};
 use crate::events::{EventSource, OutgoingRecord};
 use crate::pace::Pace;
-use crate::{send, ProducerError, RunOptions, StopReason};
+use crate::{send, transactions, ProducerError, RunOptions, StopReason};
 
 /// Records sent between two yields to the runtime when the paced loop is behind schedule.
 const YIELD_EVERY: u64 = 1024;
@@ -48,6 +48,47 @@ pub(crate) async fn produce(
     match (finished.await, thread.join()) {
         (Ok(reason), Ok(())) => Ok(reason),
         _ => Err(ProducerError::Task("the flood thread panicked".to_owned())),
+    }
+}
+
+/// Sends records from `source` in Kafka transactions ([`crate::transactions`]), on a thread
+/// of its own whatever the pace: every transaction call blocks until the broker answers.
+pub(crate) async fn produce_in_transactions(
+    producer: &Arc<ThreadedProducer<DeliveryContext>>,
+    config: &config::Config,
+    source: EventSource,
+    options: &RunOptions,
+    counters: &Arc<Counters>,
+    stop: &CancellationToken,
+) -> Result<StopReason, ProducerError> {
+    use rand::SeedableRng;
+    let plan = transactions::Plan {
+        pace: options.pace,
+        count: options.count,
+        records_per_transaction: config.producer.transaction_records,
+        abort_rate: config.producer.abort_rate,
+        random: match config.producer.seed {
+            Some(seed) => rand::rngs::StdRng::seed_from_u64(seed),
+            None => rand::rngs::StdRng::from_os_rng(),
+        },
+    };
+    let transactional_id = config.producer.transactional_id.clone();
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new().name("order-transactions".to_owned()).spawn({
+        let (producer, counters, stop) = (Arc::clone(producer), Arc::clone(counters), stop.clone());
+        let topic = config.kafka.topic.clone();
+        move || {
+            let outcome = transactions::run(&producer, &topic, source, plan, &counters, &stop);
+            let _receiver_gone = done.send(outcome);
+        }
+    });
+    let thread = thread
+        .map_err(|error| ProducerError::Task(format!("cannot start the transactions thread: {error}")))?;
+    // The thread ends right after it answers (or panics), so joining it does not block.
+    match (finished.await, thread.join()) {
+        (Ok(Ok(reason)), Ok(())) => Ok(reason),
+        (Ok(Err(source)), Ok(())) => Err(ProducerError::Transaction { transactional_id, source }),
+        _ => Err(ProducerError::Task("the transactions thread panicked".to_owned())),
     }
 }
 

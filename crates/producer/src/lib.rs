@@ -24,6 +24,7 @@ pub mod health_log;
 pub mod pace;
 pub mod report;
 pub mod send;
+pub mod transactions;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -32,7 +33,9 @@ use std::time::{Duration, Instant};
 
 use config::Config;
 use kafka::auth::AuthWatch;
-use models::health::producer::{Mode, Started, Stopped, TornLineTerminated, AUTHENTICATION_FAILED};
+use models::health::producer::{
+    Mode, Started, Stopped, TornLineTerminated, TransactionTotals, AUTHENTICATION_FAILED,
+};
 use models::{OrderGenerator, PoisonKind};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::ThreadedProducer;
@@ -81,6 +84,16 @@ pub enum ProducerError {
     /// The broker refused the SASL login: no retry can fix that, so the run stops at once.
     #[error("{0}")]
     Authentication(String),
+    /// A transaction call failed in a way no abort recovers from (`--transactional`): another
+    /// producer with the same `transactional.id` fenced this one, or the broker does not
+    /// support transactions.
+    #[error("Kafka transaction failed (producer.transactional_id {transactional_id}): {source}")]
+    Transaction {
+        /// The `transactional.id`.
+        transactional_id: String,
+        /// The client's error.
+        source: KafkaError,
+    },
     /// The runtime or the signal handlers could not be started.
     #[error(transparent)]
     Start(#[from] StartError),
@@ -156,11 +169,18 @@ pub struct Summary {
     pub events_per_second: f64,
     /// Why it stopped.
     pub reason: StopReason,
+    /// With `--transactional`: the records and transactions committed and aborted.
+    pub transactions: Option<TransactionTotals>,
 }
 
 impl Summary {
     /// The totals of `counters` at the end of a run that took `elapsed`.
-    fn new(counters: &Snapshot, elapsed: Duration, reason: StopReason) -> Self {
+    fn new(
+        counters: &Snapshot,
+        elapsed: Duration,
+        reason: StopReason,
+        transactions: Option<TransactionTotals>,
+    ) -> Self {
         Summary {
             sent: counters.sent,
             acknowledged: counters.acknowledged,
@@ -172,6 +192,7 @@ impl Summary {
             elapsed,
             events_per_second: round_rate(per_second(counters.acknowledged, elapsed)),
             reason,
+            transactions,
         }
     }
 
@@ -223,7 +244,15 @@ impl fmt::Display for Summary {
             self.lost,
             self.elapsed.as_secs_f64(),
             self.events_per_second
-        )
+        )?;
+        if let Some(totals) = &self.transactions {
+            write!(
+                f,
+                "; transactions: {} records committed in {}, {} records aborted in {}",
+                totals.committed_records, totals.committed, totals.aborted_records, totals.aborted
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -257,10 +286,16 @@ pub async fn run(config: Config, options: RunOptions, shutdown: Shutdown) -> Res
     let stop = stop_on(trigger, &auth);
     log_start(&config, &options, &log);
     if options.create_topics {
-        let topics =
-            [(config.kafka.topic.as_str(), TOPIC_PARTITIONS), (config.dlq.topic.as_str(), DLQ_PARTITIONS)];
-        kafka::ensure_topics(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT, &auth).await?;
-        tracing::info!(topic = %config.kafka.topic, dlq_topic = %config.dlq.topic, "topics ready");
+        // The trackers' status topic too (compacted: the last status of each order is kept),
+        // under the name a tracker in exactly_once mode writes to unless told otherwise.
+        let status_topic = config.tracker.status_topic.as_deref().unwrap_or(config::DEFAULT_STATUS_TOPIC);
+        let topics: [kafka::TopicSpec<'_>; 3] = [
+            (config.kafka.topic.as_str(), TOPIC_PARTITIONS, &[]),
+            (config.dlq.topic.as_str(), DLQ_PARTITIONS, &[]),
+            (status_topic, TOPIC_PARTITIONS, kafka::COMPACTED),
+        ];
+        kafka::ensure_topics_with(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT, &auth).await?;
+        tracing::info!(topic = %config.kafka.topic, dlq_topic = %config.dlq.topic, status_topic, "topics ready");
     }
     let reporters = Reporters::start(&config, &options, &counters, &log);
     let broker_check = tokio::task::spawn_blocking({
@@ -270,15 +305,12 @@ pub async fn run(config: Config, options: RunOptions, shutdown: Shutdown) -> Res
     });
 
     let started = Instant::now();
-    let produced = feed::produce(
-        &producer,
-        &config.kafka.topic,
-        event_source(&config, &options),
-        &options,
-        &counters,
-        &stop,
-    )
-    .await;
+    let source = event_source(&config, &options);
+    let produced = if config.producer.transactional {
+        feed::produce_in_transactions(&producer, &config, source, &options, &counters, &stop).await
+    } else {
+        feed::produce(&producer, &config.kafka.topic, source, &options, &counters, &stop).await
+    };
     let mut reason = produced?;
     if auth.failure().is_some() {
         reason = StopReason::AuthenticationFailed;
@@ -298,7 +330,8 @@ pub async fn run(config: Config, options: RunOptions, shutdown: Shutdown) -> Res
     if failure.is_some() {
         reason = StopReason::AuthenticationFailed;
     }
-    let summary = Summary::new(&counters.snapshot(), elapsed, reason);
+    let transactions = config.producer.transactional.then(|| counters.transactions());
+    let summary = Summary::new(&counters.snapshot(), elapsed, reason, transactions);
     log_stop(&log, &summary, failure.as_deref());
     // Dropping the client purges what is left (already counted as lost) and joins its thread.
     // The check ends within a few seconds; it holds the last other handle.
@@ -465,6 +498,7 @@ fn log_stop(log: &HealthLog, summary: &Summary, failure: Option<&str>) {
         poison_sent: summary.poison_sent,
         elapsed_seconds: (summary.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
         events_per_second: summary.events_per_second,
+        transactions: summary.transactions,
     };
     log.write(&stopped, error);
     tracing::info!(
@@ -495,12 +529,21 @@ mod tests {
             elapsed: Duration::from_millis(2500),
             events_per_second: 3.6,
             reason: StopReason::CountReached,
+            transactions: None,
         };
         assert_eq!(
             summary.to_string(),
             "sent 10 (2 poison), acknowledged 9, failed 1, lost 1 in 2.50 s (4 events/s)"
         );
         assert_eq!(summary.shortfall().as_deref(), Some("1 records lost (sent but not acknowledged)"));
+        let totals = TransactionTotals { committed_records: 7, aborted_records: 2, committed: 3, aborted: 1 };
+        let transactional = Summary { transactions: Some(totals), ..summary };
+        assert!(
+            transactional
+                .to_string()
+                .ends_with("; transactions: 7 records committed in 3, 2 records aborted in 1"),
+            "{transactional}"
+        );
     }
 
     /// Records the broker refused are named with the reason, apart from those whose fate is
@@ -518,6 +561,7 @@ mod tests {
             elapsed: Duration::from_millis(500),
             events_per_second: 8.0,
             reason: StopReason::CountReached,
+            transactions: None,
         };
         assert_eq!(
             summary.to_string(),

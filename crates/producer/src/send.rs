@@ -36,6 +36,9 @@ pub fn client_config(config: &Config) -> ClientConfig {
     if !config.kafka.properties.contains_key("message.max.bytes") {
         client.set("message.max.bytes", MESSAGE_MAX_BYTES);
     }
+    if config.producer.transactional {
+        client.set("transactional.id", &config.producer.transactional_id);
+    }
     client
 }
 

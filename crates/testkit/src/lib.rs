@@ -268,6 +268,29 @@ impl Broker {
         command
     }
 
+    /// Every record of `topic` as kcat (an independent client: not this project's code, not
+    /// rust-rdkafka) reads it with `isolation.level` (`read_committed` or `read_uncommitted`),
+    /// from the start to the end of each partition (`-e`; with `read_committed` the end is
+    /// the last stable offset). One JSON object per record (kcat's `-J`: `partition`,
+    /// `offset`, `key`, `payload`, `headers`).
+    pub fn kcat_read(&self, topic: &str, isolation_level: &str) -> Result<Vec<serde_json::Value>> {
+        let output = self
+            .kcat()
+            .args(["-C", "-t", topic, "-o", "beginning", "-e", "-J", "-q"])
+            .arg("-X")
+            .arg(format!("isolation.level={isolation_level}"))
+            .output()
+            .context("running scripts/kcat.sh")?;
+        if !output.status.success() {
+            bail!("kcat failed reading {topic}: {}", String::from_utf8_lossy(&output.stderr));
+        }
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).with_context(|| format!("kcat printed {line:?}")))
+            .collect()
+    }
+
     /// The port the broker listens on.
     pub fn port(&self) -> u16 {
         self.port

@@ -209,3 +209,135 @@ pub async fn produce_orders(broker: &Broker, records: &[Record]) -> BTreeSet<(i6
     let acknowledged = broker.produce("orders", records).await.expect("records acknowledged");
     acknowledged.into_iter().map(|(partition, offset)| (i64::from(partition), offset)).collect()
 }
+
+/// A record's header as kcat's `-J` prints headers (a flat list of names and values).
+pub fn kcat_header<'a>(record: &'a Value, name: &str) -> Option<&'a str> {
+    let headers = record["headers"].as_array()?;
+    let at = headers.iter().step_by(2).position(|value| value == name)?;
+    headers.get(at * 2 + 1)?.as_str()
+}
+
+/// A record's (partition, offset) as kcat's `-J` prints them.
+fn kcat_position(record: &Value) -> (i64, i64) {
+    (record["partition"].as_i64().unwrap_or(-1), record["offset"].as_i64().unwrap_or(-1))
+}
+
+/// What an independent client (kcat, `read_committed`) finds in the topics the trackers
+/// write, against what the orders topic holds, counted by the place each effect names
+/// (the status record's `source_partition`/`source_offset`, the dead letter's
+/// `dlq.original.partition`/`dlq.original.offset`). Nothing comes from watermarks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EffectTally {
+    /// Committed records of the orders topic (what `read_committed` readers see).
+    pub committed: usize,
+    /// Records of aborted producer transactions (seen by `read_uncommitted` only).
+    pub aborted: usize,
+    /// Committed valid orders (no `poison_kind` header): each needs one status record.
+    pub valid: usize,
+    /// Committed poison pills: each needs one dead letter.
+    pub poison: usize,
+    /// Status records read.
+    pub status_records: usize,
+    /// Status records beyond the first for the same source record.
+    pub status_duplicates: usize,
+    /// Valid committed orders without a status record.
+    pub status_lost: usize,
+    /// Status records of records of aborted producer transactions (must be 0).
+    pub status_of_aborted: usize,
+    /// Dead letters read.
+    pub dead_letters: usize,
+    /// Dead letters beyond the first for the same source record.
+    pub dead_letter_duplicates: usize,
+    /// Committed poison pills without a dead letter.
+    pub dead_letters_lost: usize,
+    /// Dead letters of records of aborted producer transactions or of valid orders (must be 0).
+    pub dead_letters_unexpected: usize,
+}
+
+impl EffectTally {
+    /// Reads (every second, each read is four kcat runs) until every committed record has its
+    /// effect, or fails after `timeout`; returns the last tally.
+    pub fn wait_until_complete(
+        broker: &Broker,
+        orders_topic: &str,
+        status_topic: &str,
+        dlq_topic: &str,
+        timeout: std::time::Duration,
+    ) -> EffectTally {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let tally = EffectTally::read(broker, orders_topic, status_topic, dlq_topic);
+            if tally.status_lost == 0 && tally.dead_letters_lost == 0 {
+                return tally;
+            }
+            assert!(Instant::now() < deadline, "effects still missing after {timeout:?}: {tally:?}");
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+
+    /// Reads the orders topic (both isolation levels), `status_topic` and `dlq_topic` with
+    /// kcat and counts.
+    pub fn read(broker: &Broker, orders_topic: &str, status_topic: &str, dlq_topic: &str) -> EffectTally {
+        let read = |topic: &str, isolation: &str| {
+            broker.kcat_read(topic, isolation).unwrap_or_else(|error| panic!("kcat reads {topic}: {error:#}"))
+        };
+        let committed = read(orders_topic, "read_committed");
+        let everything = read(orders_topic, "read_uncommitted");
+        let status = read(status_topic, "read_committed");
+        let dead_letters = read(dlq_topic, "read_committed");
+        EffectTally::count(&committed, &everything, &status, &dead_letters)
+    }
+
+    /// The counts from the records kcat printed.
+    pub fn count(
+        committed: &[Value],
+        everything: &[Value],
+        status: &[Value],
+        dead_letters: &[Value],
+    ) -> EffectTally {
+        use std::collections::BTreeMap;
+        let committed_places: BTreeSet<(i64, i64)> = committed.iter().map(kcat_position).collect();
+        let aborted: BTreeSet<(i64, i64)> =
+            everything.iter().map(kcat_position).filter(|place| !committed_places.contains(place)).collect();
+        let (poison, valid): (Vec<&Value>, Vec<&Value>) =
+            committed.iter().partition(|record| kcat_header(record, "poison_kind").is_some());
+        let valid: BTreeSet<(i64, i64)> = valid.into_iter().map(kcat_position).collect();
+        let poison: BTreeSet<(i64, i64)> = poison.into_iter().map(kcat_position).collect();
+
+        let mut status_by_source: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+        for record in status {
+            let value: Value = record["payload"]
+                .as_str()
+                .and_then(|payload| serde_json::from_str(payload).ok())
+                .unwrap_or_else(|| panic!("a status record is JSON: {record}"));
+            let source = (
+                value["source_partition"].as_i64().unwrap_or(-1),
+                value["source_offset"].as_i64().unwrap_or(-1),
+            );
+            *status_by_source.entry(source).or_default() += 1;
+        }
+        let mut letters_by_source: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+        for letter in dead_letters {
+            let number = |name| kcat_header(letter, name).and_then(|text| text.parse().ok()).unwrap_or(-1);
+            *letters_by_source
+                .entry((number("dlq.original.partition"), number("dlq.original.offset")))
+                .or_default() += 1;
+        }
+        let beyond_the_first =
+            |counts: &BTreeMap<(i64, i64), usize>| counts.values().map(|count| count - 1).sum();
+        EffectTally {
+            committed: committed.len(),
+            aborted: aborted.len(),
+            valid: valid.len(),
+            poison: poison.len(),
+            status_records: status.len(),
+            status_duplicates: beyond_the_first(&status_by_source),
+            status_lost: valid.iter().filter(|place| !status_by_source.contains_key(place)).count(),
+            status_of_aborted: status_by_source.keys().filter(|place| aborted.contains(place)).count(),
+            dead_letters: dead_letters.len(),
+            dead_letter_duplicates: beyond_the_first(&letters_by_source),
+            dead_letters_lost: poison.iter().filter(|place| !letters_by_source.contains_key(place)).count(),
+            dead_letters_unexpected: letters_by_source.keys().filter(|place| !poison.contains(place)).count(),
+        }
+    }
+}

@@ -56,6 +56,11 @@ pub struct Options {
     /// [default: never]
     #[arg(long, value_name = "WHEN", value_parser = ["never", "batch"])]
     pub fsync: Option<String>,
+    /// Delivery guarantee: at_least_once, or exactly_once (reads read_committed; the dead
+    /// letters, status records and consumed offsets of a batch are committed in one Kafka
+    /// transaction) [env: TRACKER_PROCESSING] [default: at_least_once]
+    #[arg(long, value_name = "MODE", value_parser = ["at_least_once", "exactly_once"])]
+    pub processing: Option<String>,
     /// Log failures and skip them instead of sending them to the dead-letter topic
     #[arg(long)]
     pub no_dlq: bool,
@@ -78,6 +83,8 @@ impl Overrides for Options {
         override_with(&mut tracker.failure_rate, self.failure_rate);
         // clap accepts only the values Fsync parses.
         override_with(&mut tracker.fsync, self.fsync.as_deref().and_then(|when| when.parse().ok()));
+        // clap accepts only the values Processing parses.
+        override_with(&mut tracker.processing, self.processing.as_deref().and_then(|mode| mode.parse().ok()));
         override_with(&mut settings.retry.max_attempts, self.max_attempts);
         override_with(&mut settings.kafka.broker, self.broker.clone());
         override_with(&mut settings.kafka.topic, self.topic.clone());

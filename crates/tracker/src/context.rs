@@ -87,6 +87,13 @@ impl TrackerContext {
         self.brokers.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// Records offsets this instance committed another way than through the consumer (in a
+    /// Kafka transaction, `exactly_once`), as the commit callback does for its own commits.
+    pub fn note_committed(&self, offsets: impl IntoIterator<Item = (i32, i64)>) {
+        let mut committed = self.committed.lock().unwrap_or_else(PoisonError::into_inner);
+        committed.extend(offsets);
+    }
+
     /// Forgets what this instance committed on `partitions`: another instance may commit
     /// there while they are not ours, and a new broker lifetime starts its offsets again.
     fn forget_committed(&self, partitions: &[i32]) {
@@ -168,12 +175,43 @@ impl ConsumerContext for TrackerContext {
         // The partitions are still ours: store what is finished and commit it, so their next
         // owner starts right after the last message this instance handled.
         let stored = shared.flush_and_store(consumer);
-        let committed = match stored {
-            Ok(()) => match consumer.commit_consumer_state(CommitMode::Sync) {
-                Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
-                Err(error) => Err(error.to_string()),
-            },
-            Err(error) => Err(format!("cannot write the tracker files: {error}")),
+        let committed = if shared.transactions.is_some() {
+            // exactly_once: the open transaction ends before the partitions go, committed with
+            // its offsets (the group generation is still this one), or aborted; after an
+            // abort, partitions that stay are read again from its first records.
+            match stored {
+                Ok(()) => match crate::worker::end_transaction(&mut shared, consumer, "revocation") {
+                    Ok(rewind) => {
+                        for (partition, offset) in rewind.into_iter().filter(|(p, _)| !partitions.contains(p))
+                        {
+                            let topic = shared.identity.topic.clone();
+                            let _ =
+                                consumer.seek(&topic, partition, Offset::Offset(offset), CLUSTER_ID_TIMEOUT);
+                        }
+                        Ok(())
+                    }
+                    // The worker stops on it at its next step.
+                    Err(fatal) => Err(fatal.reason),
+                },
+                Err(error) => {
+                    if let Some(Ok(crate::transaction::Ended::Aborted { entry, error: why, .. })) = shared
+                        .transactions
+                        .as_mut()
+                        .map(|t| t.abort("revocation", "cannot write the tracker files"))
+                    {
+                        shared.log(&entry, Some(&why));
+                    }
+                    Err(format!("cannot write the tracker files: {error}"))
+                }
+            }
+        } else {
+            match stored {
+                Ok(()) => match consumer.commit_consumer_state(CommitMode::Sync) {
+                    Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
+                    Err(error) => Err(error.to_string()),
+                },
+                Err(error) => Err(format!("cannot write the tracker files: {error}")),
+            }
         };
         if let Err(error) = committed {
             let entry =

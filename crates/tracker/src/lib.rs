@@ -4,7 +4,12 @@
 //! them and moves a dead instance's partitions to the others. Each instance writes
 //! `tracker-<id>.events` (one line per message received) and `tracker-<id>.log` (its health).
 //!
-//! # Delivery guarantee: at least once
+//! # Delivery guarantee: at least once (default), or exactly once
+//!
+//! With `tracker.processing: exactly_once` the guarantee is the one of [`transaction`]: the
+//! tracker reads `read_committed`, and the status records, dead letters and consumed offsets
+//! of each batch are committed in one Kafka transaction. What follows is the default,
+//! `at_least_once`.
 //!
 //! Automatic offset storing is off. A message's offset is stored only after (1) its `.events`
 //! line has been written out of the process's buffers and (2) its processing has finished:
@@ -35,6 +40,7 @@ pub(crate) mod metrics;
 pub(crate) mod offsets;
 pub(crate) mod process;
 pub(crate) mod shared;
+pub(crate) mod transaction;
 pub(crate) mod worker;
 
 /// How the tracker judges one record (parse, then validate); `dlq redrive` checks a record
@@ -46,14 +52,16 @@ use std::time::Duration;
 
 use chrono::Utc;
 use config::Config;
+use config::Processing;
 use kafka::auth::{AuthContext, AuthWatch};
 use models::health::{
-    CommitFailed, KafkaError as KafkaErrorEntry, KafkaInitialised, Started, StopSummary, TornLineTerminated,
+    CommitFailed, Fenced, KafkaError as KafkaErrorEntry, KafkaInitialised, Started, StopSummary,
+    TornLineTerminated,
 };
 use rand::SeedableRng;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::producer::FutureProducer;
+use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use service::{Shutdown, StartError, StopProgress};
 use thiserror::Error;
@@ -95,6 +103,22 @@ pub enum TrackerError {
     /// The runtime or the signal handlers could not be started.
     #[error(transparent)]
     Start(#[from] StartError),
+    /// `exactly_once`: the status topic could not be created.
+    #[error("cannot create the status topic: {0}")]
+    StatusTopic(#[source] kafka::KafkaError),
+    /// `exactly_once`: the transactional producer could not be initialised
+    /// (`init_transactions`: no transaction coordinator answered in time, or the broker
+    /// refused). Tansu's memory engine accepts the call without keeping the guarantee: the
+    /// guarantee is Apache Kafka's.
+    #[error(
+        "cannot initialise Kafka transactions (tracker.processing: exactly_once needs a broker \
+         with transactions, such as Apache Kafka): {0}"
+    )]
+    Transactions(#[source] KafkaError),
+    /// `exactly_once`: another producer with this instance's `transactional.id` fenced it, or
+    /// the transactional producer failed for good.
+    #[error("{0}")]
+    Fenced(String),
 }
 
 impl service::Failure for TrackerError {
@@ -140,8 +164,34 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
     let consumer = create_consumer(&config, &instance_id, Arc::clone(&shared), auth.clone())
         .map_err(|error| log_fatal(&shared, error))?;
     let consumer = Arc::new(consumer);
-    let dlq = create_dlq_producer(&config, &instance_id, auth.clone())
+    let producer = create_dlq_producer(&config, &instance_id, auth.clone())
         .map_err(|error| log_fatal(&shared, error))?;
+    if let Some(status_topic) = config.tracker.status_topic() {
+        let topics: [kafka::TopicSpec<'_>; 1] = [(status_topic, STATUS_TOPIC_PARTITIONS, kafka::COMPACTED)];
+        kafka::ensure_topics_with(&config.kafka, &topics, STATUS_TOPIC_TIMEOUT, &auth)
+            .await
+            .map_err(|error| log_fatal(&shared, TrackerError::StatusTopic(error)))?;
+    }
+    if let (Processing::ExactlyOnce, Some(producer)) = (config.tracker.processing, &producer) {
+        let initialising = producer.clone();
+        let initialised = tokio::task::spawn_blocking(move || {
+            initialising.init_transactions(transaction::CALL_TIMEOUT.saturating_mul(3))
+        })
+        .await
+        // A panicked task is not one of librdkafka's errors; Canceled says it did not finish.
+        .unwrap_or(Err(KafkaError::Canceled));
+        initialised.map_err(|error| log_fatal(&shared, TrackerError::Transactions(error)))?;
+        shared.lock().unwrap_or_else(PoisonError::into_inner).transactions =
+            Some(transaction::Transactions::new(
+                producer.clone(),
+                transactional_id(&config, &instance_id),
+                config.kafka.topic.clone(),
+                config.tracker.transaction_records,
+                Duration::from_millis(config.tracker.transaction_max_ms),
+            ));
+    }
+    let status = config.tracker.status_topic().and(producer.clone());
+    let dlq = if config.dlq.enabled { producer } else { None };
     if let Err(source) = consumer.subscribe(&[&config.kafka.topic]) {
         return Err(TrackerError::Kafka { what: "subscription", source });
     }
@@ -165,8 +215,14 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
             token.cancel();
         });
     }
-    let mut worker =
-        Worker::new(config.clone(), Arc::clone(&shared), dlq, token, rand::rngs::StdRng::from_os_rng());
+    let mut worker = Worker::new(
+        config.clone(),
+        Arc::clone(&shared),
+        dlq,
+        status,
+        token,
+        rand::rngs::StdRng::from_os_rng(),
+    );
     // Asked beside the consumption, so that a slow or silent cluster delays nothing.
     let min_insync = Arc::clone(&worker.min_insync_replicas);
     let kafka_settings = config.kafka.clone();
@@ -186,6 +242,17 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
         Err(Halt::DeadLetter(reason)) => {
             let _ = shared.lock().unwrap_or_else(PoisonError::into_inner).files.flush();
             return Err(TrackerError::DeadLetter(reason));
+        }
+        Err(Halt::Fatal(fatal)) => {
+            let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            let entry = Fenced {
+                transactional_id: transactional_id(&config, &instance_id),
+                fenced: fatal.fenced,
+                transaction: fatal.transaction,
+            };
+            shared.log(&entry, Some(&fatal.reason));
+            let _ = shared.files.flush();
+            return Err(TrackerError::Fenced(fatal.reason));
         }
     }
     if let Some(failure) = auth.failure() {
@@ -236,13 +303,25 @@ fn log_kafka_initialised(shared: &Mutex<Shared>, config: &Config) {
         group_id: config.kafka.consumer_group.clone(),
         bootstrap_servers: config.kafka.broker.clone(),
         auto_offset_reset: config.kafka.auto_offset_reset.to_string(),
-        mode: "consumer group (competing consumers), at-least-once".to_owned(),
+        mode: match config.tracker.processing {
+            Processing::AtLeastOnce => "consumer group (competing consumers), at-least-once",
+            Processing::ExactlyOnce => {
+                "consumer group (competing consumers), exactly-once (Kafka transactions)"
+            }
+        }
+        .to_owned(),
         group_protocol: config.kafka.group_protocol.to_string(),
         session_timeout_ms: config.kafka.session_timeout_ms,
         commit_interval_ms: config.tracker.commit_interval_ms,
         dlq_enabled: config.dlq.enabled,
         dlq_topic: config.dlq.topic.clone(),
         cluster_id: shared.cluster_id().map(|id| id.to_string()),
+        processing: Some(config.tracker.processing.to_string()),
+        transactional_id: shared
+            .transactions
+            .as_ref()
+            .map(|transactions| transactions.transactional_id().to_owned()),
+        status_topic: config.tracker.status_topic().map(str::to_owned),
     };
     shared.log(&entry, None);
     let _ = shared.files.flush();
@@ -256,6 +335,11 @@ fn create_consumer(
 ) -> Result<TrackerConsumer, TrackerError> {
     let commit_interval = Duration::from_millis(config.tracker.commit_interval_ms);
     let mut client = kafka::consumer_config(&config.kafka, instance_id, commit_interval);
+    if config.tracker.processing == Processing::ExactlyOnce {
+        // Offsets are committed in the transactions; records of open or aborted transactions
+        // (a transactional producer's) are never read.
+        client.set("enable.auto.commit", "false").set("isolation.level", "read_committed");
+    }
     // Statistics carry committed offsets and high watermarks, for the lag in metrics entries.
     let statistics_ms = config.tracker.metrics_interval_ms.clamp(100, 5_000);
     if client.get("statistics.interval.ms").is_none() {
@@ -283,16 +367,33 @@ pub(crate) fn dlq_message_max_bytes(config: &Config) -> u64 {
         .unwrap_or(DLQ_MESSAGE_MAX_BYTES)
 }
 
-/// The dead-letter producer; its refused logins are recorded in `auth`, like the consumer's.
+/// Partitions of the status topic when the tracker creates it (as the orders topic's).
+const STATUS_TOPIC_PARTITIONS: i32 = 3;
+/// Longest wait for the status topic's creation.
+const STATUS_TOPIC_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The `transactional.id` of an instance in `exactly_once` mode: one per instance of a group,
+/// so that a restarted instance fences (and aborts the open transaction of) its predecessor.
+pub(crate) fn transactional_id(config: &Config, instance_id: &str) -> String {
+    format!("{}-{instance_id}", config.kafka.consumer_group)
+}
+
+/// The producer of dead letters and status records (transactional in `exactly_once` mode),
+/// when the tracker writes either; its refused logins are recorded in `auth`, like the
+/// consumer's.
 fn create_dlq_producer(
     config: &Config,
     instance_id: &str,
     auth: AuthWatch,
 ) -> Result<Option<FutureProducer<AuthContext>>, TrackerError> {
-    if !config.dlq.enabled {
+    let exactly_once = config.tracker.processing == Processing::ExactlyOnce;
+    if !config.dlq.enabled && config.tracker.status_topic().is_none() && !exactly_once {
         return Ok(None);
     }
     let mut client = kafka::producer_config(&config.kafka, &format!("{instance_id}-dlq"));
+    if exactly_once {
+        client.set("transactional.id", transactional_id(config, instance_id));
+    }
     // Dead letters keep the original payload, which may be close to the 1 MB default limit.
     if !config.kafka.properties.contains_key("message.max.bytes") {
         client.set("message.max.bytes", DLQ_MESSAGE_MAX_BYTES.to_string());
@@ -331,8 +432,16 @@ async fn stop(
         "the final commit did not finish: messages finished since the last commit will be \
          delivered again; the .log has no stop entry",
     );
+    let exactly_once = lock().transactions.is_some();
     let committed = match stored {
         Err(error) => Err(format!("cannot write the tracker files: {error}")),
+        // The last transaction: its audit lines were just written.
+        Ok(()) if exactly_once => {
+            let mut shared = lock();
+            worker::end_transaction(&mut shared, &*consumer, "shutdown")
+                .map(|_| ())
+                .map_err(|fatal| fatal.reason)
+        }
         Ok(()) => {
             let committing = Arc::clone(&consumer);
             let commit =
@@ -355,7 +464,12 @@ async fn stop(
     progress.set("the .log has no stop entry, and the consumer group was not left");
     worker.write_metrics(&consumer);
     let uptime = worker.started.elapsed().as_secs_f64();
-    let summary = worker.counters.stop_summary(signal, uptime, Utc::now());
+    let mut summary = worker.counters.stop_summary(signal, uptime, Utc::now());
+    if let Some(transactions) = &lock().transactions {
+        let (committed, aborted) = transactions.totals();
+        summary.total_transactions_committed = Some(committed);
+        summary.total_transactions_aborted = Some(aborted);
+    }
     {
         let mut shared = lock();
         shared.log(&summary, None);

@@ -192,6 +192,8 @@ impl Counters {
             total_messages_failed: self.failed,
             total_duplicates: self.duplicates,
             total_dlq_sent: self.dlq_sent,
+            total_transactions_committed: None,
+            total_transactions_aborted: None,
             final_success_rate_percent: success_rate_percent(self.processed, self.failed),
             shutdown_time: models::format_timestamp(shutdown_time),
         }

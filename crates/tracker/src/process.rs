@@ -116,6 +116,12 @@ impl<K: Eq + Hash + Clone> BoundedSet<K> {
         }
     }
 
+    /// Forgets every key.
+    pub fn clear(&mut self) {
+        self.members.clear();
+        self.arrival.clear();
+    }
+
     /// How many keys are remembered.
     #[cfg(test)]
     pub fn len(&self) -> usize {

@@ -16,6 +16,7 @@ use rdkafka::consumer::{Consumer, ConsumerContext};
 
 use crate::files::TrackerFiles;
 use crate::offsets::Offsets;
+use crate::transaction::Transactions;
 
 /// Who writes: the instance id and the topic it consumes.
 #[derive(Debug, Clone)]
@@ -46,6 +47,9 @@ pub(crate) struct Shared {
     /// Removes the configuration's secrets from every `.log` entry (librdkafka's error texts
     /// can repeat them).
     redactor: Redactor,
+    /// `exactly_once`: the open transaction and its producer. Offsets are then committed in
+    /// the transactions and never stored in the consumer ([`Shared::store_written`] skips).
+    pub transactions: Option<Transactions>,
 }
 
 impl Shared {
@@ -59,6 +63,7 @@ impl Shared {
             cluster_id: None,
             closed: false,
             redactor,
+            transactions: None,
         }
     }
 
@@ -165,7 +170,12 @@ impl Shared {
     /// Stores the offsets of the batches already written.
     fn store_written<C: ConsumerContext, K: Consumer<C>>(&mut self, consumer: &K) -> std::io::Result<()> {
         let written = self.files.events.written()?;
-        for (partition, offset) in self.offsets.store(written) {
+        let storable = self.offsets.store(written);
+        if self.transactions.is_some() {
+            // exactly_once: the offsets go into the transactions, never into the consumer.
+            return Ok(());
+        }
+        for (partition, offset) in storable {
             // Fails only for a partition just revoked: its new owner reads the message again.
             if let Err(error) = consumer.store_offset(&self.identity.topic, partition, offset) {
                 tracing::debug!(partition, offset, %error, "offset not stored");

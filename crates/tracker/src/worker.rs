@@ -7,6 +7,12 @@
 //! its offset nor a later one of its partition is stored, and it is delivered again after a
 //! restart.
 //!
+//! With `tracker.processing: exactly_once` each message also belongs to the open Kafka
+//! transaction ([`crate::transaction`]): its status record and dead letter are sent in it, and
+//! the transaction is committed with the consumed offsets when it is full or old enough
+//! ([`end_transaction`]). A transaction that had to be aborted sends the consumer back to its
+//! first offsets, so its records are read, audited and processed again.
+//!
 //! A dead-letter topic that refuses a failed message is tried [`DLQ_SEND_ATTEMPTS`] times with
 //! a growing pause; then the loop stops with [`Halt::DeadLetter`] and the tracker exits 1. The
 //! message is not finished, so neither its offset nor any later one of its partition is
@@ -25,13 +31,14 @@ use models::health::{
     OutOfOrder, ProcessingFailed, RetryScheduled, ValidationFailed,
 };
 use models::kept::KeptRecord;
-use models::{OrderEvent, OrderStatus};
+use models::{OrderEvent, OrderStatus, OrderStatusRecord};
 use rand::rngs::StdRng;
 use rand::Rng;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::BorrowedMessage;
-use rdkafka::producer::FutureProducer;
-use rdkafka::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{Message, Offset};
 use retry::{decide, Backoff, Decision, Failure};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +48,7 @@ use crate::context::TrackerContext;
 use crate::metrics::{ClusterView, Counters, RateWindow};
 use crate::process::{BoundedSet, Inspection, OrderBook};
 use crate::shared::Shared;
+use crate::transaction::{Ended, Fatal};
 use crate::{cluster, cut, dlq};
 
 /// The consumer type of the tracker.
@@ -60,6 +68,12 @@ pub const DLQ_SEND_ATTEMPTS: u32 = 5;
 /// Pause after the first failed send of a dead letter; it doubles after each further one
 /// (1, 2, 4, 8 s).
 const DLQ_FIRST_PAUSE: Duration = Duration::from_secs(1);
+/// Pause before a status record is offered again: after a full queue (`exactly_once`), or a
+/// refusal (`at_least_once`, where the record must be acknowledged before its offset is
+/// stored).
+const STATUS_RETRY_PAUSE: Duration = Duration::from_millis(50);
+/// Longest wait for a seek back to the start of an aborted transaction.
+const SEEK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where `message` comes from, for `.log` entries about it.
 fn position(message: &BorrowedMessage<'_>) -> MessagePosition {
@@ -89,6 +103,42 @@ pub enum Halt {
     Files(std::io::Error),
     /// A failed message could not be dead-lettered in [`DLQ_SEND_ATTEMPTS`] sends.
     DeadLetter(String),
+    /// `exactly_once`: the transactional producer was fenced or failed for good.
+    Fatal(Fatal),
+}
+
+impl From<Fatal> for Halt {
+    fn from(fatal: Fatal) -> Self {
+        Halt::Fatal(fatal)
+    }
+}
+
+/// Ends the open transaction (`exactly_once`): commits it with its consumed offsets, or
+/// aborts it when the commit fails, and writes the `.log` entry. The caller has written the
+/// audit lines out ([`Shared::flush_and_store`]). Returns, after an abort, per partition the
+/// offset to read again from; nothing after a commit. `during`: `batch`, `revocation` or
+/// `shutdown`.
+pub(crate) fn end_transaction<K: Consumer<TrackerContext>>(
+    shared: &mut Shared,
+    consumer: &K,
+    during: &str,
+) -> Result<std::collections::BTreeMap<i32, i64>, Fatal> {
+    let Some(transactions) = shared.transactions.as_mut() else { return Ok(Default::default()) };
+    match transactions.commit(consumer, during)? {
+        Ended::Nothing => Ok(Default::default()),
+        Ended::Committed(entry) => {
+            // For the metrics entries: what the group has committed (no commit callback runs
+            // for offsets committed in a transaction).
+            consumer.context().note_committed(entry.offsets.iter().map(|o| (o.partition, o.offset)));
+            shared.log(&entry, None);
+            Ok(Default::default())
+        }
+        Ended::Aborted { entry, error, rewind } => {
+            tracing::warn!(transaction = entry.transaction, records = entry.records, %error, "transaction aborted; its records are read again");
+            shared.log(&entry, Some(&error));
+            Ok(rewind)
+        }
+    }
 }
 
 impl From<std::io::Error> for Halt {
@@ -103,6 +153,12 @@ pub struct Worker {
     pub shared: Arc<Mutex<Shared>>,
     /// Dead-letter producer; `None` when `dlq.enabled` is false.
     pub dlq: Option<FutureProducer<AuthContext>>,
+    /// Producer of status records (the same client as `dlq`); `None` when the tracker writes
+    /// none (`tracker.status_topic`).
+    status: Option<FutureProducer<AuthContext>>,
+    /// Transactions aborted so far, as last seen: when the count moves, the event ids
+    /// remembered for duplicate detection are forgotten (their effects were not committed).
+    aborts_seen: u64,
     /// Counters of this run.
     pub counters: Counters,
     /// Fired by SIGINT/SIGTERM.
@@ -129,6 +185,7 @@ impl Worker {
         config: Config,
         shared: Arc<Mutex<Shared>>,
         dlq: Option<FutureProducer<AuthContext>>,
+        status: Option<FutureProducer<AuthContext>>,
         shutdown: CancellationToken,
         random: StdRng,
     ) -> Self {
@@ -144,6 +201,8 @@ impl Worker {
             instance_id,
             shared,
             dlq,
+            status,
+            aborts_seen: 0,
             counters: Counters::default(),
             shutdown,
             started,
@@ -178,17 +237,53 @@ impl Worker {
                     let mut shared = self.shared();
                     shared.set_cluster_id(cluster_id);
                     shared.hand_off(consumer)?;
+                    if let Some(fatal) = shared.transactions.as_ref().and_then(|t| t.fatal()) {
+                        return Err(Halt::Fatal(fatal.clone()));
+                    }
+                    drop(shared);
+                    self.end_transaction_if_due(consumer)?;
                 }
                 _ = metrics_tick.tick() => self.write_metrics(consumer),
                 received = consumer.recv() => match received {
                     Ok(message) => {
-                        if let Outcome::Unhandled(reason) = self.handle(&message).await {
+                        self.forget_seen_events_after_an_abort();
+                        let exactly_once = {
+                            let mut shared = self.shared();
+                            match shared.transactions.as_mut() {
+                                Some(transactions) => {
+                                    transactions.receive(message.partition(), message.offset())?;
+                                    true
+                                }
+                                None => false,
+                            }
+                        };
+                        let outcome = self.handle(&message).await;
+                        if exactly_once {
+                            if let Outcome::Unhandled(_) = outcome {
+                                self.abort_transaction("halt");
+                            } else if outcome == Outcome::Abandoned {
+                                // Cut short by shutdown, perhaps after its dead letter went into
+                                // the transaction: none of the transaction may be committed.
+                                self.abort_transaction("shutdown");
+                            } else if outcome == Outcome::Finished {
+                                if let Some(transactions) = self.shared().transactions.as_mut() {
+                                    transactions.finish(message.partition(), message.offset());
+                                }
+                            }
+                        }
+                        if let Outcome::Unhandled(reason) = outcome {
+                            // A fenced producer refuses dead letters too: say the cause.
+                            if let Some(fatal) = self.shared().transactions.as_ref().and_then(|t| t.fatal()) {
+                                return Err(Halt::Fatal(fatal.clone()));
+                            }
                             return Err(Halt::DeadLetter(reason));
                         }
                         let mut shared = self.shared();
                         if shared.wants_flush() {
                             shared.hand_off(consumer)?;
                         }
+                        drop(shared);
+                        self.end_transaction_if_due(consumer)?;
                     }
                     Err(error) => {
                         let text = error.to_string();
@@ -196,6 +291,50 @@ impl Worker {
                     }
                 },
             }
+        }
+    }
+
+    /// `exactly_once`: commits the open transaction if it is full or old enough, writing its
+    /// audit lines out first; after an abort, goes back to its first records.
+    fn end_transaction_if_due(&mut self, consumer: &TrackerConsumer) -> Result<(), Halt> {
+        let mut shared = self.shared();
+        if !shared.transactions.as_ref().is_some_and(|transactions| transactions.due()) {
+            return Ok(());
+        }
+        shared.flush_and_store(consumer)?;
+        let rewind = end_transaction(&mut shared, consumer, "batch")?;
+        let topic = shared.identity.topic.clone();
+        drop(shared);
+        for (partition, offset) in rewind {
+            if let Err(error) = consumer.seek(&topic, partition, Offset::Offset(offset), SEEK_TIMEOUT) {
+                // A partition revoked meanwhile: its next owner reads from the committed offset.
+                tracing::debug!(partition, offset, %error, "no seek back after the abort");
+            }
+        }
+        self.forget_seen_events_after_an_abort();
+        Ok(())
+    }
+
+    /// `exactly_once`: aborts the open transaction before the tracker stops on an error.
+    fn abort_transaction(&mut self, during: &str) {
+        let mut shared = self.shared();
+        let aborted = match shared.transactions.as_mut() {
+            Some(transactions) => transactions.abort(during, "the tracker stops"),
+            None => return,
+        };
+        if let Ok(Ended::Aborted { entry, error, .. }) = aborted {
+            shared.log(&entry, Some(&error));
+        }
+    }
+
+    /// The event ids remembered since an aborted transaction began were not committed: after an
+    /// abort (here or in a revocation) the records are read again and must not be taken for
+    /// duplicates. All are forgotten, the simplest rule that is never wrong.
+    fn forget_seen_events_after_an_abort(&mut self) {
+        let aborted = self.shared().transactions.as_ref().map_or(0, |transactions| transactions.totals().1);
+        if aborted != self.aborts_seen {
+            self.aborts_seen = aborted;
+            self.seen_events.clear();
         }
     }
 
@@ -262,9 +401,11 @@ impl Worker {
         };
         let mut shared = self.shared();
         let cluster_id = shared.cluster_id().cloned();
+        let transaction = shared.transactions.as_ref().and_then(|t| t.current()).map(str::to_owned);
         let entry = inspection
             .audit_entry(&timestamp, &self.instance_id, origin)
             .with_cluster_id(cluster_id.as_deref())
+            .with_transaction(transaction.as_deref())
             .with_headers(headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())));
         entry.write_line(shared.files.events.buffer());
     }
@@ -305,6 +446,9 @@ impl Worker {
             let failure = match self.attempt().await {
                 None => return Outcome::Abandoned,
                 Some(Ok(())) => {
+                    if !self.write_status(message, event).await {
+                        return Outcome::Abandoned;
+                    }
                     self.apply(message, event, redrive);
                     return Outcome::Finished;
                 }
@@ -357,6 +501,69 @@ impl Worker {
             return Some(Err(Failure::Transient { kind: "processing", reason }));
         }
         Some(Ok(()))
+    }
+
+    /// Writes the order's status record to the status topic, when the tracker writes one:
+    /// in the open transaction (`exactly_once`; its commit waits for the acknowledgement), or
+    /// acknowledged before this returns (`at_least_once`, tried again until it is). False when
+    /// shutdown cut it short.
+    async fn write_status(&self, message: &BorrowedMessage<'_>, event: &OrderEvent) -> bool {
+        let (Some(producer), Some(topic)) = (&self.status, self.config.tracker.status_topic()) else {
+            return true;
+        };
+        let key = event.order.order_id.to_string();
+        let value = OrderStatusRecord::of(event, message.partition(), message.offset()).to_json();
+        let exactly_once = self.shared().transactions.is_some();
+        loop {
+            let record = FutureRecord::<str, [u8]>::to(topic).key(&key).payload(&value);
+            let error = if exactly_once {
+                let queue_full = {
+                    let mut shared = self.shared();
+                    let Some(transactions) = shared.transactions.as_mut() else { return true };
+                    match producer.send_result(record) {
+                        // The delivery is awaited by the commit, which fails if it failed.
+                        Ok(_delivery) => {
+                            transactions.status_sent();
+                            false
+                        }
+                        Err((
+                            rdkafka::error::KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull),
+                            _,
+                        )) => true,
+                        // Refused for good (a fenced producer, a record too large): the
+                        // transaction cannot commit; it is aborted at the next step and its
+                        // records read again.
+                        Err((error, _)) => {
+                            transactions
+                                .doom(format!("status record of order {key} not sent to {topic}: {error}"));
+                            false
+                        }
+                    }
+                };
+                if !queue_full {
+                    return true;
+                }
+                if !self.sleep(STATUS_RETRY_PAUSE).await {
+                    return false;
+                }
+                continue;
+            } else {
+                match producer.send(record, DLQ_QUEUE_TIMEOUT).await {
+                    Ok(_) => return true,
+                    Err((error, _)) => error.to_string(),
+                }
+            };
+            let text = format!("status record of order {key} not sent to {topic}: {error}");
+            {
+                let mut shared = self.shared();
+                shared.log_rate_limited(KafkaError::reported_by("status"), &text);
+                // Out now: the loop is not back at its flush tick while it tries again.
+                let _reported_by_the_next_hand_off = shared.files.log.hand_off();
+            }
+            if !self.sleep(STATUS_RETRY_PAUSE).await {
+                return false;
+            }
+        }
     }
 
     /// What processing an order means here: lifecycle bookkeeping and revenue.
@@ -454,7 +661,14 @@ impl Worker {
                 Ok(receipt) => {
                     self.counters.failed += 1;
                     self.counters.dlq_sent += 1;
-                    let cluster_id = self.shared().cluster_id().map(|id| id.to_string());
+                    let (cluster_id, transaction) = {
+                        let mut shared = self.shared();
+                        let transaction = shared.transactions.as_mut().and_then(|transactions| {
+                            transactions.dead_letter_sent();
+                            transactions.current().map(str::to_owned)
+                        });
+                        (shared.cluster_id().map(|id| id.to_string()), transaction)
+                    };
                     if let (Some(cutting), Some(cut)) = (&cutting, &cut_letter) {
                         let entry = DlqCut {
                             message: position(message),
@@ -484,6 +698,7 @@ impl Worker {
                         event_id: event.map(|event| event.event_id),
                         redrive_count: redrive,
                         cluster_id,
+                        transaction,
                     };
                     self.shared().log(&entry, Some(failure.reason()));
                     return Outcome::Finished;

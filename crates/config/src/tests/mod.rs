@@ -55,12 +55,20 @@ fn every_documented_variable_is_applied() {
         ("PRODUCER_INTERVAL_MS", "10"),
         ("PRODUCER_POISON_RATE", "0.5"),
         ("PRODUCER_LOG_DIR", "/tmp/p"),
+        ("PRODUCER_TRANSACTIONAL", "true"),
+        ("PRODUCER_TRANSACTIONAL_ID", "tx-1"),
+        ("PRODUCER_TRANSACTION_RECORDS", "50"),
+        ("PRODUCER_ABORT_RATE", "0.2"),
         ("TRACKER_INSTANCE_ID", "instance-9"),
         ("TRACKER_LOG_DIR", "/tmp/t"),
         ("TRACKER_METRICS_INTERVAL_MS", "1000"),
         ("TRACKER_PROCESSING_DELAY_MS", "5"),
         ("TRACKER_FAILURE_RATE", "0.25"),
         ("TRACKER_FSYNC", "batch"),
+        ("TRACKER_PROCESSING", "exactly_once"),
+        ("TRACKER_TRANSACTION_RECORDS", "20"),
+        ("TRACKER_TRANSACTION_MAX_MS", "250"),
+        ("TRACKER_STATUS_TOPIC", "status"),
         ("RETRY_MAX_ATTEMPTS", "4"),
         ("RETRY_INITIAL_DELAY_MS", "20"),
         ("RETRY_MULTIPLIER", "3"),
@@ -87,6 +95,12 @@ fn every_documented_variable_is_applied() {
     assert_eq!((c.tracker.metrics_interval_ms, c.tracker.processing_delay_ms), (1000, 5));
     assert_eq!(c.tracker.failure_rate, 0.25);
     assert_eq!(c.tracker.fsync, crate::Fsync::Batch);
+    assert!(c.producer.transactional);
+    assert_eq!(c.producer.transactional_id, "tx-1");
+    assert_eq!((c.producer.transaction_records, c.producer.abort_rate), (50, 0.2));
+    assert_eq!(c.tracker.processing, crate::Processing::ExactlyOnce);
+    assert_eq!((c.tracker.transaction_records, c.tracker.transaction_max_ms), (20, 250));
+    assert_eq!(c.tracker.status_topic(), Some("status"));
     assert_eq!((c.retry.max_attempts, c.retry.initial_delay_ms, c.retry.max_delay_ms), (4, 20, 40));
     assert_eq!(c.retry.multiplier, 3.0);
     assert!(!c.dlq.enabled);
@@ -428,4 +442,19 @@ fn flags_given_win_over_the_environment_and_the_file_and_the_others_change_nothi
     let flags = Flags { file: None, topic: None, interval_ms: Some(0) };
     let error = error_text(load_with(&flags, &env(&[])));
     assert!(error.contains("producer.interval_ms"), "a bad flag value names its key: {error}");
+}
+
+#[test]
+fn an_abort_rate_needs_transactions_and_exactly_once_writes_order_status() {
+    let text = error_text(yaml("producer:\n  abort_rate: 0.1\n").and_then(Settings::validate));
+    assert!(text.contains("producer.abort_rate") && text.contains("producer.transactional"), "{text}");
+    assert!(yaml("producer:\n  abort_rate: 0.1\n  transactional: true\n").unwrap().validate().is_ok());
+    let text = error_text(yaml("tracker:\n  processing: twice\n"));
+    assert!(text.contains("twice"), "{text}");
+    let at_least_once = Settings::default().validate().unwrap();
+    assert_eq!(at_least_once.tracker.status_topic(), None, "the default writes no status records");
+    let exactly_once = yaml("tracker:\n  processing: exactly_once\n").unwrap().validate().unwrap();
+    assert_eq!(exactly_once.tracker.status_topic(), Some("order-status"));
+    let text = error_text(yaml("tracker:\n  status_topic: orders\n").and_then(Settings::validate));
+    assert!(text.contains("tracker.status_topic"), "{text}");
 }

@@ -114,6 +114,25 @@ pub struct Stopped {
     pub elapsed_seconds: f64,
     /// Acknowledged per second over the run.
     pub events_per_second: f64,
+    /// With `producer.transactional` only: what the transactions became.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactions: Option<TransactionTotals>,
+}
+
+/// Records and transactions of a transactional run, committed and aborted apart: a
+/// `read_committed` reader sees the committed records only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TransactionTotals {
+    /// Records in committed transactions.
+    pub committed_records: u64,
+    /// Records in aborted transactions (on purpose, `producer.abort_rate`, or after a failed
+    /// commit).
+    pub aborted_records: u64,
+    /// Transactions committed.
+    pub committed: u64,
+    /// Transactions aborted.
+    pub aborted: u64,
 }
 
 /// The stop reason that makes the stop entry an ERROR.

@@ -48,6 +48,14 @@ log_kinds! {
     DuplicateSkipped = "duplicate_skipped", Warn, "Duplicate event skipped";
     /// An order event arrived after a later state of the same order.
     OutOfOrder = "out_of_order", Warn, "Order event out of lifecycle order";
+    /// `exactly_once`: a transaction (status records, dead letters and the consumed offsets
+    /// of a batch) was committed.
+    TransactionCommitted = "transaction_committed", Info, "Transaction committed";
+    /// `exactly_once`: a transaction was aborted; its records are read again.
+    TransactionAborted = "transaction_aborted", Warn, "Transaction aborted";
+    /// `exactly_once`: another producer with this instance's `transactional.id` fenced it; the
+    /// instance stops.
+    Fenced = "fenced", Error, "Instance fenced";
     /// The process stopped: signal and totals.
     Stopped = "stopped", Info, "Tracker stopped";
 }
@@ -70,6 +78,9 @@ entries! { LogKind:
     DlqCut => DlqCut,
     DuplicateSkipped => DuplicateSkipped,
     OutOfOrder => OutOfOrder,
+    TransactionCommitted => TransactionCommitted,
+    TransactionAborted => TransactionAborted,
+    Fenced => Fenced,
     StopSummary => Stopped,
 }
 
@@ -129,6 +140,76 @@ pub struct KafkaInitialised {
     pub dlq_topic: String,
     /// The cluster id of the broker (its lifetime), `None` if it did not tell in time.
     pub cluster_id: Option<String>,
+    /// `tracker.processing`: `at_least_once` or `exactly_once` (absent in files of older
+    /// versions, which were at-least-once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processing: Option<String>,
+    /// `exactly_once`: the producer's `transactional.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transactional_id: Option<String>,
+    /// The compacted topic of order statuses, when the tracker writes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_topic: Option<String>,
+}
+
+/// `metadata` of a [`LogKind::TransactionCommitted`] entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TransactionCommitted {
+    /// The transaction, as the `transaction` field of its audit lines names it.
+    pub transaction: String,
+    /// Records consumed in it (their audit lines carry `transaction`).
+    pub records: u64,
+    /// Status records written in it.
+    pub status_records: u64,
+    /// Dead letters written in it.
+    pub dead_letters: u64,
+    /// The offsets committed with it: per partition, the next offset to read.
+    pub offsets: Vec<PartitionOffset>,
+    /// From its first record to the broker's acknowledgement of the commit.
+    pub duration_ms: u64,
+    /// Transactions committed by this run so far, this one included.
+    pub total_committed: u64,
+}
+
+/// One partition's offset in a [`TransactionCommitted`] entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PartitionOffset {
+    /// The partition of the orders topic.
+    pub partition: i32,
+    /// The next offset to read there.
+    pub offset: i64,
+}
+
+/// `metadata` of a [`LogKind::TransactionAborted`] entry; the error text says why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TransactionAborted {
+    /// The transaction, as the `transaction` field of its audit lines names it.
+    pub transaction: String,
+    /// Records consumed in it: they are read again (by this instance after a seek, or by the
+    /// partition's next owner), and their effects written again in a later transaction.
+    pub records: u64,
+    /// When it ended: `batch` (a full or old transaction whose commit failed), `revocation`,
+    /// `shutdown` or `halt` (the tracker stops on an error).
+    pub during: String,
+    /// Transactions aborted by this run so far, this one included.
+    pub total_aborted: u64,
+}
+
+/// `metadata` of a [`LogKind::Fenced`] entry; the error text is the broker's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Fenced {
+    /// The `transactional.id` another producer took over.
+    pub transactional_id: String,
+    /// True when another producer took the `transactional.id` over; false for another fatal
+    /// error of the transactional producer (the instance stops all the same).
+    pub fenced: bool,
+    /// The open transaction, lost with the fencing (its records are read again elsewhere).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
 }
 
 /// `metadata` of a [`LogKind::PartitionsAssigned`] entry.
@@ -383,6 +464,11 @@ pub struct DlqSent {
     /// when the broker gave none, and in entries written before the field existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<String>,
+    /// `exactly_once`: the transaction the dead letter was written in; it is visible to
+    /// `read_committed` readers only if that transaction's `transaction_committed` entry
+    /// follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
 }
 
 /// `metadata` of a [`LogKind::DlqFailed`] entry.
@@ -492,6 +578,12 @@ pub struct StopSummary {
     pub total_duplicates: u64,
     /// Messages dead-lettered.
     pub total_dlq_sent: u64,
+    /// `exactly_once`: transactions committed (absent with `at_least_once`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_transactions_committed: Option<u64>,
+    /// `exactly_once`: transactions aborted (absent with `at_least_once`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_transactions_aborted: Option<u64>,
     /// processed / (processed + failed), in percent.
     pub final_success_rate_percent: f64,
     /// When the tracker stopped.

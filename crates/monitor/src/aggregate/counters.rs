@@ -122,6 +122,8 @@ pub(super) struct Instance {
     pub(super) invalid: u64,
     /// `.log` entries per kind.
     pub(super) log_kinds: BTreeMap<String, u64>,
+    /// `tracker.processing` from the latest `kafka_initialised` entry.
+    pub(super) processing: Option<String>,
     /// Time of the metrics or stop entry `current_run` comes from.
     pub(super) counters_time_ms: Option<i64>,
     /// The latest metrics entry, as written.
@@ -156,6 +158,7 @@ impl Instance {
             validation_errors: 0,
             invalid: 0,
             log_kinds: BTreeMap::new(),
+            processing: None,
             counters_time_ms: None,
             last_metrics: None,
             earlier_runs: Counters::ZERO,

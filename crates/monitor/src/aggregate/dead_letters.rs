@@ -266,6 +266,7 @@ mod tests {
             event_id: None,
             redrive_count,
             cluster_id: cluster_id.map(str::to_owned),
+            transaction: None,
         };
         let mut out = Vec::new();
         HealthEntry::of(time, Some("i"), &sent).with_error(reason).write_line(&mut out);

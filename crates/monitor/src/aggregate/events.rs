@@ -104,7 +104,7 @@ impl Aggregator {
                 self.partitions.entry(key).or_default()
             }
         };
-        offsets.record(event.kafka_offset, instance_id);
+        offsets.record(event.kafka_offset, instance_id, event.transaction.is_some());
     }
 
     fn record_order(&mut self, instance_id: &str, event: &EventsLine<'_>, valid: bool) {

@@ -62,6 +62,9 @@ pub(super) struct EventsLine<'a> {
     pub(super) kafka_partition: i64,
     pub(super) kafka_offset: i64,
     pub(super) deserialized: bool,
+    /// `exactly_once` trackers only: the Kafka transaction of the reception.
+    #[serde(borrow, default)]
+    pub(super) transaction: Option<Text<'a>>,
     #[serde(borrow, default)]
     pub(super) order_id: Option<Text<'a>>,
     #[serde(borrow, default)]

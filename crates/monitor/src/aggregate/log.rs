@@ -84,6 +84,12 @@ impl Aggregator {
                 instance.counters_time_ms = time_ms;
                 instance.partition_metrics.clear();
             }
+            "kafka_initialised" => {
+                let initialised: Option<models::health::KafkaInitialised> =
+                    serde_json::from_str(metadata).ok();
+                instance.processing =
+                    initialised.and_then(|entry| entry.processing).map(|mode| kept(&mode).into_owned());
+            }
             "partitions_assigned" => {
                 let change: PartitionsAssigned = serde_json::from_str(metadata).unwrap_or_default();
                 instance.partitions = change.partitions;

@@ -5,6 +5,12 @@
 //! and those are new messages, not duplicates of the old ones. Lines without a cluster id
 //! (files written before the field existed) count as one unknown lifetime.
 //!
+//! A line written by a tracker in `exactly_once` mode names its Kafka transaction: an offset
+//! seen again on such a line is a **retried attempt**, not a duplicate delivery. Committed
+//! offsets are never read again, so the earlier line belonged to a transaction that was aborted
+//! or never finished (a crash): its effects were not committed, and this attempt's are. Each
+//! record is counted once (distinct offsets) and the attempts are shown apart.
+//!
 //! Offsets are kept as a set of disjoint ranges, so memory follows the number of gaps, not
 //! the number of messages.
 
@@ -30,14 +36,17 @@ const GAPS_SHOWN: usize = 3;
 pub(super) struct PartitionOffsets {
     received: u64,
     duplicates: u64,
+    /// Repeats on lines of an `exactly_once` tracker (see the module documentation).
+    retried_attempts: u64,
     /// Disjoint, non-adjacent ranges of offsets seen: start → end, both included.
     ranges: BTreeMap<i64, i64>,
     readers: Vec<String>,
 }
 
 impl PartitionOffsets {
-    /// Records one delivery of `offset` read by `instance_id`.
-    pub(super) fn record(&mut self, offset: i64, instance_id: &str) {
+    /// Records one delivery of `offset` read by `instance_id`; `in_transaction` when its line
+    /// names a Kafka transaction (`exactly_once`).
+    pub(super) fn record(&mut self, offset: i64, instance_id: &str, in_transaction: bool) {
         self.received += 1;
         if !self.readers.iter().any(|reader| reader == instance_id) && self.readers.len() < MAX_READERS {
             self.readers.push(instance_id.to_owned());
@@ -45,7 +54,11 @@ impl PartitionOffsets {
         let before = self.ranges.range(..=offset).next_back().map(|(&start, &end)| (start, end));
         if let Some((_, end)) = before {
             if offset <= end {
-                self.duplicates += 1;
+                if in_transaction {
+                    self.retried_attempts += 1;
+                } else {
+                    self.duplicates += 1;
+                }
                 return;
             }
         }
@@ -89,6 +102,7 @@ impl PartitionOffsets {
             first_offset: self.ranges.keys().next().copied(),
             last_offset: self.ranges.values().next_back().copied(),
             duplicates: self.duplicates,
+            retried_attempts: self.retried_attempts,
             missing_offsets: self.missing(),
             gaps_shown: gaps.iter().take(GAPS_SHOWN).copied().collect(),
             more_gaps: gaps.len().saturating_sub(GAPS_SHOWN),
@@ -114,8 +128,11 @@ pub struct PartitionSummary {
     pub first_offset: Option<i64>,
     /// Highest offset seen.
     pub last_offset: Option<i64>,
-    /// Deliveries of an offset already seen.
+    /// Deliveries of an offset already seen (at-least-once lines).
     pub duplicates: u64,
+    /// Receptions of an offset already seen on lines of an `exactly_once` tracker: attempts
+    /// after an aborted or unfinished transaction, not duplicates.
+    pub retried_attempts: u64,
     /// Offsets between the first and the last never seen.
     pub missing_offsets: u64,
     /// The first missing ranges, both ends included.
@@ -127,6 +144,27 @@ pub struct PartitionSummary {
 }
 
 #[cfg(test)]
+mod exactly_once_tests {
+    use super::*;
+
+    #[test]
+    fn a_record_read_again_in_a_transaction_is_an_attempt_not_a_duplicate() {
+        let mut offsets = PartitionOffsets::default();
+        for offset in 0..4 {
+            offsets.record(offset, "a", true);
+        }
+        // The transaction holding 2 and 3 was aborted: they are read and audited again.
+        offsets.record(2, "a", true);
+        offsets.record(3, "b", true);
+        offsets.record(1, "c", false);
+        let key = PartitionKey { cluster_id: None, topic: "orders".into(), partition: 0 };
+        let summary = offsets.summary(&key);
+        assert_eq!((summary.received, summary.distinct_offsets), (7, 4), "each record counted once");
+        assert_eq!((summary.retried_attempts, summary.duplicates), (2, 1));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -134,7 +172,7 @@ mod tests {
     fn duplicates_and_gaps() {
         let mut offsets = PartitionOffsets::default();
         for offset in [0, 1, 2, 5, 1, 4, 9, 9, 3] {
-            offsets.record(offset, "a");
+            offsets.record(offset, "a", false);
         }
         let key = PartitionKey { cluster_id: None, topic: "t".into(), partition: 0 };
         let row = offsets.summary(&key);

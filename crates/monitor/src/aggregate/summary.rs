@@ -191,8 +191,14 @@ pub struct MessageCounts {
     pub validation_errors: u64,
     /// Not deserialized or failing validation.
     pub invalid: u64,
-    /// Deliveries of a `(cluster_id, topic, partition, offset)` already seen.
+    /// Deliveries of a `(cluster_id, topic, partition, offset)` already seen, at-least-once
+    /// lines.
     pub duplicate_deliveries: u64,
+    /// Distinct `(cluster_id, topic, partition, offset)`: each record counted once.
+    pub records: u64,
+    /// Receptions of a record already seen on lines of an `exactly_once` tracker (attempts
+    /// after an aborted or unfinished transaction), not counted as duplicates.
+    pub retried_attempts: u64,
     /// Offsets between the first and the last seen of a partition never seen.
     pub missing_offsets: u64,
 }
@@ -273,6 +279,9 @@ pub struct InstanceSummary {
     pub in_flight: Option<u64>,
     /// Retries, all runs.
     pub retries: Option<u64>,
+    /// `tracker.processing` of its latest run (`at_least_once`, `exactly_once`), from its
+    /// `kafka_initialised` entry; `None` in files of versions that did not say.
+    pub processing: Option<String>,
     /// Lines in its `.events` file.
     pub events_lines: u64,
     /// Of which deserialized.

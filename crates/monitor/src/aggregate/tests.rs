@@ -375,3 +375,49 @@ fn leader_changes_and_under_replication_come_from_the_metrics_entries() {
         (Some(true), Some(true), Some(2))
     );
 }
+
+#[test]
+fn exactly_once_lines_count_each_record_once_and_show_the_attempts() {
+    let now = time("2026-03-01T10:00:10Z");
+    let mut aggregator = Aggregator::new(AggregatorConfig::default());
+    let initialised = r#"{"timestamp":"2026-03-01T10:00:00.000Z","level":"INFO","message":"Kafka consumer initialised","kind":"kafka_initialised","service":"order-tracker","instance_id":"eos","metadata":{"topic":"orders","processing":"exactly_once"},"error":null}"#;
+    aggregator.ingest_log_line("eos", initialised.as_bytes(), now);
+    let audit = |offset: i64, transaction: &str| {
+        format!(
+            r#"{{"timestamp":"2026-03-01T10:00:01.000Z","event_type":"message.received.deserialization_error","instance_id":"eos","cluster_id":"c","kafka_topic":"orders","kafka_partition":0,"kafka_offset":{offset},"kafka_key":null,"raw_message":"x","raw_message_base64":null,"message_size":1,"deserialized":false,"event_id":null,"order_id":null,"sequence":null,"event_timestamp":null,"status":null,"order_full":null,"error":"e","validation_error":null,"headers":{{}},"transaction":"{transaction}"}}"#
+        )
+    };
+    // Transaction 7-1 (offsets 0 and 1) was aborted: both are read again in 7-2.
+    for (offset, transaction) in [(0, "7-1"), (1, "7-1"), (0, "7-2"), (1, "7-2"), (2, "7-2")] {
+        aggregator.ingest_events_line("eos", audit(offset, transaction).as_bytes(), now);
+    }
+    for kind in ["transaction_aborted", "transaction_committed"] {
+        let entry = format!(
+            r#"{{"timestamp":"2026-03-01T10:00:02.000Z","level":"INFO","message":"m","kind":"{kind}","service":"order-tracker","instance_id":"eos","metadata":{{}},"error":null}}"#
+        );
+        aggregator.ingest_log_line("eos", entry.as_bytes(), now);
+    }
+    let summary = aggregator.snapshot(now);
+    assert_eq!(summary.messages.received, 5, "every audit line");
+    assert_eq!((summary.messages.records, summary.messages.retried_attempts), (3, 2));
+    assert_eq!(summary.messages.duplicate_deliveries, 0, "a re-read in a transaction is no duplicate");
+    assert_eq!(summary.instances[0].processing.as_deref(), Some("exactly_once"));
+
+    let mut text = Vec::new();
+    crate::report::write_text(&summary, Path::new("."), &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(
+        text.contains(
+            "exactly once: 3 records (each counted once), 2 retried attempts (read again after an aborted or \
+             unfinished transaction); transactions 1 committed, 1 aborted; 0 fenced; modes: eos exactly_once"
+        ),
+        "{text}"
+    );
+    let mut report = Vec::new();
+    let files = crate::analysis::FileCounts { events: 1, log: 1 };
+    crate::analysis::write_analysis(&summary, Path::new("."), files, &mut report).unwrap();
+    let report = String::from_utf8(report).unwrap();
+    for row in ["records", "retried attempts", "transactions committed", "transactions aborted"] {
+        assert!(report.lines().any(|line| line.trim_start().starts_with(row)), "no {row} row:\n{report}");
+    }
+}

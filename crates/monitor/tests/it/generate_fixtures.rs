@@ -172,6 +172,7 @@ fn regenerate_demo_fixture() {
         event_id: Some(event_d.event_id),
         redrive_count: 0,
         cluster_id: None,
+        transaction: None,
     };
     let time = models::format_timestamp(at(31));
     HealthEntry::of(&time, Some("alpha"), &dead_letter)

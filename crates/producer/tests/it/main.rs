@@ -12,3 +12,4 @@ mod messages;
 mod poison;
 mod secrets;
 mod shutdown;
+mod transactions;

@@ -27,6 +27,7 @@ mod broker_loss;
 mod docker_compose;
 mod docs_drift;
 mod docs_links;
+mod exactly_once;
 mod kafka_tools;
 mod monitor_e2e;
 mod resilience;

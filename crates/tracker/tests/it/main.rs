@@ -7,6 +7,7 @@
 mod bad_config;
 mod cut_dead_letters;
 mod end_to_end;
+mod exactly_once;
 mod group_protocol;
 mod hostile;
 mod secrets;

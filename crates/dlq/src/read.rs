@@ -51,6 +51,26 @@ pub fn read_topic(
 /// Hands every record of `topic` to `visit`, one at a time, in partition then offset order (one
 /// partition after the other), holding none of them; `false` when the topic does not exist.
 /// Fails when the broker gives nothing (no record, no end of partition) for [`READ_TIMEOUT`]:
+/// A consumer that reads the dead-letter topic by assignment (a throwaway group, nothing
+/// committed), says when it reaches the end of a partition, and knows a refused login;
+/// `offset_reset` is where it starts where no offset is given.
+fn reader(
+    kafka: &KafkaSettings,
+    auth: &AuthWatch,
+    offset_reset: &str,
+) -> Result<BaseConsumer<ReaderContext>, DlqError> {
+    let mut config = kafka::client_config(kafka, "dlq-reader");
+    config
+        .set("group.id", throwaway_group_id())
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", offset_reset)
+        .set("fetch.wait.max.ms", "100");
+    config
+        .create_with_context(ReaderContext(AuthContext::new(auth.clone())))
+        .map_err(|source| DlqError::Kafka(kafka::KafkaError::Client { what: "consumer", source }))
+}
+
 /// a long topic read steadily takes as long as it takes.
 pub fn each_record(
     kafka: &KafkaSettings,
@@ -58,16 +78,7 @@ pub fn each_record(
     auth: &AuthWatch,
     mut visit: impl FnMut(DeadLetter),
 ) -> Result<bool, DlqError> {
-    let mut config = kafka::client_config(kafka, "dlq-reader");
-    config
-        .set("group.id", throwaway_group_id())
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", "100");
-    let consumer: BaseConsumer<ReaderContext> = config
-        .create_with_context(ReaderContext(AuthContext::new(auth.clone())))
-        .map_err(|source| DlqError::Kafka(kafka::KafkaError::Client { what: "consumer", source }))?;
+    let consumer = reader(kafka, auth, "earliest")?;
     let broker_failure = |what: String| {
         // The error callback runs from poll: serve it for a moment, so that a refused login
         // (which the broker reports by closing the connection, seen first as a transport
@@ -161,18 +172,9 @@ pub fn read_positions(
     if wanted.is_empty() {
         return Ok(found);
     }
-    let mut config = kafka::client_config(kafka, "dlq-reader");
-    config
-        .set("group.id", throwaway_group_id())
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        // An offset out of range holds no record: jump to the end, where the end-of-partition
-        // event says so, rather than to the start, which would read the whole partition.
-        .set("auto.offset.reset", "latest")
-        .set("fetch.wait.max.ms", "100");
-    let consumer: BaseConsumer<ReaderContext> = config
-        .create_with_context(ReaderContext(AuthContext::new(auth.clone())))
-        .map_err(|source| DlqError::Kafka(kafka::KafkaError::Client { what: "consumer", source }))?;
+    // An offset out of range holds no record: jump to the end, where the end-of-partition
+    // event says so, rather than to the start, which would read the whole partition.
+    let consumer = reader(kafka, auth, "latest")?;
     let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|error| {
         DlqError::Broker(auth.failure().unwrap_or(format!("cannot read the metadata of {topic}: {error}")))
     })?;

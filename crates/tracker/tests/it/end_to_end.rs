@@ -255,6 +255,11 @@ async fn transient_failures_are_retried_then_dead_lettered() {
         let event = OrderEvent::from_slice(letter.payload.as_deref().unwrap()).expect("original payload");
         assert_eq!(letter.key.as_deref(), Some(event.order.order_id.to_string().as_bytes()));
     }
+    // The dead letters can be read before the `.log` lines about them are out of the
+    // tracker's buffer: wait for the last of them, then count exactly.
+    wait_until(GENEROUS, "the four processing_failed entries are in the .log", || {
+        log_entries(dir.path(), "flaky", "processing_failed").len() >= 4
+    });
     let retries = log_entries(dir.path(), "flaky", "retry_scheduled");
     assert_eq!(retries.len(), 8, "two retries per message");
     for retry in &retries {

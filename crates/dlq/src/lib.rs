@@ -200,7 +200,7 @@ fn list(
         page.last_shown = Some(letter.position);
         if json {
             let entry = ListEntry::of(&letter, now, redriven_to(log, &letter), log.redrives(&letter));
-            let line = serde_json::to_string(&entry).unwrap_or_default();
+            let line = models::escape_json_controls(serde_json::to_string(&entry).unwrap_or_default());
             output = writeln!(out, "{line}");
             page.printed += 1;
         } else {

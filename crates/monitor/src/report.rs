@@ -20,8 +20,8 @@ pub fn write_json(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     trimmed.latest_orders.truncate(ONCE_LATEST_ROWS);
     trimmed.latest_problems.truncate(ONCE_LATEST_ROWS);
     // Serialized first, so that a closed pipe shows as the plain `BrokenPipe` it is.
-    let bytes = serde_json::to_vec_pretty(&trimmed).map_err(io::Error::other)?;
-    out.write_all(&bytes)?;
+    let json = serde_json::to_string_pretty(&trimmed).map_err(io::Error::other)?;
+    out.write_all(models::escape_json_controls(json).as_bytes())?;
     writeln!(out)
 }
 

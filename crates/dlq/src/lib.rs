@@ -1,6 +1,6 @@
 //! `dlq`: the other half of the dead-letter pattern. The tracker sends a message it cannot
 //! process to the dead-letter topic with its original key, payload and headers and its context
-//! in `dlq.*` headers ([`retry::dlq_headers`]); this tool shows those dead letters, exports them
+//! in `dlq.*` headers ([`deadletter::headers`]); this tool shows those dead letters, exports them
 //! for a person to fix, and sends them back.
 //!
 //! - [`read`]: reading a whole topic without a consumer group and without committing.

@@ -34,12 +34,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use config::Config;
+use deadletter::headers as dlq_headers;
+use deadletter::Inspection;
 use kafka::auth::{AuthContext, AuthWatch};
 use kafka::headers::RawHeader;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use retry::dlq_headers;
 use serde::{Deserialize, Serialize};
-use tracker::Inspection;
 
 use crate::cli::RedriveArgs;
 use crate::export::{ExportedLetter, Location};

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use deadletter::headers as dlq_headers;
 use kafka::auth::AuthContext;
 use kafka::headers::RawHeader;
 use rdkafka::error::KafkaError;
@@ -16,7 +17,7 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Message;
-use retry::{dlq_headers, Failure};
+use retry::Failure;
 
 /// Every context header starts with this.
 const CONTEXT_PREFIX: &str = "dlq.";

@@ -26,7 +26,8 @@
 //! [`process`] (pure per-message logic), [`metrics`] (counters), [`shared`] (state shared with
 //! the rebalance callbacks: files, offsets, error throttle), [`context`] (rebalance, commit and
 //! statistics callbacks), [`dlq`] (dead letters), [`cut`] (dead letters too large to send whole), [`worker`] (the loop), [`cli`] (flags). Only
-//! [`cli`], [`run`] and [`Inspection`] (for `dlq redrive`) are used outside the crate.
+//! [`cli`] and [`run`] are used outside the crate; how a record is judged and the dead
+//! letter's format belong to the `deadletter` crate, shared with `dlq` and the monitor.
 
 pub mod cli;
 pub(crate) mod cluster;
@@ -42,10 +43,6 @@ pub(crate) mod process;
 pub(crate) mod shared;
 pub(crate) mod transaction;
 pub(crate) mod worker;
-
-/// How the tracker judges one record (parse, then validate); `dlq redrive` checks a record
-/// with it before sending it back, so what it refuses is what the tracker would refuse.
-pub use process::Inspection;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

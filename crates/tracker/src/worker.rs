@@ -46,10 +46,11 @@ use uuid::Uuid;
 
 use crate::context::TrackerContext;
 use crate::metrics::{ClusterView, Counters, RateWindow};
-use crate::process::{BoundedSet, Inspection, OrderBook};
+use crate::process::{BoundedSet, OrderBook};
 use crate::shared::Shared;
 use crate::transaction::{Ended, Fatal};
 use crate::{cluster, cut, dlq};
+use deadletter::Inspection;
 
 /// The consumer type of the tracker.
 pub type TrackerConsumer = StreamConsumer<TrackerContext>;
@@ -353,7 +354,9 @@ impl Worker {
         // failed, and that id was remembered when it was dead-lettered: keyed with its redrive
         // count, the resend is not mistaken for a duplicate, while a second delivery of the
         // same resend still is.
-        let redrive = retry::claimed_redrive_count(&headers);
+        let redrive = deadletter::claimed_redrive_count(
+            headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())),
+        );
         if let Some(event) = inspection.event() {
             self.counters.record_latency(event.timestamp, received_at, redrive);
         }

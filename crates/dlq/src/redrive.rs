@@ -47,7 +47,7 @@ use crate::cli::RedriveArgs;
 use crate::export::{ExportedLetter, Location};
 use crate::letter::{display_bytes, Cut, DeadLetter};
 use crate::select::{by_position, Position};
-use crate::{read_dead_letters, DlqError, Outcome};
+use crate::{read_dead_letters, BrokerError, DlqError, FileProblem, Outcome};
 use models::escape_controls;
 
 /// Longest wait for the redrive log topic to be created.
@@ -595,7 +595,9 @@ async fn send(
             Queued::InFlight { sender, topic, delivery } => {
                 let outcome = tokio::select! {
                     outcome = delivery => outcome,
-                    () = auth.failed() => return Err(DlqError::Broker(auth.failure().unwrap_or_default())),
+                    () = auth.failed() => {
+                        return Err(BrokerError::Authentication(auth.failure().unwrap_or_default()).into())
+                    }
                 };
                 match outcome {
                     Ok(Ok(delivery)) => {
@@ -722,22 +724,20 @@ fn letters_needed(
 }
 
 fn read_file(path: &std::path::Path) -> Result<Vec<crate::export::DecodedLetter>, DlqError> {
-    let file_error =
-        |reason: String| DlqError::Selection(format!("{}: {reason}; nothing was sent", path.display()));
-    let bytes = std::fs::read(path).map_err(|error| file_error(error.to_string()))?;
-    let text =
-        String::from_utf8(bytes).map_err(|_| file_error("not UTF-8 text (not a dlq export?)".to_owned()))?;
+    let file_error = |problem: FileProblem| DlqError::FromFile { path: path.to_owned(), problem };
+    let bytes = std::fs::read(path).map_err(|error| file_error(FileProblem::Read(error)))?;
+    let text = String::from_utf8(bytes).map_err(|_| file_error(FileProblem::NotText))?;
     let mut lines = Vec::new();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         let decoded = ExportedLetter::decode_line(line)
-            .map_err(|reason| file_error(format!("line {}: {reason}", index + 1)))?;
+            .map_err(|reason| file_error(FileProblem::Line { line: index + 1, reason }))?;
         lines.push(decoded);
     }
     if lines.is_empty() {
-        return Err(file_error("no records in it".to_owned()));
+        return Err(file_error(FileProblem::Empty));
     }
     Ok(lines)
 }

@@ -67,6 +67,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::TrackerContext;
 use crate::files::TrackerFiles;
 use crate::shared::{Identity, Shared};
+pub use crate::worker::DeadLetterError;
 use crate::worker::{Halt, TrackerConsumer, Worker};
 
 /// Longest wait at start for the broker to tell its cluster id, for the `kafka_initialised`
@@ -95,8 +96,8 @@ pub enum TrackerError {
     Authentication(String),
     /// A failed message could not be dead-lettered: the tracker stops rather than stall or
     /// skip it (see [`worker`]).
-    #[error("{0}")]
-    DeadLetter(String),
+    #[error(transparent)]
+    DeadLetter(Box<DeadLetterError>),
     /// The runtime or the signal handlers could not be started.
     #[error(transparent)]
     Start(#[from] StartError),
@@ -402,6 +403,27 @@ fn create_dlq_producer(
         .map_err(|source| TrackerError::Client { what: "dead-letter producer", source })
 }
 
+/// Why the final commit at shutdown did not happen; its text is the `commit_failed` entry's
+/// `error`.
+#[derive(Debug, Error)]
+enum FinalCommitError {
+    /// The audit lines could not be written out first, so nothing may be committed.
+    #[error("cannot write the tracker files: {0}")]
+    Files(#[source] std::io::Error),
+    /// `exactly_once`: the last transaction could not be committed.
+    #[error("{}", .0.reason)]
+    Transaction(transaction::Fatal),
+    /// The broker refused the commit.
+    #[error(transparent)]
+    Kafka(KafkaError),
+    /// The commit's blocking task did not finish (it panicked or was cancelled).
+    #[error(transparent)]
+    Task(tokio::task::JoinError),
+    /// The commit did not finish before the stop's deadline.
+    #[error("the final commit did not finish in time; uncommitted messages will be delivered again")]
+    TimedOut,
+}
+
 /// The graceful stop: store and commit what is finished, write the stop entry, close the files,
 /// leave the group, all within `tracker.shutdown_timeout_ms`.
 async fn stop(
@@ -431,13 +453,13 @@ async fn stop(
     );
     let exactly_once = lock().transactions.is_some();
     let committed = match stored {
-        Err(error) => Err(format!("cannot write the tracker files: {error}")),
+        Err(error) => Err(FinalCommitError::Files(error)),
         // The last transaction: its audit lines were just written.
         Ok(()) if exactly_once => {
             let mut shared = lock();
             worker::end_transaction(&mut shared, &*consumer, "shutdown")
                 .map(|_| ())
-                .map_err(|fatal| fatal.reason)
+                .map_err(FinalCommitError::Transaction)
         }
         Ok(()) => {
             let committing = Arc::clone(&consumer);
@@ -445,17 +467,15 @@ async fn stop(
                 tokio::task::spawn_blocking(move || committing.commit_consumer_state(CommitMode::Sync));
             match tokio::time::timeout_at(commit_deadline, commit).await {
                 Ok(Ok(Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => Ok(()),
-                Ok(Ok(Err(error))) => Err(error.to_string()),
-                Ok(Err(join_error)) => Err(join_error.to_string()),
-                Err(_) => Err(
-                    "the final commit did not finish in time; uncommitted messages will be delivered again"
-                        .into(),
-                ),
+                Ok(Ok(Err(error))) => Err(FinalCommitError::Kafka(error)),
+                Ok(Err(join_error)) => Err(FinalCommitError::Task(join_error)),
+                Err(_) => Err(FinalCommitError::TimedOut),
             }
         }
     };
     if let Err(error) = committed {
-        lock().log(&CommitFailed { partitions: None, during: Some("shutdown".into()) }, Some(&error));
+        let entry = CommitFailed { partitions: None, during: Some("shutdown".into()) };
+        lock().log(&entry, Some(&error.to_string()));
     }
 
     progress.set("the .log has no stop entry, and the consumer group was not left");

@@ -5,7 +5,7 @@ use deadletter::headers as dlq_headers;
 use kafka::headers::RawHeader;
 use models::escape_controls;
 
-use crate::select::Position;
+use crate::position::Position;
 
 /// A record of the dead-letter topic: the original key, payload and headers, and the context
 /// headers the tracker added.

@@ -5,7 +5,8 @@
 //!
 //! - [`read`]: reading a whole topic without a consumer group and without committing.
 //! - [`letter`]: one dead letter and what its headers say.
-//! - [`select`]: positions (`0:12`) and filters.
+//! - [`position`]: where a dead letter is (`0:12`).
+//! - [`select`]: choosing dead letters by position, by filters, or all.
 //! - [`render`]: the `list` table and JSON lines, the `show` view.
 //! - [`export`]: the editable JSON-lines format of `export` and `redrive --from-file`.
 //! - [`redrive`]: sending back, each dead letter once, with a loop guard.
@@ -16,6 +17,7 @@
 pub mod cli;
 pub mod export;
 pub mod letter;
+pub mod position;
 pub mod read;
 pub mod redrive;
 pub mod render;
@@ -257,7 +259,7 @@ struct Page {
     /// How many JSON lines were printed.
     printed: u64,
     /// The position of the last one shown or printed.
-    last_shown: Option<select::Position>,
+    last_shown: Option<position::Position>,
 }
 
 /// Streams the dead-letter topic for `list`: one record in memory at a time, plus the page

@@ -23,7 +23,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::letter::DeadLetter;
-use crate::select::Position;
+use crate::position::Position;
 use crate::{BrokerError, DlqError};
 
 /// Longest wait for the topic's metadata.

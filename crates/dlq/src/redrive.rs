@@ -46,7 +46,8 @@ use serde::{Deserialize, Serialize};
 use crate::cli::RedriveArgs;
 use crate::export::{ExportedLetter, Location};
 use crate::letter::{display_bytes, Cut, DeadLetter};
-use crate::select::{by_position, Position};
+use crate::position::Position;
+use crate::select::by_position;
 use crate::{read_dead_letters, BrokerError, DlqError, FileProblem, Outcome};
 use models::escape_controls;
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use models::escape_controls;
 
 use crate::aggregate::{RedriveOutcome, Summary};
-use crate::report::{money, optional};
+use crate::format::{money, optional, partitions};
 
 /// How many tracker files the report was made from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -326,7 +326,7 @@ pub fn write_analysis(
                 optional(metrics.dlq_sent),
                 optional(metrics.latency_p50_ms),
                 optional(metrics.latency_p99_ms),
-                crate::report::partitions(&metrics.partitions),
+                partitions(&metrics.partitions),
             )?;
         }
     }
@@ -461,9 +461,7 @@ fn write_replication(summary: &Summary, out: &mut impl Write) -> io::Result<()> 
     } else {
         writeln!(out, "  {:>5} {:>7} {:>9} {:>10}  state", "part", "leader", "replicas", "in sync")?;
         for lag in known {
-            let nodes = |ids: &Option<Vec<i32>>| {
-                ids.as_deref().map_or_else(|| "-".to_owned(), crate::report::partitions)
-            };
+            let nodes = |ids: &Option<Vec<i32>>| ids.as_deref().map_or_else(|| "-".to_owned(), partitions);
             let state = match (lag.below_min_insync, lag.under_replicated) {
                 (Some(true), _) => format!(
                     "below min.insync.replicas={}: acks=all producers are refused",

@@ -13,7 +13,7 @@ use ratatui::Frame;
 
 use super::fit::{compact_number, compact_signed, ellipsize, text_width};
 use super::App;
-use crate::report::age;
+use crate::format::age;
 
 /// Lines the figures may take.
 const MAX_FIGURE_LINES: usize = 2;

@@ -12,7 +12,7 @@ use ratatui::Frame;
 use super::fit::{self, ellipsize, shorten_middle, wrap_items, ColumnKind, FitCell, FitColumn};
 use super::{App, Panel};
 use crate::aggregate::{InstanceStatus, PartitionLag};
-use crate::report::{age, clock_time, money, optional, partitions, short_id};
+use crate::format::{age, clock_time, money, optional, partitions, short_id};
 
 /// The frame of a panel. The focused one has a thick border and a `▶` before a reversed
 /// title, so the focus shows without colour too.

@@ -124,15 +124,15 @@ pub fn write_analysis(
 
     section(out, "Totals (tracker counters)")?;
     let totals = &summary.totals;
-    row(out, "received", optional(totals.received), "= processed + failed + skipped + in flight")?;
-    row(out, "processed", optional(totals.processed), "")?;
-    row(out, "failed", optional(totals.failed), "for good")?;
-    row(out, "dead-lettered", optional(totals.dlq_sent), "part of failed")?;
-    row(out, "skipped", optional(totals.duplicates), "duplicates (same event id)")?;
+    row(out, "received", optional(totals.counters.received), "= processed + failed + skipped + in flight")?;
+    row(out, "processed", optional(totals.counters.processed), "")?;
+    row(out, "failed", optional(totals.counters.failed), "for good")?;
+    row(out, "dead-lettered", optional(totals.counters.dlq_sent), "part of failed")?;
+    row(out, "skipped", optional(totals.counters.duplicates), "duplicates (same event id)")?;
     row(
         out,
         "in flight",
-        optional(totals.in_flight),
+        optional(totals.counters.in_flight),
         "received, not finished when the counters were written",
     )?;
     row(

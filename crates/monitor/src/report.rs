@@ -41,13 +41,13 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
     writeln!(
         out,
         "received {}  processed {}  failed {} (DLQ {})  skipped {}  in flight {}  retries {}",
-        optional(totals.received),
-        optional(totals.processed),
-        optional(totals.failed),
-        optional(totals.dlq_sent),
-        optional(totals.duplicates),
-        optional(totals.in_flight),
-        optional(totals.retries)
+        optional(totals.counters.received),
+        optional(totals.counters.processed),
+        optional(totals.counters.failed),
+        optional(totals.counters.dlq_sent),
+        optional(totals.counters.duplicates),
+        optional(totals.counters.in_flight),
+        optional(totals.counters.retries)
     )?;
     writeln!(
         out,
@@ -270,10 +270,10 @@ fn write_instances(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             escape_controls(&instance.instance_id),
             instance.status.to_string(),
             partitions(&instance.partitions),
-            optional(instance.received),
-            optional(instance.processed),
-            optional(instance.failed),
-            optional(instance.dlq_sent),
+            optional(instance.counters.received),
+            optional(instance.counters.processed),
+            optional(instance.counters.failed),
+            optional(instance.counters.dlq_sent),
             optional(instance.lag),
             instance.messages_per_second,
             match (&instance.last_seen, instance.seconds_since_last_seen) {

@@ -29,6 +29,39 @@ pub fn write_json(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
 /// statuses, error texts, file names) is shown with its control characters escaped
 /// ([`models::escape_controls`]).
 pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Result<()> {
+    write_totals(summary, dir, out)?;
+    write_exactly_once(summary, out)?;
+    write_latency_and_dead_letters(summary, out)?;
+    writeln!(out)?;
+    write_instances(summary, out)?;
+    write_partitions(summary, out)?;
+    writeln!(out)?;
+    write_business(summary, out)?;
+    if let Some(producer) = &summary.producer {
+        writeln!(
+            out,
+            "producer: {} events/s, {} acknowledged ({} lines)",
+            producer.events_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.2}")),
+            optional(producer.acknowledged),
+            producer.lines,
+        )?;
+    }
+    writeln!(out)?;
+    write_latest(summary, out)?;
+    let malformed = &summary.malformed_lines;
+    writeln!(
+        out,
+        "malformed lines skipped: events {}, log {}, producer {}, too long {}",
+        malformed.events, malformed.log, malformed.producer, malformed.too_long
+    )?;
+    for warning in &summary.warnings {
+        writeln!(out, "warning: {}", escape_controls(warning))?;
+    }
+    Ok(())
+}
+
+/// The heading, the trackers' counters, the rates and lag, and what the `.events` lines say.
+fn write_totals(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Result<()> {
     let totals = &summary.totals;
     writeln!(
         out,
@@ -80,23 +113,11 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         messages.duplicate_deliveries,
         messages.missing_offsets
     )?;
-    write_exactly_once(summary, out)?;
-    write_latency_and_dead_letters(summary, out)?;
-    writeln!(out)?;
-    write_instances(summary, out)?;
-    write_partitions(summary, out)?;
-    writeln!(out)?;
-    write_business(summary, out)?;
-    if let Some(producer) = &summary.producer {
-        writeln!(
-            out,
-            "producer: {} events/s, {} acknowledged ({} lines)",
-            producer.events_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.2}")),
-            optional(producer.acknowledged),
-            producer.lines,
-        )?;
-    }
-    writeln!(out)?;
+    Ok(())
+}
+
+/// The latest orders and the latest warnings and errors, [`ONCE_LATEST_ROWS`] of each.
+fn write_latest(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "latest orders:")?;
     for order in summary.latest_orders.iter().take(ONCE_LATEST_ROWS) {
         writeln!(
@@ -129,15 +150,6 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
                 .map(|error| format!(" ({})", escape_controls(error)))
                 .unwrap_or_default(),
         )?;
-    }
-    let malformed = &summary.malformed_lines;
-    writeln!(
-        out,
-        "malformed lines skipped: events {}, log {}, producer {}, too long {}",
-        malformed.events, malformed.log, malformed.producer, malformed.too_long
-    )?;
-    for warning in &summary.warnings {
-        writeln!(out, "warning: {}", escape_controls(warning))?;
     }
     Ok(())
 }

@@ -181,42 +181,7 @@ pub fn read_positions(
     // An offset out of range holds no record: jump to the end, where the end-of-partition
     // event says so, rather than to the start, which would read the whole partition.
     let consumer = reader(kafka, auth, "latest")?;
-    let metadata =
-        consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|source| match auth.failure() {
-            Some(message) => BrokerError::Authentication(message),
-            None => BrokerError::Client { what: format!("read the metadata of {topic}"), source },
-        })?;
-    let partitions: BTreeSet<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic && t.error().is_none())
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    // A fetch past the end is answered differently by brokers (Tansu: an empty answer, no
-    // end-of-partition event), so no read starts past the high watermark: one past it starts
-    // there and reads to the true end (the watermark can run low on Tansu).
-    let mut high_watermarks = BTreeMap::new();
-    let mut assignment = TopicPartitionList::new();
-    let mut open = BTreeSet::new();
-    for &(partition, offset) in wanted {
-        if partitions.contains(&partition) && open.insert(partition) {
-            let (low, high) =
-                consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT).map_err(|source| {
-                    BrokerError::Client { what: format!("read the offsets of {topic}/{partition}"), source }
-                })?;
-            high_watermarks.insert(partition, high);
-            let start = offset.min(high).max(low);
-            assignment.add_partition_offset(topic, partition, Offset::Offset(start)).map_err(|source| {
-                BrokerError::Client { what: format!("assign {topic}/{partition}"), source }
-            })?;
-        }
-    }
-    if open.is_empty() {
-        return Ok(found);
-    }
-    consumer
-        .assign(&assignment)
-        .map_err(|source| BrokerError::Client { what: format!("assign {topic}"), source })?;
+    let (mut open, high_watermarks) = assign_wanted(&consumer, topic, wanted, auth)?;
     let deadline = Instant::now() + READ_TIMEOUT;
     while !open.is_empty() {
         if let Some(message) = auth.failure() {
@@ -262,6 +227,54 @@ pub fn read_positions(
         }
     }
     Ok(found)
+}
+
+/// Assigns `consumer` to the partitions of `topic` that hold a `wanted` place, each from its
+/// first wanted offset (kept between the partition's watermarks); returns those partitions
+/// and their high watermarks. Assigns nothing when none of them exists.
+fn assign_wanted(
+    consumer: &BaseConsumer<ReaderContext>,
+    topic: &str,
+    wanted: &BTreeSet<(i32, i64)>,
+    auth: &AuthWatch,
+) -> Result<(BTreeSet<i32>, BTreeMap<i32, i64>), DlqError> {
+    let metadata =
+        consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|source| match auth.failure() {
+            Some(message) => BrokerError::Authentication(message),
+            None => BrokerError::Client { what: format!("read the metadata of {topic}"), source },
+        })?;
+    let partitions: BTreeSet<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    // A fetch past the end is answered differently by brokers (Tansu: an empty answer, no
+    // end-of-partition event), so no read starts past the high watermark: one past it starts
+    // there and reads to the true end (the watermark can run low on Tansu).
+    let mut high_watermarks = BTreeMap::new();
+    let mut assignment = TopicPartitionList::new();
+    let mut open = BTreeSet::new();
+    for &(partition, offset) in wanted {
+        if partitions.contains(&partition) && open.insert(partition) {
+            let (low, high) =
+                consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT).map_err(|source| {
+                    BrokerError::Client { what: format!("read the offsets of {topic}/{partition}"), source }
+                })?;
+            high_watermarks.insert(partition, high);
+            let start = offset.min(high).max(low);
+            assignment.add_partition_offset(topic, partition, Offset::Offset(start)).map_err(|source| {
+                BrokerError::Client { what: format!("assign {topic}/{partition}"), source }
+            })?;
+        }
+    }
+    if open.is_empty() {
+        return Ok((open, high_watermarks));
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(|source| BrokerError::Client { what: format!("assign {topic}"), source })?;
+    Ok((open, high_watermarks))
 }
 
 /// The shared [`AuthContext`], without the warning librdkafka's error callback would print for

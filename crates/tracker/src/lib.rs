@@ -424,6 +424,31 @@ enum FinalCommitError {
     TimedOut,
 }
 
+/// The last commit, once the audit lines are written: the last transaction with its offsets
+/// (`exactly_once`), else the stored offsets, before `deadline`.
+async fn final_commit(
+    shared: &Mutex<Shared>,
+    consumer: &Arc<TrackerConsumer>,
+    deadline: tokio::time::Instant,
+) -> Result<(), FinalCommitError> {
+    {
+        let mut locked = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if locked.transactions.is_some() {
+            return worker::end_transaction(&mut locked, &**consumer, "shutdown")
+                .map(|_| ())
+                .map_err(FinalCommitError::Transaction);
+        }
+    }
+    let committing = Arc::clone(consumer);
+    let commit = tokio::task::spawn_blocking(move || committing.commit_consumer_state(CommitMode::Sync));
+    match tokio::time::timeout_at(deadline, commit).await {
+        Ok(Ok(Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => Ok(()),
+        Ok(Ok(Err(error))) => Err(FinalCommitError::Kafka(error)),
+        Ok(Err(join_error)) => Err(FinalCommitError::Task(join_error)),
+        Err(_) => Err(FinalCommitError::TimedOut),
+    }
+}
+
 /// The graceful stop: store and commit what is finished, write the stop entry, close the files,
 /// leave the group, all within `tracker.shutdown_timeout_ms`.
 async fn stop(
@@ -451,27 +476,9 @@ async fn stop(
         "the final commit did not finish: messages finished since the last commit will be \
          delivered again; the .log has no stop entry",
     );
-    let exactly_once = lock().transactions.is_some();
     let committed = match stored {
         Err(error) => Err(FinalCommitError::Files(error)),
-        // The last transaction: its audit lines were just written.
-        Ok(()) if exactly_once => {
-            let mut shared = lock();
-            worker::end_transaction(&mut shared, &*consumer, "shutdown")
-                .map(|_| ())
-                .map_err(FinalCommitError::Transaction)
-        }
-        Ok(()) => {
-            let committing = Arc::clone(&consumer);
-            let commit =
-                tokio::task::spawn_blocking(move || committing.commit_consumer_state(CommitMode::Sync));
-            match tokio::time::timeout_at(commit_deadline, commit).await {
-                Ok(Ok(Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => Ok(()),
-                Ok(Ok(Err(error))) => Err(FinalCommitError::Kafka(error)),
-                Ok(Err(join_error)) => Err(FinalCommitError::Task(join_error)),
-                Err(_) => Err(FinalCommitError::TimedOut),
-            }
-        }
+        Ok(()) => final_commit(&shared, &consumer, commit_deadline).await,
     };
     if let Err(error) = committed {
         let entry = CommitFailed { partitions: None, during: Some("shutdown".into()) };

@@ -171,22 +171,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
             .map_err(|error| log_fatal(&shared, TrackerError::StatusTopic(error)))?;
     }
     if let (Processing::ExactlyOnce, Some(producer)) = (config.tracker.processing, &producer) {
-        let initialising = producer.clone();
-        let initialised = tokio::task::spawn_blocking(move || {
-            initialising.init_transactions(transaction::CALL_TIMEOUT.saturating_mul(3))
-        })
-        .await
-        // A panicked task is not one of librdkafka's errors; Canceled says it did not finish.
-        .unwrap_or(Err(KafkaError::Canceled));
-        initialised.map_err(|error| log_fatal(&shared, TrackerError::Transactions(error)))?;
-        shared.lock().unwrap_or_else(PoisonError::into_inner).transactions =
-            Some(transaction::Transactions::new(
-                producer.clone(),
-                transactional_id(&config, &instance_id),
-                config.kafka.topic.clone(),
-                config.tracker.transaction_records,
-                Duration::from_millis(config.tracker.transaction_max_ms),
-            ));
+        start_transactions(&config, &instance_id, &shared, producer).await?;
     }
     let status = config.tracker.status_topic().and(producer.clone());
     let dlq = if config.dlq.enabled { producer } else { None };
@@ -232,26 +217,8 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
     });
     let consumed = worker.consume(&consumer).await;
     let signal = signal.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    match consumed {
-        Ok(()) => {}
-        // The audit cannot be written: stop at once, storing and committing nothing more.
-        Err(Halt::Files(source)) => return Err(files_error(source)),
-        // The `dlq_failed` entry is in the `.log` already.
-        Err(Halt::DeadLetter(reason)) => {
-            let _ = shared.lock().unwrap_or_else(PoisonError::into_inner).files.flush();
-            return Err(TrackerError::DeadLetter(reason));
-        }
-        Err(Halt::Fatal(fatal)) => {
-            let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            let entry = Fenced {
-                transactional_id: transactional_id(&config, &instance_id),
-                fenced: fatal.fenced,
-                transaction: fatal.transaction,
-            };
-            shared.log(&entry, Some(&fatal.reason));
-            let _ = shared.files.flush();
-            return Err(TrackerError::Fenced(fatal.reason));
-        }
+    if let Err(halt) = consumed {
+        return Err(halted(halt, &config, &instance_id, &shared));
     }
     if let Some(failure) = auth.failure() {
         // Whichever client saw the refusal first (the consumer or the dead-letter producer),
@@ -262,6 +229,60 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
         return Err(TrackerError::Authentication(failure));
     }
     Ok(stop(config, worker, consumer, &signal, &progress).await)
+}
+
+/// `exactly_once`: initialises the transactional producer (`init_transactions`) and hands the
+/// transactions to the shared state.
+async fn start_transactions(
+    config: &Config,
+    instance_id: &str,
+    shared: &Mutex<Shared>,
+    producer: &FutureProducer<AuthContext>,
+) -> Result<(), TrackerError> {
+    let initialising = producer.clone();
+    let initialised = tokio::task::spawn_blocking(move || {
+        initialising.init_transactions(transaction::CALL_TIMEOUT.saturating_mul(3))
+    })
+    .await
+    // A panicked task is not one of librdkafka's errors; Canceled says it did not finish.
+    .unwrap_or(Err(KafkaError::Canceled));
+    initialised.map_err(|error| log_fatal(shared, TrackerError::Transactions(error)))?;
+    shared.lock().unwrap_or_else(PoisonError::into_inner).transactions =
+        Some(transaction::Transactions::new(
+            producer.clone(),
+            transactional_id(config, instance_id),
+            config.kafka.topic.clone(),
+            config.tracker.transaction_records,
+            Duration::from_millis(config.tracker.transaction_max_ms),
+        ));
+    Ok(())
+}
+
+/// Why the loop stopped before shutdown, as the tracker's error, with what the `.log` needs
+/// written out first: the audit cannot be written (stop at once, storing and committing
+/// nothing more), a message could not be dead-lettered (its `dlq_failed` entry is in the
+/// `.log` already), or the transactional producer was fenced.
+fn halted(halt: Halt, config: &Config, instance_id: &str, shared: &Mutex<Shared>) -> TrackerError {
+    let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
+    match halt {
+        Halt::Files(source) => {
+            TrackerError::Files { dir: config.tracker.log_dir.display().to_string(), source }
+        }
+        Halt::DeadLetter(error) => {
+            let _ = shared.files.flush();
+            TrackerError::DeadLetter(error)
+        }
+        Halt::Fatal(fatal) => {
+            let entry = Fenced {
+                transactional_id: transactional_id(config, instance_id),
+                fenced: fatal.fenced,
+                transaction: fatal.transaction,
+            };
+            shared.log(&entry, Some(&fatal.reason));
+            let _ = shared.files.flush();
+            TrackerError::Fenced(fatal.reason)
+        }
+    }
 }
 
 fn log_start(shared: &Mutex<Shared>, config: &Config, start_time: chrono::DateTime<Utc>) {

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use config::{override_with, Overrides, Settings};
 
-use crate::select::{Filters, Position, Since};
+use crate::position::Position;
+use crate::select::Filters;
 
 /// Inspect, export and redrive the dead letters the trackers sent to the dead-letter topic.
 ///
@@ -127,9 +128,4 @@ impl Overrides for Cli {
         override_with(&mut settings.kafka.broker, self.broker.clone());
         override_with(&mut settings.dlq.topic, self.dlq_topic.clone());
     }
-}
-
-/// Parses `--since`, for clap.
-pub fn parse_since(text: &str) -> Result<Since, String> {
-    Since::parse(text, chrono::Utc::now())
 }

@@ -1,5 +1,5 @@
 //! The small formatters every rendering shares (`--once`, `--report` and the dashboard): money,
-//! partition lists, clock times, short ids, ages. One place, so the three say a figure the same
+//! partition lists, clock times, short ids, ages, broker connections. One place, so the three say a figure the same
 //! way.
 
 /// `1234.56` from cents.
@@ -41,6 +41,16 @@ pub fn age(seconds: f64) -> String {
         6000..=172_799 => format!("{}h", seconds / 3600),
         _ => format!("{}d", seconds / 86_400),
     }
+}
+
+/// `1 UP, 3 UP`: each broker's node id and the state of the client's connection to it (the
+/// state, read from a file, with its control characters escaped).
+pub fn connection_states(brokers: &[models::health::BrokerConnection]) -> String {
+    let states: Vec<String> = brokers
+        .iter()
+        .map(|broker| format!("{} {}", broker.node_id, models::escape_controls(&broker.state)))
+        .collect();
+    states.join(", ")
 }
 
 #[cfg(test)]

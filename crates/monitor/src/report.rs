@@ -8,7 +8,7 @@ use std::path::Path;
 use models::escape_controls;
 
 use crate::aggregate::Summary;
-use crate::format::{age, clock_time, money, optional, partitions, short_id};
+use crate::format::{age, clock_time, connection_states, money, optional, partitions, short_id};
 
 /// Latest orders and problems listed by `--once` (text and JSON).
 pub const ONCE_LATEST_ROWS: usize = 5;
@@ -157,13 +157,10 @@ fn write_latest(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
 /// With an `exactly_once` tracker among the files: records counted once, the attempts apart,
 /// the transactions and fenced instances (from the `.log` entries), each instance's mode.
 fn write_exactly_once(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
-    let exactly_once = |mode: &Option<String>| mode.as_deref() == Some("exactly_once");
-    if summary.messages.retried_attempts == 0
-        && !summary.instances.iter().any(|i| exactly_once(&i.processing))
-    {
+    if !summary.exactly_once_in_use() {
         return Ok(());
     }
-    let kind = |name: &str| summary.log_kinds.get(name).copied().unwrap_or(0);
+    let kind = |name: &str| summary.log_kind(name);
     let modes: Vec<String> = summary
         .instances
         .iter()
@@ -252,19 +249,12 @@ fn write_partitions(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             "partition {}: {leader}, {isr}{verdict}, lag {} ({}, {})",
             lag.partition,
             optional(lag.lag),
-            lag.instance_id,
+            escape_controls(&lag.instance_id),
             age(lag.age_seconds)
         )?;
     }
-    for instance in &summary.instances {
-        if instance.status != crate::aggregate::InstanceStatus::Alive {
-            continue;
-        }
-        let Some(brokers) = instance.brokers.as_deref().filter(|brokers| !brokers.is_empty()) else {
-            continue;
-        };
-        let states: Vec<String> = brokers.iter().map(|b| format!("{} {}", b.node_id, b.state)).collect();
-        writeln!(out, "connections of {}: {}", instance.instance_id, states.join(", "))?;
+    for (instance_id, brokers) in summary.connections() {
+        writeln!(out, "connections of {}: {}", escape_controls(instance_id), connection_states(brokers))?;
     }
     Ok(())
 }

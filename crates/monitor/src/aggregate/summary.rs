@@ -132,6 +132,30 @@ pub struct Summary {
     pub dead_letters: DeadLetterSummary,
 }
 
+impl Summary {
+    /// `.log` entries of `kind`, all instances.
+    pub fn log_kind(&self, kind: &str) -> u64 {
+        self.log_kinds.get(kind).copied().unwrap_or(0)
+    }
+
+    /// Whether exactly-once processing shows in the files: a tracker in `exactly_once` mode, or
+    /// records read again after an aborted or unfinished transaction.
+    pub fn exactly_once_in_use(&self) -> bool {
+        self.messages.retried_attempts > 0
+            || self.instances.iter().any(|instance| instance.processing.as_deref() == Some("exactly_once"))
+    }
+
+    /// Each alive instance with the broker connections its newest metrics entry lists.
+    pub fn connections(&self) -> impl Iterator<Item = (&str, &[models::health::BrokerConnection])> {
+        self.instances.iter().filter(|instance| instance.status == InstanceStatus::Alive).filter_map(
+            |instance| {
+                let brokers = instance.brokers.as_deref().filter(|brokers| !brokers.is_empty())?;
+                Some((instance.instance_id.as_str(), brokers))
+            },
+        )
+    }
+}
+
 /// The trackers' counters as a summary shows them: [`super::Counters`] and the in-flight
 /// count that follows from them. One struct for [`Totals`] and [`InstanceSummary`], flattened
 /// into each, so their JSON keeps these fields where they always were. `null` when an

@@ -105,6 +105,20 @@ fn figures(app: &App) -> Vec<Figure> {
             color: Color::Magenta,
         });
     }
+    // Exactly once: what the transactions became, as `monitor --once` says it.
+    if app.summary.exactly_once_in_use() {
+        let summary = &app.summary;
+        figures.extend([
+            Figure::count(
+                "transactions",
+                "txn",
+                Some(summary.log_kind("transaction_committed")),
+                Color::Green,
+            ),
+            Figure::count("aborted", "abrt", Some(summary.log_kind("transaction_aborted")), Color::Yellow),
+            Figure::count("fenced", "fenc", Some(summary.log_kind("fenced")), Color::Red),
+        ]);
+    }
     figures
 }
 

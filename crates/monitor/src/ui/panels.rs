@@ -205,7 +205,8 @@ pub fn render_instances(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 /// Tab 2: per partition, its leader and in-sync replicas and its lag, all from the newest
-/// metrics entry of an alive owner (one source, one moment).
+/// metrics entry of an alive owner (one source, one moment); on its bottom border, the brokers
+/// as the alive instances' clients see them (`monitor --once` lists each instance's).
 pub fn render_partitions(app: &App, frame: &mut Frame, area: Rect) {
     let lags = &app.summary.partition_lag;
     let columns = [
@@ -219,7 +220,12 @@ pub fn render_partitions(app: &App, frame: &mut Frame, area: Rect) {
         number_column("lag", lags.iter().map(|lag| FitCell::optional(lag.lag))),
         number_column("age", lags.iter().map(|lag| FitCell::text(age(lag.age_seconds)))),
     ];
-    let block = panel_block(app, Panel::Partitions, tabs_title(app));
+    let mut block = panel_block(app, Panel::Partitions, tabs_title(app));
+    if let Some((text, down)) = broker_states(app) {
+        let width = usize::from(area.width.saturating_sub(4));
+        let style = if down { Style::new().fg(Color::Yellow) } else { Style::new() };
+        block = block.title_bottom(Line::styled(format!(" {} ", ellipsize(&text, width)), style));
+    }
     let style = |column: usize, row: usize| {
         let Some(lag) = lags.get(row) else { return Style::new() };
         match column {
@@ -239,6 +245,37 @@ pub fn render_partitions(app: &App, frame: &mut Frame, area: Rect) {
         style,
         "no metrics entry from an alive tracker yet (one every metrics interval, 30 s by default)",
     );
+}
+
+/// `brokers 1 UP, 2 DOWN 3/3, 3 UP`: each broker node, `UP` when every alive instance's client
+/// is connected to it, else how many are not; and whether any is not. `None` when no alive
+/// instance's metrics list their connections.
+fn broker_states(app: &App) -> Option<(String, bool)> {
+    let mut nodes: std::collections::BTreeMap<i32, (usize, usize)> = std::collections::BTreeMap::new();
+    let mut instances = 0;
+    for (_, brokers) in app.summary.connections() {
+        instances += 1;
+        for broker in brokers {
+            let (up, down) = nodes.entry(broker.node_id).or_default();
+            if broker.is_up() {
+                *up += 1;
+            } else {
+                *down += 1;
+            }
+        }
+    }
+    if instances == 0 {
+        return None;
+    }
+    let any_down = nodes.values().any(|(_, down)| *down > 0);
+    let states: Vec<String> = nodes
+        .iter()
+        .map(|(node, (up, down))| match down {
+            0 => format!("{node} UP"),
+            _ => format!("{node} DOWN {down}/{}", up + down),
+        })
+        .collect();
+    Some((format!("brokers {}", states.join(", ")), any_down))
 }
 
 /// The leader's node id, `none` while the partition has none, `-` when unknown.

@@ -249,6 +249,57 @@ fn partitions_tab() {
     }
 }
 
+/// Tab 2 under a broker loss: the brokers as the alive instances' clients see them, on the
+/// table's bottom border, in yellow when one is down for some.
+#[test]
+fn broker_connections_under_the_partitions() {
+    use models::health::BrokerConnection;
+    let connection = |node_id: i32, state: &str| BrokerConnection {
+        node_id,
+        address: format!("127.0.0.1:909{}", node_id + 1),
+        state: state.to_owned(),
+    };
+    let mut app = big_app();
+    press(&mut app, KeyCode::Char('2'));
+    let screen = draw(&app, 100, 30);
+    assert!(!screen.contains("brokers "), "no instance lists its connections:\n{screen}");
+
+    for (index, instance) in app.summary.instances.iter_mut().enumerate() {
+        let second = if index < 4 { "DOWN" } else { "UP" };
+        instance.brokers = Some(vec![connection(1, "UP"), connection(2, second), connection(3, "UP")]);
+    }
+    let screen = draw(&app, 100, 30);
+    assert!(screen.contains(" brokers 1 UP, 2 DOWN 4/12, 3 UP "), "{screen}");
+    let buffer = svg::draw(&app, 100, 30);
+    let row = |y: u16| (0..100).map(|x| buffer[(x, y)].symbol()).collect::<String>();
+    let y = (0..30).find(|&y| row(y).contains("DOWN 4/12")).unwrap();
+    let x = (0..100).find(|&x| buffer[(x, y)].symbol() == "D").unwrap();
+    assert_eq!(buffer[(x, y)].fg, Color::Yellow, "a broker down stands out");
+
+    for instance in &mut app.summary.instances {
+        instance.brokers = Some(vec![connection(1, "UP"), connection(2, "UP"), connection(3, "UP")]);
+    }
+    let screen = draw(&app, 100, 30);
+    assert!(screen.contains(" brokers 1 UP, 2 UP, 3 UP "), "{screen}");
+}
+
+/// With an exactly-once tracker, the header says what the transactions became, as `--once` does.
+#[test]
+fn exactly_once_figures_in_the_header() {
+    let mut app = demo_app();
+    let screen = draw(&app, 200, 40);
+    assert!(!screen.contains("transactions"), "at-least-once trackers only:\n{screen}");
+    app.summary.instances[0].processing = Some("exactly_once".to_owned());
+    app.summary.log_kinds.insert("transaction_committed".to_owned(), 25);
+    app.summary.log_kinds.insert("transaction_aborted".to_owned(), 3);
+    app.summary.log_kinds.insert("fenced".to_owned(), 1);
+    let screen = draw(&app, 200, 40);
+    let header: String = screen.lines().take(4).collect::<Vec<_>>().join("\n");
+    for expected in ["transactions 25", "aborted 3", "fenced 1"] {
+        assert!(header.contains(expected), "{expected:?} in the header:\n{screen}");
+    }
+}
+
 #[test]
 fn dead_letters_tab() {
     let mut app = demo_app();

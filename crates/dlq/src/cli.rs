@@ -35,6 +35,9 @@ pub struct Cli {
     /// How stderr lines look: text (one readable line each) or json (one JSON object each)
     #[arg(long, global = true, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
     pub log_format: service::LogFormat,
+    /// When to use colours (log lines, help).
+    #[command(flatten)]
+    pub color: service::ColorFlag,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -13,12 +13,6 @@ use models::PoisonKind;
 use crate::pace::Pace;
 use crate::RunOptions;
 
-/// Emits e-commerce order events to Kafka: steady, counted, rated or as a flood, with poison
-/// pills on demand.
-///
-/// Flags override environment variables, which override the configuration file. On
-/// SIGINT/SIGTERM (or after --count records) the producer flushes what is in flight, prints a
-/// summary line and exits 0, or 1 if records were lost. Bad flags or configuration exit 2.
 /// The variables the producer reads (the broker, its topic and the dead-letter topic it creates,
 /// its own settings) and the exit codes.
 fn after_help() -> String {
@@ -29,6 +23,12 @@ fn after_help() -> String {
     )
 }
 
+/// Emits e-commerce order events to Kafka: steady, counted, rated or as a flood, with poison
+/// pills on demand.
+///
+/// Flags override environment variables, which override the configuration file. On
+/// SIGINT/SIGTERM (or after --count records) the producer flushes what is in flight, prints a
+/// summary line and exits 0, or 1 if records were lost. Bad flags or configuration exit 2.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "producer", version, after_help = after_help())]
 pub struct Cli {
@@ -111,6 +111,9 @@ pub struct Cli {
     /// How stderr lines look: text (one readable line each) or json (one JSON object each)
     #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
     pub log_format: service::LogFormat,
+    /// When to use colours (log lines, help).
+    #[command(flatten)]
+    pub color: service::ColorFlag,
 }
 
 impl Overrides for Cli {

@@ -67,6 +67,9 @@ pub struct Options {
     /// How stderr lines look: text (one readable line each) or json (one JSON object each)
     #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
     pub log_format: service::LogFormat,
+    /// When to use colours (log lines, help).
+    #[command(flatten)]
+    pub color: service::ColorFlag,
 }
 
 impl Overrides for Options {

@@ -485,6 +485,12 @@ impl Settings {
                     "librdkafka property names without spaces",
                 ));
             }
+            if let Some(owned) = crate::client_property::why_owned(key, self) {
+                return Err(ConfigError::Property {
+                    name: key.to_owned(),
+                    reason: format!("the programs set it themselves: {}", owned.why),
+                });
+            }
         }
 
         in_range("producer.interval_ms", producer.interval_ms, 1, 3_600_000)?;

@@ -17,7 +17,7 @@ use crate::select::{Filters, Position, Since};
     version,
     after_help = concat!(
         "Environment variables (flags win over them, they win over the file): KAFKA_BROKER, DLQ_TOPIC, \
-DLQ_MAX_REDRIVES; SASL/TLS through kafka.properties in the file. See config.yaml.example.\n\n",
+DLQ_MAX_REDRIVES; SASL/TLS through -X or kafka.properties in the file. See config.yaml.example.\n\n",
         "Exit status: 0 done; 1 runtime failure (redrive: a record refused or not acknowledged); \
 2 bad flags or configuration; 130 or 143 a second SIGINT or SIGTERM during the stop."
     )
@@ -38,6 +38,9 @@ pub struct Cli {
     /// When to use colours (log lines, help).
     #[command(flatten)]
     pub color: service::ColorFlag,
+    /// Any librdkafka property (-X NAME=VALUE, repeatable).
+    #[command(flatten)]
+    pub client: service::ClientPropertyFlags,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -129,6 +132,7 @@ impl Overrides for Cli {
     fn apply_to(&self, settings: &mut Settings) {
         override_with(&mut settings.kafka.broker, self.broker.clone());
         override_with(&mut settings.dlq.topic, self.dlq_topic.clone());
+        self.client.apply_to(settings);
     }
 }
 

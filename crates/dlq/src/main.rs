@@ -11,7 +11,7 @@ use service::Runtime;
 fn main() -> ExitCode {
     // clap prints its own message and exits 2 on bad flags; its colours follow --color.
     let cli: Cli = service::color::parse();
-    let config = match config::load_with(&cli, &config::process_env()) {
+    let config = match kafka::load_config(&cli, &config::process_env()) {
         Ok(config) => config,
         Err(error) => return service::bad_configuration(&error),
     };

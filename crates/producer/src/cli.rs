@@ -114,6 +114,9 @@ pub struct Cli {
     /// When to use colours (log lines, help).
     #[command(flatten)]
     pub color: service::ColorFlag,
+    /// Any librdkafka property (-X NAME=VALUE, repeatable).
+    #[command(flatten)]
+    pub client: service::ClientPropertyFlags,
 }
 
 impl Overrides for Cli {
@@ -134,6 +137,7 @@ impl Overrides for Cli {
         override_with(&mut settings.producer.transactional_id, self.transactional_id.clone());
         override_with(&mut settings.producer.transaction_records, self.transaction_records);
         override_with(&mut settings.producer.abort_rate, self.abort_rate);
+        self.client.apply_to(settings);
     }
 }
 

@@ -7,6 +7,8 @@
 //! - lines on stderr and stdout that cannot end the process ([`print_stderr`],
 //!   [`print_stdout`]): with stderr closed (`tracker 2>&1 | head -2`), `eprintln!` panics
 //!   ("failed printing to stderr") and the run ends with code 101, files half written;
+//! - the flags every binary shares: `--color` ([`color`]) and, in those that talk to Kafka,
+//!   `-X NAME=VALUE` ([`client_properties`]);
 //! - the end of the run ([`termination_signal`]): the first SIGINT or SIGTERM asks for a
 //!   graceful stop; a second one, or a stop that outlasts its time limit, ends the process at
 //!   once, saying on stderr what was left undone ([`StopProgress`]).
@@ -15,10 +17,12 @@
 //! - the shape of `main` and of a library's `run(config, shutdown)` ([`program`]): the
 //!   runtime, the [`Shutdown`] trigger, the `error: ` line and the exit codes.
 
+pub mod client_properties;
 pub mod color;
 pub mod output_file;
 pub mod program;
 
+pub use client_properties::ClientPropertyFlags;
 pub use color::{ColorChoice, ColorFlag};
 pub use program::{
     bad_configuration, block_on, fail, run_until_signal, Failure, Runtime, Shutdown, StartError,

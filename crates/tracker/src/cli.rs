@@ -70,6 +70,9 @@ pub struct Options {
     /// When to use colours (log lines, help).
     #[command(flatten)]
     pub color: service::ColorFlag,
+    /// Any librdkafka property (-X NAME=VALUE, repeatable).
+    #[command(flatten)]
+    pub client: service::ClientPropertyFlags,
 }
 
 impl Overrides for Options {
@@ -95,6 +98,7 @@ impl Overrides for Options {
         if self.no_dlq {
             settings.dlq.enabled = false;
         }
+        self.client.apply_to(settings);
     }
 }
 

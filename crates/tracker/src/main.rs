@@ -17,7 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // clap prints its own message and exits 2 on bad flags; its colours follow --color.
     let options: Options = service::color::parse();
-    let config = match config::load_with(&options, &config::process_env()) {
+    let config = match kafka::load_config(&options, &config::process_env()) {
         Ok(config) => config,
         Err(error) => return service::bad_configuration(&error),
     };

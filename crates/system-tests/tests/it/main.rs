@@ -16,6 +16,7 @@
 //! - [`docs_links`], [`docs_drift`], [`docker_compose`]: every link of the docs; the docs name
 //!   only flags, variables, targets and files the code has, and show the binaries' real `--help`;
 //!   the Compose file's shape;
+//! - [`client_properties`]: `-X NAME=VALUE` on producer, tracker and dlq;
 //! - [`color`]: `--color` and `NO_COLOR` on every binary;
 //! - [`walkthrough`]: the README's walkthrough run on Apache Kafka, each step's output compared
 //!   with its README block.
@@ -25,6 +26,7 @@
 mod analyze_logs;
 mod audit_trail;
 mod broker_loss;
+mod client_properties;
 mod color;
 mod docker_compose;
 mod docs_drift;

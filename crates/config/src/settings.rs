@@ -348,6 +348,19 @@ pub struct RetrySettings {
     pub max_delay_ms: u64,
 }
 
+impl RetrySettings {
+    /// The backoff these settings describe: the one the tracker waits by and the one the
+    /// configuration checks against `max.poll.interval.ms`.
+    pub fn backoff(&self) -> retry::Backoff {
+        retry::Backoff {
+            max_attempts: self.max_attempts,
+            initial_delay: std::time::Duration::from_millis(self.initial_delay_ms),
+            multiplier: self.multiplier,
+            max_delay: std::time::Duration::from_millis(self.max_delay_ms),
+        }
+    }
+}
+
 impl Default for RetrySettings {
     fn default() -> Self {
         Self { max_attempts: 3, initial_delay_ms: 100, multiplier: 2.0, max_delay_ms: 5_000 }
@@ -595,13 +608,7 @@ fn retries_fit_the_poll_interval(
             .map_err(|_| ConfigError::invalid(KEY, value.expose(), "a whole number of milliseconds"))?,
         None => DEFAULT_MAX_POLL_INTERVAL_MS,
     };
-    let backoff = retry::Backoff {
-        max_attempts: retry.max_attempts,
-        initial_delay: std::time::Duration::from_millis(retry.initial_delay_ms),
-        multiplier: retry.multiplier,
-        max_delay: std::time::Duration::from_millis(retry.max_delay_ms),
-    };
-    let backoff_ms = u64::try_from(backoff.worst_case_wait().as_millis()).unwrap_or(u64::MAX);
+    let backoff_ms = u64::try_from(retry.backoff().worst_case_wait().as_millis()).unwrap_or(u64::MAX);
     let work_ms = tracker.processing_delay_ms.saturating_mul(u64::from(retry.max_attempts));
     let worst_case_ms = backoff_ms.saturating_add(work_ms);
     if worst_case_ms > poll_interval_ms {

@@ -27,6 +27,8 @@ mod aliases;
 pub mod client_property;
 mod env;
 mod error;
+mod help;
+pub mod limits;
 pub mod secret;
 mod settings;
 
@@ -34,6 +36,7 @@ pub use aliases::property_name;
 pub use client_property::{why_owned, ClientProperty, OwnedProperty, CLIENT_PROPERTY_FORM, OWNED};
 pub use env::{env_help, EnvVar, ENV_VARS};
 pub use error::ConfigError;
+pub use help::{default_of, flag_help, flag_help_defaulting};
 pub use secret::{is_secret_name, Properties, PropertyValue, Redactor, Secret, REDACTED};
 pub use settings::{
     AutoOffsetReset, DlqSettings, Fsync, GroupProtocol, KafkaSettings, Processing, ProducerSettings,

@@ -1,7 +1,12 @@
-//! docs/architecture.md cannot drift from the repository: its layout names every Makefile
-//! target, every entry of `scripts/` and every crate, and nothing that does not exist; its
-//! crate table lists the workspace crates each `Cargo.toml` depends on, and whether the crate
-//! needs librdkafka (directly or through another crate).
+//! The reference tables cannot drift from the repository:
+//!
+//! - docs/architecture.md's layout names every Makefile target, every entry of `scripts/` and
+//!   every crate, and nothing that does not exist; its crate table lists the workspace crates
+//!   each `Cargo.toml` depends on, and whether the crate needs librdkafka (directly or through
+//!   another crate);
+//! - docs/configuration.md's table has a row per key, with the key's default, its variable and
+//!   its range as the configuration crate states them (`Settings::default`, `config::ENV_VARS`,
+//!   `config::limits`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -176,5 +181,62 @@ fn the_crate_table_is_true_to_the_cargo_manifests() {
         let tests_only = uses[name].0.is_empty() && !uses[name].1.is_empty();
         let expected = needs(name, &uses, &direct_rdkafka, tests_only);
         assert_eq!(table[name].needs_librdkafka, expected, "crates/{name}: \"needs librdkafka\"");
+    }
+}
+
+/// A range written `(A–B` in a row's meaning, as numbers.
+fn stated_range(meaning: &str) -> Option<(f64, f64)> {
+    let dash = meaning.find('–')?;
+    let before: String =
+        meaning[..dash].chars().rev().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let before: String = before.chars().rev().collect();
+    let after: String =
+        meaning[dash + '–'.len_utf8()..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    Some((before.parse().ok()?, after.parse().ok()?))
+}
+
+#[test]
+fn the_configuration_table_states_each_keys_default_variable_and_range() {
+    let text = fs::read_to_string(repo_root().join("docs/configuration.md")).expect("docs/configuration.md");
+    let mut rows = BTreeMap::new();
+    for line in text.lines().filter(|line| line.starts_with("| `") && line.matches(" | ").count() >= 3) {
+        let cells: Vec<&str> = line.trim_matches('|').splitn(4, " | ").map(str::trim).collect();
+        rows.insert(
+            cells[0].trim_matches('`').to_owned(),
+            (cells[1].to_owned(), cells[2].to_owned(), cells[3].to_owned()),
+        );
+    }
+    let defaults = serde_json::to_value(config::Settings::default()).expect("the defaults as JSON");
+    let mut keys = BTreeSet::new();
+    for (section, fields) in defaults.as_object().expect("sections") {
+        for field in fields.as_object().expect("fields").keys() {
+            keys.insert(format!("{section}.{field}"));
+        }
+    }
+    assert_same("the configuration keys (docs/configuration.md)", &rows.keys().cloned().collect(), &keys);
+    for (key, (default_cell, variable_cell, meaning)) in &rows {
+        if let Some(default) = config::default_of(key) {
+            let shown = default_cell.trim_matches('`');
+            let same = shown == default
+                || shown.parse::<f64>().ok().zip(default.parse::<f64>().ok()).is_some_and(|(a, b)| a == b);
+            assert!(same, "{key}: the doc's default {default_cell} is not the code's {default}");
+        }
+        match config::ENV_VARS.iter().find(|var| var.key == key.as_str()) {
+            Some(var) => assert!(
+                variable_cell.contains(&format!("`{}`", var.name)),
+                "{key}: variable {} not in {variable_cell}",
+                var.name
+            ),
+            None => {
+                assert!(!variable_cell.contains("_"), "{key} has no variable, the doc says {variable_cell}")
+            }
+        }
+        if let Some(limit) = config::limits::LIMITS.iter().find(|limit| limit.key == key.as_str()) {
+            let (min, max) = match limit.allowed {
+                config::limits::Allowed::Whole { min, max } => (min as f64, max as f64),
+                config::limits::Allowed::Number { min, max } => (min, max),
+            };
+            assert_eq!(stated_range(meaning), Some((min, max)), "{key}: the doc's range in {meaning:?}");
+        }
     }
 }

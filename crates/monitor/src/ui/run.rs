@@ -48,6 +48,9 @@ fn dashboard_loop(terminal: &mut DefaultTerminal, options: &Options) -> Result<(
     let mut app = App::new(options.dir.display().to_string(), aggregator.snapshot(started_at), started_at);
     // The dashboard runs on a terminal only.
     app.color = options.color.colors(true, std::env::var_os("NO_COLOR").as_deref());
+    // crossterm reads NO_COLOR itself and would drop the colours of `--color always`: our
+    // decision is the one that holds.
+    crossterm::style::force_color_output(app.color);
     loop {
         let now = Utc::now();
         if !app.paused {

@@ -1,5 +1,5 @@
 //! The dashboard's colours follow `--color` and `NO_COLOR`, on a real terminal: the monitor runs
-//! in a pseudo-terminal of 120×40 (util-linux `script`), draws the demo fixtures, and quits on
+//! in a pseudo-terminal of 120×40 (`script`, from bsdutils, essential on Debian), draws the demo fixtures, and quits on
 //! `q`; what it wrote to the terminal is searched for colour codes (SGR 38;5 and 48;5, the
 //! 256-colour foreground and background crossterm writes). Cursor moves and bold are not
 //! colours and stay.
@@ -41,7 +41,7 @@ fn terminal_output(flag: Option<&str>, no_color: Option<&str>) -> String {
     if let Some(value) = no_color {
         command.env("NO_COLOR", value);
     }
-    let mut child = command.spawn().expect("util-linux `script` runs (a prerequisite of make test)");
+    let mut child = command.spawn().expect("`script` (bsdutils) runs");
     // The first frame is drawn once the header's title is on the terminal.
     let started = Instant::now();
     while !std::fs::read_to_string(&typescript).unwrap_or_default().contains("latest orders") {

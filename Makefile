@@ -40,7 +40,7 @@ analyze: ## Summarise the tracker files (analyze_logs.sh)
 screenshot: ## Redraw docs/img/monitor.svg from a real run (scripts/screenshot.sh)
 	scripts/screenshot.sh
 
-walkthrough: build ## Run the README's walkthrough on Apache Kafka; output in target/walkthrough/
+walkthrough: build ## Run the README's walkthrough (Apache Kafka, 1 and 3 nodes; Tansu); output in target/walkthrough/
 	scripts/walkthrough.sh
 
 walkthrough-readme: build ## Run the walkthrough and rewrite the README's marked output blocks with it

@@ -34,6 +34,7 @@ Environment:
                             of building them (cargo build --release into target/release)
   PRODUCER_INTERVAL_MS      steady mode: one event every MS milliseconds (default 2000)
   PRODUCER_ARGS             extra producer flags, split on spaces, e.g. "--rate 50 --poison-rate 0.05"
+  PRODUCER=on               off: start the trackers only (run target/release/producer by hand)
   SCHEMA_VALIDATION=off     on: the Tansu broker refuses records of the orders topic that do not
                             match schemas/order-event.json (docs/events.md, "Refused at the door")
   Other tracker and producer variables (TRACKER_PROCESSING_DELAY_MS, TRACKER_FAILURE_RATE,
@@ -72,6 +73,11 @@ if [ "$trackers" -lt 1 ] || [ "$trackers" -gt 64 ]; then die "TRACKERS=$trackers
 case "$broker_port" in
   '' | *[!0-9]*) die "BROKER_PORT=$broker_port is not a port number" ;;
 esac
+case "${PRODUCER:-on}" in
+  on) producer_wanted=1 ;;
+  off) producer_wanted=0 ;;
+  *) die "PRODUCER=$PRODUCER is not supported: use on or off" ;;
+esac
 broker_choice=${BROKER:-auto}
 case "$broker_choice" in
   auto | kafka | tansu | compose | external) ;;
@@ -96,7 +102,7 @@ missing=()
 for i in $(seq 1 "$trackers"); do
   running "$pid_dir/instance-$i.pid" tracker || missing+=("instance-$i")
 done
-running "$pid_dir/producer.pid" producer || missing+=(producer)
+[ $producer_wanted -eq 0 ] || running "$pid_dir/producer.pid" producer || missing+=(producer)
 if [ ${#missing[@]} -eq 0 ]; then
   say "Already running (nothing started); stop with ./stop.sh"
 fi
@@ -115,8 +121,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     [ -x "$bin_dir/$binary" ] || die "$bin_dir/$binary is missing or not executable"
   done
 elif [ -z "$bin_dir" ]; then
-  # Nothing to start: name the folder the running producer came from.
-  read_pid_file "$pid_dir/producer.pid" || true
+  # Nothing to start: name the folder the running producer (or first tracker) came from.
+  read_pid_file "$pid_dir/producer.pid" || read_pid_file "$pid_dir/instance-1.pid" || true
   bin_dir=$(exe_dir "$pid_value")
 fi
 

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use config::{override_with, Overrides, Settings};
 
-use crate::select::{Filters, Position, Since};
+use crate::position::Position;
+use crate::select::Filters;
 
 /// The variables `dlq` reads (the broker, the dead-letter topic, the redrive limit) and the exit
 /// codes, which differ from the other binaries' in what 1 means.
@@ -138,9 +139,4 @@ impl Overrides for Cli {
         override_with(&mut settings.dlq.topic, self.dlq_topic.clone());
         self.client.apply_to(settings);
     }
-}
-
-/// Parses `--since`, for clap.
-pub fn parse_since(text: &str) -> Result<Since, String> {
-    Since::parse(text, chrono::Utc::now())
 }

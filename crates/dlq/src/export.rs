@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::letter::DeadLetter;
-use crate::select::Position;
+use crate::position::Position;
 
 /// A topic, partition and offset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

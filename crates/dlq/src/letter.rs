@@ -1,11 +1,11 @@
 //! One dead letter as read from the dead-letter topic, and what its `dlq.*` headers say.
 
 use chrono::{DateTime, Utc};
+use deadletter::headers as dlq_headers;
 use kafka::headers::RawHeader;
 use models::escape_controls;
-use retry::dlq_headers;
 
-use crate::select::Position;
+use crate::position::Position;
 
 /// A record of the dead-letter topic: the original key, payload and headers, and the context
 /// headers the tracker added.

@@ -1,11 +1,12 @@
 //! `dlq`: the other half of the dead-letter pattern. The tracker sends a message it cannot
 //! process to the dead-letter topic with its original key, payload and headers and its context
-//! in `dlq.*` headers ([`retry::dlq_headers`]); this tool shows those dead letters, exports them
+//! in `dlq.*` headers ([`deadletter::headers`]); this tool shows those dead letters, exports them
 //! for a person to fix, and sends them back.
 //!
 //! - [`read`]: reading a whole topic without a consumer group and without committing.
 //! - [`letter`]: one dead letter and what its headers say.
-//! - [`select`]: positions (`0:12`) and filters.
+//! - [`position`]: where a dead letter is (`0:12`).
+//! - [`select`]: choosing dead letters by position, by filters, or all.
 //! - [`render`]: the `list` table and JSON lines, the `show` view.
 //! - [`export`]: the editable JSON-lines format of `export` and `redrive --from-file`.
 //! - [`redrive`]: sending back, each dead letter once, with a loop guard.
@@ -16,6 +17,7 @@
 pub mod cli;
 pub mod export;
 pub mod letter;
+pub mod position;
 pub mod read;
 pub mod redrive;
 pub mod render;
@@ -44,9 +46,18 @@ pub enum DlqError {
     /// A Kafka client could not be created, or a topic not created.
     #[error(transparent)]
     Kafka(#[from] kafka::KafkaError),
+    /// `redrive --from-file FILE` cannot use FILE: nothing was sent.
+    #[error("{}: {problem}; nothing was sent", path.display())]
+    FromFile {
+        /// The file given.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        problem: FileProblem,
+    },
     /// The broker could not be read or written (a refused login included).
-    #[error("{0}")]
-    Broker(String),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
     /// Standard output could not be written.
     #[error("cannot write the output: {0}")]
     Output(std::io::Error),
@@ -63,11 +74,91 @@ pub enum DlqError {
     Start(#[from] service::StartError),
 }
 
+/// Why the broker could not be read or written; the client's error is kept as the source.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum BrokerError {
+    /// The broker refused the login: [`AuthWatch::failure`]'s message (secrets masked).
+    #[error("{0}")]
+    Authentication(String),
+    /// A client call failed; `what` says which (`assign orders-dlq/0`).
+    #[error("cannot {what}: {source}")]
+    Client {
+        /// What was being done.
+        what: String,
+        /// The client's error.
+        source: rdkafka::error::KafkaError,
+    },
+    /// The broker's metadata names the topic with an error.
+    #[error("cannot read topic {topic}: {code}")]
+    Topic {
+        /// The topic.
+        topic: String,
+        /// The error the metadata gives for it.
+        code: rdkafka::types::RDKafkaErrorCode,
+    },
+    /// Reading a partition to its end stalled.
+    #[error(
+        "could not read {topic}/{partition} to its end: nothing came for {timeout:?} ({read} records read)"
+    )]
+    Stalled {
+        /// The topic.
+        topic: String,
+        /// The partition.
+        partition: i32,
+        /// How long nothing came.
+        timeout: std::time::Duration,
+        /// Records read before.
+        read: u64,
+    },
+    /// The records the redrive log names did not all come in time.
+    #[error("could not read the records of {topic} that the redrive log names within {timeout:?}")]
+    TimedOut {
+        /// The topic.
+        topic: String,
+        /// The time allowed.
+        timeout: std::time::Duration,
+    },
+    /// The dead-letter topic does not exist.
+    #[error(
+        "topic {topic} does not exist on {broker} (the trackers create it when they start; is dlq.topic right?)"
+    )]
+    MissingTopic {
+        /// `dlq.topic`.
+        topic: String,
+        /// `kafka.broker`.
+        broker: String,
+    },
+}
+
+/// What is wrong with the file of `redrive --from-file`.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum FileProblem {
+    /// It cannot be read.
+    #[error(transparent)]
+    Read(std::io::Error),
+    /// It is not UTF-8.
+    #[error("not UTF-8 text (not a dlq export?)")]
+    NotText,
+    /// A line is not an export line.
+    #[error("line {line}: {reason}")]
+    Line {
+        /// 1-based.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// It has no record.
+    #[error("no records in it")]
+    Empty,
+}
+
 impl service::Failure for DlqError {
     /// 2 for a bad selection (usage), 1 for the rest.
     fn exit_code(&self) -> u8 {
         match self {
-            DlqError::Selection(_) => service::EXIT_USAGE,
+            DlqError::Selection(_) | DlqError::FromFile { .. } => service::EXIT_USAGE,
             DlqError::OutputFile { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
                 service::EXIT_USAGE
             }
@@ -168,7 +259,7 @@ struct Page {
     /// How many JSON lines were printed.
     printed: u64,
     /// The position of the last one shown or printed.
-    last_shown: Option<select::Position>,
+    last_shown: Option<position::Position>,
 }
 
 /// Streams the dead-letter topic for `list`: one record in memory at a time, plus the page
@@ -200,7 +291,7 @@ fn list(
         page.last_shown = Some(letter.position);
         if json {
             let entry = ListEntry::of(&letter, now, redriven_to(log, &letter), log.redrives(&letter));
-            let line = serde_json::to_string(&entry).unwrap_or_default();
+            let line = models::escape_json_controls(serde_json::to_string(&entry).unwrap_or_default());
             output = writeln!(out, "{line}");
             page.printed += 1;
         } else {
@@ -216,10 +307,10 @@ fn list(
 }
 
 fn missing_topic(config: &Config) -> DlqError {
-    DlqError::Broker(format!(
-        "topic {} does not exist on {} (the trackers create it when they start; is dlq.topic right?)",
-        config.dlq.topic, config.kafka.broker
-    ))
+    DlqError::Broker(BrokerError::MissingTopic {
+        topic: config.dlq.topic.clone(),
+        broker: config.kafka.broker.clone(),
+    })
 }
 
 /// Every dead letter; an error when the dead-letter topic does not exist.

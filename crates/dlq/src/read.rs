@@ -23,8 +23,8 @@ use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::letter::DeadLetter;
-use crate::select::Position;
-use crate::DlqError;
+use crate::position::Position;
+use crate::{BrokerError, DlqError};
 
 /// Longest wait for the topic's metadata.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,7 +79,7 @@ pub fn each_record(
     mut visit: impl FnMut(DeadLetter),
 ) -> Result<bool, DlqError> {
     let consumer = reader(kafka, auth, "earliest")?;
-    let broker_failure = |what: String| {
+    let broker_failure = |error: BrokerError| {
         // The error callback runs from poll: serve it for a moment, so that a refused login
         // (which the broker reports by closing the connection, seen first as a transport
         // failure) is known and named.
@@ -88,18 +88,21 @@ pub fn each_record(
             let _ = consumer.poll(Duration::from_millis(100));
         }
         match auth.failure() {
-            Some(message) => DlqError::Broker(message),
-            None => DlqError::Broker(what),
+            Some(message) => BrokerError::Authentication(message),
+            None => error,
         }
     };
-    let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|error| {
-        broker_failure(format!("cannot read the metadata of {topic} from {}: {error}", kafka.broker))
+    let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|source| {
+        broker_failure(BrokerError::Client {
+            what: format!("read the metadata of {topic} from {}", kafka.broker),
+            source,
+        })
     })?;
     let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else { return Ok(false) };
     match found.error().map(RDKafkaErrorCode::from) {
         None => {}
         Some(RDKafkaErrorCode::UnknownTopicOrPartition) => return Ok(false),
-        Some(code) => return Err(DlqError::Broker(format!("cannot read topic {topic}: {code}"))),
+        Some(code) => return Err(BrokerError::Topic { topic: topic.to_owned(), code }.into()),
     }
     let mut partitions: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
     if partitions.is_empty() {
@@ -111,20 +114,23 @@ pub fn each_record(
         let mut assignment = TopicPartitionList::new();
         assignment
             .add_partition_offset(topic, partition, Offset::Beginning)
-            .map_err(|error| DlqError::Broker(format!("cannot assign {topic}/{partition}: {error}")))?;
+            .map_err(|source| BrokerError::Client { what: format!("assign {topic}/{partition}"), source })?;
         consumer
             .assign(&assignment)
-            .map_err(|error| DlqError::Broker(format!("cannot assign {topic}: {error}")))?;
+            .map_err(|source| BrokerError::Client { what: format!("assign {topic}"), source })?;
         let mut last_progress = Instant::now();
         loop {
             if let Some(message) = auth.failure() {
-                return Err(DlqError::Broker(message));
+                return Err(BrokerError::Authentication(message).into());
             }
             if last_progress.elapsed() > READ_TIMEOUT {
-                return Err(DlqError::Broker(format!(
-                    "could not read {topic}/{partition} to its end: nothing came for {READ_TIMEOUT:?} ({read} \
-                     records read)"
-                )));
+                return Err(BrokerError::Stalled {
+                    topic: topic.to_owned(),
+                    partition,
+                    timeout: READ_TIMEOUT,
+                    read,
+                }
+                .into());
             }
             match consumer.poll(Duration::from_millis(100)) {
                 None => {}
@@ -175,49 +181,14 @@ pub fn read_positions(
     // An offset out of range holds no record: jump to the end, where the end-of-partition
     // event says so, rather than to the start, which would read the whole partition.
     let consumer = reader(kafka, auth, "latest")?;
-    let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|error| {
-        DlqError::Broker(auth.failure().unwrap_or(format!("cannot read the metadata of {topic}: {error}")))
-    })?;
-    let partitions: BTreeSet<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic && t.error().is_none())
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
-    // A fetch past the end is answered differently by brokers (Tansu: an empty answer, no
-    // end-of-partition event), so no read starts past the high watermark: one past it starts
-    // there and reads to the true end (the watermark can run low on Tansu).
-    let mut high_watermarks = BTreeMap::new();
-    let mut assignment = TopicPartitionList::new();
-    let mut open = BTreeSet::new();
-    for &(partition, offset) in wanted {
-        if partitions.contains(&partition) && open.insert(partition) {
-            let (low, high) =
-                consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT).map_err(|error| {
-                    DlqError::Broker(format!("cannot read the offsets of {topic}/{partition}: {error}"))
-                })?;
-            high_watermarks.insert(partition, high);
-            let start = offset.min(high).max(low);
-            assignment
-                .add_partition_offset(topic, partition, Offset::Offset(start))
-                .map_err(|error| DlqError::Broker(format!("cannot assign {topic}/{partition}: {error}")))?;
-        }
-    }
-    if open.is_empty() {
-        return Ok(found);
-    }
-    consumer
-        .assign(&assignment)
-        .map_err(|error| DlqError::Broker(format!("cannot assign {topic}: {error}")))?;
+    let (mut open, high_watermarks) = assign_wanted(&consumer, topic, wanted, auth)?;
     let deadline = Instant::now() + READ_TIMEOUT;
     while !open.is_empty() {
         if let Some(message) = auth.failure() {
-            return Err(DlqError::Broker(message));
+            return Err(BrokerError::Authentication(message).into());
         }
         if Instant::now() > deadline {
-            return Err(DlqError::Broker(format!(
-                "could not read the records of {topic} that the redrive log names within {READ_TIMEOUT:?}"
-            )));
+            return Err(BrokerError::TimedOut { topic: topic.to_owned(), timeout: READ_TIMEOUT }.into());
         }
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
@@ -240,8 +211,9 @@ pub fn read_positions(
                         let target = next.min(high_watermarks.get(&partition).copied().unwrap_or(0));
                         consumer
                             .seek(topic, partition, Offset::Offset(target), Duration::from_secs(10))
-                            .map_err(|error| {
-                                DlqError::Broker(format!("cannot seek {topic}/{partition}: {error}"))
+                            .map_err(|source| BrokerError::Client {
+                                what: format!("seek {topic}/{partition}"),
+                                source,
                             })?;
                     }
                     Some(_) => {}
@@ -255,6 +227,54 @@ pub fn read_positions(
         }
     }
     Ok(found)
+}
+
+/// Assigns `consumer` to the partitions of `topic` that hold a `wanted` place, each from its
+/// first wanted offset (kept between the partition's watermarks); returns those partitions
+/// and their high watermarks. Assigns nothing when none of them exists.
+fn assign_wanted(
+    consumer: &BaseConsumer<ReaderContext>,
+    topic: &str,
+    wanted: &BTreeSet<(i32, i64)>,
+    auth: &AuthWatch,
+) -> Result<(BTreeSet<i32>, BTreeMap<i32, i64>), DlqError> {
+    let metadata =
+        consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT).map_err(|source| match auth.failure() {
+            Some(message) => BrokerError::Authentication(message),
+            None => BrokerError::Client { what: format!("read the metadata of {topic}"), source },
+        })?;
+    let partitions: BTreeSet<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|t| t.name() == topic && t.error().is_none())
+        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .collect();
+    // A fetch past the end is answered differently by brokers (Tansu: an empty answer, no
+    // end-of-partition event), so no read starts past the high watermark: one past it starts
+    // there and reads to the true end (the watermark can run low on Tansu).
+    let mut high_watermarks = BTreeMap::new();
+    let mut assignment = TopicPartitionList::new();
+    let mut open = BTreeSet::new();
+    for &(partition, offset) in wanted {
+        if partitions.contains(&partition) && open.insert(partition) {
+            let (low, high) =
+                consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT).map_err(|source| {
+                    BrokerError::Client { what: format!("read the offsets of {topic}/{partition}"), source }
+                })?;
+            high_watermarks.insert(partition, high);
+            let start = offset.min(high).max(low);
+            assignment.add_partition_offset(topic, partition, Offset::Offset(start)).map_err(|source| {
+                BrokerError::Client { what: format!("assign {topic}/{partition}"), source }
+            })?;
+        }
+    }
+    if open.is_empty() {
+        return Ok((open, high_watermarks));
+    }
+    consumer
+        .assign(&assignment)
+        .map_err(|source| BrokerError::Client { what: format!("assign {topic}"), source })?;
+    Ok((open, high_watermarks))
 }
 
 /// The shared [`AuthContext`], without the warning librdkafka's error callback would print for

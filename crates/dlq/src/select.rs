@@ -1,44 +1,13 @@
 //! Choosing dead letters: by position (`0:12`), by filters, or all of them.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 
 use crate::letter::DeadLetter;
+use crate::position::Position;
 use crate::DlqError;
-
-/// Where a dead letter is in the dead-letter topic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Position {
-    /// Partition of the dead-letter topic.
-    pub partition: i32,
-    /// Offset in that partition.
-    pub offset: i64,
-}
-
-impl fmt::Display for Position {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.partition, self.offset)
-    }
-}
-
-impl FromStr for Position {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let malformed = || format!("{text:?} is not a position: expected PARTITION:OFFSET, e.g. 0:12");
-        let (partition, offset) = text.split_once(':').ok_or_else(malformed)?;
-        let partition: i32 = partition.parse().map_err(|_| malformed())?;
-        let offset: i64 = offset.parse().map_err(|_| malformed())?;
-        if partition < 0 || offset < 0 {
-            return Err(malformed());
-        }
-        Ok(Position { partition, offset })
-    }
-}
 
 /// The start of a `--since` window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +51,11 @@ impl Since {
     }
 }
 
+/// Parses `--since` against the current time, for clap.
+pub fn parse_since(text: &str) -> Result<Since, String> {
+    Since::parse(text, Utc::now())
+}
+
 /// Filters; a dead letter is chosen when it matches every one given.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Filters {
@@ -89,7 +63,7 @@ pub struct Filters {
     #[arg(long, value_name = "KIND")]
     pub error_kind: Option<String>,
     /// Only dead letters that failed since then: a duration (30s, 10m, 2h, 1d) or an RFC 3339 time.
-    #[arg(long, value_name = "DURATION|RFC3339", value_parser = crate::cli::parse_since)]
+    #[arg(long, value_name = "DURATION|RFC3339", value_parser = parse_since)]
     pub since: Option<Since>,
     /// Only dead letters that came from this partition of the original topic.
     #[arg(long, value_name = "N")]

@@ -1,13 +1,13 @@
 //! An order event that borrows its order, to write its JSON where the order is kept: the
 //! producer advances an order inside its set of open orders and writes the event from there,
 //! instead of copying the order into an [`OrderEvent`]. The bytes are those of
-//! [`OrderEvent::to_json`] for the same fields (tested below).
+//! [`OrderEvent::to_json`] for the same fields (tested below). Its writer,
+//! [`OrderEventRef::write_json`], is with the other hand-written JSON in `order/write.rs`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::order::write::Object;
 use crate::order::{EventType, Order, OrderEvent};
 
 /// [`OrderEvent`] with a borrowed order; the same JSON.
@@ -26,22 +26,6 @@ pub struct OrderEventRef<'a> {
     pub sequence: u64,
     /// The whole order as it stands after this event.
     pub order: &'a Order,
-}
-
-impl OrderEventRef<'_> {
-    /// Appends the event's JSON to `out` (which a caller reuses from one event to the next),
-    /// written by hand like [`OrderEvent::write_json`].
-    pub fn write_json(&self, out: &mut Vec<u8>) {
-        let mut object = Object::start(out);
-        object
-            .uuid("event_id", self.event_id)
-            .str("event_type", self.event_type.as_str())
-            .int("version", self.version)
-            .time("timestamp", self.timestamp)
-            .int("sequence", self.sequence);
-        self.order.write_json(object.key("order"));
-        object.end();
-    }
 }
 
 impl<'a> From<&'a OrderEvent> for OrderEventRef<'a> {

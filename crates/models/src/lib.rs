@@ -41,7 +41,7 @@ pub use order::{
 };
 pub use poison::{PoisonKind, Rejection};
 pub use status::OrderStatusRecord;
-pub use terminal::escape_controls;
+pub use terminal::{escape_controls, escape_json_controls};
 pub use validate::{validate, ValidationError};
 
 pub use time::{format_timestamp, Timestamp};

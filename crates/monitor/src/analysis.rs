@@ -9,7 +9,7 @@ use std::path::Path;
 use models::escape_controls;
 
 use crate::aggregate::{RedriveOutcome, Summary};
-use crate::report::{money, optional};
+use crate::format::{money, optional, partitions};
 
 /// How many tracker files the report was made from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,6 +67,34 @@ pub fn write_analysis(
         if ids.is_empty() { "none".to_owned() } else { ids.join(" ") }
     )?;
 
+    let width = instance_column_width(summary);
+    write_messages(summary, out)?;
+    write_failures(summary, out)?;
+    write_totals(summary, out)?;
+    write_instances(summary, width, out)?;
+    write_partitions(summary, out)?;
+    write_partition_lag(summary, width, out)?;
+    write_replication(summary, out)?;
+    write_latency(summary, out)?;
+    write_dead_letters(summary, width, out)?;
+    write_business(summary, out)?;
+    write_last_metrics(summary, width, out)?;
+    write_last_errors(summary, out)
+}
+
+/// The width of the instance column: the longest id shown, at least 20.
+fn instance_column_width(summary: &Summary) -> usize {
+    summary
+        .instances
+        .iter()
+        .map(|i| escape_controls(&i.instance_id).chars().count())
+        .max()
+        .unwrap_or(8)
+        .max(20)
+}
+
+/// "Messages (.events)": what the audit lines say.
+fn write_messages(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     let messages = &summary.messages;
     let malformed = &summary.malformed_lines;
     section(out, "Messages (.events)")?;
@@ -101,7 +129,12 @@ pub fn write_analysis(
     if malformed.too_long > 0 {
         row(out, "lines too long", malformed.too_long, "skipped")?;
     }
+    Ok(())
+}
 
+/// "Failures and recovery (.log)": entries per kind.
+fn write_failures(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
+    let malformed = &summary.malformed_lines;
     let kind = |name: &str| summary.log_kinds.get(name).copied().unwrap_or(0);
     section(out, "Failures and recovery (.log)")?;
     row(out, "sent to the DLQ", kind("dlq_sent"), "dlq_sent")?;
@@ -121,18 +154,22 @@ pub fn write_analysis(
             "not JSON, or a metrics/stop entry that does not parse",
         )?;
     }
+    Ok(())
+}
 
+/// "Totals (tracker counters)".
+fn write_totals(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     section(out, "Totals (tracker counters)")?;
     let totals = &summary.totals;
-    row(out, "received", optional(totals.received), "= processed + failed + skipped + in flight")?;
-    row(out, "processed", optional(totals.processed), "")?;
-    row(out, "failed", optional(totals.failed), "for good")?;
-    row(out, "dead-lettered", optional(totals.dlq_sent), "part of failed")?;
-    row(out, "skipped", optional(totals.duplicates), "duplicates (same event id)")?;
+    row(out, "received", optional(totals.counters.received), "= processed + failed + skipped + in flight")?;
+    row(out, "processed", optional(totals.counters.processed), "")?;
+    row(out, "failed", optional(totals.counters.failed), "for good")?;
+    row(out, "dead-lettered", optional(totals.counters.dlq_sent), "part of failed")?;
+    row(out, "skipped", optional(totals.counters.duplicates), "duplicates (same event id)")?;
     row(
         out,
         "in flight",
-        optional(totals.in_flight),
+        optional(totals.counters.in_flight),
         "received, not finished when the counters were written",
     )?;
     row(
@@ -148,15 +185,12 @@ pub fn write_analysis(
         "oldest latest entry of an instance",
     )?;
     row(out, "lag", optional(totals.total_lag), "sum over partitions, newest alive owner each")?;
+    Ok(())
+}
 
+/// "Per instance": its audit lines and log entries.
+fn write_instances(summary: &Summary, width: usize, out: &mut impl Write) -> io::Result<()> {
     section(out, "Per instance")?;
-    let width = summary
-        .instances
-        .iter()
-        .map(|i| escape_controls(&i.instance_id).chars().count())
-        .max()
-        .unwrap_or(8)
-        .max(20);
     writeln!(
         out,
         "  {:<width$} {:>10} {:>10} {:>9} {:>8} {:>6} {:>8} {:>9} {:>8}",
@@ -178,7 +212,11 @@ pub fn write_analysis(
             if kind("stopped") > 0 { "yes" } else { "no" },
         )?;
     }
+    Ok(())
+}
 
+/// "Per partition": offsets seen, duplicates and gaps.
+fn write_partitions(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     section(out, "Per partition")?;
     writeln!(
         out,
@@ -210,7 +248,11 @@ pub fn write_analysis(
             escape_controls(partition.cluster_id.as_deref().unwrap_or("-")),
         )?;
     }
+    Ok(())
+}
 
+/// "Lag per partition".
+fn write_partition_lag(summary: &Summary, width: usize, out: &mut impl Write) -> io::Result<()> {
     section(out, "Lag per partition (newest metrics entry of an alive instance)")?;
     if summary.partition_lag.is_empty() {
         writeln!(out, "  (none: no alive instance has written a metrics entry)")?;
@@ -233,11 +275,11 @@ pub fn write_analysis(
             )?;
         }
     }
+    Ok(())
+}
 
-    write_replication(summary, out)?;
-    write_latency(summary, out)?;
-    write_dead_letters(summary, width, out)?;
-
+/// Revenue, top customers and products, orders by status and payment method.
+fn write_business(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     let business = &summary.business;
     section(out, "Revenue (valid order.created events, each order once)")?;
     row(out, "orders", business.orders_created, "")?;
@@ -285,7 +327,11 @@ pub fn write_analysis(
     for method in &business.orders_by_payment_method {
         row(out, &method.name, method.orders, "")?;
     }
+    Ok(())
+}
 
+/// "Last metrics per instance".
+fn write_last_metrics(summary: &Summary, width: usize, out: &mut impl Write) -> io::Result<()> {
     section(out, "Last metrics per instance")?;
     let with_metrics: Vec<_> = summary.instances.iter().filter(|i| i.last_metrics.is_some()).collect();
     if with_metrics.is_empty() {
@@ -326,11 +372,15 @@ pub fn write_analysis(
                 optional(metrics.dlq_sent),
                 optional(metrics.latency_p50_ms),
                 optional(metrics.latency_p99_ms),
-                crate::report::partitions(&metrics.partitions),
+                partitions(&metrics.partitions),
             )?;
         }
     }
+    Ok(())
+}
 
+/// "Last 5 errors".
+fn write_last_errors(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     section(out, "Last 5 errors")?;
     if summary.last_errors.is_empty() {
         writeln!(out, "  (none)")?;
@@ -461,9 +511,7 @@ fn write_replication(summary: &Summary, out: &mut impl Write) -> io::Result<()> 
     } else {
         writeln!(out, "  {:>5} {:>7} {:>9} {:>10}  state", "part", "leader", "replicas", "in sync")?;
         for lag in known {
-            let nodes = |ids: &Option<Vec<i32>>| {
-                ids.as_deref().map_or_else(|| "-".to_owned(), crate::report::partitions)
-            };
+            let nodes = |ids: &Option<Vec<i32>>| ids.as_deref().map_or_else(|| "-".to_owned(), partitions);
             let state = match (lag.below_min_insync, lag.under_replicated) {
                 (Some(true), _) => format!(
                     "below min.insync.replicas={}: acks=all producers are refused",

@@ -8,6 +8,7 @@
 //! - [`aggregate`]: the pure [`aggregate::Aggregator`] (no terminal, no clock) that turns lines
 //!   into a [`aggregate::Summary`] at a given time.
 //! - [`report`]: the `--once` text and JSON renderings of a summary.
+//! - [`format`]: the formatters the renderings share (money, ages, clock times...).
 //! - [`analysis`]: the `--report` rendering (what `analyze_logs.sh` prints) of the same summary.
 //! - [`ui`]: the ratatui dashboard: `App` state, keys and mouse, a pure `render`, and the
 //!   `--screenshot` SVG picture of one frame.
@@ -18,6 +19,7 @@
 pub mod aggregate;
 pub mod analysis;
 pub mod cli;
+pub mod format;
 pub mod report;
 pub mod tail;
 pub mod ui;

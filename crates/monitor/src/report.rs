@@ -1,7 +1,6 @@
 //! The non-interactive renderings of a [`Summary`]: plain text and one JSON object, for
 //! `monitor --once` (scripts, pipes, terminals that are not a TTY).
-//!
-//! Also owns the small number formatters shared with the dashboard.
+//! The formatters it shares with the dashboard and `--report` are in [`crate::format`].
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -9,6 +8,7 @@ use std::path::Path;
 use models::escape_controls;
 
 use crate::aggregate::Summary;
+use crate::format::{age, clock_time, money, optional, partitions, short_id};
 
 /// Latest orders and problems listed by `--once` (text and JSON).
 pub const ONCE_LATEST_ROWS: usize = 5;
@@ -20,8 +20,8 @@ pub fn write_json(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     trimmed.latest_orders.truncate(ONCE_LATEST_ROWS);
     trimmed.latest_problems.truncate(ONCE_LATEST_ROWS);
     // Serialized first, so that a closed pipe shows as the plain `BrokenPipe` it is.
-    let bytes = serde_json::to_vec_pretty(&trimmed).map_err(io::Error::other)?;
-    out.write_all(&bytes)?;
+    let json = serde_json::to_string_pretty(&trimmed).map_err(io::Error::other)?;
+    out.write_all(models::escape_json_controls(json).as_bytes())?;
     writeln!(out)
 }
 
@@ -29,6 +29,39 @@ pub fn write_json(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
 /// statuses, error texts, file names) is shown with its control characters escaped
 /// ([`models::escape_controls`]).
 pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Result<()> {
+    write_totals(summary, dir, out)?;
+    write_exactly_once(summary, out)?;
+    write_latency_and_dead_letters(summary, out)?;
+    writeln!(out)?;
+    write_instances(summary, out)?;
+    write_partitions(summary, out)?;
+    writeln!(out)?;
+    write_business(summary, out)?;
+    if let Some(producer) = &summary.producer {
+        writeln!(
+            out,
+            "producer: {} events/s, {} acknowledged ({} lines)",
+            producer.events_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.2}")),
+            optional(producer.acknowledged),
+            producer.lines,
+        )?;
+    }
+    writeln!(out)?;
+    write_latest(summary, out)?;
+    let malformed = &summary.malformed_lines;
+    writeln!(
+        out,
+        "malformed lines skipped: events {}, log {}, producer {}, too long {}",
+        malformed.events, malformed.log, malformed.producer, malformed.too_long
+    )?;
+    for warning in &summary.warnings {
+        writeln!(out, "warning: {}", escape_controls(warning))?;
+    }
+    Ok(())
+}
+
+/// The heading, the trackers' counters, the rates and lag, and what the `.events` lines say.
+fn write_totals(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Result<()> {
     let totals = &summary.totals;
     writeln!(
         out,
@@ -41,13 +74,13 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
     writeln!(
         out,
         "received {}  processed {}  failed {} (DLQ {})  skipped {}  in flight {}  retries {}",
-        optional(totals.received),
-        optional(totals.processed),
-        optional(totals.failed),
-        optional(totals.dlq_sent),
-        optional(totals.duplicates),
-        optional(totals.in_flight),
-        optional(totals.retries)
+        optional(totals.counters.received),
+        optional(totals.counters.processed),
+        optional(totals.counters.failed),
+        optional(totals.counters.dlq_sent),
+        optional(totals.counters.duplicates),
+        optional(totals.counters.in_flight),
+        optional(totals.counters.retries)
     )?;
     writeln!(
         out,
@@ -80,23 +113,11 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
         messages.duplicate_deliveries,
         messages.missing_offsets
     )?;
-    write_exactly_once(summary, out)?;
-    write_latency_and_dead_letters(summary, out)?;
-    writeln!(out)?;
-    write_instances(summary, out)?;
-    write_partitions(summary, out)?;
-    writeln!(out)?;
-    write_business(summary, out)?;
-    if let Some(producer) = &summary.producer {
-        writeln!(
-            out,
-            "producer: {} events/s, {} acknowledged ({} lines)",
-            producer.events_per_second.map_or_else(|| "-".to_owned(), |rate| format!("{rate:.2}")),
-            optional(producer.acknowledged),
-            producer.lines,
-        )?;
-    }
-    writeln!(out)?;
+    Ok(())
+}
+
+/// The latest orders and the latest warnings and errors, [`ONCE_LATEST_ROWS`] of each.
+fn write_latest(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "latest orders:")?;
     for order in summary.latest_orders.iter().take(ONCE_LATEST_ROWS) {
         writeln!(
@@ -129,15 +150,6 @@ pub fn write_text(summary: &Summary, dir: &Path, out: &mut impl Write) -> io::Re
                 .map(|error| format!(" ({})", escape_controls(error)))
                 .unwrap_or_default(),
         )?;
-    }
-    let malformed = &summary.malformed_lines;
-    writeln!(
-        out,
-        "malformed lines skipped: events {}, log {}, producer {}, too long {}",
-        malformed.events, malformed.log, malformed.producer, malformed.too_long
-    )?;
-    for warning in &summary.warnings {
-        writeln!(out, "warning: {}", escape_controls(warning))?;
     }
     Ok(())
 }
@@ -270,10 +282,10 @@ fn write_instances(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
             escape_controls(&instance.instance_id),
             instance.status.to_string(),
             partitions(&instance.partitions),
-            optional(instance.received),
-            optional(instance.processed),
-            optional(instance.failed),
-            optional(instance.dlq_sent),
+            optional(instance.counters.received),
+            optional(instance.counters.processed),
+            optional(instance.counters.failed),
+            optional(instance.counters.dlq_sent),
             optional(instance.lag),
             instance.messages_per_second,
             match (&instance.last_seen, instance.seconds_since_last_seen) {
@@ -323,64 +335,4 @@ fn write_business(summary: &Summary, out: &mut impl Write) -> io::Result<()> {
         "top customers: {}",
         if customers.is_empty() { "-".to_owned() } else { customers.join(", ") }
     )
-}
-
-/// `1234.56` from cents.
-pub fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let cents = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", cents / 100, cents % 100)
-}
-
-/// `0,2` for partitions, `-` for none.
-pub fn partitions(partitions: &[i32]) -> String {
-    if partitions.is_empty() {
-        return "-".to_owned();
-    }
-    partitions.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
-}
-
-/// The value or `-`.
-pub fn optional<T: ToString>(value: Option<T>) -> String {
-    value.map_or_else(|| "-".to_owned(), |value| value.to_string())
-}
-
-/// `HH:MM:SS` of an RFC 3339 time, or the text as it is.
-pub fn clock_time(timestamp: &str) -> &str {
-    timestamp.get(11..19).unwrap_or(timestamp)
-}
-
-/// The first 8 characters of an id.
-pub fn short_id(id: &str) -> &str {
-    id.get(..8).unwrap_or(id)
-}
-
-/// `42s`, `5m`, `3h`, `2d` for a number of seconds.
-pub fn age(seconds: f64) -> String {
-    let seconds = seconds.max(0.0).round() as u64;
-    match seconds {
-        0..=99 => format!("{seconds}s"),
-        100..=5999 => format!("{}m", seconds / 60),
-        6000..=172_799 => format!("{}h", seconds / 3600),
-        _ => format!("{}d", seconds / 86_400),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formatters() {
-        assert_eq!(money(12345), "123.45");
-        assert_eq!(money(-5), "-0.05");
-        assert_eq!(partitions(&[0, 2]), "0,2");
-        assert_eq!(partitions(&[]), "-");
-        assert_eq!(clock_time("2026-03-01T10:00:05.123Z"), "10:00:05");
-        assert_eq!(clock_time("junk"), "junk");
-        assert_eq!(short_id("0123456789"), "01234567");
-        assert_eq!(age(5.0), "5s");
-        assert_eq!(age(600.0), "10m");
-        assert_eq!(age(7200.0), "2h");
-    }
 }

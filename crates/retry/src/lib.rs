@@ -7,9 +7,9 @@
 //! - [`Failure`]: permanent failures (the message can never succeed: it does not parse, or it
 //!   breaks a business rule) skip retries; transient ones are retried up to `max_attempts`.
 //! - [`decide`]: what to do after a failed attempt: retry after a delay, or dead-letter.
-//! - [`dlq_headers`]: the header names that carry a dead letter's context.
-//! - [`claimed_redrive_count`]: the redrive count a record's own headers claim (not a trusted
-//!   figure: see its documentation).
+//!
+//! The dead letter's format (its header names, its redrive count) is not here: it belongs to
+//! the `deadletter` crate.
 //!
 //! Time and randomness are injected: [`Backoff::delay`] takes the random source, so tests are
 //! exact and never sleep.
@@ -102,77 +102,6 @@ pub fn decide(policy: &Backoff, failure: &Failure, attempt: u32, random: &mut im
     }
 }
 
-/// Header names of a dead-letter record. Its key and payload are the original ones, unchanged.
-pub mod dlq_headers {
-    /// Topic the message was consumed from.
-    pub const ORIGINAL_TOPIC: &str = "dlq.original.topic";
-    /// Its partition, decimal.
-    pub const ORIGINAL_PARTITION: &str = "dlq.original.partition";
-    /// Its offset, decimal.
-    pub const ORIGINAL_OFFSET: &str = "dlq.original.offset";
-    /// [`Failure::kind`](super::Failure::kind), e.g. `deserialization`, `validation`, `processing`.
-    pub const ERROR_KIND: &str = "dlq.error.kind";
-    /// Whether the failure was `permanent` or `transient`.
-    pub const ERROR_CLASS: &str = "dlq.error.class";
-    /// The error text.
-    pub const ERROR_MESSAGE: &str = "dlq.error.message";
-    /// Attempts made, decimal.
-    pub const ATTEMPTS: &str = "dlq.attempts";
-    /// The tracker instance that gave up.
-    pub const INSTANCE_ID: &str = "dlq.instance.id";
-    /// When it gave up, RFC 3339 UTC.
-    pub const FAILED_AT: &str = "dlq.failed.at";
-    /// On a message that `dlq redrive` sent back: how many times it was sent back, decimal.
-    pub const REDRIVE_COUNT: &str = "dlq.redrive.count";
-    /// On a message that `dlq redrive` sent back: the dead letter it came from,
-    /// `<dlq topic>/<partition>:<offset>`.
-    pub const REDRIVEN_FROM: &str = "dlq.redriven.from";
-    /// On a message that `dlq redrive` sent back: when, RFC 3339 UTC.
-    pub const REDRIVEN_AT: &str = "dlq.redriven.at";
-    /// What the tracker renames a message's own `dlq.*` header to when it dead-letters that
-    /// message again (`dlq.redrive.count` becomes `original.dlq.redrive.count`), so the new
-    /// context headers stay unambiguous and the old ones stay as history.
-    pub const HISTORY_PREFIX: &str = "original.";
-
-    /// On a cut dead letter (one whose record was too large to send whole): the whole record's
-    /// size in bytes (key, payload, header names and values), decimal.
-    pub const CUT_ORIGINAL_BYTES: &str = "dlq.cut.original.bytes";
-    /// On a cut dead letter: the SHA-256 of the whole record, lowercase hex (what is hashed:
-    /// `models::kept::record_sha256`).
-    pub const CUT_ORIGINAL_SHA256: &str = "dlq.cut.original.sha256";
-    /// On a cut dead letter: `KEPT/TOTAL`, the first KEPT of the payload's TOTAL bytes are in
-    /// this dead letter (`-` for a tombstone).
-    pub const CUT_PAYLOAD: &str = "dlq.cut.payload";
-    /// On a cut dead letter: `KEPT/TOTAL`, the first KEPT of the record's TOTAL headers are in
-    /// this dead letter, before the `dlq.*` context.
-    pub const CUT_HEADERS: &str = "dlq.cut.headers";
-    /// On a cut dead letter: `KEPT/TOTAL` bytes of the key (all or none; `-` without a key).
-    pub const CUT_KEY: &str = "dlq.cut.key";
-    /// On a cut dead letter: the file, in the log folder of the tracker named by
-    /// `dlq.instance.id`, that holds the whole record.
-    pub const CUT_KEPT_FILE: &str = "dlq.cut.kept.file";
-    /// On a cut dead letter: why the whole one was not sent (the refusal).
-    pub const CUT_REASON: &str = "dlq.cut.reason";
-}
-
-/// The redrive count a record's own headers claim: its last `dlq.redrive.count` header
-/// (`dlq redrive` removes any earlier one and appends its own last), 0 without one or when it
-/// is not a number.
-///
-/// A claim, not a fact: any producer can set this header. The tracker uses it only where a
-/// false claim costs nothing (its duplicate detection keys an event id with it, so a forged
-/// count at worst gets an event processed once more, as a new event id would; the latency
-/// figures leave resent records out). The loop guard of `dlq redrive` never trusts it: it
-/// takes the count from the redrive log, which only `dlq redrive` writes (see docs/dlq.md).
-pub fn claimed_redrive_count(headers: &[(Vec<u8>, Option<Vec<u8>>)]) -> u32 {
-    headers
-        .iter()
-        .rev()
-        .find(|(name, _)| name == dlq_headers::REDRIVE_COUNT.as_bytes())
-        .and_then(|(_, value)| std::str::from_utf8(value.as_deref()?).ok()?.trim().parse().ok())
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,22 +177,6 @@ mod tests {
         assert_eq!(decide(&policy(), &failure, 1, &mut StdRng::seed_from_u64(3)), Decision::DeadLetter);
         assert_eq!(failure.kind(), "validation");
         assert_eq!(failure.reason(), "total mismatch");
-    }
-
-    fn header(name: &str, value: &str) -> (Vec<u8>, Option<Vec<u8>>) {
-        (name.as_bytes().to_vec(), Some(value.as_bytes().to_vec()))
-    }
-
-    #[test]
-    fn the_claimed_count_is_the_last_redrive_count_header_only() {
-        assert_eq!(claimed_redrive_count(&[]), 0);
-        assert_eq!(claimed_redrive_count(&[header("dlq.redrive.count", "2")]), 2);
-        let both = [header("dlq.redrive.count", "7"), header("dlq.redrive.count", "1")];
-        assert_eq!(claimed_redrive_count(&both), 1, "the last one, as dlq redrive appends it");
-        let history = [header("original.dlq.redrive.count", "5")];
-        assert_eq!(claimed_redrive_count(&history), 0, "history is not this record's claim");
-        assert_eq!(claimed_redrive_count(&[header("dlq.redrive.count", "x")]), 0);
-        assert_eq!(claimed_redrive_count(&[(b"dlq.redrive.count".to_vec(), None)]), 0);
     }
 
     #[test]

@@ -22,8 +22,8 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use deadletter::headers as dlq_headers;
 use kafka::headers::RawHeader;
-use retry::dlq_headers;
 
 /// What Kafka's framing may add to a record beyond its key, payload and headers: the record
 /// batch header (61 bytes), the record's own fields, varint lengths. Generous on purpose.

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use deadletter::headers as dlq_headers;
 use kafka::auth::AuthContext;
 use kafka::headers::RawHeader;
 use rdkafka::error::KafkaError;
@@ -16,7 +17,7 @@ use rdkafka::message::BorrowedMessage;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::Message;
-use retry::{dlq_headers, Failure};
+use retry::Failure;
 
 /// Every context header starts with this.
 const CONTEXT_PREFIX: &str = "dlq.";
@@ -30,30 +31,25 @@ pub struct DeadLetterReceipt {
     pub offset: i64,
 }
 
-/// Why a dead letter was not stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a dead letter was not stored: the client's error, sorted by what can be done about it.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum SendError {
     /// Too large: refused by librdkafka before sending (the producer's `message.max.bytes`)
     /// or by the broker (the topic's `max.message.bytes`). Sending it again cannot help.
-    TooLarge(String),
+    #[error(transparent)]
+    TooLarge(KafkaError),
     /// Anything else (a missing topic, a broker away, a timeout): it may pass later.
-    Other(String),
+    #[error(transparent)]
+    Other(KafkaError),
 }
 
 impl SendError {
-    fn of(error: &KafkaError) -> SendError {
+    fn of(error: KafkaError) -> SendError {
         match error.rdkafka_error_code() {
             Some(RDKafkaErrorCode::MessageSizeTooLarge | RDKafkaErrorCode::MessageBatchTooLarge) => {
-                SendError::TooLarge(error.to_string())
+                SendError::TooLarge(error)
             }
-            _ => SendError::Other(error.to_string()),
-        }
-    }
-
-    /// The error's text.
-    pub fn text(&self) -> &str {
-        match self {
-            SendError::TooLarge(text) | SendError::Other(text) => text,
+            _ => SendError::Other(error),
         }
     }
 }
@@ -132,6 +128,6 @@ pub async fn send(
     }
     match producer.send(record, timeout).await {
         Ok(delivery) => Ok(DeadLetterReceipt { partition: delivery.partition, offset: delivery.offset }),
-        Err((error, _)) => Err(SendError::of(&error)),
+        Err((error, _)) => Err(SendError::of(error)),
     }
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use models::audit::MessageOrigin;
 
-use crate::process::Inspection;
+use deadletter::Inspection;
 
 /// A valid order event, compact, as the producer writes it (the example of docs/events.md).
 const VALID: &str = concat!(

@@ -26,7 +26,8 @@
 //! [`process`] (pure per-message logic), [`metrics`] (counters), [`shared`] (state shared with
 //! the rebalance callbacks: files, offsets, error throttle), [`context`] (rebalance, commit and
 //! statistics callbacks), [`dlq`] (dead letters), [`cut`] (dead letters too large to send whole), [`worker`] (the loop), [`cli`] (flags). Only
-//! [`cli`], [`run`] and [`Inspection`] (for `dlq redrive`) are used outside the crate.
+//! [`cli`] and [`run`] are used outside the crate; how a record is judged and the dead
+//! letter's format belong to the `deadletter` crate, shared with `dlq` and the monitor.
 
 pub mod cli;
 pub(crate) mod cluster;
@@ -42,10 +43,6 @@ pub(crate) mod process;
 pub(crate) mod shared;
 pub(crate) mod transaction;
 pub(crate) mod worker;
-
-/// How the tracker judges one record (parse, then validate); `dlq redrive` checks a record
-/// with it before sending it back, so what it refuses is what the tracker would refuse.
-pub use process::Inspection;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -70,6 +67,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::TrackerContext;
 use crate::files::TrackerFiles;
 use crate::shared::{Identity, Shared};
+pub use crate::worker::DeadLetterError;
 use crate::worker::{Halt, TrackerConsumer, Worker};
 
 /// Longest wait at start for the broker to tell its cluster id, for the `kafka_initialised`
@@ -98,8 +96,8 @@ pub enum TrackerError {
     Authentication(String),
     /// A failed message could not be dead-lettered: the tracker stops rather than stall or
     /// skip it (see [`worker`]).
-    #[error("{0}")]
-    DeadLetter(String),
+    #[error(transparent)]
+    DeadLetter(Box<DeadLetterError>),
     /// The runtime or the signal handlers could not be started.
     #[error(transparent)]
     Start(#[from] StartError),
@@ -173,22 +171,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
             .map_err(|error| log_fatal(&shared, TrackerError::StatusTopic(error)))?;
     }
     if let (Processing::ExactlyOnce, Some(producer)) = (config.tracker.processing, &producer) {
-        let initialising = producer.clone();
-        let initialised = tokio::task::spawn_blocking(move || {
-            initialising.init_transactions(transaction::CALL_TIMEOUT.saturating_mul(3))
-        })
-        .await
-        // A panicked task is not one of librdkafka's errors; Canceled says it did not finish.
-        .unwrap_or(Err(KafkaError::Canceled));
-        initialised.map_err(|error| log_fatal(&shared, TrackerError::Transactions(error)))?;
-        shared.lock().unwrap_or_else(PoisonError::into_inner).transactions =
-            Some(transaction::Transactions::new(
-                producer.clone(),
-                transactional_id(&config, &instance_id),
-                config.kafka.topic.clone(),
-                config.tracker.transaction_records,
-                Duration::from_millis(config.tracker.transaction_max_ms),
-            ));
+        start_transactions(&config, &instance_id, &shared, producer).await?;
     }
     let status = config.tracker.status_topic().and(producer.clone());
     let dlq = if config.dlq.enabled { producer } else { None };
@@ -234,26 +217,8 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
     });
     let consumed = worker.consume(&consumer).await;
     let signal = signal.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    match consumed {
-        Ok(()) => {}
-        // The audit cannot be written: stop at once, storing and committing nothing more.
-        Err(Halt::Files(source)) => return Err(files_error(source)),
-        // The `dlq_failed` entry is in the `.log` already.
-        Err(Halt::DeadLetter(reason)) => {
-            let _ = shared.lock().unwrap_or_else(PoisonError::into_inner).files.flush();
-            return Err(TrackerError::DeadLetter(reason));
-        }
-        Err(Halt::Fatal(fatal)) => {
-            let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
-            let entry = Fenced {
-                transactional_id: transactional_id(&config, &instance_id),
-                fenced: fatal.fenced,
-                transaction: fatal.transaction,
-            };
-            shared.log(&entry, Some(&fatal.reason));
-            let _ = shared.files.flush();
-            return Err(TrackerError::Fenced(fatal.reason));
-        }
+    if let Err(halt) = consumed {
+        return Err(halted(halt, &config, &instance_id, &shared));
     }
     if let Some(failure) = auth.failure() {
         // Whichever client saw the refusal first (the consumer or the dead-letter producer),
@@ -264,6 +229,60 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
         return Err(TrackerError::Authentication(failure));
     }
     Ok(stop(config, worker, consumer, &signal, &progress).await)
+}
+
+/// `exactly_once`: initialises the transactional producer (`init_transactions`) and hands the
+/// transactions to the shared state.
+async fn start_transactions(
+    config: &Config,
+    instance_id: &str,
+    shared: &Mutex<Shared>,
+    producer: &FutureProducer<AuthContext>,
+) -> Result<(), TrackerError> {
+    let initialising = producer.clone();
+    let initialised = tokio::task::spawn_blocking(move || {
+        initialising.init_transactions(transaction::CALL_TIMEOUT.saturating_mul(3))
+    })
+    .await
+    // A panicked task is not one of librdkafka's errors; Canceled says it did not finish.
+    .unwrap_or(Err(KafkaError::Canceled));
+    initialised.map_err(|error| log_fatal(shared, TrackerError::Transactions(error)))?;
+    shared.lock().unwrap_or_else(PoisonError::into_inner).transactions =
+        Some(transaction::Transactions::new(
+            producer.clone(),
+            transactional_id(config, instance_id),
+            config.kafka.topic.clone(),
+            config.tracker.transaction_records,
+            Duration::from_millis(config.tracker.transaction_max_ms),
+        ));
+    Ok(())
+}
+
+/// Why the loop stopped before shutdown, as the tracker's error, with what the `.log` needs
+/// written out first: the audit cannot be written (stop at once, storing and committing
+/// nothing more), a message could not be dead-lettered (its `dlq_failed` entry is in the
+/// `.log` already), or the transactional producer was fenced.
+fn halted(halt: Halt, config: &Config, instance_id: &str, shared: &Mutex<Shared>) -> TrackerError {
+    let mut shared = shared.lock().unwrap_or_else(PoisonError::into_inner);
+    match halt {
+        Halt::Files(source) => {
+            TrackerError::Files { dir: config.tracker.log_dir.display().to_string(), source }
+        }
+        Halt::DeadLetter(error) => {
+            let _ = shared.files.flush();
+            TrackerError::DeadLetter(error)
+        }
+        Halt::Fatal(fatal) => {
+            let entry = Fenced {
+                transactional_id: transactional_id(config, instance_id),
+                fenced: fatal.fenced,
+                transaction: fatal.transaction,
+            };
+            shared.log(&entry, Some(&fatal.reason));
+            let _ = shared.files.flush();
+            TrackerError::Fenced(fatal.reason)
+        }
+    }
 }
 
 fn log_start(shared: &Mutex<Shared>, config: &Config, start_time: chrono::DateTime<Utc>) {
@@ -405,6 +424,52 @@ fn create_dlq_producer(
         .map_err(|source| TrackerError::Client { what: "dead-letter producer", source })
 }
 
+/// Why the final commit at shutdown did not happen; its text is the `commit_failed` entry's
+/// `error`.
+#[derive(Debug, Error)]
+enum FinalCommitError {
+    /// The audit lines could not be written out first, so nothing may be committed.
+    #[error("cannot write the tracker files: {0}")]
+    Files(#[source] std::io::Error),
+    /// `exactly_once`: the last transaction could not be committed.
+    #[error("{}", .0.reason)]
+    Transaction(transaction::Fatal),
+    /// The broker refused the commit.
+    #[error(transparent)]
+    Kafka(KafkaError),
+    /// The commit's blocking task did not finish (it panicked or was cancelled).
+    #[error(transparent)]
+    Task(tokio::task::JoinError),
+    /// The commit did not finish before the stop's deadline.
+    #[error("the final commit did not finish in time; uncommitted messages will be delivered again")]
+    TimedOut,
+}
+
+/// The last commit, once the audit lines are written: the last transaction with its offsets
+/// (`exactly_once`), else the stored offsets, before `deadline`.
+async fn final_commit(
+    shared: &Mutex<Shared>,
+    consumer: &Arc<TrackerConsumer>,
+    deadline: tokio::time::Instant,
+) -> Result<(), FinalCommitError> {
+    {
+        let mut locked = shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if locked.transactions.is_some() {
+            return worker::end_transaction(&mut locked, &**consumer, "shutdown")
+                .map(|_| ())
+                .map_err(FinalCommitError::Transaction);
+        }
+    }
+    let committing = Arc::clone(consumer);
+    let commit = tokio::task::spawn_blocking(move || committing.commit_consumer_state(CommitMode::Sync));
+    match tokio::time::timeout_at(deadline, commit).await {
+        Ok(Ok(Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => Ok(()),
+        Ok(Ok(Err(error))) => Err(FinalCommitError::Kafka(error)),
+        Ok(Err(join_error)) => Err(FinalCommitError::Task(join_error)),
+        Err(_) => Err(FinalCommitError::TimedOut),
+    }
+}
+
 /// The graceful stop: store and commit what is finished, write the stop entry, close the files,
 /// leave the group, all within `tracker.shutdown_timeout_ms`.
 async fn stop(
@@ -432,33 +497,13 @@ async fn stop(
         "the final commit did not finish: messages finished since the last commit will be \
          delivered again; the .log has no stop entry",
     );
-    let exactly_once = lock().transactions.is_some();
     let committed = match stored {
-        Err(error) => Err(format!("cannot write the tracker files: {error}")),
-        // The last transaction: its audit lines were just written.
-        Ok(()) if exactly_once => {
-            let mut shared = lock();
-            worker::end_transaction(&mut shared, &*consumer, "shutdown")
-                .map(|_| ())
-                .map_err(|fatal| fatal.reason)
-        }
-        Ok(()) => {
-            let committing = Arc::clone(&consumer);
-            let commit =
-                tokio::task::spawn_blocking(move || committing.commit_consumer_state(CommitMode::Sync));
-            match tokio::time::timeout_at(commit_deadline, commit).await {
-                Ok(Ok(Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)))) => Ok(()),
-                Ok(Ok(Err(error))) => Err(error.to_string()),
-                Ok(Err(join_error)) => Err(join_error.to_string()),
-                Err(_) => Err(
-                    "the final commit did not finish in time; uncommitted messages will be delivered again"
-                        .into(),
-                ),
-            }
-        }
+        Err(error) => Err(FinalCommitError::Files(error)),
+        Ok(()) => final_commit(&shared, &consumer, commit_deadline).await,
     };
     if let Err(error) = committed {
-        lock().log(&CommitFailed { partitions: None, during: Some("shutdown".into()) }, Some(&error));
+        let entry = CommitFailed { partitions: None, during: Some("shutdown".into()) };
+        lock().log(&entry, Some(&error.to_string()));
     }
 
     progress.set("the .log has no stop entry, and the consumer group was not left");

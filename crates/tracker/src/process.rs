@@ -1,88 +1,12 @@
-//! What the tracker does with one message, without Kafka or files: parse, validate, spot
-//! duplicates and lifecycle events that arrive out of order. Everything here is pure and
+//! What the tracker does with one message, without Kafka or files, beyond judging it
+//! ([`deadletter::Inspection`]): spot duplicates and lifecycle events that arrive out of order. Everything here is pure and
 //! unit-tested; the consumer loop calls it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
-use models::audit::MessageOrigin;
-use models::{validate, AuditEntry, OrderEvent, OrderStatus, ValidationError};
-use retry::Failure;
+use models::OrderStatus;
 use uuid::Uuid;
-
-/// What a payload turned out to be at reception.
-#[derive(Debug)]
-pub enum Inspection {
-    /// A well-formed order event that passes validation.
-    Valid(Box<OrderEvent>),
-    /// A well-formed order event that breaks a business rule: a permanent failure.
-    Invalid(Box<OrderEvent>, ValidationError),
-    /// Not an order event at all: a permanent failure.
-    Unparsable(String),
-}
-
-impl Inspection {
-    /// Parses and validates a payload (`None` is a tombstone).
-    pub fn of(payload: Option<&[u8]>) -> Inspection {
-        let payload = payload.unwrap_or_default();
-        if payload.is_empty() {
-            return Inspection::Unparsable("empty payload".to_owned());
-        }
-        match OrderEvent::from_slice(payload) {
-            Ok(event) => match validate(&event) {
-                Ok(()) => Inspection::Valid(Box::new(event)),
-                Err(error) => Inspection::Invalid(Box::new(event), error),
-            },
-            Err(error) => Inspection::Unparsable(deserialization_error_text(payload, &error)),
-        }
-    }
-
-    /// The parsed event, valid or not.
-    pub fn event(&self) -> Option<&OrderEvent> {
-        match self {
-            Inspection::Valid(event) | Inspection::Invalid(event, _) => Some(event),
-            Inspection::Unparsable(_) => None,
-        }
-    }
-
-    /// The event to process, or the permanent failure that sends the message to the DLQ.
-    pub fn accepted(&self) -> Result<&OrderEvent, Failure> {
-        match self {
-            Inspection::Valid(event) => Ok(event),
-            Inspection::Invalid(_, error) => {
-                Err(Failure::Permanent { kind: "validation", reason: error.to_string() })
-            }
-            Inspection::Unparsable(reason) => {
-                Err(Failure::Permanent { kind: "deserialization", reason: reason.clone() })
-            }
-        }
-    }
-
-    /// The `.events` line of the message this inspection is of (cluster id and headers are
-    /// added by the caller): every message gets one, whatever happens next.
-    pub fn audit_entry<'a>(
-        &'a self,
-        timestamp: &'a str,
-        instance_id: &'a str,
-        origin: MessageOrigin<'a>,
-    ) -> AuditEntry<'a> {
-        let (parsed, validation_error) = match self {
-            Inspection::Valid(event) => (Ok(&**event), None),
-            Inspection::Invalid(event, error) => (Ok(&**event), Some(error.to_string())),
-            Inspection::Unparsable(reason) => (Err(reason.as_str()), None),
-        };
-        AuditEntry::new(timestamp, instance_id, origin, parsed, validation_error)
-    }
-}
-
-/// serde_json's message, with a clearer word for bytes that are not UTF-8.
-fn deserialization_error_text(payload: &[u8], error: &serde_json::Error) -> String {
-    if std::str::from_utf8(payload).is_err() {
-        format!("payload is not valid UTF-8 ({error})")
-    } else {
-        error.to_string()
-    }
-}
 
 /// The last `capacity` keys seen, in a set with first-in-first-out eviction.
 #[derive(Debug)]
@@ -175,38 +99,6 @@ impl OrderBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use models::{OrderGenerator, PoisonKind, Rejection};
-
-    #[test]
-    fn valid_orders_pass() {
-        let event = OrderGenerator::seeded(1).new_order_event();
-        let inspection = Inspection::of(Some(&event.to_json()));
-        assert!(matches!(&inspection, Inspection::Valid(parsed) if **parsed == event));
-        assert!(inspection.accepted().is_ok());
-    }
-
-    #[test]
-    fn every_poison_kind_is_a_permanent_failure_of_its_documented_kind() {
-        let mut generator = OrderGenerator::seeded(2);
-        for &kind in PoisonKind::ALL {
-            let inspection = Inspection::of(Some(&kind.payload(&mut generator, 0, chrono::Utc::now())));
-            let failure = inspection.accepted().expect_err("poison is rejected");
-            assert!(failure.is_permanent());
-            let expected = match kind.rejection() {
-                Rejection::Deserialization => "deserialization",
-                Rejection::Validation => "validation",
-            };
-            assert_eq!(failure.kind(), expected, "{kind}");
-        }
-    }
-
-    #[test]
-    fn tombstones_and_non_utf8_say_what_is_wrong() {
-        assert_eq!(Inspection::of(None).accepted().unwrap_err().reason(), "empty payload");
-        let failure = Inspection::of(Some(&[0xff, 0xfe])).accepted().unwrap_err();
-        assert!(failure.reason().starts_with("payload is not valid UTF-8"), "{}", failure.reason());
-    }
-
     #[test]
     fn bounded_set_forgets_the_oldest() {
         let mut set = BoundedSet::new(2);

@@ -46,10 +46,11 @@ use uuid::Uuid;
 
 use crate::context::TrackerContext;
 use crate::metrics::{ClusterView, Counters, RateWindow};
-use crate::process::{BoundedSet, Inspection, OrderBook};
+use crate::process::{BoundedSet, OrderBook};
 use crate::shared::Shared;
 use crate::transaction::{Ended, Fatal};
 use crate::{cluster, cut, dlq};
+use deadletter::Inspection;
 
 /// The consumer type of the tracker.
 pub type TrackerConsumer = StreamConsumer<TrackerContext>;
@@ -91,15 +92,54 @@ fn position(message: &BorrowedMessage<'_>) -> MessagePosition {
 }
 
 /// How handling a message ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 enum Outcome {
     /// Processed, skipped as a duplicate, or dead-lettered: its offset may be stored.
     Finished,
     /// Cut short by shutdown: its offset must not be stored.
     Abandoned,
     /// It failed and the dead-letter topic did not take it: the loop must stop (see the
-    /// module documentation); the text says why.
-    Unhandled(String),
+    /// module documentation).
+    Unhandled(Box<DeadLetterError>),
+}
+
+/// Why a failed message could not be dead-lettered; the tracker stops without storing its
+/// offset, so it is delivered again at the next start.
+#[derive(Debug, thiserror::Error)]
+pub enum DeadLetterError {
+    /// The dead-letter topic did not accept it in [`DLQ_SEND_ATTEMPTS`] sends.
+    #[error(
+        "the dead-letter topic {dlq_topic} did not accept the failed message at {}/{} offset {} in \
+         {DLQ_SEND_ATTEMPTS} attempts (last error: {source}); stopping without committing it or anything \
+         after it in its partition: it is delivered again at the next start",
+        message.topic, message.partition, message.offset
+    )]
+    NotAccepted {
+        /// The dead-letter topic.
+        dlq_topic: String,
+        /// The failed message.
+        message: MessagePosition,
+        /// The last send's error.
+        source: dlq::SendError,
+    },
+    /// Its dead letter was too large to send whole, and the whole record could not be kept in
+    /// a file (sending a cut one would leave it nowhere whole).
+    #[error(
+        "the dead letter of {}/{} offset {} is too large to send whole ({refusal}) and the whole record \
+         cannot be kept in {}: {source}; stopping without committing it or anything after it in its \
+         partition: it is delivered again at the next start",
+        message.topic, message.partition, message.offset, path.display()
+    )]
+    NotKept {
+        /// The failed message.
+        message: MessagePosition,
+        /// The size refusal's text.
+        refusal: String,
+        /// The kept file it could not write.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Why the consumer loop stopped before shutdown. Either way nothing more is stored.
@@ -107,8 +147,8 @@ enum Outcome {
 pub enum Halt {
     /// The tracker files cannot be written.
     Files(std::io::Error),
-    /// A failed message could not be dead-lettered in [`DLQ_SEND_ATTEMPTS`] sends.
-    DeadLetter(String),
+    /// A failed message could not be dead-lettered.
+    DeadLetter(Box<DeadLetterError>),
     /// `exactly_once`: the transactional producer was fenced or failed for good.
     Fatal(Fatal),
 }
@@ -262,11 +302,11 @@ impl Worker {
                         if exactly_once {
                             if let Outcome::Unhandled(_) = outcome {
                                 self.abort_transaction("halt");
-                            } else if outcome == Outcome::Abandoned {
+                            } else if matches!(outcome, Outcome::Abandoned) {
                                 // Cut short by shutdown, perhaps after its dead letter went into
                                 // the transaction: none of the transaction may be committed.
                                 self.abort_transaction("shutdown");
-                            } else if outcome == Outcome::Finished {
+                            } else if matches!(outcome, Outcome::Finished) {
                                 if let Some(transactions) = self.shared().transactions.as_mut() {
                                     transactions.finish(message.partition(), message.offset());
                                 }
@@ -354,7 +394,9 @@ impl Worker {
         // failed, and that id was remembered when it was dead-lettered: keyed with its redrive
         // count, the resend is not mistaken for a duplicate, while a second delivery of the
         // same resend still is.
-        let redrive = retry::claimed_redrive_count(&headers);
+        let redrive = deadletter::claimed_redrive_count(
+            headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())),
+        );
         if let Some(event) = inspection.event() {
             self.counters.record_latency(event.timestamp, received_at, redrive);
         }
@@ -377,7 +419,7 @@ impl Worker {
             }
             Ok(event) => self.process_with_retries(message, event, redrive).await,
         };
-        if outcome == Outcome::Finished {
+        if matches!(outcome, Outcome::Finished) {
             self.counters.finished(message.offset());
             self.shared().finished(message.partition(), message.offset());
         }
@@ -703,12 +745,13 @@ impl Worker {
                     self.shared().log(&entry, Some(failure.reason()));
                     return Outcome::Finished;
                 }
-                Err(dlq::SendError::TooLarge(reason))
+                Err(dlq::SendError::TooLarge(refusal))
                     if cutting.as_ref().is_none_or(|cutting| cutting.budget_bytes > 0) =>
                 {
                     // Sending it again whole cannot help: keep it whole in a file (before
                     // anything cut is sent), then try smaller letters; no pause, the refusal
                     // is not about time.
+                    let reason = refusal.to_string();
                     let previous_budget = cut_letter.as_ref().map(|cut| cut.summary.budget_bytes);
                     let next = match cutting.take() {
                         None => match self.keep_whole(message, &received, reason) {
@@ -732,7 +775,7 @@ impl Worker {
                     cutting = Some(Cutting { budget_bytes, ..next });
                     continue;
                 }
-                Err(error) => error.text().to_owned(),
+                Err(error) => error,
             };
             send_number += 1;
             let last = send_number == DLQ_SEND_ATTEMPTS;
@@ -747,19 +790,17 @@ impl Worker {
             };
             {
                 let mut shared = self.shared();
-                shared.log(&entry, Some(&error));
+                shared.log(&entry, Some(&error.to_string()));
                 // Out now: the loop is not back at its flush tick while it retries.
                 let _reported_by_the_next_hand_off = shared.files.log.hand_off();
             }
             let (partition, offset) = (message.partition(), message.offset());
             if last {
-                return Outcome::Unhandled(format!(
-                    "the dead-letter topic {dlq_topic} did not accept the failed message at \
-                     {}/{partition} offset {offset} in {DLQ_SEND_ATTEMPTS} attempts (last error: \
-                     {error}); stopping without committing it or anything after it in its \
-                     partition: it is delivered again at the next start",
-                    message.topic()
-                ));
+                return Outcome::Unhandled(Box::new(DeadLetterError::NotAccepted {
+                    dlq_topic,
+                    message: position(message),
+                    source: error,
+                }));
             }
             let pause = DLQ_SEND_BACKOFF.ceiling(send_number);
             tracing::warn!(
@@ -777,15 +818,15 @@ impl Worker {
         }
     }
 
-    /// Keeps the whole record in a file beside the audit files ([`cut::keep`]); the text of
-    /// the error says why it could not, and the tracker stops then (the record would
-    /// otherwise exist nowhere whole once its offset is committed).
+    /// Keeps the whole record in a file beside the audit files ([`cut::keep`]); when it cannot,
+    /// the tracker stops (the record would otherwise exist nowhere whole once its offset is
+    /// committed).
     fn keep_whole(
         &self,
         message: &BorrowedMessage<'_>,
         headers: &[kafka::headers::RawHeader],
         reason: String,
-    ) -> Result<Cutting, String> {
+    ) -> Result<Cutting, Box<DeadLetterError>> {
         let cluster_id = self.shared().cluster_id().map(|id| id.to_string());
         let raw: Vec<_> = headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())).collect();
         let kept = KeptRecord::new(
@@ -804,17 +845,14 @@ impl Worker {
             message.offset(),
             &kept.original_sha256,
         );
-        cut::keep(&self.config.tracker.log_dir, &name, &kept.to_line()).map_err(|error| {
-            format!(
-                "the dead letter of {}/{} offset {} is too large to send whole ({reason}) and the whole \
-                 record cannot be kept in {}: {error}; stopping without committing it or anything after \
-                 it in its partition: it is delivered again at the next start",
-                message.topic(),
-                message.partition(),
-                message.offset(),
-                self.config.tracker.log_dir.join(&name).display()
-            )
-        })?;
+        if let Err(source) = cut::keep(&self.config.tracker.log_dir, &name, &kept.to_line()) {
+            return Err(Box::new(DeadLetterError::NotKept {
+                message: position(message),
+                refusal: reason,
+                path: self.config.tracker.log_dir.join(&name),
+                source,
+            }));
+        }
         Ok(Cutting {
             kept_file: name,
             original_bytes: kept.original_bytes,

@@ -70,6 +70,8 @@ async fn list_show_and_redrive_print_control_characters_escaped() {
     assert_escaped("list", &list, &["topic", "kind", "instance"]);
     assert!(list.stderr.contains("redrive log entry ignored"), "the forged entry is named:\n{}", list.all());
     let list_json = dlq(&broker, dir.path(), &["list", "--json"], &[]).expect_code(0);
+    let raw: Vec<char> = list_json.stdout.chars().filter(|&c| c.is_control() && c != '\n').collect();
+    assert!(raw.is_empty(), "list --json holds raw control characters {raw:?}:\n{}", list_json.stdout);
     let entry: serde_json::Value = serde_json::from_str(list_json.stdout.lines().next().unwrap()).unwrap();
     assert_eq!(entry["error_kind"], nasty("kind"), "JSON keeps the text, JSON-escaped");
 

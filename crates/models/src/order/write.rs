@@ -6,6 +6,7 @@
 use uuid::Uuid;
 
 use super::{Address, Customer, LineItem, Order, OrderEvent, Payment};
+use crate::event_json::OrderEventRef;
 use crate::json::{write_int, write_key, write_str};
 use crate::Timestamp;
 
@@ -85,7 +86,23 @@ impl<'o> Object<'o> {
 impl OrderEvent {
     /// Appends the event as compact JSON (what [`OrderEvent::to_json`] returns).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        crate::event_json::OrderEventRef::from(self).write_json(out);
+        OrderEventRef::from(self).write_json(out);
+    }
+}
+
+impl OrderEventRef<'_> {
+    /// Appends the event's JSON to `out` (which a caller reuses from one event to the next),
+    /// written by hand like [`OrderEvent::write_json`].
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let mut object = Object::start(out);
+        object
+            .uuid("event_id", self.event_id)
+            .str("event_type", self.event_type.as_str())
+            .int("version", self.version)
+            .time("timestamp", self.timestamp)
+            .int("sequence", self.sequence);
+        self.order.write_json(object.key("order"));
+        object.end();
     }
 }
 

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use deadletter::headers as dlq_headers;
 use serde::de::{IgnoredAny, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -87,30 +88,23 @@ pub(super) struct EventsLine<'a> {
 }
 
 /// The `dlq redrive` headers of an audit line: `(dlq.redrive.count, dlq.redriven.from)`, or
-/// `None` for a record that was not redriven (count absent, 0 or unreadable). A header written
-/// more than once counts by its largest value, like the tracker reads it.
+/// `None` for a record that was not redriven (count absent, 0 or unreadable). The count is read
+/// by the tracker's rule, [`deadletter::claimed_redrive_count_in_json`] (the last one).
 pub(super) fn redrive_headers(headers: Option<&RawValue>) -> Option<(u32, Option<String>)> {
     let raw = headers?.get();
     // Most lines carry no such header: a substring search spares parsing their headers.
-    if !raw.contains(retry::dlq_headers::REDRIVE_COUNT) {
+    if !raw.contains(dlq_headers::REDRIVE_COUNT) {
         return None;
     }
     let serde_json::Value::Object(map) = serde_json::from_str(raw).ok()? else { return None };
-    let texts = |value: Option<&serde_json::Value>| -> Vec<String> {
-        match value {
-            Some(serde_json::Value::String(text)) => vec![text.clone()],
-            Some(serde_json::Value::Array(values)) => {
-                values.iter().filter_map(|value| value.as_str().map(str::to_owned)).collect()
-            }
-            _ => Vec::new(),
+    let count = Some(deadletter::claimed_redrive_count_in_json(&map)).filter(|&count| count > 0)?;
+    let from = match map.get(dlq_headers::REDRIVEN_FROM) {
+        Some(serde_json::Value::String(text)) => Some(text.clone()),
+        Some(serde_json::Value::Array(values)) => {
+            values.iter().filter_map(|value| value.as_str().map(str::to_owned)).next_back()
         }
+        _ => None,
     };
-    let count = texts(map.get(retry::dlq_headers::REDRIVE_COUNT))
-        .iter()
-        .filter_map(|text| text.trim().parse::<u32>().ok())
-        .max()
-        .filter(|&count| count > 0)?;
-    let from = texts(map.get(retry::dlq_headers::REDRIVEN_FROM)).pop();
     Some((count, from))
 }
 

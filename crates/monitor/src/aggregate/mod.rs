@@ -69,9 +69,9 @@ pub use self::offsets::PartitionSummary;
 use self::offsets::{PartitionKey, PartitionOffsets};
 use self::summary::newest_first;
 pub use self::summary::{
-    BusinessSummary, CustomerSummary, InstanceStatus, InstanceSummary, LastMetrics, LeaderChange,
-    MessageCounts, NamedCount, OrderRow, PartitionLag, ProblemRow, ProducerSummary, ProductSummary, Summary,
-    Totals,
+    BusinessSummary, CounterFigures, CustomerSummary, InstanceStatus, InstanceSummary, LastMetrics,
+    LeaderChange, MessageCounts, NamedCount, OrderRow, PartitionLag, ProblemRow, ProducerSummary,
+    ProductSummary, Summary, Totals,
 };
 pub use self::time::{format_ms, parse_timestamp_ms};
 

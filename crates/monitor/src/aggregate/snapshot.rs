@@ -53,13 +53,7 @@ impl Aggregator {
                     instance_id: instance_id.clone(),
                     status: self.status_of(instance, now_ms),
                     partitions: instance.partitions.clone(),
-                    received: counters.received,
-                    processed: counters.processed,
-                    failed: counters.failed,
-                    dlq_sent: counters.dlq_sent,
-                    duplicates: counters.duplicates,
-                    in_flight: counters.in_flight(),
-                    retries: counters.retries,
+                    counters: counters.into(),
                     processing: instance.processing.clone(),
                     events_lines: instance.received,
                     deserialized: instance.received - instance.undeserializable,
@@ -112,13 +106,7 @@ impl Aggregator {
         Summary {
             generated_at: format_ms(now_ms),
             totals: Totals {
-                received: counters.received,
-                processed: counters.processed,
-                failed: counters.failed,
-                dlq_sent: counters.dlq_sent,
-                duplicates: counters.duplicates,
-                in_flight: counters.in_flight(),
-                retries: counters.retries,
+                counters: counters.into(),
                 success_rate_percent: match (counters.processed, counters.failed) {
                     (Some(processed), Some(failed)) if processed.saturating_add(failed) > 0 => {
                         Some(round2(models::health::success_rate_percent(processed, failed)))

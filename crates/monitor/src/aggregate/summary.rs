@@ -132,14 +132,12 @@ pub struct Summary {
     pub dead_letters: DeadLetterSummary,
 }
 
-/// The trackers' own counters, summed over all runs of all instances: each instance's
-/// latest metrics or stop entry, plus its earlier runs. They add up:
-/// `received = processed + failed + duplicates + in_flight`, and `dlq_sent` is part of
-/// `failed`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Totals {
-    // The trackers' counters: `null` when an instance's entries did not carry one (see
-    // [`super::Counters`]).
+/// The trackers' counters as a summary shows them: [`super::Counters`] and the in-flight
+/// count that follows from them. One struct for [`Totals`] and [`InstanceSummary`], flattened
+/// into each, so their JSON keeps these fields where they always were. `null` when an
+/// instance's entries did not carry one (see [`super::Counters`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CounterFigures {
     /// Messages the trackers received.
     pub received: Option<u64>,
     /// Processed successfully.
@@ -155,6 +153,31 @@ pub struct Totals {
     pub in_flight: Option<u64>,
     /// Transient failures tried again (not messages: one message can be retried many times).
     pub retries: Option<u64>,
+}
+
+impl From<super::Counters> for CounterFigures {
+    fn from(counters: super::Counters) -> Self {
+        CounterFigures {
+            received: counters.received,
+            processed: counters.processed,
+            failed: counters.failed,
+            dlq_sent: counters.dlq_sent,
+            duplicates: counters.duplicates,
+            in_flight: counters.in_flight(),
+            retries: counters.retries,
+        }
+    }
+}
+
+/// The trackers' own counters, summed over all runs of all instances: each instance's
+/// latest metrics or stop entry, plus its earlier runs. They add up:
+/// `received = processed + failed + duplicates + in_flight`, and `dlq_sent` is part of
+/// `failed`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    /// The trackers' counters, summed over every run of every instance.
+    #[serde(flatten)]
+    pub counters: CounterFigures,
     /// processed / (processed + failed), percent; `null` with no finished message.
     pub success_rate_percent: Option<f64>,
     /// Time of the oldest counter entry these totals include (each instance's latest).
@@ -265,20 +288,9 @@ pub struct InstanceSummary {
     pub status: InstanceStatus,
     /// Partitions of its last assignment.
     pub partitions: Vec<i32>,
-    /// Received, all runs (tracker counters; see [`Totals`]).
-    pub received: Option<u64>,
-    /// Processed, all runs.
-    pub processed: Option<u64>,
-    /// Failed, all runs.
-    pub failed: Option<u64>,
-    /// Dead-lettered, all runs.
-    pub dlq_sent: Option<u64>,
-    /// Duplicates skipped, all runs.
-    pub duplicates: Option<u64>,
-    /// received - processed - failed - duplicates.
-    pub in_flight: Option<u64>,
-    /// Retries, all runs.
-    pub retries: Option<u64>,
+    /// Its counters, all runs.
+    #[serde(flatten)]
+    pub counters: CounterFigures,
     /// `tracker.processing` of its latest run (`at_least_once`, `exactly_once`), from its
     /// `kafka_initialised` entry; `None` in files of versions that did not say.
     pub processing: Option<String>,

@@ -23,11 +23,16 @@ fn demo_fixture_totals() {
     let summary = demo_summary(AggregatorConfig::default());
     let totals = &summary.totals;
     assert_eq!(summary.messages.received, 12, "8 alpha + 4 beta audit lines");
-    assert_eq!(totals.received, Some(11), "the trackers' own counters: alpha 7 + beta 3 + 1");
-    assert_eq!(totals.in_flight, Some(0), "11 = 9 processed + 1 failed + 1 skipped");
-    assert_eq!(totals.processed, Some(9), "alpha 5 + beta 3 (first run) + 1 (second run)");
+    assert_eq!(totals.counters.received, Some(11), "the trackers' own counters: alpha 7 + beta 3 + 1");
+    assert_eq!(totals.counters.in_flight, Some(0), "11 = 9 processed + 1 failed + 1 skipped");
+    assert_eq!(totals.counters.processed, Some(9), "alpha 5 + beta 3 (first run) + 1 (second run)");
     assert_eq!(
-        (totals.failed, totals.dlq_sent, totals.duplicates, totals.retries),
+        (
+            totals.counters.failed,
+            totals.counters.dlq_sent,
+            totals.counters.duplicates,
+            totals.counters.retries
+        ),
         (Some(1), Some(1), Some(1), Some(2))
     );
     assert_eq!(summary.messages.invalid, 2);
@@ -48,10 +53,13 @@ fn demo_fixture_instances() {
     let [alpha, beta, gamma] = &summary.instances[..] else { panic!("three instances") };
     assert_eq!((alpha.instance_id.as_str(), alpha.status), ("alpha", InstanceStatus::Alive));
     assert_eq!(alpha.partitions, [0, 1], "the assignment after the rebalance");
-    assert_eq!((alpha.events_lines, alpha.invalid, alpha.processed, alpha.lag), (8, 2, Some(5), Some(3)));
+    assert_eq!(
+        (alpha.events_lines, alpha.invalid, alpha.counters.processed, alpha.lag),
+        (8, 2, Some(5), Some(3))
+    );
     assert_eq!(alpha.last_seen.as_deref(), Some("2026-03-01T10:01:25.000Z"));
     assert_eq!(
-        (beta.status, beta.runs, beta.processed, beta.events_lines),
+        (beta.status, beta.runs, beta.counters.processed, beta.events_lines),
         (InstanceStatus::Alive, 2, Some(4), 4)
     );
     assert_eq!(beta.partitions, [2]);
@@ -145,7 +153,7 @@ fn restarts_keep_earlier_runs_and_stop_marks_stopped() {
         aggregator.ingest_log_line("i", &line, now);
     }
     let summary = aggregator.snapshot(time("2026-01-01T00:01:31Z"));
-    assert_eq!((summary.totals.processed, summary.totals.failed), (Some(14), Some(2)));
+    assert_eq!((summary.totals.counters.processed, summary.totals.counters.failed), (Some(14), Some(2)));
     assert_eq!(summary.instances[0].status, InstanceStatus::Alive);
     let stale = aggregator.snapshot(time("2026-01-01T00:01:33Z"));
     assert_eq!(stale.instances[0].status, InstanceStatus::Stale, "two 1 s intervals without a line");
@@ -153,8 +161,8 @@ fn restarts_keep_earlier_runs_and_stop_marks_stopped() {
     aggregator.ingest_log_line("i", &log_line("2026-01-01T00:01:40.000Z", LogKind::Stopped, stop), now);
     let stopped = aggregator.snapshot(time("2026-01-01T00:01:41Z"));
     assert_eq!(stopped.instances[0].status, InstanceStatus::Stopped);
-    assert_eq!(stopped.totals.processed, Some(16));
-    assert_eq!(stopped.totals.received, None, "the stop entry did not say: unknown, not 0");
+    assert_eq!(stopped.totals.counters.processed, Some(16));
+    assert_eq!(stopped.totals.counters.received, None, "the stop entry did not say: unknown, not 0");
 }
 
 #[test]
@@ -195,7 +203,12 @@ fn a_metrics_entry_outside_the_contract_is_malformed_and_one_missing_counters_is
     assert_eq!(summary.malformed_lines.log, 2);
     let totals = &summary.totals;
     assert_eq!(
-        (totals.received, totals.processed, totals.failed, totals.retries),
+        (
+            totals.counters.received,
+            totals.counters.processed,
+            totals.counters.failed,
+            totals.counters.retries
+        ),
         (Some(5), Some(4), Some(1), Some(2))
     );
     let last = summary.instances[0].last_metrics.as_ref().unwrap();
@@ -207,8 +220,11 @@ fn a_metrics_entry_outside_the_contract_is_malformed_and_one_missing_counters_is
     let summary = aggregator.snapshot(now);
     assert_eq!(summary.malformed_lines.log, 2);
     let totals = &summary.totals;
-    assert_eq!((totals.processed, totals.failed), (Some(6), Some(1)));
-    assert_eq!((totals.received, totals.retries, totals.in_flight), (None, None, None));
+    assert_eq!((totals.counters.processed, totals.counters.failed), (Some(6), Some(1)));
+    assert_eq!(
+        (totals.counters.received, totals.counters.retries, totals.counters.in_flight),
+        (None, None, None)
+    );
     assert_eq!(totals.success_rate_percent, Some(85.71));
 }
 

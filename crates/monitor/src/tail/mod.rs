@@ -62,7 +62,7 @@ mod source;
 
 use self::reader::{
     close_if_idle, describe, let_go, note_open_failure, open_file_budget_from_limit, open_regular,
-    out_of_descriptors, read_open, FollowedFile, PendingMemory, Reader,
+    out_of_descriptors, read_open, FollowedFile, PendingMemory, ReadTurn, Reader,
 };
 pub use self::source::{LineSink, PollOutcome, Source, SourceKind, TailWarning};
 
@@ -304,8 +304,8 @@ impl Tailer {
         let mut orphan = 0;
         while orphan < followed.orphans.len() {
             let reader = &mut followed.orphans[orphan];
-            let got =
-                read_open(reader, source, buffer, memory, budget.saturating_sub(read), sink).unwrap_or(0);
+            let turn = ReadTurn { source, buffer, memory, budget: budget.saturating_sub(read), sink };
+            let got = read_open(reader, turn).unwrap_or(0);
             read += got;
             reader.idle_polls = if got > 0 { 0 } else { reader.idle_polls + 1 };
             if reader.idle_polls >= ORPHAN_IDLE_POLLS {
@@ -347,7 +347,10 @@ impl Tailer {
         }
         cannot_open.remove(&source.path);
         let Some(current) = followed.current.as_mut() else { return Ok(read) };
-        read += read_open(current, source, buffer, memory, budget.saturating_sub(read), sink)?;
+        read += read_open(
+            current,
+            ReadTurn { source, buffer, memory, budget: budget.saturating_sub(read), sink },
+        )?;
         Ok(read)
     }
 

@@ -168,18 +168,25 @@ pub(super) fn describe(file_type: &fs::FileType) -> &'static str {
     }
 }
 
+/// What one read of a file works with besides the file and its [`Reader`].
+pub(super) struct ReadTurn<'t, S> {
+    /// Whose lines they are.
+    pub(super) source: &'t Source,
+    /// The read buffer, shared by every file.
+    pub(super) buffer: &'t mut [u8],
+    /// The memory budget of partial lines, shared by every file.
+    pub(super) memory: &'t mut PendingMemory,
+    /// How many bytes this read may take.
+    pub(super) budget: u64,
+    /// Where complete lines go.
+    pub(super) sink: &'t mut S,
+}
+
 /// Reads what was appended to an open file: checks first that it is still the file read so
 /// far (not truncated, not rewritten), then reads from the offset to the end or the budget.
-pub(super) fn read_open(
-    reader: &mut Reader,
-    source: &Source,
-    buffer: &mut [u8],
-    memory: &mut PendingMemory,
-    budget: u64,
-    sink: &mut impl LineSink,
-) -> io::Result<u64> {
+pub(super) fn read_open(reader: &mut Reader, turn: ReadTurn<'_, impl LineSink>) -> io::Result<u64> {
     let Some(file) = reader.file.take() else { return Ok(0) };
-    let result = check_and_read(&file, reader, source, buffer, memory, budget, sink);
+    let result = check_and_read(&file, reader, turn);
     reader.file = Some(file);
     result
 }
@@ -188,23 +195,19 @@ pub(super) fn read_open(
 pub(super) fn check_and_read(
     file: &File,
     reader: &mut Reader,
-    source: &Source,
-    buffer: &mut [u8],
-    memory: &mut PendingMemory,
-    budget: u64,
-    sink: &mut impl LineSink,
+    turn: ReadTurn<'_, impl LineSink>,
 ) -> io::Result<u64> {
     let metadata = file.metadata()?;
     let seen = (metadata.len(), metadata.mtime(), metadata.mtime_nsec());
     if seen != reader.seen {
         let truncated = seen.0 < reader.offset;
         if truncated || !same_start(file, &reader.fingerprint)? {
-            reader.restart(memory);
-            sink.restarted(source);
+            reader.restart(turn.memory);
+            turn.sink.restarted(turn.source);
         }
         reader.seen = seen;
     }
-    read_appended(file, reader, source, buffer, memory, budget, sink)
+    read_appended(file, reader, turn)
 }
 
 /// Whether the file still begins with `fingerprint`.
@@ -229,12 +232,9 @@ pub(super) fn same_start(file: &File, fingerprint: &[u8]) -> io::Result<bool> {
 pub(super) fn read_appended(
     file: &File,
     reader: &mut Reader,
-    source: &Source,
-    buffer: &mut [u8],
-    memory: &mut PendingMemory,
-    budget: u64,
-    sink: &mut impl LineSink,
+    turn: ReadTurn<'_, impl LineSink>,
 ) -> io::Result<u64> {
+    let ReadTurn { source, buffer, memory, budget, sink } = turn;
     let mut read_total = 0u64;
     while read_total < budget {
         let want = usize::try_from(budget - read_total).unwrap_or(usize::MAX).min(buffer.len());

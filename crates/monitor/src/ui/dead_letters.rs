@@ -12,7 +12,7 @@ use ratatui::Frame;
 use super::fit::{compact_signed, wrap_items, ColumnKind, FitCell, FitColumn};
 use super::panels::{draw_table, id_column, number_column, panel_block, tabs_title, text_column};
 use super::{App, Panel};
-use crate::report::{clock_time, short_id};
+use crate::format::{clock_time, short_id};
 
 /// Lines the counts may take above the table.
 const MAX_COUNT_LINES: usize = 2;

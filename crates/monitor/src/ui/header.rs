@@ -13,7 +13,7 @@ use ratatui::Frame;
 
 use super::fit::{compact_number, compact_signed, ellipsize, text_width};
 use super::App;
-use crate::report::age;
+use crate::format::age;
 
 /// Lines the figures may take.
 const MAX_FIGURE_LINES: usize = 2;
@@ -58,12 +58,12 @@ fn figures(app: &App) -> Vec<Figure> {
     };
     let rate = totals.messages_per_second_now;
     let mut figures = vec![
-        Figure::count("received", "recv", totals.received, Color::Cyan),
-        Figure::count("processed", "done", totals.processed, Color::Green),
-        Figure::count("failed", "fail", totals.failed, Color::Red),
-        Figure::count("dead-lettered", "DLQ", totals.dlq_sent, Color::Magenta),
-        Figure::count("skipped", "skip", totals.duplicates, Color::Yellow),
-        Figure::count("in flight", "infl", totals.in_flight, Color::Cyan),
+        Figure::count("received", "recv", totals.counters.received, Color::Cyan),
+        Figure::count("processed", "done", totals.counters.processed, Color::Green),
+        Figure::count("failed", "fail", totals.counters.failed, Color::Red),
+        Figure::count("dead-lettered", "DLQ", totals.counters.dlq_sent, Color::Magenta),
+        Figure::count("skipped", "skip", totals.counters.duplicates, Color::Yellow),
+        Figure::count("in flight", "infl", totals.counters.in_flight, Color::Cyan),
         Figure {
             long_label: "success",
             short_label: "ok%",

@@ -12,7 +12,7 @@ use ratatui::Frame;
 use super::fit::{self, ellipsize, shorten_middle, wrap_items, ColumnKind, FitCell, FitColumn};
 use super::{App, Panel};
 use crate::aggregate::{InstanceStatus, PartitionLag};
-use crate::report::{age, clock_time, money, optional, partitions, short_id};
+use crate::format::{age, clock_time, money, optional, partitions, short_id};
 
 /// The frame of a panel. The focused one has a thick border and a `▶` before a reversed
 /// title, so the focus shows without colour too.
@@ -175,10 +175,10 @@ pub fn render_instances(app: &App, frame: &mut Frame, area: Rect) {
         id_column("instance", instances.iter().map(|i| i.instance_id.clone())),
         text_column("status", instances.iter().map(|i| i.status.to_string())),
         number_column("parts", instances.iter().map(|i| partitions_cell(&i.partitions))),
-        number_column("recv", instances.iter().map(|i| FitCell::optional_count(i.received))),
-        number_column("proc", instances.iter().map(|i| FitCell::optional_count(i.processed))),
-        number_column("fail", instances.iter().map(|i| FitCell::optional_count(i.failed))),
-        number_column("dlq", instances.iter().map(|i| FitCell::optional_count(i.dlq_sent))),
+        number_column("recv", instances.iter().map(|i| FitCell::optional_count(i.counters.received))),
+        number_column("proc", instances.iter().map(|i| FitCell::optional_count(i.counters.processed))),
+        number_column("fail", instances.iter().map(|i| FitCell::optional_count(i.counters.failed))),
+        number_column("dlq", instances.iter().map(|i| FitCell::optional_count(i.counters.dlq_sent))),
         number_column("lag", instances.iter().map(|i| FitCell::optional(i.lag))),
         number_column("msg/s", instances.iter().map(|i| FitCell::rate(i.messages_per_second))),
         // The tracker's own figure over its last metrics interval.

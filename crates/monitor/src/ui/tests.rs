@@ -35,10 +35,10 @@ fn big_app() -> App {
         .map(|n| {
             let mut instance = template.clone();
             instance.instance_id = format!("order-tracker-eu-west-1a-{n:02}");
-            instance.received = Some(123_456_700 + n);
-            instance.processed = Some(123_456_000 + n);
-            instance.failed = Some(654_321);
-            instance.dlq_sent = Some(654_320);
+            instance.counters.received = Some(123_456_700 + n);
+            instance.counters.processed = Some(123_456_000 + n);
+            instance.counters.failed = Some(654_321);
+            instance.counters.dlq_sent = Some(654_320);
             instance.lag = Some(1_234_567);
             instance.partitions = vec![0, 1, 2, 3, 4, 5];
             instance
@@ -47,12 +47,12 @@ fn big_app() -> App {
     summary.instances_total = 12;
     summary.instances_alive = 12;
     let totals = &mut summary.totals;
-    totals.received = Some(987_654_321);
-    totals.processed = Some(987_000_000);
-    totals.failed = Some(654_321);
-    totals.dlq_sent = Some(654_320);
-    totals.duplicates = Some(123_456_789);
-    totals.in_flight = Some(100_000_000);
+    totals.counters.received = Some(987_654_321);
+    totals.counters.processed = Some(987_000_000);
+    totals.counters.failed = Some(654_321);
+    totals.counters.dlq_sent = Some(654_320);
+    totals.counters.duplicates = Some(123_456_789);
+    totals.counters.in_flight = Some(100_000_000);
     totals.total_lag = Some(1_234_567);
     summary.partition_lag = (0..12)
         .map(|partition| PartitionLag {

@@ -154,6 +154,9 @@ fn once_report_and_analyze_logs_print_control_characters_escaped() {
 fn once_json_stays_json_and_keeps_the_texts() {
     let dir = nasty_dir();
     let output = run(monitor().args(["--once", "--json", "--now", NOW, "--dir"]).arg(dir.path()));
+    // Read on a terminal, it cannot drive it: no raw control character (C1 and DEL included,
+    // which JSON allows raw); the texts come back whole once decoded.
+    assert_eq!(controls(&output.stdout), Vec::<char>::new(), "raw control characters in the JSON");
     let summary: Value = serde_json::from_slice(&output.stdout).expect("valid JSON");
     assert_eq!(summary["business"]["top_customers"][0]["customer_id"], nasty("client"));
     assert_eq!(summary["instances"][0]["instance_id"], format!("i{NASTY}"));

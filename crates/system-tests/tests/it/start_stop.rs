@@ -360,6 +360,11 @@ fn start_rejects_bad_settings_before_doing_anything() {
     assert!(finished.stderr.contains("TRACKERS=many"), "{}", finished.all());
     assert!(!session.path("pids").exists(), "nothing created");
 
+    let finished = run(session.command("start.sh").env("PRODUCER", "no"), Duration::from_secs(10));
+    assert_eq!(finished.code, Some(1), "{}", finished.all());
+    assert!(finished.stderr.contains("PRODUCER=no is not supported: use on or off"), "{}", finished.all());
+    assert!(!session.path("pids").exists(), "nothing created");
+
     let finished =
         run(session.command("start.sh").env("BIN_DIR", session.path("no-such-folder")), START_TIMEOUT);
     assert_eq!(finished.code, Some(1), "{}", finished.all());

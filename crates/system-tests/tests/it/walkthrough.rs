@@ -12,9 +12,10 @@
 //! timeline has. The script itself checks what the text teaches (totals add up, resume at last
 //! offset + 1, no duplicate after a graceful stop) and fails the run otherwise.
 //!
-//! The short run differs from the README's only in the flood's size (3,000 orders instead of
-//! 30,000); `make walkthrough` runs the full one, and `make walkthrough-readme` rewrites the
-//! README from it.
+//! Two tests, two runs side by side: sections 1 to 6 (the short run: it differs from the
+//! README's only in the flood's size, 3,000 orders instead of 30,000) and sections 7 to 9 (three
+//! Apache Kafka nodes, Tansu, exactly once). `make walkthrough` runs the whole walkthrough, and
+//! `make walkthrough-readme` rewrites the README from it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -24,8 +25,8 @@ use regex::Regex;
 
 use crate::util::{repo_root, run, script};
 
-/// The whole short walkthrough: about 2 minutes on an idle machine; starts and stops Apache Kafka
-/// four times.
+/// Each half: about 2 minutes on an idle machine; the first starts and stops Apache Kafka four
+/// times, the second three nodes, Tansu, then one node.
 const WALKTHROUGH_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How one step's output may differ from the README's block.
@@ -72,6 +73,12 @@ const VARIES: &[(&str, Varies)] = &[
     ("stop-totals", DIGITS),
     // Which trackers read each partition.
     ("resume-report", DIGITS),
+    // Which node leads which partition, and which one is killed ("Node N already runs").
+    ("cluster-describe", DIGITS),
+    ("cluster-degraded", DIGITS),
+    ("cluster-rejoin", DIGITS),
+    // The partition of the dead letter's record.
+    ("schema-refused", DIGITS),
 ];
 
 /// The pages with blocks from the walkthrough's run (`scripts/walkthrough.sh --write` rewrites
@@ -145,10 +152,48 @@ fn normalize(text: &str, varies: Varies) -> String {
     normalized
 }
 
-/// Broker: Apache Kafka (the script starts it with `scripts/kafka.sh` on a free port, from
-/// empty storage, and purges it at the end).
+/// Which half of the walkthrough a run covers: the README's sections 1 to 6, or 7 to 9.
+#[derive(Clone, Copy, PartialEq)]
+enum Half {
+    First,
+    Second,
+}
+
+impl Half {
+    /// The page's blocks of this half: in the README, those of sections 7 to 9 come after the
+    /// heading of section 7; the other pages show only steps of the first half.
+    fn blocks(self, page: &str, text: &str) -> BTreeMap<String, String> {
+        let (first, second) = match (page, text.find(SECOND_HALF_HEADING)) {
+            ("README.md", Some(at)) => text.split_at(at),
+            ("README.md", None) => panic!("the README has no heading {SECOND_HALF_HEADING:?}"),
+            _ => (text, ""),
+        };
+        readme_blocks(if self == Half::First { first } else { second })
+    }
+}
+
+/// Where the README's second half (sections 7 to 9, a run of its own) begins.
+const SECOND_HALF_HEADING: &str = "### 7. ";
+
+/// Broker: Apache Kafka (the script starts one node with `scripts/kafka.sh` on a free port, from
+/// empty storage, and purges it at the end). Sections 1 to 6, the short run.
 #[test]
 fn the_walkthrough_prints_what_the_readme_shows() {
+    let port = testkit::free_port().unwrap();
+    let controller_port = testkit::free_port().unwrap();
+    walk_and_compare(Half::First, &["--short", "--sections", "1-6"], port, controller_port);
+}
+
+/// Brokers: Apache Kafka (three nodes, then one) and Tansu, each started by the script on free
+/// ports. Sections 7 to 9: the loss of a broker, the schema checked by the broker, exactly once.
+#[test]
+fn the_walkthrough_on_a_cluster_prints_what_the_readme_shows() {
+    let (port, controller_port) = testkit::free_port_ranges().unwrap();
+    walk_and_compare(Half::Second, &["--sections", "7-9"], port, controller_port);
+}
+
+/// Runs `scripts/walkthrough.sh ARGS` and compares each step's output with the README's block.
+fn walk_and_compare(half: Half, args: &[&str], port: u16, controller_port: u16) {
     let out = tempfile::tempdir().unwrap();
     let bin_dir = ["producer", "tracker", "monitor", "dlq"]
         .iter()
@@ -158,11 +203,9 @@ fn the_walkthrough_prints_what_the_readme_shows() {
             a
         })
         .unwrap();
-    let port = testkit::free_port().unwrap();
-    let controller_port = testkit::free_port().unwrap();
     let finished = run(
         script("scripts/walkthrough.sh")
-            .arg("--short")
+            .args(args)
             .env("WALKTHROUGH_PORT", port.to_string())
             .env("KAFKA_CONTROLLER_PORT", controller_port.to_string())
             .env("WALKTHROUGH_OUT", out.path())
@@ -179,7 +222,7 @@ fn the_walkthrough_prints_what_the_readme_shows() {
         .collect();
     let mut differ = Vec::new();
     for page in PAGES {
-        let blocks = readme_blocks(&fs::read_to_string(repo_root().join(page)).unwrap());
+        let blocks = half.blocks(page, &fs::read_to_string(repo_root().join(page)).unwrap());
         let marked: BTreeSet<String> = blocks.keys().cloned().collect();
         if *page == "README.md" {
             assert_eq!(

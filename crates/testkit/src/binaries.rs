@@ -1,25 +1,42 @@
-//! What tests that run processes need besides a broker: waiting for a condition with a
-//! deadline, and the workspace's own binaries built up to date.
+//! Where the binaries a test runs come from: Tansu ([`tansu_binary`]), and the workspace's
+//! own, built up to date ([`workspace_binary`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How often [`wait_until`] looks.
-const POLL_EVERY: Duration = Duration::from_millis(50);
+use anyhow::{bail, Result};
+
+use crate::process::wait_with_deadline;
+
 /// The first build of a binary compiles librdkafka: minutes on two cores.
 const BUILD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// Polls `condition` every 50 ms until it holds; fails the test, naming `what`, after
-/// `timeout`.
-pub fn wait_until(timeout: Duration, what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting until {what}");
-        std::thread::sleep(POLL_EVERY);
+/// Where the tansu binary is; a clear error says how to install it.
+pub fn tansu_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("TANSU_BIN") {
+        return Ok(PathBuf::from(path));
     }
+    let installed = workspace_root().join(".tools/bin/tansu");
+    if installed.is_file() {
+        return Ok(installed);
+    }
+    if let Some(found) = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("tansu"))
+        .find(|path| path.is_file())
+    {
+        return Ok(found);
+    }
+    bail!("no tansu binary: run `scripts/broker.sh install` (or `make test`, which does), or set TANSU_BIN")
+}
+
+/// The workspace's root folder.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The path of workspace binary `name` (`producer`, `tracker`, `monitor`), built up to date
@@ -44,48 +61,24 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     }
     let mut child = build
         .env("CARGO_TARGET_DIR", &target_dir)
-        .current_dir(crate::workspace_root())
+        .current_dir(workspace_root())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("cargo starts");
-    let deadline = Instant::now() + BUILD_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for cargo") {
-            break status;
-        }
-        if Instant::now() >= deadline {
+    let status = match wait_with_deadline(&mut child, BUILD_TIMEOUT) {
+        Ok(Some(status)) => status,
+        Ok(None) => {
             let _ = child.kill();
             let _ = child.wait();
             panic!("`cargo build -p {name}` took over {BUILD_TIMEOUT:?}");
         }
-        std::thread::sleep(Duration::from_millis(200));
+        Err(error) => panic!("waiting for cargo: {error:#}"),
     };
     assert!(status.success(), "`cargo build -p {name}` failed ({status}); its errors are above");
     let path = profile_dir.join(name);
     assert!(path.is_file(), "cargo built {name}, but it is not at {}", path.display());
     built.insert(name.to_owned(), path.clone());
     path
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wait_until_returns_once_the_condition_holds() {
-        let mut calls = 0;
-        wait_until(Duration::from_secs(5), "the third call", || {
-            calls += 1;
-            calls == 3
-        });
-        assert_eq!(calls, 3);
-    }
-
-    #[test]
-    #[should_panic(expected = "timed out after 100ms waiting until never")]
-    fn wait_until_fails_loudly_at_its_deadline() {
-        wait_until(Duration::from_millis(100), "never", || false);
-    }
 }

@@ -1,5 +1,6 @@
 //! Environment variables that override the file. Each one maps to one key; its value is parsed
-//! with that key's type, and a value of the wrong form names the variable in the error.
+//! with that key's type, and a value of the wrong form names the variable in the error, with
+//! what the key accepts ([`crate::limits`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ macro_rules! env_vars {
                 $(
                     if let Some(raw) = env.get($name) {
                         let $settings = &mut *self;
-                        let $value = EnvValue { var: $name, raw };
+                        let $value = EnvValue { var: $name, key: $key, raw };
                         $apply;
                         self.from_env.insert($key, ($name, raw.clone()));
                     }
@@ -43,33 +44,33 @@ env_vars! {
     "KAFKA_BROKER" => "kafka.broker": |s, v| s.kafka.broker = v.text()?;
     "KAFKA_TOPIC" => "kafka.topic": |s, v| s.kafka.topic = v.text()?;
     "KAFKA_CONSUMER_GROUP" => "kafka.consumer_group": |s, v| s.kafka.consumer_group = v.text()?;
-    "KAFKA_SESSION_TIMEOUT_MS" => "kafka.session_timeout_ms": |s, v| s.kafka.session_timeout_ms = v.number("a whole number of milliseconds")?;
+    "KAFKA_SESSION_TIMEOUT_MS" => "kafka.session_timeout_ms": |s, v| s.kafka.session_timeout_ms = v.number()?;
     "KAFKA_AUTO_OFFSET_RESET" => "kafka.auto_offset_reset": |s, v| s.kafka.auto_offset_reset = v.offset_reset()?;
     "KAFKA_GROUP_PROTOCOL" => "kafka.group_protocol": |s, v| s.kafka.group_protocol = v.group_protocol()?;
-    "PRODUCER_INTERVAL_MS" => "producer.interval_ms": |s, v| s.producer.interval_ms = v.number("a whole number of milliseconds")?;
-    "PRODUCER_POISON_RATE" => "producer.poison_rate": |s, v| s.producer.poison_rate = v.number("a number from 0 to 1")?;
+    "PRODUCER_INTERVAL_MS" => "producer.interval_ms": |s, v| s.producer.interval_ms = v.number()?;
+    "PRODUCER_POISON_RATE" => "producer.poison_rate": |s, v| s.producer.poison_rate = v.number()?;
     "PRODUCER_LOG_DIR" => "producer.log_dir": |s, v| s.producer.log_dir = PathBuf::from(v.text()?);
     "PRODUCER_TRANSACTIONAL" => "producer.transactional": |s, v| s.producer.transactional = v.boolean()?;
     "PRODUCER_TRANSACTIONAL_ID" => "producer.transactional_id": |s, v| s.producer.transactional_id = v.text()?;
-    "PRODUCER_TRANSACTION_RECORDS" => "producer.transaction_records": |s, v| s.producer.transaction_records = v.number("a whole number from 1 to 100000")?;
-    "PRODUCER_ABORT_RATE" => "producer.abort_rate": |s, v| s.producer.abort_rate = v.number("a number from 0 to 1")?;
+    "PRODUCER_TRANSACTION_RECORDS" => "producer.transaction_records": |s, v| s.producer.transaction_records = v.number()?;
+    "PRODUCER_ABORT_RATE" => "producer.abort_rate": |s, v| s.producer.abort_rate = v.number()?;
     "TRACKER_INSTANCE_ID" => "tracker.instance_id": |s, v| s.tracker.instance_id = Some(v.instance_id()?);
     "TRACKER_LOG_DIR" => "tracker.log_dir": |s, v| s.tracker.log_dir = PathBuf::from(v.text()?);
-    "TRACKER_METRICS_INTERVAL_MS" => "tracker.metrics_interval_ms": |s, v| s.tracker.metrics_interval_ms = v.number("a whole number of milliseconds")?;
-    "TRACKER_PROCESSING_DELAY_MS" => "tracker.processing_delay_ms": |s, v| s.tracker.processing_delay_ms = v.number("a whole number of milliseconds")?;
-    "TRACKER_FAILURE_RATE" => "tracker.failure_rate": |s, v| s.tracker.failure_rate = v.number("a number from 0 to 1")?;
+    "TRACKER_METRICS_INTERVAL_MS" => "tracker.metrics_interval_ms": |s, v| s.tracker.metrics_interval_ms = v.number()?;
+    "TRACKER_PROCESSING_DELAY_MS" => "tracker.processing_delay_ms": |s, v| s.tracker.processing_delay_ms = v.number()?;
+    "TRACKER_FAILURE_RATE" => "tracker.failure_rate": |s, v| s.tracker.failure_rate = v.number()?;
     "TRACKER_FSYNC" => "tracker.fsync": |s, v| s.tracker.fsync = v.fsync()?;
     "TRACKER_PROCESSING" => "tracker.processing": |s, v| s.tracker.processing = v.processing()?;
-    "TRACKER_TRANSACTION_RECORDS" => "tracker.transaction_records": |s, v| s.tracker.transaction_records = v.number("a whole number from 1 to 100000")?;
-    "TRACKER_TRANSACTION_MAX_MS" => "tracker.transaction_max_ms": |s, v| s.tracker.transaction_max_ms = v.number("a whole number of milliseconds")?;
+    "TRACKER_TRANSACTION_RECORDS" => "tracker.transaction_records": |s, v| s.tracker.transaction_records = v.number()?;
+    "TRACKER_TRANSACTION_MAX_MS" => "tracker.transaction_max_ms": |s, v| s.tracker.transaction_max_ms = v.number()?;
     "TRACKER_STATUS_TOPIC" => "tracker.status_topic": |s, v| s.tracker.status_topic = Some(v.text()?);
-    "RETRY_MAX_ATTEMPTS" => "retry.max_attempts": |s, v| s.retry.max_attempts = v.number("a whole number from 1 to 100")?;
-    "RETRY_INITIAL_DELAY_MS" => "retry.initial_delay_ms": |s, v| s.retry.initial_delay_ms = v.number("a whole number of milliseconds")?;
-    "RETRY_MULTIPLIER" => "retry.multiplier": |s, v| s.retry.multiplier = v.number("a number from 1 to 100")?;
-    "RETRY_MAX_DELAY_MS" => "retry.max_delay_ms": |s, v| s.retry.max_delay_ms = v.number("a whole number of milliseconds")?;
+    "RETRY_MAX_ATTEMPTS" => "retry.max_attempts": |s, v| s.retry.max_attempts = v.number()?;
+    "RETRY_INITIAL_DELAY_MS" => "retry.initial_delay_ms": |s, v| s.retry.initial_delay_ms = v.number()?;
+    "RETRY_MULTIPLIER" => "retry.multiplier": |s, v| s.retry.multiplier = v.number()?;
+    "RETRY_MAX_DELAY_MS" => "retry.max_delay_ms": |s, v| s.retry.max_delay_ms = v.number()?;
     "DLQ_ENABLED" => "dlq.enabled": |s, v| s.dlq.enabled = v.boolean()?;
     "DLQ_TOPIC" => "dlq.topic": |s, v| s.dlq.topic = v.text()?;
-    "DLQ_MAX_REDRIVES" => "dlq.max_redrives": |s, v| s.dlq.max_redrives = v.number("a whole number from 1 to 100")?;
+    "DLQ_MAX_REDRIVES" => "dlq.max_redrives": |s, v| s.dlq.max_redrives = v.number()?;
 }
 
 /// The `--help` paragraph of a binary that loads this configuration: the variables of
@@ -91,6 +92,8 @@ pub fn env_help(keys: &[&str]) -> String {
 /// A variable's raw value, with the parsers that name the variable on failure.
 struct EnvValue<'a> {
     var: &'static str,
+    /// The key it sets, whose range ([`crate::limits`]) a number must fit.
+    key: &'static str,
     raw: &'a str,
 }
 
@@ -111,8 +114,10 @@ impl EnvValue<'_> {
         Ok(trimmed.to_owned())
     }
 
-    fn number<T: FromStr>(&self, expected: &str) -> Result<T, ConfigError> {
-        self.raw.trim().parse().map_err(|_| self.error(expected))
+    /// A number; one that is not a number at all is refused here, with the key's range as the
+    /// hint; one out of range is left to validation, which names this variable too.
+    fn number<T: FromStr>(&self) -> Result<T, ConfigError> {
+        self.raw.trim().parse().map_err(|_| self.error(&crate::limits::expected_for(self.key)))
     }
 
     fn boolean(&self) -> Result<bool, ConfigError> {

@@ -22,6 +22,10 @@ pub enum ConfigError {
     /// A key's value is out of range or of the wrong form.
     #[error("{key} = {value} is invalid: expected {expected}")]
     Invalid { key: String, value: String, expected: String },
+    /// A librdkafka property (`-X` or `kafka.properties`) that cannot be used: one the programs
+    /// set themselves, or one librdkafka refuses (an unknown name, a bad value).
+    #[error("librdkafka property {name} (-X or kafka.properties) is refused: {reason}")]
+    Property { name: String, reason: String },
     /// Two keys contradict each other.
     #[error("{0}")]
     Contradiction(String),

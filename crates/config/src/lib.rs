@@ -16,19 +16,27 @@
 //! YAML parsing uses `serde_yaml_ng`, a maintained fork of the archived `serde_yaml` 0.9 with
 //! the same API and error messages that name the offending key path.
 //!
+//! librdkafka properties come from `kafka.properties` in the file and from `-X NAME=VALUE` flags
+//! ([`client_property`]), which win; the few the programs set themselves are refused.
+//!
 //! Secrets ([`secret`]): values of `kafka.properties` whose name looks secret, and passwords
 //! inside JAAS lines, are held as [`Secret`]s that print as `***`; [`Config::redactor`] removes
 //! them from any other text (librdkafka's errors and logs) before it leaves the process.
 
 mod aliases;
+pub mod client_property;
 mod env;
 mod error;
+mod help;
+pub mod limits;
 pub mod secret;
 mod settings;
 
 pub use aliases::property_name;
+pub use client_property::{why_owned, ClientProperty, OwnedProperty, CLIENT_PROPERTY_FORM, OWNED};
 pub use env::{env_help, EnvVar, ENV_VARS};
 pub use error::ConfigError;
+pub use help::{default_of, flag_help, flag_help_defaulting};
 pub use secret::{is_secret_name, Properties, PropertyValue, Redactor, Secret, REDACTED};
 pub use settings::{
     AutoOffsetReset, DlqSettings, Fsync, GroupProtocol, KafkaSettings, Processing, ProducerSettings,

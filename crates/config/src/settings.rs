@@ -9,6 +9,7 @@ use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::ConfigError;
+use crate::limits;
 use crate::secret::Properties;
 use crate::Config;
 
@@ -211,9 +212,10 @@ pub struct TrackerSettings {
     pub status_topic: Option<String>,
 }
 
-/// The tracker's delivery guarantee.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// The tracker's delivery guarantee (its variants' docs are the `--processing` values' help).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Processing {
     /// Offsets are committed after the audit line is written and the work is done: a crash
     /// delivers the unfinished records again, so their effects (dead letters, status records)
@@ -269,9 +271,11 @@ impl TrackerSettings {
     }
 }
 
-/// When the tracker forces its lines onto the disk (`fdatasync`) before storing offsets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// When the tracker forces its lines onto the disk (`fdatasync`) before storing offsets (its
+/// variants' docs are the `--fsync` values' help).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
+#[value(rename_all = "lowercase")]
 pub enum Fsync {
     /// Offsets are stored once their lines are written out of the process (into the kernel's
     /// page cache): a crash of the process loses nothing, but a crash of the host or a power
@@ -346,6 +350,19 @@ pub struct RetrySettings {
     /// ceilings of every retry plus `tracker.processing_delay_ms` per attempt must fit the
     /// consumer's `max.poll.interval.ms` (300000 unless set under `kafka.properties`).
     pub max_delay_ms: u64,
+}
+
+impl RetrySettings {
+    /// The backoff these settings describe: the one the tracker waits by and the one the
+    /// configuration checks against `max.poll.interval.ms`.
+    pub fn backoff(&self) -> retry::Backoff {
+        retry::Backoff {
+            max_attempts: self.max_attempts,
+            initial_delay: std::time::Duration::from_millis(self.initial_delay_ms),
+            multiplier: self.multiplier,
+            max_delay: std::time::Duration::from_millis(self.max_delay_ms),
+        }
+    }
 }
 
 impl Default for RetrySettings {
@@ -449,7 +466,7 @@ impl Settings {
         Self::from_yaml(&text, path)
     }
 
-    /// Checks ranges and cross-field rules.
+    /// Checks ranges ([`crate::limits`]) and cross-field rules.
     pub fn validate(self) -> Result<Config, ConfigError> {
         match self.check() {
             Ok(()) => Ok(Config::new(self)),
@@ -476,7 +493,7 @@ impl Settings {
         non_empty("kafka.broker", &kafka.broker)?;
         non_empty("kafka.topic", &kafka.topic)?;
         non_empty("kafka.consumer_group", &kafka.consumer_group)?;
-        in_range("kafka.session_timeout_ms", kafka.session_timeout_ms, 1_000, 300_000)?;
+        limits::KAFKA_SESSION_TIMEOUT_MS.check_whole(kafka.session_timeout_ms)?;
         for key in kafka.properties.keys() {
             if key.trim().is_empty() || key.contains(char::is_whitespace) {
                 return Err(ConfigError::invalid(
@@ -485,17 +502,23 @@ impl Settings {
                     "librdkafka property names without spaces",
                 ));
             }
+            if let Some(owned) = crate::client_property::why_owned(key, self) {
+                return Err(ConfigError::Property {
+                    name: key.to_owned(),
+                    reason: format!("the programs set it themselves: {}", owned.why),
+                });
+            }
         }
 
-        in_range("producer.interval_ms", producer.interval_ms, 1, 3_600_000)?;
-        share("producer.lifecycle_share", producer.lifecycle_share)?;
-        share("producer.cancel_share", producer.cancel_share)?;
-        share("producer.poison_rate", producer.poison_rate)?;
-        in_range("producer.flush_timeout_ms", producer.flush_timeout_ms, 0, 300_000)?;
-        in_range("producer.metrics_interval_ms", producer.metrics_interval_ms, 100, 3_600_000)?;
+        limits::PRODUCER_INTERVAL_MS.check_whole(producer.interval_ms)?;
+        limits::PRODUCER_LIFECYCLE_SHARE.check_number(producer.lifecycle_share)?;
+        limits::PRODUCER_CANCEL_SHARE.check_number(producer.cancel_share)?;
+        limits::PRODUCER_POISON_RATE.check_number(producer.poison_rate)?;
+        limits::PRODUCER_FLUSH_TIMEOUT_MS.check_whole(producer.flush_timeout_ms)?;
+        limits::PRODUCER_METRICS_INTERVAL_MS.check_whole(producer.metrics_interval_ms)?;
         non_empty("producer.transactional_id", &producer.transactional_id)?;
-        in_range("producer.transaction_records", producer.transaction_records, 1, 100_000)?;
-        share("producer.abort_rate", producer.abort_rate)?;
+        limits::PRODUCER_TRANSACTION_RECORDS.check_whole(producer.transaction_records)?;
+        limits::PRODUCER_ABORT_RATE.check_number(producer.abort_rate)?;
         if producer.abort_rate > 0.0 && !producer.transactional {
             return Err(ConfigError::Contradiction(format!(
                 "producer.abort_rate ({}) needs producer.transactional: true; only a transaction can be aborted",
@@ -506,14 +529,14 @@ impl Settings {
         if let Some(id) = &tracker.instance_id {
             instance_id("tracker.instance_id", id)?;
         }
-        in_range("tracker.metrics_interval_ms", tracker.metrics_interval_ms, 100, 3_600_000)?;
-        in_range("tracker.commit_interval_ms", tracker.commit_interval_ms, 10, 60_000)?;
-        in_range("tracker.processing_delay_ms", tracker.processing_delay_ms, 0, 60_000)?;
-        share("tracker.failure_rate", tracker.failure_rate)?;
-        in_range("tracker.dedup_window", tracker.dedup_window as u64, 0, 10_000_000)?;
-        in_range("tracker.shutdown_timeout_ms", tracker.shutdown_timeout_ms, 1_000, 60_000)?;
-        in_range("tracker.transaction_records", tracker.transaction_records, 1, 100_000)?;
-        in_range("tracker.transaction_max_ms", tracker.transaction_max_ms, 10, 60_000)?;
+        limits::TRACKER_METRICS_INTERVAL_MS.check_whole(tracker.metrics_interval_ms)?;
+        limits::TRACKER_COMMIT_INTERVAL_MS.check_whole(tracker.commit_interval_ms)?;
+        limits::TRACKER_PROCESSING_DELAY_MS.check_whole(tracker.processing_delay_ms)?;
+        limits::TRACKER_FAILURE_RATE.check_number(tracker.failure_rate)?;
+        limits::TRACKER_DEDUP_WINDOW.check_whole(tracker.dedup_window as u64)?;
+        limits::TRACKER_SHUTDOWN_TIMEOUT_MS.check_whole(tracker.shutdown_timeout_ms)?;
+        limits::TRACKER_TRANSACTION_RECORDS.check_whole(tracker.transaction_records)?;
+        limits::TRACKER_TRANSACTION_MAX_MS.check_whole(tracker.transaction_max_ms)?;
         if let Some(status_topic) = &tracker.status_topic {
             topic_name("tracker.status_topic", status_topic)?;
             if status_topic == &kafka.topic || status_topic == &dlq.topic {
@@ -523,12 +546,10 @@ impl Settings {
             }
         }
 
-        in_range("retry.max_attempts", u64::from(retry.max_attempts), 1, 100)?;
-        in_range("retry.initial_delay_ms", retry.initial_delay_ms, 1, 3_600_000)?;
-        in_range("retry.max_delay_ms", retry.max_delay_ms, 1, 3_600_000)?;
-        if !(1.0..=100.0).contains(&retry.multiplier) {
-            return Err(ConfigError::invalid("retry.multiplier", retry.multiplier, "a number from 1 to 100"));
-        }
+        limits::RETRY_MAX_ATTEMPTS.check_whole(u64::from(retry.max_attempts))?;
+        limits::RETRY_INITIAL_DELAY_MS.check_whole(retry.initial_delay_ms)?;
+        limits::RETRY_MAX_DELAY_MS.check_whole(retry.max_delay_ms)?;
+        limits::RETRY_MULTIPLIER.check_number(retry.multiplier)?;
         if retry.initial_delay_ms > retry.max_delay_ms {
             return Err(ConfigError::Contradiction(format!(
                 "retry.initial_delay_ms ({}) is above retry.max_delay_ms ({}); the first delay cannot exceed the largest",
@@ -539,7 +560,7 @@ impl Settings {
         topic_name("kafka.topic", &kafka.topic)?;
         topic_name("dlq.topic", &dlq.topic)?;
         retries_fit_the_poll_interval(kafka, tracker, retry)?;
-        in_range("dlq.max_redrives", u64::from(dlq.max_redrives), 1, 100)?;
+        limits::DLQ_MAX_REDRIVES.check_whole(u64::from(dlq.max_redrives))?;
         if dlq.enabled && dlq.topic == kafka.topic {
             return Err(ConfigError::Contradiction(format!(
                 "dlq.topic and kafka.topic are both {:?}; dead letters would be consumed again",
@@ -589,13 +610,7 @@ fn retries_fit_the_poll_interval(
             .map_err(|_| ConfigError::invalid(KEY, value.expose(), "a whole number of milliseconds"))?,
         None => DEFAULT_MAX_POLL_INTERVAL_MS,
     };
-    let backoff = retry::Backoff {
-        max_attempts: retry.max_attempts,
-        initial_delay: std::time::Duration::from_millis(retry.initial_delay_ms),
-        multiplier: retry.multiplier,
-        max_delay: std::time::Duration::from_millis(retry.max_delay_ms),
-    };
-    let backoff_ms = u64::try_from(backoff.worst_case_wait().as_millis()).unwrap_or(u64::MAX);
+    let backoff_ms = u64::try_from(retry.backoff().worst_case_wait().as_millis()).unwrap_or(u64::MAX);
     let work_ms = tracker.processing_delay_ms.saturating_mul(u64::from(retry.max_attempts));
     let worst_case_ms = backoff_ms.saturating_add(work_ms);
     if worst_case_ms > poll_interval_ms {
@@ -621,20 +636,6 @@ fn retries_fit_the_poll_interval(
 fn non_empty(key: &str, value: &str) -> Result<(), ConfigError> {
     if value.trim().is_empty() {
         return Err(ConfigError::invalid(key, value, "a non-empty string"));
-    }
-    Ok(())
-}
-
-fn in_range(key: &str, value: u64, min: u64, max: u64) -> Result<(), ConfigError> {
-    if !(min..=max).contains(&value) {
-        return Err(ConfigError::invalid(key, value, format!("a whole number from {min} to {max}")));
-    }
-    Ok(())
-}
-
-fn share(key: &str, value: f64) -> Result<(), ConfigError> {
-    if !(0.0..=1.0).contains(&value) {
-        return Err(ConfigError::invalid(key, value, "a number from 0 to 1"));
     }
     Ok(())
 }

@@ -9,33 +9,43 @@ use config::{override_with, Overrides, Settings};
 use crate::position::Position;
 use crate::select::Filters;
 
+/// The variables `dlq` reads (the broker, the dead-letter topic, the redrive limit) and the exit
+/// codes, which differ from the other binaries' in what 1 means.
+fn after_help() -> String {
+    format!(
+        "{}\nSASL/TLS: -X or kafka.properties in the file.\n\n{}",
+        config::env_help(&["kafka.broker", "dlq.topic", "dlq.max_redrives"]),
+        "Exit status: 0 done; 1 runtime failure (redrive: a record refused or not acknowledged); \
+2 bad flags or configuration; 130 or 143 a second SIGINT or SIGTERM during the stop."
+    )
+}
+
 /// Inspect, export and redrive the dead letters the trackers sent to the dead-letter topic.
 ///
 /// Reading never commits and never joins the trackers' consumer group: it assigns every
 /// partition of the dead-letter topic and reads it from the start to its end.
 #[derive(Debug, Parser)]
-#[command(
-    version,
-    after_help = concat!(
-        "Environment variables (flags win over them, they win over the file): KAFKA_BROKER, DLQ_TOPIC, \
-DLQ_MAX_REDRIVES; SASL/TLS through kafka.properties in the file. See config.yaml.example.\n\n",
-        "Exit status: 0 done; 1 runtime failure (redrive: a record refused or not acknowledged); \
-2 bad flags or configuration; 130 or 143 a second SIGINT or SIGTERM during the stop."
-    )
-)]
+#[command(version, after_help = after_help())]
 pub struct Cli {
     /// Configuration file [default: ./config.yaml when it exists]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Bootstrap servers, host:port[,host:port] [default: 127.0.0.1:9092]
-    #[arg(short = 'b', long, global = true, value_name = "HOST:PORT")]
+    #[arg(short = 'b', long, global = true, value_name = "HOST:PORT", help = config::flag_help(
+        "Bootstrap servers, host:port[,host:port]",
+        "kafka.broker",
+    ))]
     pub broker: Option<String>,
-    /// Dead-letter topic [default: orders-dlq]
-    #[arg(long, global = true, value_name = "TOPIC")]
+    #[arg(long, global = true, value_name = "TOPIC", help = config::flag_help("Dead-letter topic", "dlq.topic"))]
     pub dlq_topic: Option<String>,
     /// How stderr lines look: text (one readable line each) or json (one JSON object each)
     #[arg(long, global = true, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
     pub log_format: service::LogFormat,
+    /// When to use colours (log lines, help).
+    #[command(flatten)]
+    pub color: service::ColorFlag,
+    /// Any librdkafka property (-X NAME=VALUE, repeatable).
+    #[command(flatten)]
+    pub client: service::ClientPropertyFlags,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -127,5 +137,6 @@ impl Overrides for Cli {
     fn apply_to(&self, settings: &mut Settings) {
         override_with(&mut settings.kafka.broker, self.broker.clone());
         override_with(&mut settings.dlq.topic, self.dlq_topic.clone());
+        self.client.apply_to(settings);
     }
 }

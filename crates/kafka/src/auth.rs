@@ -132,10 +132,10 @@ impl AuthWatch {
         match &inner.username {
             Some(username) => format!(
                 "SASL authentication failed for user {username:?} (mechanism {mechanism}): check \
-                 sasl.username and sasl.password under kafka.properties (librdkafka: {reason})"
+                 sasl.username and sasl.password given with -X or under kafka.properties (librdkafka: {reason})"
             ),
             None => format!(
-                "SASL authentication failed (mechanism {mechanism}): check the sasl.* settings under \
+                "SASL authentication failed (mechanism {mechanism}): check the sasl.* settings given with -X or under \
                  kafka.properties (librdkafka: {reason})"
             ),
         }
@@ -211,7 +211,7 @@ mod tests {
             message,
             format!(
                 "SASL authentication failed for user \"alice\" (mechanism SCRAM-SHA-512): check \
-                 sasl.username and sasl.password under kafka.properties (librdkafka: {REASON})"
+                 sasl.username and sasl.password given with -X or under kafka.properties (librdkafka: {REASON})"
             )
         );
         assert_eq!(watch.record(&auth, "again"), Recorded::AlreadyFailed);

@@ -2,9 +2,11 @@
 //! creation, failed SASL logins made fatal ([`auth`]), and record headers as raw bytes
 //! ([`headers`]: rdkafka's own accessors panic on a header name that is not UTF-8).
 //!
-//! Settings are applied in this order: our defaults, then the user's `kafka.properties`
-//! (SASL, TLS, tuning), then the few settings a component's guarantees depend on (for example
-//! `enable.idempotence` for the producer), which the user cannot turn off by accident.
+//! Settings are applied in this order: our defaults, then the user's properties (`-X` and
+//! `kafka.properties`: SASL, TLS, tuning), then the few settings a component's guarantees
+//! depend on (for example `enable.idempotence` for the producer), which the user cannot turn off
+//! by accident: the configuration refuses them ([`config::OWNED`]), and they are set last
+//! anyway. [`load_config`] has librdkafka check the user's properties before anything starts.
 
 pub mod auth;
 pub mod headers;
@@ -31,6 +33,42 @@ pub enum KafkaError {
     /// The broker refused the SASL login (see [`auth::AuthWatch`] for the message).
     #[error("{0}")]
     Authentication(String),
+}
+
+/// Loads the configuration as [`config::load_with`] does, then has librdkafka check every
+/// property of `-X` and `kafka.properties` ([`check_properties`]), so that an unknown name or a
+/// bad value is a configuration error (exit 2) before anything is created or connected.
+pub fn load_config(
+    flags: &impl config::Overrides,
+    env: &std::collections::HashMap<String, String>,
+) -> Result<config::Config, config::ConfigError> {
+    let config = config::load_with(flags, env)?;
+    check_properties(&config.kafka, config.redactor())?;
+    Ok(config)
+}
+
+/// Hands each user property to librdkafka alone, without creating a client: an unknown name or
+/// a value librdkafka refuses comes back as [`config::ConfigError::Property`] in librdkafka's
+/// words, secrets removed (librdkafka repeats the value it refuses).
+pub fn check_properties(
+    kafka: &KafkaSettings,
+    redactor: &config::Redactor,
+) -> Result<(), config::ConfigError> {
+    for (name, value) in kafka.properties.iter() {
+        let mut alone = ClientConfig::new();
+        alone.set(name, value.expose());
+        if let Err(error) = alone.create_native_config() {
+            let reason = match &error {
+                rdkafka::error::KafkaError::ClientConfig(_, description, _, _) => description.clone(),
+                other => other.to_string(),
+            };
+            return Err(config::ConfigError::Property {
+                name: models::escape_controls(name).into_owned(),
+                reason: models::escape_controls(&redactor.redact(&reason)).into_owned(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Settings every client shares: brokers, client id, then the user's properties.
@@ -306,6 +344,52 @@ mod tests {
         assert_eq!(config.get("auto.offset.reset"), Some("earliest"));
         assert_eq!(config.get("auto.commit.interval.ms"), Some("250"));
         assert_eq!(config.get("fetch.wait.max.ms"), Some("100"));
+    }
+
+    /// A property a client sets over the user's would be overridden without a word: the
+    /// configuration must refuse it instead ([`config::OWNED`]), with the reason.
+    #[test]
+    fn every_property_forced_over_the_users_is_refused_by_the_configuration() {
+        let defaults = KafkaSettings::default();
+        let built =
+            [producer_config(&defaults, "p"), consumer_config(&defaults, "c", Duration::from_secs(1))];
+        let mut names = std::collections::BTreeSet::new();
+        for config in &built {
+            names.extend(config.config_map().keys().map(|name| name.to_string()));
+        }
+        let settings = config::Settings::default();
+        let mut forced = Vec::new();
+        for name in names {
+            let mut kafka = KafkaSettings::default();
+            kafka.properties.insert(name.clone(), "chosen-by-the-user".into());
+            let configs =
+                [producer_config(&kafka, "p"), consumer_config(&kafka, "c", Duration::from_secs(1))];
+            if configs
+                .iter()
+                .any(|config| config.get(&name).is_some_and(|value| value != "chosen-by-the-user"))
+            {
+                assert!(config::why_owned(&name, &settings).is_some(), "{name} is forced but not refused");
+                forced.push(name);
+            }
+        }
+        assert!(forced.len() >= 5, "the forced ones were found: {forced:?}");
+    }
+
+    #[test]
+    fn librdkafka_judges_each_property_before_anything_starts() {
+        let mut kafka = KafkaSettings::default();
+        kafka.properties.insert("client.id".into(), "me".into());
+        assert!(check_properties(&kafka, &config::Redactor::default()).is_ok());
+        kafka.properties.insert("no.such.property".into(), "1".into());
+        let error = check_properties(&kafka, &config::Redactor::default()).unwrap_err().to_string();
+        assert!(
+            error.contains("no.such.property") && error.contains("No such configuration property"),
+            "{error}"
+        );
+        let mut kafka = KafkaSettings::default();
+        kafka.properties.insert("linger.ms".into(), "soon".into());
+        let error = check_properties(&kafka, &config::Redactor::default()).unwrap_err().to_string();
+        assert!(error.contains("linger.ms") && error.contains("Invalid value"), "{error}");
     }
 
     #[test]

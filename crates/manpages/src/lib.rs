@@ -19,7 +19,8 @@ pub fn commands() -> Vec<Command> {
 }
 
 /// Writes `<out>/completions/{bash,zsh,fish}/…` and `<out>/man/<binary>.1` (plus one page per
-/// subcommand, e.g. `dlq-replay.1`). Returns the files written.
+/// subcommand, named after it: `dlq-list.1`, `dlq-show.1`, `dlq-export.1`,
+/// `dlq-redrive.1`). Returns the files written.
 pub fn generate(out: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut written = Vec::new();
     for mut cmd in commands() {

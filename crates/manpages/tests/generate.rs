@@ -38,4 +38,11 @@ fn writes_completions_and_man_pages_for_every_binary() {
         let roff_flag = flag.replace('-', "\\-");
         assert!(page.contains(&roff_flag), "{bin}.1 lacks {flag}");
     }
+    // One page per `dlq` subcommand, named after the subcommand a user types.
+    for sub in ["list", "show", "export", "redrive"] {
+        let page = out.path().join("man").join(format!("dlq-{sub}.1"));
+        let text = fs::read_to_string(&page).unwrap_or_else(|e| panic!("no {}: {e}", page.display()));
+        assert!(text.contains(&format!(".TH dlq-{sub} 1")), "dlq-{sub}.1 is titled otherwise");
+    }
+    assert!(!out.path().join("man/dlq-replay.1").exists(), "no page for a subcommand that does not exist");
 }

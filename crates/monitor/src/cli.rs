@@ -18,8 +18,8 @@ use clap::Parser;
 /// locks or truncates anything in DIR.
 ///
 /// Keys: q/Esc/Ctrl+C quit, ? help, Tab/h/l focus, 1/2/3 tabs (instances, partitions, dead letters), j/k,
-/// PgUp/PgDn, g/G and the mouse wheel scroll, p pause, r reset rate window. NO_COLOR set: no
-/// colours (the focused panel is marked ▶).
+/// PgUp/PgDn, g/G and the mouse wheel scroll, p pause, r reset rate window. Without colours
+/// (--color never, or NO_COLOR set) the focused panel is marked ▶.
 ///
 /// Exit status: 0 done; 1 runtime failure; 2 bad flags.
 #[derive(Debug, Clone, Parser)]
@@ -65,6 +65,10 @@ pub struct Cli {
     /// With --screenshot: the size of the frame, in columns x rows.
     #[arg(long, value_name = "COLSxROWS", default_value = "120x36", value_parser = parse_size, requires = "screenshot")]
     pub size: (u16, u16),
+
+    /// When to use colours (the dashboard, help).
+    #[command(flatten)]
+    pub color: service::ColorFlag,
 }
 
 /// A picture of one frame to write.
@@ -97,6 +101,8 @@ pub struct Options {
     pub now: Option<DateTime<Utc>>,
     /// Write one frame as SVG and exit, instead of anything else.
     pub screenshot: Option<Screenshot>,
+    /// Whether the dashboard is coloured (`--color`, with `NO_COLOR`).
+    pub color: service::ColorChoice,
 }
 
 impl Cli {
@@ -116,6 +122,7 @@ impl Cli {
                 width: self.size.0,
                 height: self.size.1,
             }),
+            color: self.color.color,
         }
     }
 }

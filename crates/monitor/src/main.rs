@@ -5,12 +5,12 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
 use monitor::cli::Cli;
 
 fn main() -> ExitCode {
-    // clap prints its own message and exits with 2 on bad flags, 0 on --help / --version.
-    let cli = Cli::parse();
+    // clap prints its own message and exits with 2 on bad flags, 0 on --help / --version; its
+    // colours follow --color.
+    let cli: Cli = service::color::parse();
     let options = cli.into_options(std::io::stdout().is_terminal());
     match monitor::run(&options) {
         Ok(()) => ExitCode::SUCCESS,

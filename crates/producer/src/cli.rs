@@ -7,18 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
-use config::{override_with, Config, Overrides, Settings};
+use config::{flag_help, flag_help_defaulting, override_with, Config, Overrides, Settings};
 use models::PoisonKind;
 
 use crate::pace::Pace;
 use crate::RunOptions;
 
-/// Emits e-commerce order events to Kafka: steady, counted, rated or as a flood, with poison
-/// pills on demand.
-///
-/// Flags override environment variables, which override the configuration file. On
-/// SIGINT/SIGTERM (or after --count records) the producer flushes what is in flight, prints a
-/// summary line and exits 0, or 1 if records were lost. Bad flags or configuration exit 2.
 /// The variables the producer reads (the broker, its topic and the dead-letter topic it creates,
 /// its own settings) and the exit codes.
 fn after_help() -> String {
@@ -29,6 +23,14 @@ fn after_help() -> String {
     )
 }
 
+/// Emits e-commerce order events to Kafka: steady, counted, rated or as a flood, with poison
+/// pills on demand.
+///
+/// Flags override environment variables, which override the configuration file. On
+/// SIGINT/SIGTERM (or after --count records) the producer flushes what is in flight, prints a
+/// summary line and exits 0, or 1 if records were lost. Bad flags or configuration exit 2.
+// A flag that overrides a configuration key takes its help from that key (`config::flag_help`):
+// its variable and default are never typed here.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "producer", version, after_help = after_help())]
 pub struct Cli {
@@ -36,18 +38,16 @@ pub struct Cli {
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
-    /// Bootstrap servers, host:port[,host:port...] [env: KAFKA_BROKER] [config: kafka.broker]
-    /// [default: 127.0.0.1:9092]
-    #[arg(short = 'b', long, value_name = "HOST:PORT")]
+    #[arg(short = 'b', long, value_name = "HOST:PORT", help = flag_help("Bootstrap servers, host:port[,host:port...]", "kafka.broker"))]
     pub broker: Option<String>,
 
-    /// Topic of order events [env: KAFKA_TOPIC] [config: kafka.topic] [default: orders]
-    #[arg(short = 't', long, value_name = "NAME")]
+    #[arg(short = 't', long, value_name = "NAME", help = flag_help("Topic of order events", "kafka.topic"))]
     pub topic: Option<String>,
 
-    /// Steady mode: one event every MS milliseconds [env: PRODUCER_INTERVAL_MS] [config:
-    /// producer.interval_ms] [default: 2000]
-    #[arg(long, value_name = "MS", conflicts_with = "rate")]
+    #[arg(long, value_name = "MS", conflicts_with = "rate", help = flag_help(
+        "Steady mode: one event every MS milliseconds",
+        "producer.interval_ms",
+    ))]
     pub interval_ms: Option<u64>,
 
     /// Send N records (poison pills included), flush, then exit; 0 with --create-topics only
@@ -60,9 +60,10 @@ pub struct Cli {
     #[arg(long, value_name = "R", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
-    /// Share of records replaced by a malformed record of a random kind, from 0 to 1 [env:
-    /// PRODUCER_POISON_RATE] [config: producer.poison_rate] [default: 0]
-    #[arg(long, value_name = "F", value_parser = parse_share)]
+    #[arg(long, value_name = "F", value_parser = parse_share, help = flag_help(
+        "Share of records replaced by a malformed record of a random kind, from 0 to 1",
+        "producer.poison_rate",
+    ))]
     pub poison_rate: Option<f64>,
 
     /// Send only poison pills of this kind: invalid-json, wrong-shape, missing-field,
@@ -71,35 +72,36 @@ pub struct Cli {
     #[arg(long, value_name = "KIND", conflicts_with = "poison_rate", requires = "count")]
     pub poison: Option<PoisonKind>,
 
-    /// Seed of the order generator, for reproducible orders [config: producer.seed] [default:
-    /// random]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help = flag_help_defaulting(
+        "Seed of the order generator, for reproducible orders",
+        "producer.seed",
+        "random",
+    ))]
     pub seed: Option<u64>,
 
-    /// Folder of producer.log [env: PRODUCER_LOG_DIR] [config: producer.log_dir] [default: .]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help = flag_help("Folder of producer.log", "producer.log_dir"))]
     pub log_dir: Option<PathBuf>,
 
-    /// Send the events in Kafka transactions of --transaction-records records (or 1 s) each; a
-    /// read_committed reader sees them only once committed [env: PRODUCER_TRANSACTIONAL]
-    /// [config: producer.transactional]
-    #[arg(long)]
+    #[arg(long, help = flag_help(
+        "Send the events in Kafka transactions of --transaction-records records (or 1 s) each; a \
+         read_committed reader sees them only once committed",
+        "producer.transactional",
+    ))]
     pub transactional: bool,
 
-    /// transactional.id of the producer (a second producer with the same id fences the first)
-    /// [env: PRODUCER_TRANSACTIONAL_ID] [config: producer.transactional_id] [default:
-    /// order-producer]
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", help = flag_help(
+        "transactional.id of the producer (a second producer with the same id fences the first)",
+        "producer.transactional_id",
+    ))]
     pub transactional_id: Option<String>,
 
-    /// Records per transaction [env: PRODUCER_TRANSACTION_RECORDS] [config:
-    /// producer.transaction_records] [default: 100]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help = flag_help("Records per transaction", "producer.transaction_records"))]
     pub transaction_records: Option<u64>,
 
-    /// Share of transactions aborted on purpose, from 0 to 1; needs --transactional [env:
-    /// PRODUCER_ABORT_RATE] [config: producer.abort_rate] [default: 0]
-    #[arg(long, value_name = "F", value_parser = parse_share)]
+    #[arg(long, value_name = "F", value_parser = parse_share, help = flag_help(
+        "Share of transactions aborted on purpose, from 0 to 1; needs --transactional",
+        "producer.abort_rate",
+    ))]
     pub abort_rate: Option<f64>,
 
     /// Create the topic (3 partitions), the dead-letter topic (dlq.topic, 1 partition) and the
@@ -111,6 +113,12 @@ pub struct Cli {
     /// How stderr lines look: text (one readable line each) or json (one JSON object each)
     #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
     pub log_format: service::LogFormat,
+    /// When to use colours (log lines, help).
+    #[command(flatten)]
+    pub color: service::ColorFlag,
+    /// Any librdkafka property (-X NAME=VALUE, repeatable).
+    #[command(flatten)]
+    pub client: service::ClientPropertyFlags,
 }
 
 impl Overrides for Cli {
@@ -131,6 +139,7 @@ impl Overrides for Cli {
         override_with(&mut settings.producer.transactional_id, self.transactional_id.clone());
         override_with(&mut settings.producer.transaction_records, self.transaction_records);
         override_with(&mut settings.producer.abort_rate, self.abort_rate);
+        self.client.apply_to(settings);
     }
 }
 
@@ -225,6 +234,48 @@ mod tests {
             assert_eq!(help.contains(var.name), reads, "{} in --help: {}\n{help}", var.name, !reads);
         }
         assert!(help.contains("Exit status: 0") && help.contains("130 or 143"), "{help}");
+    }
+
+    /// Each flag that overrides a configuration key says its variable, its key and the
+    /// key's default, all from the configuration's own statement of that key.
+    #[test]
+    fn help_of_each_configuration_flag_comes_from_its_key() {
+        let command = {
+            use clap::CommandFactory;
+            Cli::command()
+        };
+        let mut checked = 0;
+        for arg in command.get_arguments() {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            let Some(key) = help.split("[config: ").nth(1).and_then(|rest| rest.split(']').next()) else {
+                assert!(
+                    [
+                        "config",
+                        "count",
+                        "rate",
+                        "poison",
+                        "create_topics",
+                        "log_format",
+                        "color",
+                        "properties",
+                        "help",
+                        "version"
+                    ]
+                    .contains(&arg.get_id().as_str()),
+                    "--{} names no key: {help}",
+                    arg.get_id()
+                );
+                continue;
+            };
+            checked += 1;
+            if let Some(var) = config::ENV_VARS.iter().find(|var| var.key == key) {
+                assert!(help.contains(&format!("[env: {}]", var.name)), "{help}");
+            }
+            if let Some(default) = config::default_of(key) {
+                assert!(help.ends_with(&format!("[default: {default}]")), "{help}");
+            }
+        }
+        assert!(checked >= 10, "{checked} flags checked");
     }
 
     #[test]

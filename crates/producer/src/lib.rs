@@ -73,7 +73,7 @@ pub enum ProducerError {
         source: std::io::Error,
     },
     /// librdkafka refused the client configuration (usually a bad `kafka.properties` entry).
-    #[error("cannot create the Kafka producer (check kafka.properties): {0}")]
+    #[error("cannot create the Kafka producer (check -X and kafka.properties): {0}")]
     Client(#[source] KafkaError),
     /// `--create-topics` failed.
     #[error(transparent)]

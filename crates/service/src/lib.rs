@@ -2,10 +2,13 @@
 //!
 //! - logs on stderr ([`init_stderr_logging`]) with the configuration's secrets removed,
 //!   human-readable text by default or JSON lines when asked (`--log-format json`,
-//!   `LOG_FORMAT=json`; see [`LogFormat`]), filtered by `RUST_LOG` (default `info`);
+//!   `LOG_FORMAT=json`; see [`LogFormat`]), filtered by `RUST_LOG` (default `info`), coloured
+//!   as `--color` and `NO_COLOR` say ([`color`]);
 //! - lines on stderr and stdout that cannot end the process ([`print_stderr`],
 //!   [`print_stdout`]): with stderr closed (`tracker 2>&1 | head -2`), `eprintln!` panics
 //!   ("failed printing to stderr") and the run ends with code 101, files half written;
+//! - the flags every binary shares: `--color` ([`color`]) and, in those that talk to Kafka,
+//!   `-X NAME=VALUE` ([`client_properties`]);
 //! - the end of the run ([`termination_signal`]): the first SIGINT or SIGTERM asks for a
 //!   graceful stop; a second one, or a stop that outlasts its time limit, ends the process at
 //!   once, saying on stderr what was left undone ([`StopProgress`]).
@@ -14,9 +17,13 @@
 //! - the shape of `main` and of a library's `run(config, shutdown)` ([`program`]): the
 //!   runtime, the [`Shutdown`] trigger, the `error: ` line and the exit codes.
 
+pub mod client_properties;
+pub mod color;
 pub mod output_file;
 pub mod program;
 
+pub use client_properties::ClientPropertyFlags;
+pub use color::{ColorChoice, ColorFlag};
 pub use program::{
     bad_configuration, block_on, fail, run_until_signal, Failure, Runtime, Shutdown, StartError,
     EXIT_FAILURE, EXIT_STATUS_HELP, EXIT_USAGE,
@@ -24,7 +31,7 @@ pub use program::{
 
 use std::fmt::Display;
 use std::future::Future;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -36,7 +43,7 @@ use tracing_subscriber::EnvFilter;
 /// How log lines on stderr look.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
-    /// One human-readable line per event (colours only on a terminal).
+    /// One human-readable line per event (coloured as --color says).
     #[default]
     Text,
     /// One JSON object per line, for log collectors.
@@ -46,7 +53,8 @@ pub enum LogFormat {
 /// Installs the stderr subscriber, which passes every line through `redactor` (librdkafka's
 /// logs and errors can repeat a secret value); does nothing if one is already installed. A
 /// failed write to stderr (closed, full) is dropped silently: logging never ends the process.
-pub fn init_stderr_logging(redactor: Redactor, format: LogFormat) {
+/// Text lines are coloured as `color` decides for stderr ([`ColorChoice::colors_stderr`]).
+pub fn init_stderr_logging(redactor: Redactor, format: LogFormat, color: ColorChoice) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let writer = Redacting { redactor, inner: std::io::stderr };
     let builder = tracing_subscriber::fmt()
@@ -55,7 +63,7 @@ pub fn init_stderr_logging(redactor: Redactor, format: LogFormat) {
         // Its default reports a failed write with `eprintln!`, which panics when stderr is gone.
         .log_internal_errors(false);
     let _already_installed = match format {
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Text => builder.with_ansi(color.colors_stderr()).try_init(),
         LogFormat::Json => builder.json().with_current_span(false).try_init(),
     };
 }

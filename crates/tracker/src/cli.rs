@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use config::{override_with, Overrides, Settings};
+use config::{flag_help, flag_help_defaulting, override_with, Fsync, Overrides, Processing, Settings};
 
 /// The variables the tracker reads (no producer settings, not `dlq`'s redrive limit) and the
 /// exit codes.
@@ -24,49 +24,64 @@ pub struct Options {
     /// Configuration file [default: ./config.yaml when it exists]
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Instance id, also the Kafka client id and part of the file names [default: instance-<pid>]
-    #[arg(long, value_name = "ID")]
+    // The flags below that override a configuration key take their help from that key
+    // (config::flag_help: its variable and default, never typed here).
+    #[arg(long, value_name = "ID", help = flag_help_defaulting(
+        "Instance id, also the Kafka client id and part of the file names",
+        "tracker.instance_id",
+        "instance-<pid>",
+    ))]
     pub instance_id: Option<String>,
-    /// Folder of tracker-<id>.log and tracker-<id>.events [default: .]
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help = flag_help("Folder of tracker-<id>.log and tracker-<id>.events", "tracker.log_dir"))]
     pub log_dir: Option<PathBuf>,
-    /// Bootstrap servers, host:port[,host:port] [default: 127.0.0.1:9092]
-    #[arg(short = 'b', long, value_name = "HOST:PORT")]
+    #[arg(short = 'b', long, value_name = "HOST:PORT", help = flag_help("Bootstrap servers, host:port[,host:port]", "kafka.broker"))]
     pub broker: Option<String>,
-    /// Topic of order events [default: orders]
-    #[arg(short = 't', long)]
+    #[arg(short = 't', long, help = flag_help("Topic of order events", "kafka.topic"))]
     pub topic: Option<String>,
-    /// Consumer group [default: order-tracker] (-G as in kcat; -g still works)
-    #[arg(short = 'G', short_alias = 'g', long, value_name = "GROUP")]
+    #[arg(short = 'G', short_alias = 'g', long, value_name = "GROUP", help = flag_help(
+        "Consumer group (-G as in kcat; -g still works)",
+        "kafka.consumer_group",
+    ))]
     pub group: Option<String>,
-    /// Milliseconds between two metrics entries in the .log [default: 30000]
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", help = flag_help(
+        "Milliseconds between two metrics entries in the .log",
+        "tracker.metrics_interval_ms",
+    ))]
     pub metrics_interval_ms: Option<u64>,
-    /// Simulated work per message, to show lag and scaling [default: 0]
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", help = flag_help(
+        "Simulated work per message, to show lag and scaling",
+        "tracker.processing_delay_ms",
+    ))]
     pub processing_delay_ms: Option<u64>,
-    /// Share of processing attempts that fail transiently, 0 to 1, to show retries [default: 0]
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", help = flag_help(
+        "Share of processing attempts that fail transiently, 0 to 1, to show retries",
+        "tracker.failure_rate",
+    ))]
     pub failure_rate: Option<f64>,
-    /// Attempts in all before a transient failure is dead-lettered [default: 3]
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help = flag_help(
+        "Attempts in all before a transient failure is dead-lettered",
+        "retry.max_attempts",
+    ))]
     pub max_attempts: Option<u32>,
-    /// When lines are forced onto the disk before their offsets are stored: never (a process
-    /// crash loses nothing) or batch (a host crash or power cut loses nothing either; slower)
-    /// [default: never]
-    #[arg(long, value_name = "WHEN", value_parser = ["never", "batch"])]
-    pub fsync: Option<String>,
-    /// Delivery guarantee: at_least_once, or exactly_once (reads read_committed; the dead
-    /// letters, status records and consumed offsets of a batch are committed in one Kafka
-    /// transaction) [env: TRACKER_PROCESSING] [default: at_least_once]
-    #[arg(long, value_name = "MODE", value_parser = ["at_least_once", "exactly_once"])]
-    pub processing: Option<String>,
+    #[arg(long, value_name = "WHEN", value_enum, help = flag_help(
+        "When lines are forced onto the disk before their offsets are stored",
+        "tracker.fsync",
+    ))]
+    pub fsync: Option<Fsync>,
+    #[arg(long, value_name = "MODE", value_enum, help = flag_help("Delivery guarantee", "tracker.processing"))]
+    pub processing: Option<Processing>,
     /// Log failures and skip them instead of sending them to the dead-letter topic
     #[arg(long)]
     pub no_dlq: bool,
     /// How stderr lines look: text (one readable line each) or json (one JSON object each)
     #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
     pub log_format: service::LogFormat,
+    /// When to use colours (log lines, help).
+    #[command(flatten)]
+    pub color: service::ColorFlag,
+    /// Any librdkafka property (-X NAME=VALUE, repeatable).
+    #[command(flatten)]
+    pub client: service::ClientPropertyFlags,
 }
 
 impl Overrides for Options {
@@ -81,10 +96,8 @@ impl Overrides for Options {
         override_with(&mut tracker.metrics_interval_ms, self.metrics_interval_ms);
         override_with(&mut tracker.processing_delay_ms, self.processing_delay_ms);
         override_with(&mut tracker.failure_rate, self.failure_rate);
-        // clap accepts only the values Fsync parses.
-        override_with(&mut tracker.fsync, self.fsync.as_deref().and_then(|when| when.parse().ok()));
-        // clap accepts only the values Processing parses.
-        override_with(&mut tracker.processing, self.processing.as_deref().and_then(|mode| mode.parse().ok()));
+        override_with(&mut tracker.fsync, self.fsync);
+        override_with(&mut tracker.processing, self.processing);
         override_with(&mut settings.retry.max_attempts, self.max_attempts);
         override_with(&mut settings.kafka.broker, self.broker.clone());
         override_with(&mut settings.kafka.topic, self.topic.clone());
@@ -92,6 +105,7 @@ impl Overrides for Options {
         if self.no_dlq {
             settings.dlq.enabled = false;
         }
+        self.client.apply_to(settings);
     }
 }
 
@@ -109,6 +123,34 @@ mod tests {
             assert_eq!(help.contains(var.name), reads, "{} in --help: {}\n{help}", var.name, !reads);
         }
         assert!(help.contains("Exit status: 0") && help.contains("130 or 143"), "{help}");
+    }
+
+    /// Each flag that overrides a configuration key says its variable, its key and the
+    /// key's default, all from the configuration's own statement of that key.
+    #[test]
+    fn help_of_each_configuration_flag_comes_from_its_key() {
+        let command = Options::command();
+        let mut checked = 0;
+        for arg in command.get_arguments() {
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            let Some(key) = help.split("[config: ").nth(1).and_then(|rest| rest.split(']').next()) else {
+                assert!(
+                    ["config", "no_dlq", "log_format", "color", "properties", "help", "version"]
+                        .contains(&arg.get_id().as_str()),
+                    "--{} names no key: {help}",
+                    arg.get_id()
+                );
+                continue;
+            };
+            checked += 1;
+            if let Some(var) = config::ENV_VARS.iter().find(|var| var.key == key) {
+                assert!(help.contains(&format!("[env: {}]", var.name)), "{help}");
+            }
+            if let Some(default) = config::default_of(key) {
+                assert!(help.ends_with(&format!("[default: {default}]")), "{help}");
+            }
+        }
+        assert!(checked >= 11, "{checked} flags checked");
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub enum TrackerError {
     Files { dir: String, source: std::io::Error },
     /// librdkafka refused the configuration of the consumer or the dead-letter producer
     /// (usually a bad `kafka.properties` entry).
-    #[error("cannot create the Kafka {what} (check kafka.properties): {source}")]
+    #[error("cannot create the Kafka {what} (check -X and kafka.properties): {source}")]
     Client { what: &'static str, source: KafkaError },
     /// The subscription to the orders topic failed.
     #[error("cannot create the Kafka {what}: {source}")]

@@ -6,7 +6,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
 use service::{print_stderr, Runtime};
 use tracker::cli::Options;
 
@@ -16,14 +15,14 @@ use tracker::cli::Options;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    // clap prints its own message and exits 2 on bad flags.
-    let options = Options::parse();
-    let config = match config::load_with(&options, &config::process_env()) {
+    // clap prints its own message and exits 2 on bad flags; its colours follow --color.
+    let options: Options = service::color::parse();
+    let config = match kafka::load_config(&options, &config::process_env()) {
         Ok(config) => config,
         Err(error) => return service::bad_configuration(&error),
     };
     let redactor = config.redactor().clone();
-    service::init_stderr_logging(redactor.clone(), options.log_format);
+    service::init_stderr_logging(redactor.clone(), options.log_format, options.color.color);
     let instance = tracker::instance_id(&config);
     let stop_limit = Duration::from_millis(config.tracker.shutdown_timeout_ms);
     let outcome =

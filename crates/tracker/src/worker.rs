@@ -62,13 +62,19 @@ const ORDER_BOOK_CAPACITY: usize = 100_000;
 /// How long one dead-letter send may wait for room in the producer's queue. The wait for the
 /// acknowledgement is bounded by the dead-letter producer's `message.timeout.ms`.
 const DLQ_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
-/// Sends of one dead letter before the tracker gives up and stops. With the default
-/// `message.timeout.ms` (30 s) the worst case is 5 × 30 s + 15 s of pauses, well under
-/// `max.poll.interval.ms` (300 s), after which the group would drop this instance.
-pub const DLQ_SEND_ATTEMPTS: u32 = 5;
-/// Pause after the first failed send of a dead letter; it doubles after each further one
-/// (1, 2, 4, 8 s).
-const DLQ_FIRST_PAUSE: Duration = Duration::from_secs(1);
+/// The sends of one dead letter and the pauses between them: 5 sends, the pause after a failed
+/// one doubling from 1 s (1, 2, 4, 8 s: each pause is the backoff's ceiling, no jitter, since
+/// one tracker retries one letter). With the default `message.timeout.ms` (30 s) the worst
+/// case is 5 × 30 s + 15 s of pauses, well under `max.poll.interval.ms` (300 s), after which
+/// the group would drop this instance.
+const DLQ_SEND_BACKOFF: Backoff = Backoff {
+    max_attempts: 5,
+    initial_delay: Duration::from_secs(1),
+    multiplier: 2.0,
+    max_delay: Duration::from_secs(8),
+};
+/// Sends of one dead letter before the tracker gives up and stops ([`DLQ_SEND_BACKOFF`]).
+pub const DLQ_SEND_ATTEMPTS: u32 = DLQ_SEND_BACKOFF.max_attempts;
 /// Pause before a status record is offered again: after a full queue (`exactly_once`), or a
 /// refusal (`at_least_once`, where the record must be acknowledged before its offset is
 /// stored).
@@ -230,12 +236,7 @@ impl Worker {
         random: StdRng,
     ) -> Self {
         let started = Instant::now();
-        let backoff = Backoff {
-            max_attempts: config.retry.max_attempts,
-            initial_delay: Duration::from_millis(config.retry.initial_delay_ms),
-            multiplier: config.retry.multiplier,
-            max_delay: Duration::from_millis(config.retry.max_delay_ms),
-        };
+        let backoff = config.retry.backoff();
         let instance_id = shared.lock().unwrap_or_else(PoisonError::into_inner).identity.instance_id.clone();
         Worker {
             instance_id,
@@ -631,7 +632,7 @@ impl Worker {
     }
 
     /// Sends a failed message to the dead-letter topic, up to [`DLQ_SEND_ATTEMPTS`] times
-    /// with a doubling pause, until the broker acknowledges it; shutdown abandons it. Each
+    /// with the pauses of [`DLQ_SEND_BACKOFF`], until the broker acknowledges it; shutdown abandons it. Each
     /// refusal is a `dlq_failed` entry (written out at once) and a warning on stderr; after
     /// the last one the message is [`Outcome::Unhandled`]. A dead letter refused as too large
     /// is not sent again whole: the record is kept in a file and a cut dead letter is sent
@@ -661,7 +662,6 @@ impl Worker {
         let dlq_topic = self.config.dlq.topic.clone();
         let received = kafka::headers::read(message.headers());
         let original = dlq::original_headers(&received);
-        let mut pause = DLQ_FIRST_PAUSE;
         let mut send_number = 0;
         // Set once a size refusal made the tracker keep the record and cut its dead letter.
         let mut cutting: Option<Cutting> = None;
@@ -802,6 +802,7 @@ impl Worker {
                     source: error,
                 }));
             }
+            let pause = DLQ_SEND_BACKOFF.ceiling(send_number);
             tracing::warn!(
                 partition,
                 offset,
@@ -814,7 +815,6 @@ impl Worker {
             if !self.sleep(pause).await {
                 return Outcome::Abandoned;
             }
-            pause *= 2;
         }
     }
 
@@ -913,4 +913,17 @@ struct Cutting {
     budget_bytes: u64,
     /// The last size refusal.
     reason: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_dead_letter_is_sent_again_after_1_2_4_and_8_seconds() {
+        let pauses: Vec<u64> =
+            (1..DLQ_SEND_ATTEMPTS).map(|send| DLQ_SEND_BACKOFF.ceiling(send).as_secs()).collect();
+        assert_eq!(pauses, [1, 2, 4, 8]);
+        assert_eq!(DLQ_SEND_BACKOFF.worst_case_wait(), Duration::from_secs(15));
+    }
 }

@@ -141,7 +141,7 @@ pub struct App {
     /// What the file follower could not read (odd files, the open-file limit...): the figures
     /// leave it out, so the screen says so.
     pub warnings: Vec<String>,
-    /// Colours are drawn; false when `NO_COLOR` is set (then the focus shows as a marker and
+    /// Colours are drawn; false with `--color never`, or `NO_COLOR` set and no `--color always` (then the focus shows as a marker and
     /// reversed title, and coloured badges as reversed text).
     pub color: bool,
     /// The terminal's size at the last draw: page size of PgUp/PgDn, panels under the mouse.
@@ -277,9 +277,4 @@ impl App {
     pub fn id_width(&self) -> usize {
         fit::distinct_width(self.summary.instances.iter().map(|instance| instance.instance_id.as_str()), 12)
     }
-}
-
-/// Whether colours are wanted: `NO_COLOR` present and not empty turns them off (no-color.org).
-pub fn color_wanted(no_color: Option<&std::ffi::OsStr>) -> bool {
-    no_color.is_none_or(|value| value.is_empty())
 }

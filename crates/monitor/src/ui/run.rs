@@ -15,7 +15,7 @@ use crossterm::execute;
 use ratatui::layout::Rect;
 use ratatui::DefaultTerminal;
 
-use super::{color_wanted, render, Action, App};
+use super::{render, Action, App};
 use crate::aggregate::Aggregator;
 use crate::cli::Options;
 use crate::tail::Tailer;
@@ -46,7 +46,11 @@ fn dashboard_loop(terminal: &mut DefaultTerminal, options: &Options) -> Result<(
     let mut aggregator = Aggregator::new(crate::aggregator_config(options));
     let mut tailer = Tailer::new(&options.dir);
     let mut app = App::new(options.dir.display().to_string(), aggregator.snapshot(started_at), started_at);
-    app.color = color_wanted(std::env::var_os("NO_COLOR").as_deref());
+    // The dashboard runs on a terminal only.
+    app.color = options.color.colors(true, std::env::var_os("NO_COLOR").as_deref());
+    // crossterm reads NO_COLOR itself and would drop the colours of `--color always`: our
+    // decision is the one that holds.
+    crossterm::style::force_color_output(app.color);
     loop {
         let now = Utc::now();
         if !app.paused {

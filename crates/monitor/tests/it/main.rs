@@ -4,6 +4,7 @@
 //! One area: `cargo test -p monitor --test it odd_files`; one test: add its name.
 
 mod cli;
+mod color;
 mod generate_fixtures;
 mod hostile;
 mod odd_files;

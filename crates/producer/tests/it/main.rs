@@ -6,6 +6,7 @@
 mod util;
 
 mod bad_config;
+mod color;
 mod delivery;
 mod flags;
 mod messages;

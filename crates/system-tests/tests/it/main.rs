@@ -13,9 +13,12 @@
 //! - [`schema_door`]: the broker refusing records that do not match the topic's schema (Tansu's
 //!   `--schema-registry`), against the tracker's dead-letter path without it;
 //! - [`kafka_tools`]: Kafka's own tools as an independent check of the monitor's figures;
-//! - [`docs_links`], [`docs_drift`], [`docker_compose`]: every link of the docs; the docs name
-//!   only flags, variables, targets and files the code has, and show the binaries' real `--help`;
-//!   the Compose file's shape;
+//! - [`docs_links`], [`docs_drift`], [`docs_layout`], [`docker_compose`]: every link of the
+//!   docs; the docs name only flags, variables, targets and files the code has, and show the
+//!   binaries' real `--help`; docs/architecture.md names every target, script and crate, with
+//!   each crate's dependencies as its `Cargo.toml` says; the Compose file's shape;
+//! - [`client_properties`]: `-X NAME=VALUE` on producer, tracker and dlq;
+//! - [`color`]: `--color` and `NO_COLOR` on every binary;
 //! - [`walkthrough`]: the README's walkthrough run on Apache Kafka, each step's output compared
 //!   with its README block.
 //!
@@ -24,8 +27,11 @@
 mod analyze_logs;
 mod audit_trail;
 mod broker_loss;
+mod client_properties;
+mod color;
 mod docker_compose;
 mod docs_drift;
+mod docs_layout;
 mod docs_links;
 mod exactly_once;
 mod kafka_tools;

@@ -108,7 +108,7 @@ fn assert_refused(what: &str, finished: &Finished, username: &str) {
     let line = the_error_line(what, finished);
     let expected = format!(
         "error: SASL authentication failed for user \"{username}\" (mechanism SCRAM-SHA-512): check \
-         sasl.username and sasl.password under kafka.properties (librdkafka: "
+         sasl.username and sasl.password given with -X or under kafka.properties (librdkafka: "
     );
     assert!(line.starts_with(&expected), "{what}: unclear error line:\n{line}");
     eprintln!("{what}: exit {:?} after {:.1} s: {line}", finished.code, finished.elapsed.as_secs_f64());

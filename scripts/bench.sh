@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: the producer and the tracker against baselines measured in the same runs, on
 # Apache Kafka and on Tansu. Each broker is private (started here, stopped on exit). On each,
-# BENCH_RUNS rounds run one after the other; a round runs every program once, in an order that
-# rotates from round to round, on a topic of its own filled with the same N records. The report
+# BENCH_RUNS rounds run one after the other; a round runs every producer once (each into a
+# topic of its own), then every consumer once on the producer's topic of that round, the order
+# of each group rotating from round to round. The report
 # gives each ratio (ours against its baseline, both from the same round) as the median of the
 # rounds and its range, and the latency of three trackers at 1,000 events/s.
 #
@@ -380,23 +381,25 @@ throughput() { # broker name
     mkdir -p "$rdir"
     src_topic="bench-$run_id-$b-$r-producer"
     record "$rdir/meta.json" "loadavg_start=\"$(loadavg)\""
-    # The producer fills the round's topic first: the consumers read it.
-    step="[$b round $r/$RUNS] producer"; say "$step (load $(loadavg))"; prog_producer
-    if [ "$b" = "${BROKERS%% *}" ] && [ "$r" = 1 ]; then
-      step="[$b round 1] dataset"
-      say "$step: the producer's records, dumped with kcat, for the replays"
-      timeout 300 bash -c 'LD_LIBRARY_PATH='"$kcat_lib"' kcat -C -q -b "$1" -t "$2" -o beginning -c "$3" -f "%k\t%s\n" >"$4"' \
-        _ "$broker" "$src_topic" "$N" "$data" || die "kcat could not dump $N records of $src_topic"
-      [ "$(lines_of "$data")" -eq "$N" ] || die "the dataset has $(lines_of "$data") lines, expected $N"
-      cut -f2 "$data" >"$payloads"
-    fi
-    # Everything else in an order that rotates from round to round.
-    local rest=("${producers[@]:1}" "${consumers[@]}") k n=$(( ${#producers[@]} - 1 + ${#consumers[@]} ))
+    # The producers first, in an order that rotates from round to round (the producer's topic
+    # is the one the consumers read), then the consumers, rotating too.
+    local k p n=${#producers[@]}
     for k in $(seq 0 $((n - 1))); do
-      local p=${rest[$(( (k + r - 1) % n ))]}
-      step="[$b round $r/$RUNS] $p"
-      say "$step"
-      "prog_$p"
+      p=${producers[$(( (k + r - 1) % n ))]}
+      step="[$b round $r/$RUNS] $p"; say "$step (load $(loadavg))"; "prog_$p"
+      if [ "$p" = producer ] && [ ! -s "$data" ]; then
+        step="[$b round $r] dataset"
+        say "$step: the producer's records, dumped with kcat, for the replays"
+        timeout 300 bash -c 'LD_LIBRARY_PATH='"$kcat_lib"' kcat -C -q -b "$1" -t "$2" -o beginning -c "$3" -f "%k\t%s\n" >"$4"' \
+          _ "$broker" "$src_topic" "$N" "$data" || die "kcat could not dump $N records of $src_topic"
+        [ "$(lines_of "$data")" -eq "$N" ] || die "the dataset has $(lines_of "$data") lines, expected $N"
+        cut -f2 "$data" >"$payloads"
+      fi
+    done
+    n=${#consumers[@]}
+    for k in $(seq 0 $((n - 1))); do
+      p=${consumers[$(( (k + r - 1) % n ))]}
+      step="[$b round $r/$RUNS] $p"; say "$step"; "prog_$p"
     done
     record "$rdir/meta.json" "loadavg_end=\"$(loadavg)\""
     python3 "$here/bench.py" round "$rdir" >&2 || true

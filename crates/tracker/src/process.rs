@@ -5,10 +5,30 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
+use foldhash::fast::RandomState;
+
 use models::audit::MessageOrigin;
 use models::{validate, AuditEntry, OrderEvent, OrderStatus, ValidationError};
 use retry::Failure;
 use uuid::Uuid;
+
+/// A message payload with its UTF-8 checked once: the parser and the audit line both take the
+/// text, so neither checks the bytes again.
+#[derive(Debug, Clone, Copy)]
+pub struct Payload<'a> {
+    /// The bytes as received (empty for a tombstone).
+    bytes: &'a [u8],
+    /// The same bytes as text, `None` when they are not UTF-8.
+    text: Option<&'a str>,
+}
+
+impl<'a> Payload<'a> {
+    /// Checks a payload (`None` is a tombstone).
+    pub fn new(payload: Option<&'a [u8]>) -> Self {
+        let bytes = payload.unwrap_or_default();
+        Payload { bytes, text: std::str::from_utf8(bytes).ok() }
+    }
+}
 
 /// What a payload turned out to be at reception.
 #[derive(Debug)]
@@ -22,13 +42,16 @@ pub enum Inspection {
 }
 
 impl Inspection {
-    /// Parses and validates a payload (`None` is a tombstone).
-    pub fn of(payload: Option<&[u8]>) -> Inspection {
-        let payload = payload.unwrap_or_default();
-        if payload.is_empty() {
+    /// Parses and validates a payload.
+    pub fn of(payload: Payload<'_>) -> Inspection {
+        if payload.bytes.is_empty() {
             return Inspection::Unparsable("empty payload".to_owned());
         }
-        match OrderEvent::from_slice(payload) {
+        let parsed = match payload.text {
+            Some(text) => OrderEvent::from_text(text),
+            None => OrderEvent::from_slice(payload.bytes),
+        };
+        match parsed {
             Ok(event) => match validate(&event) {
                 Ok(()) => Inspection::Valid(Box::new(event)),
                 Err(error) => Inspection::Invalid(Box::new(event), error),
@@ -59,9 +82,11 @@ impl Inspection {
     }
 
     /// The `.events` line of the message this inspection is of (cluster id and headers are
-    /// added by the caller): every message gets one, whatever happens next.
+    /// added by the caller): every message gets one, whatever happens next. `payload` is the
+    /// one inspected, `origin.payload` its bytes.
     pub fn audit_entry<'a>(
         &'a self,
+        payload: Payload<'a>,
         timestamp: &'a str,
         instance_id: &'a str,
         origin: MessageOrigin<'a>,
@@ -71,13 +96,13 @@ impl Inspection {
             Inspection::Invalid(event, error) => (Ok(&**event), Some(error.to_string())),
             Inspection::Unparsable(reason) => (Err(reason.as_str()), None),
         };
-        AuditEntry::new(timestamp, instance_id, origin, parsed, validation_error)
+        AuditEntry::with_payload_text(timestamp, instance_id, origin, payload.text, parsed, validation_error)
     }
 }
 
 /// serde_json's message, with a clearer word for bytes that are not UTF-8.
-fn deserialization_error_text(payload: &[u8], error: &serde_json::Error) -> String {
-    if std::str::from_utf8(payload).is_err() {
+fn deserialization_error_text(payload: Payload<'_>, error: &serde_json::Error) -> String {
+    if payload.text.is_none() {
         format!("payload is not valid UTF-8 ({error})")
     } else {
         error.to_string()
@@ -85,17 +110,22 @@ fn deserialization_error_text(payload: &[u8], error: &serde_json::Error) -> Stri
 }
 
 /// The last `capacity` keys seen, in a set with first-in-first-out eviction.
+///
+/// Every message looks a key up and most insert one (and evict one), so the set hashes with
+/// foldhash instead of the standard SipHash (cheaper on these small keys; measured in
+/// docs/benchmarks.md), still seeded at random per process, so keys chosen by whoever writes
+/// to the topic cannot be aimed at one bucket in advance.
 #[derive(Debug)]
 pub struct BoundedSet<K> {
     capacity: usize,
-    members: HashSet<K>,
+    members: HashSet<K, RandomState>,
     arrival: VecDeque<K>,
 }
 
 impl<K: Eq + Hash + Clone> BoundedSet<K> {
     /// A set that remembers at most `capacity` keys; 0 remembers nothing.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, members: HashSet::new(), arrival: VecDeque::new() }
+        Self { capacity, members: HashSet::default(), arrival: VecDeque::new() }
     }
 
     /// Whether `key` is among the remembered ones.
@@ -135,18 +165,19 @@ impl<K: Eq + Hash + Clone> BoundedSet<K> {
     }
 }
 
-/// The furthest lifecycle status seen per order, for a bounded number of recent orders.
+/// The furthest lifecycle status seen per order, for a bounded number of recent orders
+/// (hashed with foldhash, like [`BoundedSet`]).
 #[derive(Debug)]
 pub struct OrderBook {
     capacity: usize,
-    furthest: HashMap<Uuid, OrderStatus>,
+    furthest: HashMap<Uuid, OrderStatus, RandomState>,
     arrival: VecDeque<Uuid>,
 }
 
 impl OrderBook {
     /// Remembers at most `capacity` orders.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity: capacity.max(1), furthest: HashMap::new(), arrival: VecDeque::new() }
+        Self { capacity: capacity.max(1), furthest: HashMap::default(), arrival: VecDeque::new() }
     }
 
     /// Records `status` for `order_id`. Returns the status already reached when this one comes
@@ -180,7 +211,7 @@ mod tests {
     #[test]
     fn valid_orders_pass() {
         let event = OrderGenerator::seeded(1).new_order_event();
-        let inspection = Inspection::of(Some(&event.to_json()));
+        let inspection = Inspection::of(Payload::new(Some(&event.to_json())));
         assert!(matches!(&inspection, Inspection::Valid(parsed) if **parsed == event));
         assert!(inspection.accepted().is_ok());
     }
@@ -189,7 +220,8 @@ mod tests {
     fn every_poison_kind_is_a_permanent_failure_of_its_documented_kind() {
         let mut generator = OrderGenerator::seeded(2);
         for &kind in PoisonKind::ALL {
-            let inspection = Inspection::of(Some(&kind.payload(&mut generator, 0, chrono::Utc::now())));
+            let inspection =
+                Inspection::of(Payload::new(Some(&kind.payload(&mut generator, 0, chrono::Utc::now()))));
             let failure = inspection.accepted().expect_err("poison is rejected");
             assert!(failure.is_permanent());
             let expected = match kind.rejection() {
@@ -202,8 +234,8 @@ mod tests {
 
     #[test]
     fn tombstones_and_non_utf8_say_what_is_wrong() {
-        assert_eq!(Inspection::of(None).accepted().unwrap_err().reason(), "empty payload");
-        let failure = Inspection::of(Some(&[0xff, 0xfe])).accepted().unwrap_err();
+        assert_eq!(Inspection::of(Payload::new(None)).accepted().unwrap_err().reason(), "empty payload");
+        let failure = Inspection::of(Payload::new(Some(&[0xff, 0xfe]))).accepted().unwrap_err();
         assert!(failure.reason().starts_with("payload is not valid UTF-8"), "{}", failure.reason());
     }
 

@@ -8,14 +8,17 @@
 # rounds and its range, and the latency of three trackers at 1,000 events/s.
 #
 #   scripts/bench.sh                       the default: both brokers, 5 rounds of 100,000 orders,
-#                                          about 12 minutes on the 2-core VM (load ~2)
+#                                          7 minutes on the 2-core VM (2026-12-05, load 5 to 17,
+#                                          with BENCH_TRACKER_BEFORE)
 #   BENCH_N=20000 BENCH_RUNS=2 BENCH_BROKER=tansu scripts/bench.sh     quick check (~1 minute)
 #   BENCH_TRACKER_BEFORE=path/to/tracker scripts/bench.sh              a second tracker binary in
 #                                          every round: before/after of a change, same rounds
 #
-# Why these defaults: a round is ~45 s on Tansu and ~60 s on Kafka at 100,000 orders (the
+# Why these defaults: a round took ~22 s on Tansu and ~45 s on Kafka at 100,000 orders (the
 # Kafka tools start a JVM each), so 5 rounds on both brokers, the two broker starts and the two
-# latency steps stay under 15 minutes. 5 rounds is the least that gives a median with a range.
+# latency steps take about 7 minutes; 200,000 orders would take about 12, too close to the 15
+# minutes allowed when the machine is busy. 5 rounds is the least that gives a median with a
+# range.
 #
 # The programs of a round (all read or write N records of seed 1; CPU = user + system of every
 # thread of the process, per message):
@@ -49,7 +52,8 @@
 #   BENCH_TRACKER_BEFORE  another tracker binary, measured in every round beside ours
 #   BENCH_FSYNC=1         also drain with TRACKER_FSYNC=batch in every round
 #   BENCH_MONITOR_LINES, BENCH_FOLLOW_RATE, BENCH_FOLLOW_SECONDS   the monitor steps' sizes
-#   BENCH_OUT             output folder (default target/bench); results in $BENCH_OUT/results.json
+#   BENCH_OUT             output folder (default target/bench); results in $BENCH_OUT/results.json,
+#                         the latency step's files in $BENCH_OUT/latency-BROKER/
 #   BENCH_NO_BUILD=1      do not run cargo build (use the binaries already in the target dir)
 #   CARGO_TARGET_DIR      where cargo builds (default target/)
 #
@@ -435,9 +439,16 @@ latency() {
     sleep 0.5
   done
   for i in "${pids[@]}"; do stop_pid "$i"; done
-  python3 "$here/bench.py" latency "$ldir"/tracker-latency-*.events >"$parts/$b/latency.json" || die "latency figures"
+  # The records' CreateTime (set by the producer's librdkafka), to split each latency in two.
+  timeout 120 bash -c 'LD_LIBRARY_PATH='"$kcat_lib"' kcat -C -q -b "$1" -t "$2" -o beginning -c "$3" -J >"$4"' \
+    _ "$broker" "$t" "$lat_count" "$ldir/records.json" || die "kcat could not read the $lat_count records of $t"
+  python3 "$here/bench.py" latency --createtime "$ldir/records.json" "$ldir"/tracker-latency-*.events \
+    >"$parts/$b/latency.json" || die "latency figures"
   record "$parts/$b/latency.json" "trackers=$LAT_TRACKERS" "rate=$LAT_RATE" "loadavg=\"$(loadavg)\""
-  say "$step $(cat "$parts/$b/latency.json" | head -c 300)"
+  say "$step $(head -c 300 "$parts/$b/latency.json")"
+  # Kept for a closer look (which seconds, which tracker): target/bench/latency-BROKER/.
+  rm -rf "$out/latency-$b"
+  mv "$ldir" "$out/latency-$b"
 }
 
 data="$w/data.tsv"

@@ -93,6 +93,20 @@ STEADY_AFTER_S = 1.0
 
 
 def cmd_latency(args):
+    """Latency of each line: its timestamp minus the payload's. With --createtime FILE (kcat -J
+    of the same topic), also split at the record's CreateTime: the producer's share (payload
+    timestamp -> CreateTime) and the broker's and consumer's (CreateTime -> line)."""
+    created = {}
+    if "--createtime" in args:
+        i = args.index("--createtime")
+        with open(args[i + 1], encoding="utf-8") as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                    created[(record["partition"], record["offset"])] = record["ts"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+        args = args[:i] + args[i + 2:]
     values, to_kafka, from_kafka, produced_at = [], [], [], []
     for path in args:
         with open(path, encoding="utf-8") as f:
@@ -103,7 +117,8 @@ def cmd_latency(args):
                     received = parse_ts(entry["timestamp"])
                     values.append((received - produced) * 1000.0)
                     produced_at.append(produced)
-                    kafka_ms = entry.get("kafka_timestamp_ms")
+                    kafka_ms = entry.get("kafka_timestamp_ms") or created.get(
+                        (entry.get("kafka_partition"), entry.get("kafka_offset")))
                     if kafka_ms:
                         to_kafka.append(kafka_ms - produced * 1000.0)
                         from_kafka.append(received * 1000.0 - kafka_ms)
@@ -536,13 +551,23 @@ COMPARISONS = [
     ("producer", "kcat_p", "cpu", None),
     ("producer_own", "kcat_p", "rate", None),
     ("producer", "perf_producer", "rate", None),
+    ("producer_own", "perf_producer_own", "rate", None),
     ("producer", "perf_producer", "cpu", None),
     ("bare_producer", "kcat_p", "rate", None),
     ("producer", "bare_producer", "cpu", None),
 ]
 
 
+OWN_LABELS = {
+    "producer_own": "producer (its own first send..last ack)",
+    "perf_producer_own": "kafka-producer-perf-test (its own rate)",
+}
+
+
 def value(name, kind, rnd):
+    if name == "perf_producer_own":
+        d = rnd.get("perf_producer")
+        return d and d.get("own_rate") if kind == "rate" else None
     if name == "producer_own":
         d = rnd.get("producer")
         own = d and d.get("own_seconds")
@@ -593,9 +618,10 @@ def cmd_report(args):
                                      "baseline_value": spread([y for _, y in pairs]),
                                      "aim": aim and f"{aim[0]} {aim[1]:.1f}x", "aim_met": met})
             digits, unit = (1, " us") if kind == "cpu" else (0, "/s")
-            label = "producer (own summary)" if ours == "producer_own" else PROGRAMS[ours]
+            label = OWN_LABELS.get(ours) or PROGRAMS[ours]
+            base_label = OWN_LABELS.get(base) or PROGRAMS[base]
             what = "CPU per msg, ours/baseline" if kind == "cpu" else "msg/s, ours/baseline"
-            rows.append((broker, f"{what}: {label} vs {PROGRAMS[base]}",
+            rows.append((broker, f"{what}: {label} vs {base_label}",
                          fmt_spread(spread([x for x, _ in pairs]), digits, unit),
                          fmt_spread(spread([y for _, y in pairs]), digits, unit),
                          fmt_ratio_spread(ratios),
@@ -622,6 +648,11 @@ def cmd_report(args):
                          trio(lat), "-", "-", "-"))
             rows.append((broker, f"latency p50/p99/max ms, after the first {lat.get('steady_after_s', 1):g} s",
                          trio(st), "-", "-", ("p99 <= 20" + (" (met)" if met else " (missed)")) if aim else "-"))
+            if lat.get("payload_to_createtime"):
+                rows.append((broker, "latency split, all events: payload ts -> CreateTime (producer)",
+                             trio(lat["payload_to_createtime"]), "-", "-", "-"))
+                rows.append((broker, "latency split, all events: CreateTime -> audit line (broker, tracker)",
+                             trio(lat["createtime_to_line"]), "-", "-", "-"))
             if aim:
                 b["latency_aim"] = {"aim": "steady p99 <= 20 ms", "met": met}
 

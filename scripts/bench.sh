@@ -299,6 +299,8 @@ prog_bare_producer() {
   topic "$t" 3
   cpu_timed "$w/bare-p.cpu" timeout 600 "$bin/examples/bare_producer" "$broker" "$t" "$data" >"$w/bare_producer.json" \
     || die "bare_producer failed"
+  local got; got=$(count_topic "$t" "$N" 120)
+  [ "$got" -eq "$N" ] || die "bare_producer produced $got records, expected $N"
   # Its own figures (first send to last acknowledgement), with the process's CPU.
   cp "$w/bare_producer.json" "$rdir/bare_producer.json"
   record "$rdir/bare_producer.json" "cpu_seconds=$(cat "$w/bare-p.cpu")"

@@ -71,7 +71,7 @@ fn audit_trail() -> Vec<u8> {
     let mut out = Vec::new();
     for (offset, record) in records().iter().enumerate() {
         let payload = Payload::new(record.payload.as_deref());
-        let inspection = Inspection::of(payload);
+        let inspection = Inspection::of_payload(payload);
         let origin = MessageOrigin {
             topic: "orders",
             partition: 3,

@@ -42,8 +42,14 @@ pub enum Inspection {
 }
 
 impl Inspection {
-    /// Parses and validates a payload.
-    pub fn of(payload: Payload<'_>) -> Inspection {
+    /// Parses and validates a payload (`None` is a tombstone).
+    pub fn of(payload: Option<&[u8]>) -> Inspection {
+        Inspection::of_payload(Payload::new(payload))
+    }
+
+    /// [`Inspection::of`] for a payload whose UTF-8 is checked already: the consumer loop
+    /// passes the same [`Payload`] to the audit line.
+    pub fn of_payload(payload: Payload<'_>) -> Inspection {
         if payload.bytes.is_empty() {
             return Inspection::Unparsable("empty payload".to_owned());
         }
@@ -211,7 +217,7 @@ mod tests {
     #[test]
     fn valid_orders_pass() {
         let event = OrderGenerator::seeded(1).new_order_event();
-        let inspection = Inspection::of(Payload::new(Some(&event.to_json())));
+        let inspection = Inspection::of(Some(&event.to_json()));
         assert!(matches!(&inspection, Inspection::Valid(parsed) if **parsed == event));
         assert!(inspection.accepted().is_ok());
     }
@@ -220,8 +226,7 @@ mod tests {
     fn every_poison_kind_is_a_permanent_failure_of_its_documented_kind() {
         let mut generator = OrderGenerator::seeded(2);
         for &kind in PoisonKind::ALL {
-            let inspection =
-                Inspection::of(Payload::new(Some(&kind.payload(&mut generator, 0, chrono::Utc::now()))));
+            let inspection = Inspection::of(Some(&kind.payload(&mut generator, 0, chrono::Utc::now())));
             let failure = inspection.accepted().expect_err("poison is rejected");
             assert!(failure.is_permanent());
             let expected = match kind.rejection() {
@@ -234,8 +239,8 @@ mod tests {
 
     #[test]
     fn tombstones_and_non_utf8_say_what_is_wrong() {
-        assert_eq!(Inspection::of(Payload::new(None)).accepted().unwrap_err().reason(), "empty payload");
-        let failure = Inspection::of(Payload::new(Some(&[0xff, 0xfe]))).accepted().unwrap_err();
+        assert_eq!(Inspection::of(None).accepted().unwrap_err().reason(), "empty payload");
+        let failure = Inspection::of(Some(&[0xff, 0xfe])).accepted().unwrap_err();
         assert!(failure.reason().starts_with("payload is not valid UTF-8"), "{}", failure.reason());
     }
 

@@ -349,7 +349,7 @@ impl Worker {
         let received_at = Utc::now();
         self.shared().received(message.partition(), message.offset());
         let payload = Payload::new(message.payload());
-        let inspection = Inspection::of(payload);
+        let inspection = Inspection::of_payload(payload);
         self.counters.received += 1;
         self.counters.last_message_time = Some(received_at);
         // Read as raw bytes: rdkafka's own header accessors panic on a name that is not UTF-8.

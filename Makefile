@@ -46,7 +46,7 @@ walkthrough: build ## Run the README's walkthrough on Apache Kafka; output in ta
 walkthrough-readme: build ## Run the walkthrough and rewrite the README's marked output blocks with it
 	scripts/walkthrough.sh --write
 
-bench: ## Producer and tracker against kcat and Kafka's tools, 5 interleaved rounds on Kafka and Tansu (~12 min)
+bench: ## Producer and tracker against kcat and Kafka's tools, 5 interleaved rounds on Kafka and Tansu (5-7 min)
 	scripts/bench.sh
 
 bench-eos: ## What exactly-once costs: a tracker's throughput and latency in each mode (Apache Kafka)

@@ -8,15 +8,15 @@
 # rounds and its range, and the latency of three trackers at 1,000 events/s.
 #
 #   scripts/bench.sh                       the default: both brokers, 5 rounds of 100,000 orders,
-#                                          7 minutes on the 2-core VM (2026-12-05, load 5 to 17,
-#                                          with BENCH_TRACKER_BEFORE)
+#                                          5 to 7 minutes on the 2-core VM (2026-12-05, load 2 to
+#                                          17, with BENCH_TRACKER_BEFORE)
 #   BENCH_N=20000 BENCH_RUNS=2 BENCH_BROKER=tansu scripts/bench.sh     quick check (~1 minute)
 #   BENCH_TRACKER_BEFORE=path/to/tracker scripts/bench.sh              a second tracker binary in
 #                                          every round: before/after of a change, same rounds
 #
 # Why these defaults: a round took ~22 s on Tansu and ~45 s on Kafka at 100,000 orders (the
 # Kafka tools start a JVM each), so 5 rounds on both brokers, the two broker starts and the two
-# latency steps take about 7 minutes; 200,000 orders would take about 12, too close to the 15
+# latency steps take 5 to 7 minutes; 200,000 orders would take about 12, too close to the 15
 # minutes allowed when the machine is busy. 5 rounds is the least that gives a median with a
 # range.
 #

@@ -14,11 +14,11 @@
 #   BENCH_TRACKER_BEFORE=path/to/tracker scripts/bench.sh              a second tracker binary in
 #                                          every round: before/after of a change, same rounds
 #
-# Why these defaults: a round took ~22 s on Tansu and ~45 s on Kafka at 100,000 orders (the
-# Kafka tools start a JVM each), so 5 rounds on both brokers, the two broker starts and the two
-# latency steps take 5 to 7 minutes; 200,000 orders would take about 12, too close to the 15
-# minutes allowed when the machine is busy. 5 rounds is the least that gives a median with a
-# range.
+# Why these defaults: a round took 18 to 25 s on Tansu and 28 to 60 s on Kafka at 100,000
+# orders (the Kafka tools start a JVM each), so 5 rounds on both brokers, the two broker starts
+# and the two latency steps take 5 to 7 minutes; 200,000 orders would take about 12, too close
+# to the 15 minutes allowed when the machine is busy. 5 rounds is the least that gives a median
+# with a range.
 #
 # The programs of a round (all read or write N records of seed 1; CPU = user + system of every
 # thread of the process, per message):

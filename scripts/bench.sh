@@ -137,7 +137,12 @@ cleanup() {
     KAFKA_PORT=$KAFKA_PORT_BENCH KAFKA_DATA_DIR="$out/kafka-data" "$root/scripts/kafka.sh" stop >/dev/null 2>&1 || true
     rm -rf "$out/kafka-data"
   fi
-  rm -rf "$out/work" 2>/dev/null || true
+  if [ $status -eq 0 ]; then
+    rm -rf "$out/work" 2>/dev/null || true
+  else
+    # The failed step's files stay for a look (the message says where); the bulky data goes.
+    rm -rf "$out/work/data.tsv" "$out/work/payloads.txt" "$out/work"/*.out "$out/work/monitor" 2>/dev/null || true
+  fi
   if [ $status -ne 0 ] && [ -d "$parts" ]; then
     say "stopped with status $status; partial results:"
     python3 "$here/bench.py" report "$parts" "$out/results.partial.json" >&2 2>/dev/null || true

@@ -46,7 +46,7 @@ walkthrough: build ## Run the README's walkthrough (Apache Kafka, 1 and 3 nodes;
 walkthrough-readme: build ## Run the walkthrough and rewrite the README's marked output blocks with it
 	scripts/walkthrough.sh --write
 
-bench: ## Benchmarks against baselines measured in the same run
+bench: ## Producer and tracker against kcat and Kafka's tools, 5 interleaved rounds on Kafka and Tansu (5-7 min)
 	scripts/bench.sh
 
 bench-eos: ## What exactly-once costs: a tracker's throughput and latency in each mode (Apache Kafka)

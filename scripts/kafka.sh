@@ -381,7 +381,11 @@ tool() {
     *) usage_error "no tool named '$name': use consumer-groups, topics, configs, metadata-quorum, producer-perf-test, consumer-perf-test, console-consumer or storage" ;;
   esac
   installed || install >&2
-  exec "$(java_bin)" -Xmx256m -XX:TieredStopAtLevel=1 -Dlog4j2.level=WARN -cp "$libs/*" "$class" "$@"
+  # The admin tools start fast with the first JIT tier only; the perf tests measure, so they
+  # get the full JIT and room for their buffers.
+  local jvm=(-Xmx256m -XX:TieredStopAtLevel=1)
+  case "$name" in *-perf-test) jvm=(-Xmx512m) ;; esac
+  exec "$(java_bin)" "${jvm[@]}" -Dlog4j2.level=WARN -cp "$libs/*" "$class" "$@"
 }
 
 case "${1:-}" in

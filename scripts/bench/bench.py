@@ -10,7 +10,12 @@
   bench.py sample PID OUT [--interval 1]     CPU % and RSS of PID every interval until it exits
   bench.py maxrss TIME_V_OUTPUT              Maximum resident set size (KB) from /usr/bin/time -v
   bench.py threads PID                       CPU seconds of each thread of PID, by name
-  bench.py report PARTS_DIR OUT_JSON         merge the parts, print the table, write OUT_JSON
+  bench.py topic BROKER NAME PARTITIONS      create a topic (needs confluent-kafka: the bench venv)
+  bench.py perfconsumer OUTPUT N             count, seconds, rate of a kafka-consumer-perf-test run
+  bench.py assigned DIR PARTITIONS           exit 0 when the trackers' .log files in DIR hold every
+                                             partition, each tracker at least one
+  bench.py round ROUND_DIR                   one line per program of a round (progress)
+  bench.py report PARTS_DIR OUT_JSON         merge the rounds, print medians and ranges, write OUT_JSON
 """
 
 import glob
@@ -88,6 +93,20 @@ STEADY_AFTER_S = 1.0
 
 
 def cmd_latency(args):
+    """Latency of each line: its timestamp minus the payload's. With --createtime FILE (kcat -J
+    of the same topic), also split at the record's CreateTime: the producer's share (payload
+    timestamp -> CreateTime) and the broker's and consumer's (CreateTime -> line)."""
+    created = {}
+    if "--createtime" in args:
+        i = args.index("--createtime")
+        with open(args[i + 1], encoding="utf-8") as f:
+            for line in f:
+                try:
+                    record = json.loads(line)
+                    created[(record["partition"], record["offset"])] = record["ts"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+        args = args[:i] + args[i + 2:]
     values, to_kafka, from_kafka, produced_at = [], [], [], []
     for path in args:
         with open(path, encoding="utf-8") as f:
@@ -98,7 +117,8 @@ def cmd_latency(args):
                     received = parse_ts(entry["timestamp"])
                     values.append((received - produced) * 1000.0)
                     produced_at.append(produced)
-                    kafka_ms = entry.get("kafka_timestamp_ms")
+                    kafka_ms = entry.get("kafka_timestamp_ms") or created.get(
+                        (entry.get("kafka_partition"), entry.get("kafka_offset")))
                     if kafka_ms:
                         to_kafka.append(kafka_ms - produced * 1000.0)
                         from_kafka.append(received * 1000.0 - kafka_ms)
@@ -376,85 +396,265 @@ def cpu_per_message(d):
     return 1e6 * float(d["cpu_seconds"]) / d["count"]
 
 
-def cpu_row(step, ours, baselines, rows, res):
-    """Rows comparing CPU per message: a measure the machine's load barely moves. The ratio is
-    baseline / ours, so above 1 means ours is cheaper, like the throughput ratios."""
-    mine = cpu_per_message(ours)
-    res["cpu_us_per_message"] = mine
-    for name, base in baselines:
-        theirs = cpu_per_message(base)
-        res["cpu_us_per_message_" + name.split()[0]] = theirs
-        rows.append((step, "CPU us/message (all threads)", fmt(mine, 1), f"{name} {fmt(theirs, 1)}",
-                     fmt_ratio(ratio(theirs, mine)), "-"))
-    threads = (ours or {}).get("threads")
-    if isinstance(threads, dict) and ours.get("count"):
-        per_thread = {name: 1e6 * value / ours["count"] for name, value in threads.items()}
-        res["cpu_us_per_message_by_thread"] = per_thread
-        shown = sorted(per_thread.items(), key=lambda item: -item[1])[:4]
-        rows.append((step, "CPU us/message by thread", ", ".join(f"{n} {fmt(v, 1)}" for n, v in shown),
-                     "-", "-", "-"))
+def cmd_topic(args):
+    """Creates a topic; an existing one is fine. Run with the bench venv's Python."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka import KafkaError as Err
+    broker, name, partitions = args[0], args[1], int(args[2])
+    admin = AdminClient({"bootstrap.servers": broker})
+    futures = admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)],
+                                  operation_timeout=30, request_timeout=30)
+    try:
+        futures[name].result(60)
+    except Exception as error:  # the admin client raises KafkaException
+        code = error.args[0].code() if error.args and hasattr(error.args[0], "code") else None
+        if code != Err.TOPIC_ALREADY_EXISTS:
+            sys.exit(f"topic {name}: {error}")
+
+
+def cmd_perfconsumer(args):
+    """kafka-consumer-perf-test prints a CSV header and one line of figures; its own window
+    (fetch.time.ms) leaves out the JVM start and the group join, like the tracker's."""
+    path, expect = args[0], int(args[1])
+    header = values = None
+    with open(path) as f:
+        for line in f:
+            cells = [c.strip() for c in line.split(",")]
+            if "fetch.time.ms" in cells:
+                header = cells
+            elif header and len(cells) == len(header):
+                values = dict(zip(header, cells))
+    if not values:
+        sys.exit("perfconsumer: no figures in " + path)
+    count = int(float(values["data.consumed.in.nMsg"]))
+    seconds = float(values["fetch.time.ms"]) / 1000.0
+    print(json.dumps({"count": count, "seconds": seconds,
+                      "rate": count / seconds if seconds > 0 else None,
+                      "rebalance_ms": float(values.get("rebalance.time.ms", "nan"))}))
+    if count < expect:
+        sys.exit(f"perfconsumer: {count} of {expect} records")
+
+
+def cmd_assigned(args):
+    """Exit 0 when the trackers whose .log files are in DIR hold PARTITIONS partitions in all,
+    none twice, each tracker at least one (or all of them, with one tracker)."""
+    folder, want = args[0], int(args[1])
+    held = {}
+    for path in glob.glob(os.path.join(folder, "*.log")):
+        current = set()
+        with open(path) as f:
+            for line in f:
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                partitions = set((entry.get("metadata") or {}).get("partitions") or [])
+                if entry.get("kind") == "partitions_assigned":
+                    current = partitions
+                elif entry.get("kind") == "partitions_revoked":
+                    current -= partitions
+        held[path] = current
+    every = [p for parts in held.values() for p in parts]
+    ok = len(every) == want and len(set(every)) == want
+    if len(held) <= want:
+        ok = ok and all(held.values())
+    print(json.dumps({os.path.basename(k): sorted(v) for k, v in held.items()}))
+    sys.exit(0 if ok else 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds and report
+
+PROGRAMS = {
+    # name: (label, how its rate is read)
+    "producer": "producer (wall clock of the command)",
+    "kcat_p": "kcat -P, the producer's settings",
+    "bare_producer": "bare_producer (control)",
+    "perf_producer": "kafka-producer-perf-test",
+    "tracker": "tracker",
+    "tracker_before": "tracker before (BENCH_TRACKER_BEFORE)",
+    "tracker_fsync": "tracker, fsync: batch",
+    "kcat_json": "kcat -C -J",
+    "kcat_copy": "kcat -C -f '%k\\t%s\\n'",
+    "bare_consumer": "bare_consumer (control)",
+    "perf_consumer": "kafka-consumer-perf-test",
+}
+
+
+def rate_of(name, d):
+    """Messages per second over the program's window: the tracker's first to last audit line,
+    the controls' and kafka-consumer-perf-test's own first to last record, the whole command
+    for the others (kcat, the producer, kafka-producer-perf-test)."""
+    if not d:
+        return None
+    if d.get("rate") is not None:
+        return d["rate"]
+    if d.get("count") and d.get("seconds"):
+        return d["count"] / d["seconds"]
+    return None
+
+
+def cpu_us(d):
+    """Microseconds of CPU (user + system, all threads) per message, or None."""
+    if not d or d.get("cpu_seconds") in (None, "null") or not d.get("count"):
+        return None
+    return 1e6 * float(d["cpu_seconds"]) / d["count"]
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def spread(xs):
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return None
+    return {"median": median(xs), "min": min(xs), "max": max(xs), "n": len(xs), "values": xs}
+
+
+def rounds_of(parts, broker):
+    folder = os.path.join(parts, broker)
+    names = sorted((d for d in os.listdir(folder) if d.isdigit()), key=int) if os.path.isdir(folder) else []
+    return [{name: load(os.path.join(folder, r), name) for name in list(PROGRAMS) + ["meta"]} for r in names]
+
+
+def cmd_round(args):
+    folder = args[0]
+    bits = []
+    for name in PROGRAMS:
+        d = load(folder, name)
+        if d:
+            bits.append(f"{name} {fmt(rate_of(name, d))}/s {fmt(cpu_us(d), 1)} us")
+    print("round: " + "; ".join(bits))
+
+
+# (ours, baseline, kind, aim): kind "cpu" is ours/baseline of CPU per message (below 1: ours is
+# cheaper), "rate" ours/baseline of messages per second (above 1: ours is faster).
+COMPARISONS = [
+    ("tracker", "kcat_json", "cpu", ("<=", 1.0)),
+    ("tracker", "kcat_json", "rate", (">=", 1.0)),
+    ("tracker", "kcat_copy", "cpu", None),
+    ("tracker", "kcat_copy", "rate", None),
+    ("tracker", "perf_consumer", "cpu", None),
+    ("tracker", "perf_consumer", "rate", None),
+    ("tracker", "bare_consumer", "cpu", None),
+    ("tracker", "tracker_before", "cpu", None),
+    ("tracker", "tracker_before", "rate", None),
+    ("tracker_fsync", "tracker", "cpu", None),
+    ("tracker_fsync", "tracker", "rate", None),
+    ("bare_consumer", "kcat_copy", "rate", None),
+    ("producer", "kcat_p", "rate", (">=", 1.0)),
+    ("producer", "kcat_p", "cpu", None),
+    ("producer_own", "kcat_p", "rate", None),
+    ("producer", "perf_producer", "rate", None),
+    ("producer_own", "perf_producer_own", "rate", None),
+    ("producer", "perf_producer", "cpu", None),
+    ("bare_producer", "kcat_p", "rate", None),
+    ("producer", "bare_producer", "cpu", None),
+]
+
+
+OWN_LABELS = {
+    "producer_own": "producer (its own first send..last ack)",
+    "perf_producer_own": "kafka-producer-perf-test (its own rate)",
+}
+
+
+def value(name, kind, rnd):
+    if name == "perf_producer_own":
+        d = rnd.get("perf_producer")
+        return d and d.get("own_rate") if kind == "rate" else None
+    if name == "producer_own":
+        d = rnd.get("producer")
+        own = d and d.get("own_seconds")
+        return d["count"] / own if kind == "rate" and own else None
+    d = rnd.get(name)
+    return rate_of(name, d) if kind == "rate" else cpu_us(d)
+
+
+def fmt_spread(s, digits=0, unit=""):
+    if not s:
+        return "n/a"
+    return f"{fmt(s['median'], digits)}{unit} ({fmt(s['min'], digits)}–{fmt(s['max'], digits)})"
+
+
+def fmt_ratio_spread(s):
+    if not s:
+        return "n/a"
+    return f"{s['median']:.2f}x ({s['min']:.2f}–{s['max']:.2f})"
 
 
 def cmd_report(args):
     parts, out = args[0], args[1]
     meta = load(parts, "meta") or {}
-    res = {"meta": meta}
-    rows = []  # (step, what, value, baseline, ratio, aim)
-
-    p, k = load(parts, "producer"), load(parts, "producer_kcat")
-    if p or k:
-        pr = p and p.get("count", 0) / p["seconds"]
-        kr = k and k.get("count", 0) / k["seconds"]
-        r = ratio(pr, kr)
-        res["producer"] = {"producer": p and {**p, "rate": pr}, "kcat": k and {**k, "rate": kr},
-                           "ratio_producer_kcat": r, "aim": ">= 1.0x kcat",
-                           "aim_met": None if r is None else r >= 1.0}
-        rows.append(("producer", "events/s (wall clock)", fmt(pr), "kcat -P " + fmt(kr),
-                     fmt_ratio(r), aim_tag(">= 1.0x", None if r is None else r >= 1.0)))
-        own = p and p.get("own_seconds")
-        if own:
-            res["producer"]["producer"]["own_rate"] = p["count"] / own
-            rows.append(("producer", "events/s (own summary)", fmt(p["count"] / own),
-                         "kcat -P " + fmt(kr), fmt_ratio(ratio(p["count"] / own, kr)), "-"))
-
-        b = load(parts, "producer_bare")
-        if b:
-            res["producer"]["bare_producer"] = b
-            rows.append(("producer", "control: bare_producer", fmt(b.get("rate")), "kcat -P " + fmt(kr),
-                         fmt_ratio(ratio(b.get("rate"), kr)), "-"))
-        cpu_row("producer", p, [("kcat -P", k), ("bare_producer", b)], rows, res["producer"])
-
-    t, kc, py = load(parts, "tracker"), load(parts, "tracker_kcat"), load(parts, "tracker_python")
-    if t or kc or py:
-        tr = t and t.get("rate")
-        kr = kc and kc.get("count", 0) / kc["seconds"]
-        pyr = py and py.get("rate")
-        r1, r2 = ratio(tr, kr), ratio(tr, pyr)
-        res["tracker"] = {"tracker": t, "kcat": kc and {**kc, "rate": kr}, "python": py,
-                          "ratio_tracker_kcat": r1, "ratio_tracker_python": r2,
-                          "aim": ">= 1.0x kcat and >= 2.0x python",
-                          "aim_met": None if r1 is None or r2 is None else (r1 >= 1.0 and r2 >= 2.0)}
-        rows.append(("tracker", "msg/s (first..last line)", fmt(tr), "kcat -C " + fmt(kr),
-                     fmt_ratio(r1), aim_tag(">= 1.0x", None if r1 is None else r1 >= 1.0)))
-        rows.append(("tracker", "msg/s (first..last line)", fmt(tr), "python " + fmt(pyr),
-                     fmt_ratio(r2), aim_tag(">= 2.0x", None if r2 is None else r2 >= 2.0)))
-
-        bc = load(parts, "tracker_bare")
-        if bc:
-            res["tracker"]["bare_consumer"] = bc
-            rows.append(("tracker", "control: bare_consumer", fmt(bc.get("rate")), "kcat -C " + fmt(kr),
-                         fmt_ratio(ratio(bc.get("rate"), kr)), "-"))
-        cpu_row("tracker", t, [("kcat -C", kc), ("bare_consumer", bc), ("python", py)], rows, res["tracker"])
-
-        tf = load(parts, "tracker_fsync")
-        if tf:
-            rf = ratio(tf.get("rate"), tr)
-            res["tracker"]["fsync_batch"] = {**tf, "ratio_fsync_batch_never": rf}
-            rows.append(("tracker", "msg/s with fsync: batch", fmt(tf.get("rate")), "fsync: never " + fmt(tr),
-                         fmt_ratio(rf), "-"))
-            rows.append(("tracker", "CPU us/message, fsync: batch", fmt(cpu_per_message(tf), 1),
-                         "fsync: never " + fmt(cpu_per_message(t), 1),
-                         fmt_ratio(ratio(cpu_per_message(t), cpu_per_message(tf))), "-"))
+    res = {"meta": meta, "brokers": {}}
+    rows = []  # (broker, comparison, ours, baseline, ratio, aim)
+    for broker in ("tansu", "kafka"):
+        rounds = rounds_of(parts, broker)
+        lat = load(os.path.join(parts, broker), "latency")
+        if not rounds and not lat:
+            continue
+        b = {"rounds": rounds, "programs": {}, "comparisons": []}
+        res["brokers"][broker] = b
+        for name in PROGRAMS:
+            if any(r.get(name) for r in rounds):
+                b["programs"][name] = {"rate": spread([rate_of(name, r.get(name)) for r in rounds]),
+                                       "cpu_us": spread([cpu_us(r.get(name)) for r in rounds])}
+        for ours, base, kind, aim in COMPARISONS:
+            pairs = [(value(ours, kind, r), value(base, kind, r)) for r in rounds]
+            pairs = [(x, y) for x, y in pairs if x is not None and y]
+            if not pairs:
+                continue
+            ratios = spread([x / y for x, y in pairs])
+            met = None
+            if aim:
+                met = ratios["median"] <= aim[1] if aim[0] == "<=" else ratios["median"] >= aim[1]
+            b["comparisons"].append({"ours": ours, "baseline": base, "kind": kind, "ratio": ratios,
+                                     "ours_value": spread([x for x, _ in pairs]),
+                                     "baseline_value": spread([y for _, y in pairs]),
+                                     "aim": aim and f"{aim[0]} {aim[1]:.1f}x", "aim_met": met})
+            digits, unit = (1, " us") if kind == "cpu" else (0, "/s")
+            label = OWN_LABELS.get(ours) or PROGRAMS[ours]
+            base_label = OWN_LABELS.get(base) or PROGRAMS[base]
+            what = "CPU per msg, ours/baseline" if kind == "cpu" else "msg/s, ours/baseline"
+            rows.append((broker, f"{what}: {label} vs {base_label}",
+                         fmt_spread(spread([x for x, _ in pairs]), digits, unit),
+                         fmt_spread(spread([y for _, y in pairs]), digits, unit),
+                         fmt_ratio_spread(ratios),
+                         "-" if not aim else f"{aim[0]} {aim[1]:.1f}x" + (" (met)" if met else " (missed)")))
+        threads = {}
+        for r in rounds:
+            t = r.get("tracker") or {}
+            if isinstance(t.get("threads"), dict) and t.get("count"):
+                for name, seconds in t["threads"].items():
+                    threads.setdefault(name, []).append(1e6 * seconds / t["count"])
+        if threads:
+            per_thread = {name: spread(xs) for name, xs in threads.items()}
+            b["tracker_cpu_us_by_thread"] = per_thread
+            shown = sorted(per_thread.items(), key=lambda item: -item[1]["median"])[:4]
+            rows.append((broker, "tracker CPU us/msg by thread (median)",
+                         ", ".join(f"{n} {v['median']:.1f}" for n, v in shown), "-", "-", "-"))
+        if lat:
+            b["latency"] = lat
+            trio = lambda d: f"{fmt(d.get('p50_ms'))} / {fmt(d.get('p99_ms'))} / {fmt(d.get('max_ms'))}"
+            st = lat.get("steady") or {}
+            aim = broker == "kafka"
+            met = st.get("p99_ms") is not None and st["p99_ms"] <= 20
+            rows.append((broker, f"latency p50/p99/max ms, {lat.get('trackers')} trackers @{lat.get('rate')}/s, all events",
+                         trio(lat), "-", "-", "-"))
+            rows.append((broker, f"latency p50/p99/max ms, after the first {lat.get('steady_after_s', 1):g} s",
+                         trio(st), "-", "-", ("p99 <= 20" + (" (met)" if met else " (missed)")) if aim else "-"))
+            if lat.get("payload_to_createtime"):
+                rows.append((broker, "latency split, all events: payload ts -> CreateTime (producer)",
+                             trio(lat["payload_to_createtime"]), "-", "-", "-"))
+                rows.append((broker, "latency split, all events: CreateTime -> audit line (broker, tracker)",
+                             trio(lat["createtime_to_line"]), "-", "-", "-"))
+            if aim:
+                b["latency_aim"] = {"aim": "steady p99 <= 20 ms", "met": met}
 
     m, wc, jq = load(parts, "monitor_once"), load(parts, "monitor_wc"), load(parts, "monitor_jq")
     if m or wc or jq:
@@ -462,73 +662,31 @@ def cmd_report(args):
         mr = m and lines / m["seconds"]
         wr = wc and lines / wc["seconds"]
         jr = jq and lines / jq["seconds"]
-        res["monitor_once"] = {"lines": lines, "bytes": (m or {}).get("bytes"),
-                               "monitor": m and {**m, "rate": mr}, "wc": wc and {**wc, "rate": wr},
-                               "jq": jq and {**jq, "rate": jr},
-                               "ratio_monitor_wc": ratio(mr, wr), "ratio_monitor_jq": ratio(mr, jr)}
-        rows.append(("monitor --once", "lines/s", fmt(mr), "wc -l " + fmt(wr),
-                     fmt_ratio(ratio(mr, wr)), "-"))
-        rows.append(("monitor --once", "lines/s", fmt(mr), "jq -c . " + fmt(jr),
-                     fmt_ratio(ratio(mr, jr)), "-"))
-        rss = m and m.get("max_rss_kb")
-        jrss = jq and jq.get("max_rss_kb")
-        rows.append(("monitor --once", "peak RSS", fmt(rss and rss / 1024, 1, " MB"),
-                     "jq " + fmt(jrss and jrss / 1024, 1, " MB"), fmt_ratio(ratio(rss, jrss)), "-"))
-
-    f = load(parts, "follow")
-    samples = load(parts, "follow_samples")
+        res["monitor_once"] = {"lines": lines, "monitor": m, "wc": wc, "jq": jq}
+        rows.append(("-", "monitor --once lines/s vs wc -l", fmt(mr), fmt(wr), fmt_ratio(ratio(mr, wr)), "-"))
+        rows.append(("-", "monitor --once lines/s vs jq -c .", fmt(mr), fmt(jr), fmt_ratio(ratio(mr, jr)), "-"))
+        rss, jrss = m and m.get("max_rss_kb"), jq and jq.get("max_rss_kb")
+        rows.append(("-", "monitor --once peak RSS vs jq", fmt(rss and rss / 1024, 1, " MB"),
+                     fmt(jrss and jrss / 1024, 1, " MB"), fmt_ratio(ratio(rss, jrss)), "-"))
+    f, samples = load(parts, "follow"), load(parts, "follow_samples")
     if f or samples:
         s = follow_summary(samples or [], (f or {}).get("bytes"))
-        flat = None
-        if s and s["rss_kb_mid"] and s["rss_kb_end"]:
-            # Flat: over the second half of the run, RSS grows by at most 10% or 2 MB.
-            flat = s["rss_kb_end"] <= max(s["rss_kb_mid"] * 1.1, s["rss_kb_mid"] + 2048)
-        res["monitor_follow"] = {"appender": f, "summary": s, "samples": samples,
-                                 "aim": "memory flat", "aim_met": flat}
+        res["monitor_follow"] = {"appender": f, "summary": s, "samples": samples}
         if s:
-            rows.append(("monitor follow", "CPU % start -> end", f"{s['cpu_pct_start']:.0f}% -> {s['cpu_pct_end']:.0f}%",
+            flat = s["rss_kb_end"] <= max(s["rss_kb_mid"] * 1.1, s["rss_kb_mid"] + 2048)
+            rows.append(("-", "monitor follow: CPU % start -> end", f"{s['cpu_pct_start']:.0f}% -> {s['cpu_pct_end']:.0f}%",
                          f"appender {fmt(f and f.get('rate'))} lines/s", "-", "-"))
-            rows.append(("monitor follow", "RSS start -> mid -> end",
+            rows.append(("-", "monitor follow: RSS start -> mid -> end",
                          f"{s['rss_kb_start'] / 1024:.1f} -> {s['rss_kb_mid'] / 1024:.1f} -> {s['rss_kb_end'] / 1024:.1f} MB",
-                         f"max {s['rss_kb_max'] / 1024:.1f} MB", "-",
-                         "flat" + ("" if flat is None else (" (met)" if flat else " (missed)"))))
-            if s.get("read_share") is not None:
-                rows.append(("monitor follow", "bytes read / appended", f"{100 * s['read_share']:.0f}%",
-                             f"{fmt(s['appended_bytes'] / 1e6, 1, ' MB')} appended", "-", "-"))
+                         "-", "-", "flat" + (" (met)" if flat else " (missed)")))
 
-    lat, lpy = load(parts, "latency"), load(parts, "latency_python")
-    if lat:
-        met = None if lat.get("p99_ms") is None else lat["p99_ms"] < 50
-        res["latency"] = {**lat, "python": lpy, "aim": "p99 < 50 ms", "aim_met": met,
-                          "ratio_p99_tracker_python": ratio(lat.get("p99_ms"), (lpy or {}).get("p99_ms"))}
-        trio = lambda d: f"{fmt(d.get('p50_ms'))} / {fmt(d.get('p99_ms'))} / {fmt(d.get('max_ms'))}"
-        rows.append(("latency", f"p50/p99/max ms @{meta.get('latency_rate', '?')}/s", trio(lat),
-                     "python " + (trio(lpy) if lpy else "n/a"),
-                     fmt_ratio(ratio(lat.get("p99_ms"), (lpy or {}).get("p99_ms"))) + " (p99)",
-                     "p99 < 50" + ("" if met is None else (" (met)" if met else " (missed)"))))
-        st, pst = lat.get("steady"), (lpy or {}).get("steady")
-        if st:
-            smet = None if st.get("p99_ms") is None else st["p99_ms"] < 50
-            res["latency"]["steady_aim_met"] = smet
-            rows.append(("latency", f"same, after the first {lat.get('steady_after_s', 1):g} s", trio(st),
-                         "python " + (trio(pst) if pst else "n/a"),
-                         fmt_ratio(ratio(st.get("p99_ms"), (pst or {}).get("p99_ms"))) + " (p99)",
-                         "p99 < 50" + ("" if smet is None else (" (met)" if smet else " (missed)"))))
-        lfw = load(parts, "latency_python_fw10")
-        if lfw:
-            res["latency"]["python_fetch_wait_10ms"] = lfw
-            rows.append(("latency", "", "", "python fetch.wait.max.ms=10 " + trio(lfw),
-                         fmt_ratio(ratio(lat.get("p99_ms"), lfw.get("p99_ms"))) + " (p99)", "-"))
-        split = lpy and lpy.get("payload_to_createtime")
-        if split:
-            # Time spent inside the producer before librdkafka stamps the record.
-            rows.append(("latency", "payload ts -> CreateTime", trio(split), "(producer side)", "-", "-"))
-
-    res["table"] = [dict(zip(("step", "measure", "value", "baseline", "ratio", "aim"), r)) for r in rows]
+    res["table"] = [dict(zip(("broker", "comparison", "ours", "baseline", "ratio", "aim"), r)) for r in rows]
     with open(out, "w") as fh:
         json.dump(res, fh, indent=1)
-
-    header = ("step", "measure", "value", "baseline (same run)", "ratio", "aim")
+    print(f"{meta.get('date', '?')}, {meta.get('command', '?')}, {meta.get('nproc', '?')} cores, "
+          f"{meta.get('ram_gb', '?')} GB, load {meta.get('loadavg_start', '?')} -> {meta.get('loadavg_end', '?')}, "
+          f"commit {meta.get('git_commit', '?')}; medians of {meta.get('runs', '?')} rounds (min–max)")
+    header = ("broker", "comparison", "ours", "baseline (same rounds)", "ratio", "aim")
     widths = [max(len(str(x[i])) for x in rows + [header]) for i in range(len(header))]
     line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"
     print(line(header))
@@ -542,7 +700,9 @@ def main():
         sys.exit(__doc__)
     commands = {"record": cmd_record, "span": cmd_span, "latency": cmd_latency,
                 "repeat": cmd_repeat, "append": cmd_append, "sample": cmd_sample,
-                "maxrss": cmd_maxrss, "threads": cmd_threads, "report": cmd_report}
+                "maxrss": cmd_maxrss, "threads": cmd_threads, "report": cmd_report,
+                "topic": cmd_topic, "perfconsumer": cmd_perfconsumer, "assigned": cmd_assigned,
+                "round": cmd_round}
     name = sys.argv[1]
     if name not in commands:
         sys.exit(__doc__)

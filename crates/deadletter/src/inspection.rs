@@ -6,6 +6,24 @@ use models::audit::MessageOrigin;
 use models::{validate, AuditEntry, OrderEvent, ValidationError};
 use retry::Failure;
 
+/// A message payload with its UTF-8 checked once: the parser and the audit line both take the
+/// text, so neither checks the bytes again.
+#[derive(Debug, Clone, Copy)]
+pub struct Payload<'a> {
+    /// The bytes as received (empty for a tombstone).
+    bytes: &'a [u8],
+    /// The same bytes as text, `None` when they are not UTF-8.
+    text: Option<&'a str>,
+}
+
+impl<'a> Payload<'a> {
+    /// Checks a payload (`None` is a tombstone).
+    pub fn new(payload: Option<&'a [u8]>) -> Self {
+        let bytes = payload.unwrap_or_default();
+        Payload { bytes, text: std::str::from_utf8(bytes).ok() }
+    }
+}
+
 /// What a payload turned out to be at reception.
 #[derive(Debug)]
 pub enum Inspection {
@@ -20,11 +38,20 @@ pub enum Inspection {
 impl Inspection {
     /// Parses and validates a payload (`None` is a tombstone).
     pub fn of(payload: Option<&[u8]>) -> Inspection {
-        let payload = payload.unwrap_or_default();
-        if payload.is_empty() {
+        Inspection::of_payload(Payload::new(payload))
+    }
+
+    /// [`Inspection::of`] for a payload whose UTF-8 is checked already: the consumer loop
+    /// passes the same [`Payload`] to the audit line.
+    pub fn of_payload(payload: Payload<'_>) -> Inspection {
+        if payload.bytes.is_empty() {
             return Inspection::Unparsable("empty payload".to_owned());
         }
-        match OrderEvent::from_slice(payload) {
+        let parsed = match payload.text {
+            Some(text) => OrderEvent::from_text(text),
+            None => OrderEvent::from_slice(payload.bytes),
+        };
+        match parsed {
             Ok(event) => match validate(&event) {
                 Ok(()) => Inspection::Valid(Box::new(event)),
                 Err(error) => Inspection::Invalid(Box::new(event), error),
@@ -55,9 +82,11 @@ impl Inspection {
     }
 
     /// The `.events` line of the message this inspection is of (cluster id and headers are
-    /// added by the caller): every message gets one, whatever happens next.
+    /// added by the caller): every message gets one, whatever happens next. `payload` is the
+    /// one inspected, `origin.payload` its bytes.
     pub fn audit_entry<'a>(
         &'a self,
+        payload: Payload<'a>,
         timestamp: &'a str,
         instance_id: &'a str,
         origin: MessageOrigin<'a>,
@@ -67,13 +96,13 @@ impl Inspection {
             Inspection::Invalid(event, error) => (Ok(&**event), Some(error.to_string())),
             Inspection::Unparsable(reason) => (Err(reason.as_str()), None),
         };
-        AuditEntry::new(timestamp, instance_id, origin, parsed, validation_error)
+        AuditEntry::with_payload_text(timestamp, instance_id, origin, payload.text, parsed, validation_error)
     }
 }
 
 /// serde_json's message, with a clearer word for bytes that are not UTF-8.
-fn deserialization_error_text(payload: &[u8], error: &serde_json::Error) -> String {
-    if std::str::from_utf8(payload).is_err() {
+fn deserialization_error_text(payload: Payload<'_>, error: &serde_json::Error) -> String {
+    if payload.text.is_none() {
         format!("payload is not valid UTF-8 ({error})")
     } else {
         error.to_string()

@@ -13,7 +13,7 @@
 
 mod inspection;
 
-pub use inspection::Inspection;
+pub use inspection::{Inspection, Payload};
 
 /// Header names of a dead-letter record. Its key and payload are the original ones, unchanged.
 pub mod headers {

@@ -130,10 +130,26 @@ impl<'a> AuditEntry<'a> {
         parsed: Result<&'a OrderEvent, &'a str>,
         validation_error: Option<String>,
     ) -> Self {
+        let text = std::str::from_utf8(origin.payload.unwrap_or_default()).ok();
+        Self::with_payload_text(timestamp, instance_id, origin, text, parsed, validation_error)
+    }
+
+    /// [`AuditEntry::new`] for a caller that has checked the payload's UTF-8 already (the
+    /// tracker parses the same text): `payload_text` is the payload as text, `None` when it
+    /// is not UTF-8.
+    pub fn with_payload_text(
+        timestamp: &'a str,
+        instance_id: &'a str,
+        origin: MessageOrigin<'a>,
+        payload_text: Option<&'a str>,
+        parsed: Result<&'a OrderEvent, &'a str>,
+        validation_error: Option<String>,
+    ) -> Self {
         let payload = origin.payload.unwrap_or_default();
-        let (raw_message, raw_message_base64) = match std::str::from_utf8(payload) {
-            Ok(text) => (Cow::Borrowed(text), None),
-            Err(_) => (
+        debug_assert!(payload_text.is_none_or(|text| text.as_bytes() == payload));
+        let (raw_message, raw_message_base64) = match payload_text {
+            Some(text) => (Cow::Borrowed(text), None),
+            None => (
                 String::from_utf8_lossy(payload),
                 Some(base64::engine::general_purpose::STANDARD.encode(payload)),
             ),

@@ -391,9 +391,18 @@ impl OrderEvent {
             Ok(event)
         }
         match std::str::from_utf8(payload) {
-            Ok(text) => parse(serde_json::de::StrRead::new(text)),
+            Ok(text) => Self::from_text(text),
             Err(_) => parse(serde_json::de::SliceRead::new(payload)),
         }
+    }
+
+    /// [`OrderEvent::from_slice`] for a payload already known to be UTF-8: a caller that
+    /// needs the text anyway (the tracker writes it into the audit line) checks it once.
+    pub fn from_text(text: &str) -> Result<Self, serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let event = json_objects::object(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(event)
     }
 
     /// The JSON payload of the message.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use models::audit::MessageOrigin;
 
-use deadletter::Inspection;
+use deadletter::{Inspection, Payload};
 
 /// A valid order event, compact, as the producer writes it (the example of docs/events.md).
 const VALID: &str = concat!(
@@ -70,7 +70,8 @@ fn records() -> Vec<Record> {
 fn audit_trail() -> Vec<u8> {
     let mut out = Vec::new();
     for (offset, record) in records().iter().enumerate() {
-        let inspection = Inspection::of(record.payload.as_deref());
+        let payload = Payload::new(record.payload.as_deref());
+        let inspection = Inspection::of_payload(payload);
         let origin = MessageOrigin {
             topic: "orders",
             partition: 3,
@@ -79,7 +80,7 @@ fn audit_trail() -> Vec<u8> {
             payload: record.payload.as_deref(),
         };
         inspection
-            .audit_entry("2026-11-27T21:00:00.000Z", "tracker-golden", origin)
+            .audit_entry(payload, "2026-11-27T21:00:00.000Z", "tracker-golden", origin)
             .with_cluster_id(Some("golden-cluster"))
             .with_headers(record.headers.iter().copied())
             .write_line(&mut out);

@@ -5,21 +5,27 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::Hash;
 
+use foldhash::fast::RandomState;
 use models::OrderStatus;
 use uuid::Uuid;
 
 /// The last `capacity` keys seen, in a set with first-in-first-out eviction.
+///
+/// Every message looks a key up and most insert one (and evict one), so the set hashes with
+/// foldhash instead of the standard SipHash (cheaper on these small keys; measured in
+/// docs/benchmarks.md), still seeded at random per process, so keys chosen by whoever writes
+/// to the topic cannot be aimed at one bucket in advance.
 #[derive(Debug)]
 pub struct BoundedSet<K> {
     capacity: usize,
-    members: HashSet<K>,
+    members: HashSet<K, RandomState>,
     arrival: VecDeque<K>,
 }
 
 impl<K: Eq + Hash + Clone> BoundedSet<K> {
     /// A set that remembers at most `capacity` keys; 0 remembers nothing.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, members: HashSet::new(), arrival: VecDeque::new() }
+        Self { capacity, members: HashSet::default(), arrival: VecDeque::new() }
     }
 
     /// Whether `key` is among the remembered ones.
@@ -59,18 +65,19 @@ impl<K: Eq + Hash + Clone> BoundedSet<K> {
     }
 }
 
-/// The furthest lifecycle status seen per order, for a bounded number of recent orders.
+/// The furthest lifecycle status seen per order, for a bounded number of recent orders
+/// (hashed with foldhash, like [`BoundedSet`]).
 #[derive(Debug)]
 pub struct OrderBook {
     capacity: usize,
-    furthest: HashMap<Uuid, OrderStatus>,
+    furthest: HashMap<Uuid, OrderStatus, RandomState>,
     arrival: VecDeque<Uuid>,
 }
 
 impl OrderBook {
     /// Remembers at most `capacity` orders.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity: capacity.max(1), furthest: HashMap::new(), arrival: VecDeque::new() }
+        Self { capacity: capacity.max(1), furthest: HashMap::default(), arrival: VecDeque::new() }
     }
 
     /// Records `status` for `order_id`. Returns the status already reached when this one comes

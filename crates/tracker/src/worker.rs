@@ -50,7 +50,7 @@ use crate::process::{BoundedSet, OrderBook};
 use crate::shared::Shared;
 use crate::transaction::{Ended, Fatal};
 use crate::{cluster, cut, dlq};
-use deadletter::Inspection;
+use deadletter::{Inspection, Payload};
 
 /// The consumer type of the tracker.
 pub type TrackerConsumer = StreamConsumer<TrackerContext>;
@@ -269,10 +269,15 @@ impl Worker {
         let metrics_every = Duration::from_millis(self.config.tracker.metrics_interval_ms);
         let mut metrics_tick = tokio::time::interval_at(Instant::now() + metrics_every, metrics_every);
         metrics_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // One wait for shutdown for the whole loop: a new one each message would join and leave
+        // the token's list of waiters (a lock each time) for every record.
+        let shutdown = self.shutdown.clone();
+        let cancelled = shutdown.cancelled();
+        tokio::pin!(cancelled);
         loop {
             tokio::select! {
                 biased;
-                () = self.shutdown.cancelled() => return Ok(()),
+                () = &mut cancelled => return Ok(()),
                 _ = flush_tick.tick() => {
                     let cluster_id = cluster::cluster_id(consumer.client(), Duration::ZERO);
                     let mut shared = self.shared();
@@ -384,12 +389,13 @@ impl Worker {
     async fn handle(&mut self, message: &BorrowedMessage<'_>) -> Outcome {
         let received_at = Utc::now();
         self.shared().received(message.partition(), message.offset());
-        let inspection = Inspection::of(message.payload());
+        let payload = Payload::new(message.payload());
+        let inspection = Inspection::of_payload(payload);
         self.counters.received += 1;
         self.counters.last_message_time = Some(received_at);
         // Read as raw bytes: rdkafka's own header accessors panic on a name that is not UTF-8.
         let headers = kafka::headers::read(message.headers());
-        self.audit(message, &inspection, &headers, received_at);
+        self.audit(message, payload, &inspection, &headers, received_at);
         // A dead letter sent back by `dlq redrive` carries the event id of the message that
         // failed, and that id was remembered when it was dead-lettered: keyed with its redrive
         // count, the resend is not mistaken for a duplicate, while a second delivery of the
@@ -430,11 +436,12 @@ impl Worker {
     fn audit(
         &self,
         message: &BorrowedMessage<'_>,
+        payload: Payload<'_>,
         inspection: &Inspection,
         headers: &[kafka::headers::RawHeader],
         received_at: chrono::DateTime<Utc>,
     ) {
-        let timestamp = models::format_timestamp(received_at);
+        let timestamp = models::Timestamp::new(received_at);
         let origin = MessageOrigin {
             topic: message.topic(),
             partition: message.partition(),
@@ -446,7 +453,7 @@ impl Worker {
         let cluster_id = shared.cluster_id().cloned();
         let transaction = shared.transactions.as_ref().and_then(|t| t.current()).map(str::to_owned);
         let entry = inspection
-            .audit_entry(&timestamp, &self.instance_id, origin)
+            .audit_entry(payload, timestamp.as_str(), &self.instance_id, origin)
             .with_cluster_id(cluster_id.as_deref())
             .with_transaction(transaction.as_deref())
             .with_headers(headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())));

@@ -46,6 +46,35 @@ pub fn default_of(key: &str) -> Option<String> {
     }
 }
 
+/// For the binaries' tests of their `--help`: each flag of `command` either names a key
+/// (`[config: KEY]`) and then says that key's variable and default as [`flag_help`] writes
+/// them, or is one of `without_key` (by clap id). Returns how many flags name a key, or what is
+/// wrong with the first flag that breaks the rule.
+pub fn check_flag_help(command: &clap::Command, without_key: &[&str]) -> Result<usize, String> {
+    let mut checked = 0;
+    for arg in command.get_arguments() {
+        let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+        let Some(key) = help.split("[config: ").nth(1).and_then(|rest| rest.split(']').next()) else {
+            if !without_key.contains(&arg.get_id().as_str()) {
+                return Err(format!("--{} names no key: {help}", arg.get_id()));
+            }
+            continue;
+        };
+        checked += 1;
+        if let Some(var) = crate::ENV_VARS.iter().find(|var| var.key == key) {
+            if !help.contains(&format!("[env: {}]", var.name)) {
+                return Err(format!("no [env: {}] in {help}", var.name));
+            }
+        }
+        if let Some(default) = default_of(key) {
+            if !help.ends_with(&format!("[default: {default}]")) {
+                return Err(format!("no [default: {default}] at the end of {help}"));
+            }
+        }
+    }
+    Ok(checked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

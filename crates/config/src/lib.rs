@@ -36,7 +36,7 @@ pub use aliases::property_name;
 pub use client_property::{why_owned, ClientProperty, OwnedProperty, CLIENT_PROPERTY_FORM, OWNED};
 pub use env::{env_help, EnvVar, ENV_VARS};
 pub use error::ConfigError;
-pub use help::{default_of, flag_help, flag_help_defaulting};
+pub use help::{check_flag_help, default_of, flag_help, flag_help_defaulting};
 pub use secret::{is_secret_name, Properties, PropertyValue, Redactor, Secret, REDACTED};
 pub use settings::{
     AutoOffsetReset, DlqSettings, Fsync, GroupProtocol, KafkaSettings, Processing, ProducerSettings,

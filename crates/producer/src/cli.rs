@@ -110,15 +110,9 @@ pub struct Cli {
     #[arg(long)]
     pub create_topics: bool,
 
-    /// How stderr lines look: text (one readable line each) or json (one JSON object each)
-    #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
-    pub log_format: service::LogFormat,
-    /// When to use colours (log lines, help).
+    /// `--log-format`, `--color`, `-X`.
     #[command(flatten)]
-    pub color: service::ColorFlag,
-    /// Any librdkafka property (-X NAME=VALUE, repeatable).
-    #[command(flatten)]
-    pub client: service::ClientPropertyFlags,
+    pub common: service::CommonFlags,
 }
 
 impl Overrides for Cli {
@@ -139,7 +133,7 @@ impl Overrides for Cli {
         override_with(&mut settings.producer.transactional_id, self.transactional_id.clone());
         override_with(&mut settings.producer.transaction_records, self.transaction_records);
         override_with(&mut settings.producer.abort_rate, self.abort_rate);
-        self.client.apply_to(settings);
+        self.common.client.apply_to(settings);
     }
 }
 
@@ -167,6 +161,16 @@ fn parse_share(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
         _ => Err(format!("{text:?} is not a share: expected a number from 0 to 1")),
+    }
+}
+
+impl service::ProgramFlags for Cli {
+    fn log_format(&self) -> service::LogFormat {
+        self.common.log_format
+    }
+
+    fn color(&self) -> service::ColorChoice {
+        self.common.color.color
     }
 }
 
@@ -244,37 +248,22 @@ mod tests {
             use clap::CommandFactory;
             Cli::command()
         };
-        let mut checked = 0;
-        for arg in command.get_arguments() {
-            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-            let Some(key) = help.split("[config: ").nth(1).and_then(|rest| rest.split(']').next()) else {
-                assert!(
-                    [
-                        "config",
-                        "count",
-                        "rate",
-                        "poison",
-                        "create_topics",
-                        "log_format",
-                        "color",
-                        "properties",
-                        "help",
-                        "version"
-                    ]
-                    .contains(&arg.get_id().as_str()),
-                    "--{} names no key: {help}",
-                    arg.get_id()
-                );
-                continue;
-            };
-            checked += 1;
-            if let Some(var) = config::ENV_VARS.iter().find(|var| var.key == key) {
-                assert!(help.contains(&format!("[env: {}]", var.name)), "{help}");
-            }
-            if let Some(default) = config::default_of(key) {
-                assert!(help.ends_with(&format!("[default: {default}]")), "{help}");
-            }
-        }
+        let checked = config::check_flag_help(
+            &command,
+            &[
+                "config",
+                "count",
+                "rate",
+                "poison",
+                "create_topics",
+                "log_format",
+                "color",
+                "properties",
+                "help",
+                "version",
+            ],
+        )
+        .unwrap_or_else(|wrong| panic!("{wrong}"));
         assert!(checked >= 10, "{checked} flags checked");
     }
 

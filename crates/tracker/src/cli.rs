@@ -73,15 +73,9 @@ pub struct Options {
     /// Log failures and skip them instead of sending them to the dead-letter topic
     #[arg(long)]
     pub no_dlq: bool,
-    /// How stderr lines look: text (one readable line each) or json (one JSON object each)
-    #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
-    pub log_format: service::LogFormat,
-    /// When to use colours (log lines, help).
+    /// `--log-format`, `--color`, `-X`.
     #[command(flatten)]
-    pub color: service::ColorFlag,
-    /// Any librdkafka property (-X NAME=VALUE, repeatable).
-    #[command(flatten)]
-    pub client: service::ClientPropertyFlags,
+    pub common: service::CommonFlags,
 }
 
 impl Overrides for Options {
@@ -105,7 +99,17 @@ impl Overrides for Options {
         if self.no_dlq {
             settings.dlq.enabled = false;
         }
-        self.client.apply_to(settings);
+        self.common.client.apply_to(settings);
+    }
+}
+
+impl service::ProgramFlags for Options {
+    fn log_format(&self) -> service::LogFormat {
+        self.common.log_format
+    }
+
+    fn color(&self) -> service::ColorChoice {
+        self.common.color.color
     }
 }
 
@@ -130,26 +134,11 @@ mod tests {
     #[test]
     fn help_of_each_configuration_flag_comes_from_its_key() {
         let command = Options::command();
-        let mut checked = 0;
-        for arg in command.get_arguments() {
-            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
-            let Some(key) = help.split("[config: ").nth(1).and_then(|rest| rest.split(']').next()) else {
-                assert!(
-                    ["config", "no_dlq", "log_format", "color", "properties", "help", "version"]
-                        .contains(&arg.get_id().as_str()),
-                    "--{} names no key: {help}",
-                    arg.get_id()
-                );
-                continue;
-            };
-            checked += 1;
-            if let Some(var) = config::ENV_VARS.iter().find(|var| var.key == key) {
-                assert!(help.contains(&format!("[env: {}]", var.name)), "{help}");
-            }
-            if let Some(default) = config::default_of(key) {
-                assert!(help.ends_with(&format!("[default: {default}]")), "{help}");
-            }
-        }
+        let checked = config::check_flag_help(
+            &command,
+            &["config", "no_dlq", "log_format", "color", "properties", "help", "version"],
+        )
+        .unwrap_or_else(|wrong| panic!("{wrong}"));
         assert!(checked >= 11, "{checked} flags checked");
     }
 

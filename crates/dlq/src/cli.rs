@@ -140,13 +140,3 @@ impl Overrides for Cli {
         self.client.apply_to(settings);
     }
 }
-
-impl service::ProgramFlags for Cli {
-    fn log_format(&self) -> service::LogFormat {
-        self.log_format
-    }
-
-    fn color(&self) -> service::ColorChoice {
-        self.color.color
-    }
-}

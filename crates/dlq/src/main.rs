@@ -9,10 +9,11 @@ use dlq::cli::Cli;
 use service::Runtime;
 
 fn main() -> ExitCode {
-    let (cli, config) = match service::start::<Cli>(kafka::load_config) {
-        Ok(started) => started,
-        Err(code) => return code,
-    };
+    let (cli, config) =
+        match service::start(kafka::load_config, |cli: &Cli| (cli.log_format, cli.color.color)) {
+            Ok(started) => started,
+            Err(code) => return code,
+        };
     let redactor = config.redactor().clone();
     let mut stdout = std::io::stdout().lock();
     match service::block_on(Runtime::CurrentThread, dlq::run(&config, cli.command, &mut stdout)) {

@@ -164,16 +164,6 @@ fn parse_share(text: &str) -> Result<f64, String> {
     }
 }
 
-impl service::ProgramFlags for Cli {
-    fn log_format(&self) -> service::LogFormat {
-        self.common.log_format
-    }
-
-    fn color(&self) -> service::ColorChoice {
-        self.common.color.color
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

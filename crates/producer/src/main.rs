@@ -14,7 +14,7 @@ use service::{print_stderr, print_stdout, Runtime};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let (cli, config) = match service::start::<Cli>(kafka::load_config) {
+    let (cli, config) = match service::start(kafka::load_config, |cli: &Cli| cli.common.stderr()) {
         Ok(started) => started,
         Err(code) => return code,
     };

@@ -157,15 +157,6 @@ pub fn fail(redactor: &Redactor, failure: &impl Failure) -> ExitCode {
     ExitCode::from(failure.exit_code())
 }
 
-/// The flags of a binary that loads the project's configuration: its overrides of the
-/// configuration, and how its stderr looks (`--log-format`, `--color`).
-pub trait ProgramFlags: clap::Parser + config::Overrides {
-    /// `--log-format`.
-    fn log_format(&self) -> crate::LogFormat;
-    /// `--color`.
-    fn color(&self) -> crate::ColorChoice;
-}
-
 /// The last flags of the producer and the tracker, the same in both: how stderr looks and any
 /// librdkafka property. (`dlq` declares them `global`, for its subcommands.)
 #[derive(Debug, Clone, clap::Args)]
@@ -181,18 +172,28 @@ pub struct CommonFlags {
     pub client: crate::ClientPropertyFlags,
 }
 
-/// The start of `main` in every binary that loads the configuration: parses the flags (clap
+impl CommonFlags {
+    /// How stderr looks: `--log-format` and `--color`, for [`start`].
+    pub fn stderr(&self) -> (crate::LogFormat, crate::ColorChoice) {
+        (self.log_format, self.color.color)
+    }
+}
+
+/// The start of `main` in every binary that loads the configuration: parses the flags `F` (clap
 /// prints its own message and exits 2 on bad ones; its colours follow `--color`), loads the
 /// configuration with `load` (the process environment as the overrides' source; `load` is
 /// `kafka::load_config`, which also has librdkafka check the properties), then installs the
 /// stderr logging with the configuration's secrets removed. A configuration that cannot be
-/// loaded is one `error:` line and [`EXIT_USAGE`], returned as `Err`.
-pub fn start<F: ProgramFlags>(
+/// loaded is one `error:` line and [`EXIT_USAGE`], returned as `Err`. `stderr` says how the
+/// flags want stderr to look (`--log-format`, `--color`: [`CommonFlags::stderr`]).
+pub fn start<F: clap::Parser + config::Overrides>(
     load: impl FnOnce(&F, &std::collections::HashMap<String, String>) -> Result<Config, ConfigError>,
+    stderr: impl FnOnce(&F) -> (crate::LogFormat, crate::ColorChoice),
 ) -> Result<(F, Config), ExitCode> {
     let flags: F = crate::color::parse();
     let config = load(&flags, &config::process_env()).map_err(|error| bad_configuration(&error))?;
-    crate::init_stderr_logging(config.redactor().clone(), flags.log_format(), flags.color());
+    let (log_format, color) = stderr(&flags);
+    crate::init_stderr_logging(config.redactor().clone(), log_format, color);
     Ok((flags, config))
 }
 

@@ -103,16 +103,6 @@ impl Overrides for Options {
     }
 }
 
-impl service::ProgramFlags for Options {
-    fn log_format(&self) -> service::LogFormat {
-        self.common.log_format
-    }
-
-    fn color(&self) -> service::ColorChoice {
-        self.common.color.color
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use clap::{CommandFactory, Parser};

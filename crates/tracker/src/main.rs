@@ -15,10 +15,11 @@ use tracker::cli::Options;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let (_options, config) = match service::start::<Options>(kafka::load_config) {
-        Ok(started) => started,
-        Err(code) => return code,
-    };
+    let (_options, config) =
+        match service::start(kafka::load_config, |options: &Options| options.common.stderr()) {
+            Ok(started) => started,
+            Err(code) => return code,
+        };
     let redactor = config.redactor().clone();
     let instance = tracker::instance_id(&config);
     let stop_limit = Duration::from_millis(config.tracker.shutdown_timeout_ms);

@@ -488,8 +488,30 @@ impl Settings {
         error
     }
 
+    /// Every rule, in the order the first broken one is reported: Kafka, producer, tracker,
+    /// retry, then the rules across sections.
     fn check(&self) -> Result<(), ConfigError> {
         let Settings { kafka, producer, tracker, retry, dlq, from_env: _ } = self;
+        self.check_kafka()?;
+        check_producer(producer)?;
+        check_tracker(tracker, kafka, dlq)?;
+        check_retry(retry)?;
+        topic_name("kafka.topic", &kafka.topic)?;
+        topic_name("dlq.topic", &dlq.topic)?;
+        retries_fit_the_poll_interval(kafka, tracker, retry)?;
+        limits::DLQ_MAX_REDRIVES.check_whole(u64::from(dlq.max_redrives))?;
+        if dlq.enabled && dlq.topic == kafka.topic {
+            return Err(ConfigError::Contradiction(format!(
+                "dlq.topic and kafka.topic are both {:?}; dead letters would be consumed again",
+                dlq.topic
+            )));
+        }
+        Ok(())
+    }
+
+    /// The `kafka` section's rules; a property the programs set themselves is refused.
+    fn check_kafka(&self) -> Result<(), ConfigError> {
+        let kafka = &self.kafka;
         non_empty("kafka.broker", &kafka.broker)?;
         non_empty("kafka.topic", &kafka.topic)?;
         non_empty("kafka.consumer_group", &kafka.consumer_group)?;
@@ -509,66 +531,72 @@ impl Settings {
                 });
             }
         }
-
-        limits::PRODUCER_INTERVAL_MS.check_whole(producer.interval_ms)?;
-        limits::PRODUCER_LIFECYCLE_SHARE.check_number(producer.lifecycle_share)?;
-        limits::PRODUCER_CANCEL_SHARE.check_number(producer.cancel_share)?;
-        limits::PRODUCER_POISON_RATE.check_number(producer.poison_rate)?;
-        limits::PRODUCER_FLUSH_TIMEOUT_MS.check_whole(producer.flush_timeout_ms)?;
-        limits::PRODUCER_METRICS_INTERVAL_MS.check_whole(producer.metrics_interval_ms)?;
-        non_empty("producer.transactional_id", &producer.transactional_id)?;
-        limits::PRODUCER_TRANSACTION_RECORDS.check_whole(producer.transaction_records)?;
-        limits::PRODUCER_ABORT_RATE.check_number(producer.abort_rate)?;
-        if producer.abort_rate > 0.0 && !producer.transactional {
-            return Err(ConfigError::Contradiction(format!(
-                "producer.abort_rate ({}) needs producer.transactional: true; only a transaction can be aborted",
-                producer.abort_rate
-            )));
-        }
-
-        if let Some(id) = &tracker.instance_id {
-            instance_id("tracker.instance_id", id)?;
-        }
-        limits::TRACKER_METRICS_INTERVAL_MS.check_whole(tracker.metrics_interval_ms)?;
-        limits::TRACKER_COMMIT_INTERVAL_MS.check_whole(tracker.commit_interval_ms)?;
-        limits::TRACKER_PROCESSING_DELAY_MS.check_whole(tracker.processing_delay_ms)?;
-        limits::TRACKER_FAILURE_RATE.check_number(tracker.failure_rate)?;
-        limits::TRACKER_DEDUP_WINDOW.check_whole(tracker.dedup_window as u64)?;
-        limits::TRACKER_SHUTDOWN_TIMEOUT_MS.check_whole(tracker.shutdown_timeout_ms)?;
-        limits::TRACKER_TRANSACTION_RECORDS.check_whole(tracker.transaction_records)?;
-        limits::TRACKER_TRANSACTION_MAX_MS.check_whole(tracker.transaction_max_ms)?;
-        if let Some(status_topic) = &tracker.status_topic {
-            topic_name("tracker.status_topic", status_topic)?;
-            if status_topic == &kafka.topic || status_topic == &dlq.topic {
-                return Err(ConfigError::Contradiction(format!(
-                    "tracker.status_topic {status_topic:?} is also kafka.topic or dlq.topic; status records need a topic of their own"
-                )));
-            }
-        }
-
-        limits::RETRY_MAX_ATTEMPTS.check_whole(u64::from(retry.max_attempts))?;
-        limits::RETRY_INITIAL_DELAY_MS.check_whole(retry.initial_delay_ms)?;
-        limits::RETRY_MAX_DELAY_MS.check_whole(retry.max_delay_ms)?;
-        limits::RETRY_MULTIPLIER.check_number(retry.multiplier)?;
-        if retry.initial_delay_ms > retry.max_delay_ms {
-            return Err(ConfigError::Contradiction(format!(
-                "retry.initial_delay_ms ({}) is above retry.max_delay_ms ({}); the first delay cannot exceed the largest",
-                retry.initial_delay_ms, retry.max_delay_ms
-            )));
-        }
-
-        topic_name("kafka.topic", &kafka.topic)?;
-        topic_name("dlq.topic", &dlq.topic)?;
-        retries_fit_the_poll_interval(kafka, tracker, retry)?;
-        limits::DLQ_MAX_REDRIVES.check_whole(u64::from(dlq.max_redrives))?;
-        if dlq.enabled && dlq.topic == kafka.topic {
-            return Err(ConfigError::Contradiction(format!(
-                "dlq.topic and kafka.topic are both {:?}; dead letters would be consumed again",
-                dlq.topic
-            )));
-        }
         Ok(())
     }
+}
+
+/// The `producer` section's rules.
+fn check_producer(producer: &ProducerSettings) -> Result<(), ConfigError> {
+    limits::PRODUCER_INTERVAL_MS.check_whole(producer.interval_ms)?;
+    limits::PRODUCER_LIFECYCLE_SHARE.check_number(producer.lifecycle_share)?;
+    limits::PRODUCER_CANCEL_SHARE.check_number(producer.cancel_share)?;
+    limits::PRODUCER_POISON_RATE.check_number(producer.poison_rate)?;
+    limits::PRODUCER_FLUSH_TIMEOUT_MS.check_whole(producer.flush_timeout_ms)?;
+    limits::PRODUCER_METRICS_INTERVAL_MS.check_whole(producer.metrics_interval_ms)?;
+    non_empty("producer.transactional_id", &producer.transactional_id)?;
+    limits::PRODUCER_TRANSACTION_RECORDS.check_whole(producer.transaction_records)?;
+    limits::PRODUCER_ABORT_RATE.check_number(producer.abort_rate)?;
+    if producer.abort_rate > 0.0 && !producer.transactional {
+        return Err(ConfigError::Contradiction(format!(
+            "producer.abort_rate ({}) needs producer.transactional: true; only a transaction can be aborted",
+            producer.abort_rate
+        )));
+    }
+    Ok(())
+}
+
+/// The `tracker` section's rules; its status topic must differ from `kafka.topic` and
+/// `dlq.topic`.
+fn check_tracker(
+    tracker: &TrackerSettings,
+    kafka: &KafkaSettings,
+    dlq: &DlqSettings,
+) -> Result<(), ConfigError> {
+    if let Some(id) = &tracker.instance_id {
+        instance_id("tracker.instance_id", id)?;
+    }
+    limits::TRACKER_METRICS_INTERVAL_MS.check_whole(tracker.metrics_interval_ms)?;
+    limits::TRACKER_COMMIT_INTERVAL_MS.check_whole(tracker.commit_interval_ms)?;
+    limits::TRACKER_PROCESSING_DELAY_MS.check_whole(tracker.processing_delay_ms)?;
+    limits::TRACKER_FAILURE_RATE.check_number(tracker.failure_rate)?;
+    limits::TRACKER_DEDUP_WINDOW.check_whole(tracker.dedup_window as u64)?;
+    limits::TRACKER_SHUTDOWN_TIMEOUT_MS.check_whole(tracker.shutdown_timeout_ms)?;
+    limits::TRACKER_TRANSACTION_RECORDS.check_whole(tracker.transaction_records)?;
+    limits::TRACKER_TRANSACTION_MAX_MS.check_whole(tracker.transaction_max_ms)?;
+    if let Some(status_topic) = &tracker.status_topic {
+        topic_name("tracker.status_topic", status_topic)?;
+        if status_topic == &kafka.topic || status_topic == &dlq.topic {
+            return Err(ConfigError::Contradiction(format!(
+                "tracker.status_topic {status_topic:?} is also kafka.topic or dlq.topic; status records need a topic of their own"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The `retry` section's rules.
+fn check_retry(retry: &RetrySettings) -> Result<(), ConfigError> {
+    limits::RETRY_MAX_ATTEMPTS.check_whole(u64::from(retry.max_attempts))?;
+    limits::RETRY_INITIAL_DELAY_MS.check_whole(retry.initial_delay_ms)?;
+    limits::RETRY_MAX_DELAY_MS.check_whole(retry.max_delay_ms)?;
+    limits::RETRY_MULTIPLIER.check_number(retry.multiplier)?;
+    if retry.initial_delay_ms > retry.max_delay_ms {
+        return Err(ConfigError::Contradiction(format!(
+            "retry.initial_delay_ms ({}) is above retry.max_delay_ms ({}); the first delay cannot exceed the largest",
+            retry.initial_delay_ms, retry.max_delay_ms
+        )));
+    }
+    Ok(())
 }
 
 /// Kafka's rule for topic names (`org.apache.kafka.common.internals.Topic`): 1 to 249

@@ -9,14 +9,12 @@ use dlq::cli::Cli;
 use service::Runtime;
 
 fn main() -> ExitCode {
-    // clap prints its own message and exits 2 on bad flags; its colours follow --color.
-    let cli: Cli = service::color::parse();
-    let config = match kafka::load_config(&cli, &config::process_env()) {
-        Ok(config) => config,
-        Err(error) => return service::bad_configuration(&error),
-    };
+    let (cli, config) =
+        match service::start(kafka::load_config, |cli: &Cli| (cli.log_format, cli.color.color)) {
+            Ok(started) => started,
+            Err(code) => return code,
+        };
     let redactor = config.redactor().clone();
-    service::init_stderr_logging(redactor.clone(), cli.log_format, cli.color.color);
     let mut stdout = std::io::stdout().lock();
     match service::block_on(Runtime::CurrentThread, dlq::run(&config, cli.command, &mut stdout)) {
         Ok(dlq::Outcome::Complete) => ExitCode::SUCCESS,

@@ -111,46 +111,60 @@ pub fn each_record(
     partitions.sort_unstable();
     let mut read = 0_u64;
     for partition in partitions {
-        let mut assignment = TopicPartitionList::new();
-        assignment
-            .add_partition_offset(topic, partition, Offset::Beginning)
-            .map_err(|source| BrokerError::Client { what: format!("assign {topic}/{partition}"), source })?;
-        consumer
-            .assign(&assignment)
-            .map_err(|source| BrokerError::Client { what: format!("assign {topic}"), source })?;
-        let mut last_progress = Instant::now();
-        loop {
-            if let Some(message) = auth.failure() {
-                return Err(BrokerError::Authentication(message).into());
-            }
-            if last_progress.elapsed() > READ_TIMEOUT {
-                return Err(BrokerError::Stalled {
-                    topic: topic.to_owned(),
-                    partition,
-                    timeout: READ_TIMEOUT,
-                    read,
-                }
-                .into());
-            }
-            match consumer.poll(Duration::from_millis(100)) {
-                None => {}
-                Some(Ok(message)) => {
-                    auth.logged_in();
-                    last_progress = Instant::now();
-                    read += 1;
-                    visit(dead_letter_of(&message));
-                }
-                Some(Err(KafkaError::PartitionEOF(eof))) if eof == partition => {
-                    auth.logged_in();
-                    break;
-                }
-                Some(Err(KafkaError::PartitionEOF(_))) => {}
-                // Transient (a broker connection dropped...): librdkafka retries meanwhile.
-                Some(Err(error)) => tracing::warn!(%error, topic, "reading"),
-            }
-        }
+        read_partition(&consumer, topic, partition, auth, &mut read, &mut visit)?;
     }
     Ok(true)
+}
+
+/// Reads one partition of `topic` from its beginning to its end, handing each record to
+/// `visit` and counting it in `read` (the count so far, for the stall's message).
+fn read_partition(
+    consumer: &BaseConsumer<ReaderContext>,
+    topic: &str,
+    partition: i32,
+    auth: &AuthWatch,
+    read: &mut u64,
+    visit: &mut impl FnMut(DeadLetter),
+) -> Result<(), DlqError> {
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, partition, Offset::Beginning)
+        .map_err(|source| BrokerError::Client { what: format!("assign {topic}/{partition}"), source })?;
+    consumer
+        .assign(&assignment)
+        .map_err(|source| BrokerError::Client { what: format!("assign {topic}"), source })?;
+    let mut last_progress = Instant::now();
+    loop {
+        if let Some(message) = auth.failure() {
+            return Err(BrokerError::Authentication(message).into());
+        }
+        if last_progress.elapsed() > READ_TIMEOUT {
+            return Err(BrokerError::Stalled {
+                topic: topic.to_owned(),
+                partition,
+                timeout: READ_TIMEOUT,
+                read: *read,
+            }
+            .into());
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Ok(message)) => {
+                auth.logged_in();
+                last_progress = Instant::now();
+                *read += 1;
+                visit(dead_letter_of(&message));
+            }
+            Some(Err(KafkaError::PartitionEOF(eof))) if eof == partition => {
+                auth.logged_in();
+                break;
+            }
+            Some(Err(KafkaError::PartitionEOF(_))) => {}
+            // Transient (a broker connection dropped...): librdkafka retries meanwhile.
+            Some(Err(error)) => tracing::warn!(%error, topic, "reading"),
+        }
+    }
+    Ok(())
 }
 
 /// A consumed record as a [`DeadLetter`].

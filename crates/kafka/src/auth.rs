@@ -16,6 +16,7 @@ use std::sync::{Arc, OnceLock};
 
 use config::{KafkaSettings, Redactor};
 use models::escape_controls;
+use models::health::ErrorThrottle;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
@@ -149,12 +150,17 @@ impl AuthWatch {
 pub struct AuthContext {
     watch: AuthWatch,
     errors: std::sync::Arc<crate::ProducerErrors>,
+    /// Holds back repeats of a warning's text on stderr (each text at most once per 10 s, as
+    /// the main clients' `kafka_error` entries): with no broker reachable, librdkafka reports
+    /// "brokers are down" again and again.
+    warnings: std::sync::Arc<std::sync::Mutex<ErrorThrottle>>,
 }
 
 impl AuthContext {
     /// A context that records refused logins in `watch`.
     pub fn new(watch: AuthWatch) -> Self {
-        Self { watch, errors: std::sync::Arc::default() }
+        let warnings = ErrorThrottle::new(ErrorThrottle::PERIOD, ErrorThrottle::CAPACITY);
+        Self { watch, errors: std::sync::Arc::default(), warnings: std::sync::Arc::new(warnings.into()) }
     }
 }
 
@@ -168,9 +174,16 @@ impl ClientContext for AuthContext {
         if !self.errors.first_time(&error, reason) {
             return;
         }
-        if self.watch.record(&error, reason) == Recorded::Other {
-            tracing::warn!(target: "librdkafka", %error, "{reason}");
+        if self.watch.record(&error, reason) != Recorded::Other {
+            return;
         }
+        let text = format!("{error}: {reason}");
+        let verdict = self
+            .warnings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .check(&text, std::time::Instant::now());
+        crate::warn_client_error(&error, reason, verdict);
     }
 }
 

@@ -218,6 +218,21 @@ pub fn log_to_tracing(level: RDKafkaLogLevel, facility: &str, message: &str) {
     }
 }
 
+/// Prints a client error that librdkafka handed to a context's error callback as a warning on
+/// stderr, unless `verdict` (the client's [`ErrorThrottle`](models::health::ErrorThrottle),
+/// each text at most once per 10 s) holds it back; a text seen again says how many repeats were
+/// held back since (`repeats_not_logged`).
+pub fn warn_client_error(error: &rdkafka::error::KafkaError, reason: &str, verdict: models::health::Verdict) {
+    use models::health::Verdict;
+    match verdict {
+        Verdict::Hold => {}
+        Verdict::Log { repeats_not_logged: None } => tracing::warn!(target: "librdkafka", %error, "{reason}"),
+        Verdict::Log { repeats_not_logged: Some(held_back) } => {
+            tracing::warn!(target: "librdkafka", %error, repeats_not_logged = held_back, "{reason}");
+        }
+    }
+}
+
 /// How long a second, identical error counts as the same one delivered twice.
 const SAME_ERROR_WINDOW: Duration = Duration::from_secs(1);
 

@@ -20,15 +20,19 @@ pub fn commands() -> Vec<Command> {
 
 /// Writes `<out>/completions/{bash,zsh,fish}/…` and `<out>/man/<binary>.1` (plus one page per
 /// subcommand, named after it: `dlq-list.1`, `dlq-show.1`, `dlq-export.1`,
-/// `dlq-redrive.1`). Returns the files written.
+/// `dlq-redrive.1`; none for clap's own `help` subcommand). Returns the files written.
 pub fn generate(out: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut written = Vec::new();
-    for mut cmd in commands() {
+    for cmd in commands() {
         let name = cmd.get_name().to_string();
+        // clap_complete builds the command it is given, and building adds clap's `help`
+        // subcommand, which clap_mangen would then give a page (`dlq-help.1`, `dlq-help-list.1`,
+        // …). The man pages are rendered from the command as declared, before any build.
+        let mut built = cmd.clone();
         for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
             let dir = out.join("completions").join(shell.to_string());
             fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let path = clap_complete::generate_to(shell, &mut cmd, &name, &dir)
+            let path = clap_complete::generate_to(shell, &mut built, &name, &dir)
                 .with_context(|| format!("cannot write the {shell} completion of {name}"))?;
             written.push(path);
         }

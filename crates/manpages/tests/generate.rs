@@ -45,4 +45,11 @@ fn writes_completions_and_man_pages_for_every_binary() {
         assert!(text.contains(&format!(".TH dlq-{sub} 1")), "dlq-{sub}.1 is titled otherwise");
     }
     assert!(!out.path().join("man/dlq-replay.1").exists(), "no page for a subcommand that does not exist");
+    // clap's own `help` subcommand is not a page: `man dlq-help` would only say to run --help.
+    let helps: Vec<_> = fs::read_dir(out.path().join("man"))
+        .expect("man dir")
+        .map(|entry| entry.expect("man entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("-help"))
+        .collect();
+    assert!(helps.is_empty(), "pages for clap's help subcommand: {helps:?}");
 }

@@ -110,15 +110,9 @@ pub struct Cli {
     #[arg(long)]
     pub create_topics: bool,
 
-    /// How stderr lines look: text (one readable line each) or json (one JSON object each)
-    #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
-    pub log_format: service::LogFormat,
-    /// When to use colours (log lines, help).
+    /// `--log-format`, `--color`, `-X`.
     #[command(flatten)]
-    pub color: service::ColorFlag,
-    /// Any librdkafka property (-X NAME=VALUE, repeatable).
-    #[command(flatten)]
-    pub client: service::ClientPropertyFlags,
+    pub common: service::CommonFlags,
 }
 
 impl Overrides for Cli {
@@ -139,7 +133,7 @@ impl Overrides for Cli {
         override_with(&mut settings.producer.transactional_id, self.transactional_id.clone());
         override_with(&mut settings.producer.transaction_records, self.transaction_records);
         override_with(&mut settings.producer.abort_rate, self.abort_rate);
-        self.client.apply_to(settings);
+        self.common.client.apply_to(settings);
     }
 }
 
@@ -240,20 +234,26 @@ mod tests {
     /// key's default, all from the configuration's own statement of that key.
     #[test]
     fn help_of_each_configuration_flag_comes_from_its_key() {
-        let keyless = [
-            "config",
-            "count",
-            "rate",
-            "poison",
-            "create_topics",
-            "log_format",
-            "color",
-            "properties",
-            "help",
-            "version",
-        ];
-        let checked = config::check_flag_help(&<Cli as clap::CommandFactory>::command(), &keyless)
-            .unwrap_or_else(|error| panic!("{error}"));
+        let command = {
+            use clap::CommandFactory;
+            Cli::command()
+        };
+        let checked = config::check_flag_help(
+            &command,
+            &[
+                "config",
+                "count",
+                "rate",
+                "poison",
+                "create_topics",
+                "log_format",
+                "color",
+                "properties",
+                "help",
+                "version",
+            ],
+        )
+        .unwrap_or_else(|wrong| panic!("{wrong}"));
         assert!(checked >= 10, "{checked} flags checked");
     }
 

@@ -223,13 +223,14 @@ impl ClientContext for DeliveryContext {
         }
         // Client-level trouble (broker down, connection refused): librdkafka keeps retrying
         // within message.timeout.ms, so this is a warning; lost records are counted apart.
-        tracing::warn!(target: "librdkafka", %error, "{reason}");
+        // stderr and the .log hold back the same repeats.
         let text = format!("{error}: {reason}");
         let verdict = self.errors.lock().unwrap_or_else(PoisonError::into_inner).check(&text, Instant::now());
         if let Verdict::Log { repeats_not_logged } = verdict {
             let entry = Throttled { entry: KafkaErrorEntry::reported_by("client"), repeats_not_logged };
             self.log.write(&entry, Some(&text));
         }
+        kafka::warn_client_error(&error, reason, verdict);
     }
 }
 

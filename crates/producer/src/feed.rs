@@ -113,7 +113,7 @@ fn flood(
             return StopReason::Shutdown;
         }
         source.next_record_into(Utc::now(), &mut record);
-        if !send::send_blocking(producer, topic, &record, counters, stop) {
+        if !send::Sending::new(producer, topic, &record, counters).send_blocking(stop) {
             return StopReason::Shutdown;
         }
         sent += 1;
@@ -146,7 +146,7 @@ async fn paced(
             }
         }
         let record = source.next_record(Utc::now());
-        if !send::send(producer, topic, &record, counters, stop).await {
+        if !send::Sending::new(producer, topic, &record, counters).send(stop).await {
             return StopReason::Shutdown;
         }
         index += 1;

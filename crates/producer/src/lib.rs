@@ -268,13 +268,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: Shutdown) -> Res
     let counters = Arc::new(Counters::default());
     progress.set_with({
         let counters = Arc::clone(&counters);
-        move || {
-            let in_flight = counters.snapshot().in_flight();
-            format!(
-                "{in_flight} records sent and not acknowledged by the broker (they may or may not be \
-                 stored), and producer.log has no stop entry"
-            )
-        }
+        move || left_undone(&counters)
     });
     let auth = AuthWatch::new(&config.kafka);
     let client = send::client_config(&config);
@@ -286,16 +280,7 @@ pub async fn run(config: Config, options: RunOptions, shutdown: Shutdown) -> Res
     let stop = stop_on(trigger, &auth);
     log_start(&config, &options, &log);
     if options.create_topics {
-        // The trackers' status topic too (compacted: the last status of each order is kept),
-        // under the name a tracker in exactly_once mode writes to unless told otherwise.
-        let status_topic = config.tracker.status_topic.as_deref().unwrap_or(config::DEFAULT_STATUS_TOPIC);
-        let topics: [kafka::TopicSpec<'_>; 3] = [
-            (config.kafka.topic.as_str(), TOPIC_PARTITIONS, &[]),
-            (config.dlq.topic.as_str(), DLQ_PARTITIONS, &[]),
-            (status_topic, TOPIC_PARTITIONS, kafka::COMPACTED),
-        ];
-        kafka::ensure_topics_with(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT, &auth).await?;
-        tracing::info!(topic = %config.kafka.topic, dlq_topic = %config.dlq.topic, status_topic, "topics ready");
+        create_topics(&config, &auth).await?;
     }
     let reporters = Reporters::start(&config, &options, &counters, &log);
     let broker_check = tokio::task::spawn_blocking({
@@ -343,6 +328,30 @@ pub async fn run(config: Config, options: RunOptions, shutdown: Shutdown) -> Res
         Some(failure) => Err(ProducerError::Authentication(failure)),
         None => Ok(summary),
     }
+}
+
+/// What a stop cut short now would leave undone, for the shutdown's progress.
+fn left_undone(counters: &Counters) -> String {
+    let in_flight = counters.snapshot().in_flight();
+    format!(
+        "{in_flight} records sent and not acknowledged by the broker (they may or may not be \
+         stored), and producer.log has no stop entry"
+    )
+}
+
+/// `--create-topics`: the orders topic, the dead-letter topic and the trackers' status topic
+/// (compacted: the last status of each order is kept), under the name a tracker in
+/// exactly_once mode writes to unless told otherwise. Existing topics keep their settings.
+async fn create_topics(config: &Config, auth: &AuthWatch) -> Result<(), ProducerError> {
+    let status_topic = config.tracker.status_topic.as_deref().unwrap_or(config::DEFAULT_STATUS_TOPIC);
+    let topics: [kafka::TopicSpec<'_>; 3] = [
+        (config.kafka.topic.as_str(), TOPIC_PARTITIONS, &[]),
+        (config.dlq.topic.as_str(), DLQ_PARTITIONS, &[]),
+        (status_topic, TOPIC_PARTITIONS, kafka::COMPACTED),
+    ];
+    kafka::ensure_topics_with(&config.kafka, &topics, CREATE_TOPICS_TIMEOUT, auth).await?;
+    tracing::info!(topic = %config.kafka.topic, dlq_topic = %config.dlq.topic, status_topic, "topics ready");
+    Ok(())
 }
 
 fn open_health_log(config: &Config) -> Result<Arc<HealthLog>, ProducerError> {

@@ -14,14 +14,11 @@ use service::{print_stderr, print_stdout, Runtime};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    // clap prints its own message and exits 2 on bad flags; its colours follow --color.
-    let cli: Cli = service::color::parse();
-    let config = match kafka::load_config(&cli, &config::process_env()) {
-        Ok(config) => config,
-        Err(error) => return service::bad_configuration(&error),
+    let (cli, config) = match service::start(kafka::load_config, |cli: &Cli| cli.common.stderr()) {
+        Ok(started) => started,
+        Err(code) => return code,
     };
     let redactor = config.redactor().clone();
-    service::init_stderr_logging(redactor.clone(), cli.log_format, cli.color.color);
     let options = cli.run_options(&config);
     // The flush has its own limit (producer.flush_timeout_ms); only a second signal cuts it.
     let outcome = service::run_until_signal("producer", Runtime::MultiThread(None), None, |shutdown| {

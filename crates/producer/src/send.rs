@@ -42,50 +42,61 @@ pub fn client_config(config: &Config) -> ClientConfig {
     client
 }
 
-/// Hands one record to librdkafka, waiting while its queue is full. Returns false when
-/// `stop` was cancelled before the record could be queued (it is then not counted as sent).
-pub(crate) async fn send(
-    producer: &ThreadedProducer<DeliveryContext>,
-    topic: &str,
-    record: &OutgoingRecord,
-    counters: &Counters,
-    stop: &CancellationToken,
-) -> bool {
-    let mut pending = base_record(topic, record);
-    loop {
-        match offer(producer, pending, record, counters) {
-            Offer::Taken => return true,
-            Offer::QueueFull(returned) => {
-                // Delivery reports free room; wait for them rather than drop the record.
-                pending = returned;
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => return false,
-                    _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => {}
-                }
-            }
-        }
-    }
+/// One record being offered to librdkafka until its queue takes it: [`Sending::send`] awaits
+/// between two offers, [`Sending::send_blocking`] sleeps its thread.
+pub(crate) struct Sending<'a> {
+    producer: &'a ThreadedProducer<DeliveryContext>,
+    record: &'a OutgoingRecord,
+    counters: &'a Counters,
+    /// The record as librdkafka gives it back while its queue is full; `None` once taken.
+    pending: Option<BaseRecord<'a, [u8], [u8]>>,
 }
 
-/// [`send`] for a thread of its own (the flood): sleeps while librdkafka's queue is full.
-pub(crate) fn send_blocking(
-    producer: &ThreadedProducer<DeliveryContext>,
-    topic: &str,
-    record: &OutgoingRecord,
-    counters: &Counters,
-    stop: &CancellationToken,
-) -> bool {
-    let mut pending = base_record(topic, record);
-    loop {
-        match offer(producer, pending, record, counters) {
-            Offer::Taken => return true,
+impl<'a> Sending<'a> {
+    /// `record` for `topic`, counted in `counters` once taken.
+    pub(crate) fn new(
+        producer: &'a ThreadedProducer<DeliveryContext>,
+        topic: &'a str,
+        record: &'a OutgoingRecord,
+        counters: &'a Counters,
+    ) -> Self {
+        Sending { producer, record, counters, pending: Some(base_record(topic, record)) }
+    }
+
+    /// Hands the record to librdkafka, waiting while its queue is full. Returns false when
+    /// `stop` was cancelled before the record could be queued (it is then not counted as sent).
+    pub(crate) async fn send(mut self, stop: &CancellationToken) -> bool {
+        while !self.taken() {
+            // Delivery reports free room; wait for them rather than drop the record.
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return false,
+                _ = tokio::time::sleep(QUEUE_FULL_BACKOFF) => {}
+            }
+        }
+        true
+    }
+
+    /// [`Sending::send`] for a thread of its own (the flood): sleeps while librdkafka's queue
+    /// is full.
+    pub(crate) fn send_blocking(mut self, stop: &CancellationToken) -> bool {
+        while !self.taken() {
+            if stop.is_cancelled() {
+                return false;
+            }
+            std::thread::sleep(QUEUE_FULL_BACKOFF);
+        }
+        true
+    }
+
+    /// Offers the record (unless already taken); whether librdkafka has taken it now.
+    fn taken(&mut self) -> bool {
+        let Some(pending) = self.pending.take() else { return true };
+        match offer(self.producer, pending, self.record, self.counters) {
+            Offer::Taken => true,
             Offer::QueueFull(returned) => {
-                if stop.is_cancelled() {
-                    return false;
-                }
-                pending = returned;
-                std::thread::sleep(QUEUE_FULL_BACKOFF);
+                self.pending = Some(returned);
+                false
             }
         }
     }

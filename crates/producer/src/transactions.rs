@@ -89,7 +89,7 @@ pub(crate) fn run(
             open = Some(Open { records: 0, since: Instant::now() });
         }
         source.next_record_into(Utc::now(), &mut record);
-        if !send::send_blocking(producer, topic, &record, counters, stop) {
+        if !send::Sending::new(producer, topic, &record, counters).send_blocking(stop) {
             break StopReason::Shutdown;
         }
         index += 1;

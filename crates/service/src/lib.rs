@@ -25,8 +25,8 @@ pub mod program;
 pub use client_properties::ClientPropertyFlags;
 pub use color::{ColorChoice, ColorFlag};
 pub use program::{
-    bad_configuration, block_on, fail, run_until_signal, Failure, Runtime, Shutdown, StartError,
-    EXIT_FAILURE, EXIT_STATUS_HELP, EXIT_USAGE,
+    bad_configuration, block_on, fail, run_until_signal, start, CommonFlags, Failure, Runtime, Shutdown,
+    StartError, EXIT_FAILURE, EXIT_STATUS_HELP, EXIT_USAGE,
 };
 
 use std::fmt::Display;

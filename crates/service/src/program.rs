@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use config::{ConfigError, Redactor};
+use config::{Config, ConfigError, Redactor};
 use thiserror::Error;
 
 use crate::{print_stderr, termination_signal, StopProgress};
@@ -155,6 +155,46 @@ pub fn fail(redactor: &Redactor, failure: &impl Failure) -> ExitCode {
     let lines: Vec<_> = message.lines().map(models::escape_controls).collect();
     print_stderr(format_args!("error: {}", lines.join("\n")));
     ExitCode::from(failure.exit_code())
+}
+
+/// The last flags of the producer and the tracker, the same in both: how stderr looks and any
+/// librdkafka property. (`dlq` declares them `global`, for its subcommands.)
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommonFlags {
+    /// How stderr lines look: text (one readable line each) or json (one JSON object each)
+    #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
+    pub log_format: crate::LogFormat,
+    /// When to use colours (log lines, help).
+    #[command(flatten)]
+    pub color: crate::ColorFlag,
+    /// Any librdkafka property (-X NAME=VALUE, repeatable).
+    #[command(flatten)]
+    pub client: crate::ClientPropertyFlags,
+}
+
+impl CommonFlags {
+    /// How stderr looks: `--log-format` and `--color`, for [`start`].
+    pub fn stderr(&self) -> (crate::LogFormat, crate::ColorChoice) {
+        (self.log_format, self.color.color)
+    }
+}
+
+/// The start of `main` in every binary that loads the configuration: parses the flags `F` (clap
+/// prints its own message and exits 2 on bad ones; its colours follow `--color`), loads the
+/// configuration with `load` (the process environment as the overrides' source; `load` is
+/// `kafka::load_config`, which also has librdkafka check the properties), then installs the
+/// stderr logging with the configuration's secrets removed. A configuration that cannot be
+/// loaded is one `error:` line and [`EXIT_USAGE`], returned as `Err`. `stderr` says how the
+/// flags want stderr to look (`--log-format`, `--color`: [`CommonFlags::stderr`]).
+pub fn start<F: clap::Parser + config::Overrides>(
+    load: impl FnOnce(&F, &std::collections::HashMap<String, String>) -> Result<Config, ConfigError>,
+    stderr: impl FnOnce(&F) -> (crate::LogFormat, crate::ColorChoice),
+) -> Result<(F, Config), ExitCode> {
+    let flags: F = crate::color::parse();
+    let config = load(&flags, &config::process_env()).map_err(|error| bad_configuration(&error))?;
+    let (log_format, color) = stderr(&flags);
+    crate::init_stderr_logging(config.redactor().clone(), log_format, color);
+    Ok((flags, config))
 }
 
 /// Prints `error: <what is wrong>` once on stderr for a configuration that cannot be loaded,

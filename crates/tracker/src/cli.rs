@@ -73,15 +73,9 @@ pub struct Options {
     /// Log failures and skip them instead of sending them to the dead-letter topic
     #[arg(long)]
     pub no_dlq: bool,
-    /// How stderr lines look: text (one readable line each) or json (one JSON object each)
-    #[arg(long, value_name = "FORMAT", env = "LOG_FORMAT", default_value = "text")]
-    pub log_format: service::LogFormat,
-    /// When to use colours (log lines, help).
+    /// `--log-format`, `--color`, `-X`.
     #[command(flatten)]
-    pub color: service::ColorFlag,
-    /// Any librdkafka property (-X NAME=VALUE, repeatable).
-    #[command(flatten)]
-    pub client: service::ClientPropertyFlags,
+    pub common: service::CommonFlags,
 }
 
 impl Overrides for Options {
@@ -105,7 +99,7 @@ impl Overrides for Options {
         if self.no_dlq {
             settings.dlq.enabled = false;
         }
-        self.client.apply_to(settings);
+        self.common.client.apply_to(settings);
     }
 }
 
@@ -129,9 +123,12 @@ mod tests {
     /// key's default, all from the configuration's own statement of that key.
     #[test]
     fn help_of_each_configuration_flag_comes_from_its_key() {
-        let keyless = ["config", "no_dlq", "log_format", "color", "properties", "help", "version"];
-        let checked =
-            config::check_flag_help(&Options::command(), &keyless).unwrap_or_else(|error| panic!("{error}"));
+        let command = Options::command();
+        let checked = config::check_flag_help(
+            &command,
+            &["config", "no_dlq", "log_format", "color", "properties", "help", "version"],
+        )
+        .unwrap_or_else(|wrong| panic!("{wrong}"));
         assert!(checked >= 11, "{checked} flags checked");
     }
 

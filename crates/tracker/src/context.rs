@@ -160,10 +160,12 @@ impl ClientContext for TrackerContext {
         if self.auth.record(&error, reason) != Recorded::Other {
             return;
         }
-        // librdkafka holds back identical repeats for 30 s, so stderr gets no flood.
-        tracing::warn!(target: "librdkafka", %error, "{reason}");
+        // With no broker reachable librdkafka reports "1/1 brokers are down" about 20 times a
+        // second: stderr gets a text when the .log does, at most once per 10 s, with the count
+        // of repeats held back since.
         let text = format!("{error}: {reason}");
-        self.shared().log_rate_limited(KafkaErrorEntry::reported_by("client"), &text);
+        let verdict = self.shared().log_rate_limited(KafkaErrorEntry::reported_by("client"), &text);
+        kafka::warn_client_error(&error, reason, verdict);
     }
 }
 

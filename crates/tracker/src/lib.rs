@@ -186,18 +186,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
     shared.lock().unwrap_or_else(PoisonError::into_inner).set_cluster_id(cluster_id);
     log_kafka_initialised(&shared, &config);
 
-    let token = CancellationToken::new();
-    let signal = Arc::new(Mutex::new(String::from("end of input")));
-    {
-        let (token, signal, auth) = (token.clone(), Arc::clone(&signal), auth.clone());
-        tokio::spawn(async move {
-            tokio::select! {
-                name = shutdown => *signal.lock().unwrap_or_else(PoisonError::into_inner) = name,
-                () = auth.failed() => {}
-            }
-            token.cancel();
-        });
-    }
+    let (token, signal) = cancel_on(shutdown, auth.clone());
     let mut worker = Worker::new(
         config.clone(),
         Arc::clone(&shared),
@@ -206,15 +195,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
         token,
         rand::rngs::StdRng::from_os_rng(),
     );
-    // Asked beside the consumption, so that a slow or silent cluster delays nothing.
-    let min_insync = Arc::clone(&worker.min_insync_replicas);
-    let kafka_settings = config.kafka.clone();
-    tokio::spawn(async move {
-        let topic = &kafka_settings.topic;
-        if let Some(value) = cluster::min_insync_replicas(&kafka_settings, topic, MIN_INSYNC_TIMEOUT).await {
-            let _ = min_insync.set(value);
-        }
-    });
+    ask_min_insync_replicas(&config, Arc::clone(&worker.min_insync_replicas));
     let consumed = worker.consume(&consumer).await;
     let signal = signal.lock().unwrap_or_else(PoisonError::into_inner).clone();
     if let Err(halt) = consumed {
@@ -229,6 +210,37 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<StopSummary, Trac
         return Err(TrackerError::Authentication(failure));
     }
     Ok(stop(config, worker, consumer, &signal, &progress).await)
+}
+
+/// The loop's one cancellation: fired by `shutdown` (the signal's name is kept, "end of input"
+/// until then) or by a refused login.
+fn cancel_on(
+    shutdown: impl std::future::Future<Output = String> + Send + 'static,
+    auth: AuthWatch,
+) -> (CancellationToken, Arc<Mutex<String>>) {
+    let token = CancellationToken::new();
+    let signal = Arc::new(Mutex::new(String::from("end of input")));
+    let (cancel, name) = (token.clone(), Arc::clone(&signal));
+    tokio::spawn(async move {
+        tokio::select! {
+            name_of_signal = shutdown => *name.lock().unwrap_or_else(PoisonError::into_inner) = name_of_signal,
+            () = auth.failed() => {}
+        }
+        cancel.cancel();
+    });
+    (token, signal)
+}
+
+/// Asks the cluster for the topic's `min.insync.replicas` beside the consumption, so that a
+/// slow or silent cluster delays nothing; the metrics entries carry it once known.
+fn ask_min_insync_replicas(config: &Config, min_insync: Arc<std::sync::OnceLock<u32>>) {
+    let kafka_settings = config.kafka.clone();
+    tokio::spawn(async move {
+        let topic = &kafka_settings.topic;
+        if let Some(value) = cluster::min_insync_replicas(&kafka_settings, topic, MIN_INSYNC_TIMEOUT).await {
+            let _ = min_insync.set(value);
+        }
+    });
 }
 
 /// `exactly_once`: initialises the transactional producer (`init_transactions`) and hands the

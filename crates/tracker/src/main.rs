@@ -15,14 +15,12 @@ use tracker::cli::Options;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    // clap prints its own message and exits 2 on bad flags; its colours follow --color.
-    let options: Options = service::color::parse();
-    let config = match kafka::load_config(&options, &config::process_env()) {
-        Ok(config) => config,
-        Err(error) => return service::bad_configuration(&error),
-    };
+    let (_options, config) =
+        match service::start(kafka::load_config, |options: &Options| options.common.stderr()) {
+            Ok(started) => started,
+            Err(code) => return code,
+        };
     let redactor = config.redactor().clone();
-    service::init_stderr_logging(redactor.clone(), options.log_format, options.color.color);
     let instance = tracker::instance_id(&config);
     let stop_limit = Duration::from_millis(config.tracker.shutdown_timeout_ms);
     let outcome =

@@ -98,14 +98,14 @@ impl Shared {
     }
 
     /// Like [`Shared::log`], but an error text already logged in the last 10 s is only counted;
-    /// the next entry for it says how many were held back (`repeats_not_logged`).
-    pub fn log_rate_limited<E: Entry<LogKind>>(&mut self, entry: E, error: &str) {
-        match self.errors.check(error, Instant::now()) {
-            Verdict::Hold => {}
-            Verdict::Log { repeats_not_logged } => {
-                self.log(&Throttled { entry, repeats_not_logged }, Some(error));
-            }
+    /// the next entry for it says how many were held back (`repeats_not_logged`). Returns the
+    /// verdict, so a caller that also reports the error elsewhere (stderr) holds back the same.
+    pub fn log_rate_limited<E: Entry<LogKind>>(&mut self, entry: E, error: &str) -> Verdict {
+        let verdict = self.errors.check(error, Instant::now());
+        if let Verdict::Log { repeats_not_logged } = verdict {
+            self.log(&Throttled { entry, repeats_not_logged }, Some(error));
         }
+        verdict
     }
 
     /// The group gave this instance `partitions` (the whole new assignment).

@@ -27,10 +27,9 @@ use config::Config;
 use kafka::auth::AuthContext;
 use models::audit::MessageOrigin;
 use models::health::{
-    DeserializationError, DlqCut, DlqFailed, DlqSent, DuplicateSkipped, KafkaError, MessagePosition,
-    OutOfOrder, ProcessingFailed, RetryScheduled, ValidationFailed,
+    DeserializationError, DuplicateSkipped, KafkaError, MessagePosition, OutOfOrder, ProcessingFailed,
+    RetryScheduled, ValidationFailed,
 };
-use models::kept::KeptRecord;
 use models::{OrderEvent, OrderStatus, OrderStatusRecord};
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -49,8 +48,10 @@ use crate::metrics::{ClusterView, Counters, RateWindow};
 use crate::process::{BoundedSet, OrderBook};
 use crate::shared::Shared;
 use crate::transaction::{Ended, Fatal};
-use crate::{cluster, cut, dlq};
+use crate::{cluster, dlq};
 use deadletter::{Inspection, Payload};
+
+mod dead_letter;
 
 /// The consumer type of the tracker.
 pub type TrackerConsumer = StreamConsumer<TrackerContext>;
@@ -638,237 +639,6 @@ impl Worker {
         self.counters.processed += 1;
     }
 
-    /// Sends a failed message to the dead-letter topic, up to [`DLQ_SEND_ATTEMPTS`] times
-    /// with the pauses of [`DLQ_SEND_BACKOFF`], until the broker acknowledges it; shutdown abandons it. Each
-    /// refusal is a `dlq_failed` entry (written out at once) and a warning on stderr; after
-    /// the last one the message is [`Outcome::Unhandled`]. A dead letter refused as too large
-    /// is not sent again whole: the record is kept in a file and a cut dead letter is sent
-    /// ([`crate::cut`]), with a `dlq_cut` entry. With the DLQ off, the failure is only logged,
-    /// once (`processing_failed` with `dlq: "disabled"`, and the order id when it is known).
-    async fn dead_letter(
-        &mut self,
-        message: &BorrowedMessage<'_>,
-        failure: Failure,
-        attempts: u32,
-        event: Option<&OrderEvent>,
-        redrive: u32,
-    ) -> Outcome {
-        let order_id = event.map(|event| event.order.order_id);
-        let Some(producer) = self.dlq.clone() else {
-            self.counters.failed += 1;
-            let entry = ProcessingFailed {
-                message: position(message),
-                order_id,
-                attempts,
-                error_kind: failure.kind().to_owned(),
-                dlq: Some("disabled".to_owned()),
-            };
-            self.shared().log(&entry, Some(failure.reason()));
-            return Outcome::Finished;
-        };
-        let dlq_topic = self.config.dlq.topic.clone();
-        let received = kafka::headers::read(message.headers());
-        let original = dlq::original_headers(&received);
-        let mut send_number = 0;
-        // Set once a size refusal made the tracker keep the record and cut its dead letter.
-        let mut cutting: Option<Cutting> = None;
-        loop {
-            let context = dlq::context_headers(message, &failure, attempts, &self.instance_id);
-            let whole = dlq::Letter {
-                key: message.key(),
-                payload: message.payload(),
-                headers: &original,
-                context: &context,
-            };
-            let cut_letter = cutting.as_ref().map(|cutting| {
-                let parts = cut::Whole {
-                    key: message.key(),
-                    payload: message.payload(),
-                    headers: &original,
-                    original_bytes: cutting.original_bytes,
-                    original_sha256: &cutting.original_sha256,
-                    kept_file: &cutting.kept_file,
-                };
-                cut::cut(&parts, &context, cutting.budget_bytes, &cutting.reason)
-            });
-            let letter = match &cut_letter {
-                Some(cut) => dlq::Letter {
-                    key: cut.key,
-                    payload: cut.payload,
-                    headers: cut.headers,
-                    context: &cut.context,
-                },
-                None => whole,
-            };
-            let letter_bytes = cut::letter_bytes(&letter);
-            let sent = tokio::select! {
-                biased;
-                () = self.shutdown.cancelled() => return Outcome::Abandoned,
-                sent = dlq::send(&producer, &dlq_topic, letter, DLQ_QUEUE_TIMEOUT) => sent,
-            };
-            let error = match sent {
-                Ok(receipt) => {
-                    self.counters.failed += 1;
-                    self.counters.dlq_sent += 1;
-                    let (cluster_id, transaction) = {
-                        let mut shared = self.shared();
-                        let transaction = shared.transactions.as_mut().and_then(|transactions| {
-                            transactions.dead_letter_sent();
-                            transactions.current().map(str::to_owned)
-                        });
-                        (shared.cluster_id().map(|id| id.to_string()), transaction)
-                    };
-                    if let (Some(cutting), Some(cut)) = (&cutting, &cut_letter) {
-                        let entry = DlqCut {
-                            message: position(message),
-                            dlq_topic: dlq_topic.clone(),
-                            dlq_partition: receipt.partition,
-                            dlq_offset: receipt.offset,
-                            kept_file: cutting.kept_file.clone(),
-                            original_bytes: cutting.original_bytes,
-                            original_sha256: cutting.original_sha256.clone(),
-                            budget_bytes: cut.summary.budget_bytes,
-                            payload_bytes_kept: cut.summary.payload_bytes_kept,
-                            payload_bytes: message.payload_len() as u64,
-                            headers_kept: cut.summary.headers_kept,
-                            headers: original.len() as u64,
-                            key_kept: cut.summary.key_kept,
-                        };
-                        self.shared().log(&entry, Some(&cutting.reason));
-                    }
-                    let entry = DlqSent {
-                        message: position(message),
-                        dlq_topic: dlq_topic.clone(),
-                        dlq_partition: receipt.partition,
-                        dlq_offset: receipt.offset,
-                        error_kind: failure.kind().to_owned(),
-                        attempts,
-                        kafka_key: message.key().map(|key| String::from_utf8_lossy(key).into_owned()),
-                        event_id: event.map(|event| event.event_id),
-                        redrive_count: redrive,
-                        cluster_id,
-                        transaction,
-                    };
-                    self.shared().log(&entry, Some(failure.reason()));
-                    return Outcome::Finished;
-                }
-                Err(dlq::SendError::TooLarge(refusal))
-                    if cutting.as_ref().is_none_or(|cutting| cutting.budget_bytes > 0) =>
-                {
-                    // Sending it again whole cannot help: keep it whole in a file (before
-                    // anything cut is sent), then try smaller letters; no pause, the refusal
-                    // is not about time.
-                    let reason = refusal.to_string();
-                    let previous_budget = cut_letter.as_ref().map(|cut| cut.summary.budget_bytes);
-                    let next = match cutting.take() {
-                        None => match self.keep_whole(message, &received, reason) {
-                            Ok(kept) => kept,
-                            Err(error) => return Outcome::Unhandled(error),
-                        },
-                        Some(previous) => Cutting { reason, ..previous },
-                    };
-                    let max_bytes = crate::dlq_message_max_bytes(&self.config);
-                    let budget_bytes = cut::next_budget(previous_budget, max_bytes, letter_bytes);
-                    tracing::warn!(
-                        partition = message.partition(),
-                        offset = message.offset(),
-                        dlq_topic,
-                        letter_bytes,
-                        budget_bytes,
-                        kept_file = next.kept_file,
-                        "dead letter too large ({}); the whole record is kept in a file, sending a cut one",
-                        next.reason
-                    );
-                    cutting = Some(Cutting { budget_bytes, ..next });
-                    continue;
-                }
-                Err(error) => error,
-            };
-            send_number += 1;
-            let last = send_number == DLQ_SEND_ATTEMPTS;
-            let entry = DlqFailed {
-                message: position(message),
-                dlq_topic: dlq_topic.clone(),
-                error_kind: failure.kind().to_owned(),
-                attempts,
-                send_attempt: send_number,
-                send_attempts_max: DLQ_SEND_ATTEMPTS,
-                fatal: last,
-            };
-            {
-                let mut shared = self.shared();
-                shared.log(&entry, Some(&error.to_string()));
-                // Out now: the loop is not back at its flush tick while it retries.
-                let _reported_by_the_next_hand_off = shared.files.log.hand_off();
-            }
-            let (partition, offset) = (message.partition(), message.offset());
-            if last {
-                return Outcome::Unhandled(Box::new(DeadLetterError::NotAccepted {
-                    dlq_topic,
-                    message: position(message),
-                    source: error,
-                }));
-            }
-            let pause = DLQ_SEND_BACKOFF.ceiling(send_number);
-            tracing::warn!(
-                partition,
-                offset,
-                dlq_topic,
-                %error,
-                "dead letter not accepted (attempt {send_number} of {DLQ_SEND_ATTEMPTS}); next \
-                 attempt in {} s",
-                pause.as_secs()
-            );
-            if !self.sleep(pause).await {
-                return Outcome::Abandoned;
-            }
-        }
-    }
-
-    /// Keeps the whole record in a file beside the audit files ([`cut::keep`]); when it cannot,
-    /// the tracker stops (the record would otherwise exist nowhere whole once its offset is
-    /// committed).
-    fn keep_whole(
-        &self,
-        message: &BorrowedMessage<'_>,
-        headers: &[kafka::headers::RawHeader],
-        reason: String,
-    ) -> Result<Cutting, Box<DeadLetterError>> {
-        let cluster_id = self.shared().cluster_id().map(|id| id.to_string());
-        let raw: Vec<_> = headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())).collect();
-        let kept = KeptRecord::new(
-            message.topic(),
-            message.partition(),
-            message.offset(),
-            cluster_id.as_deref(),
-            message.key(),
-            message.payload(),
-            &raw,
-        );
-        let name = cut::kept_file_name(
-            &self.instance_id,
-            message.topic(),
-            message.partition(),
-            message.offset(),
-            &kept.original_sha256,
-        );
-        if let Err(source) = cut::keep(&self.config.tracker.log_dir, &name, &kept.to_line()) {
-            return Err(Box::new(DeadLetterError::NotKept {
-                message: position(message),
-                refusal: reason,
-                path: self.config.tracker.log_dir.join(&name),
-                source,
-            }));
-        }
-        Ok(Cutting {
-            kept_file: name,
-            original_bytes: kept.original_bytes,
-            original_sha256: kept.original_sha256,
-            budget_bytes: 0,
-            reason,
-        })
-    }
-
     /// Sleeps unless shutdown comes first; returns whether the whole delay passed.
     async fn sleep(&self, delay: Duration) -> bool {
         tokio::select! {
@@ -905,21 +675,6 @@ impl Worker {
         view.add_to(&mut metrics);
         self.shared().log(&metrics, None);
     }
-}
-
-/// A dead letter being cut: the kept file and the budget of the next try.
-#[derive(Debug, Clone)]
-struct Cutting {
-    /// The kept file's name, in the log folder.
-    kept_file: String,
-    /// The whole record's size ([`models::kept::record_bytes`]).
-    original_bytes: u64,
-    /// The whole record's SHA-256 ([`models::kept::record_sha256`]).
-    original_sha256: String,
-    /// The budget of the next cut letter; 0 keeps only the context.
-    budget_bytes: u64,
-    /// The last size refusal.
-    reason: String,
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use models::health::{DlqSent, PartitionsAssigned, PartitionsRevoked};
 use serde_json::value::RawValue;
 
-use super::counters::{Counters, Producer};
-use super::lines::{kind_from_metadata, parse_metrics, parse_stop, text, LogLine};
+use super::counters::{Counters, Instance, Producer};
+use super::lines::{kind_from_metadata, parse_metrics, parse_stop, text, LogLine, MetricsEntry};
 use super::{
     format_ms, kept, parse_timestamp_ms, push_ring, shorten, Aggregator, DeadLetterRow, LastMetrics,
     LeaderChange, ProblemRow, DEFAULT_METRICS_INTERVAL_MS, LAST_ERRORS, MAX_ERROR_TEXT_BYTES,
@@ -18,6 +18,10 @@ impl Aggregator {
         self.ingest_log(instance_id, line, now.timestamp_millis());
     }
 
+    /// One `.log` line of `instance_id`, in steps: read the entry and what its kind carries
+    /// ([`Carried::of`]: a metrics or stop entry that does not parse changes nothing), note a
+    /// dead letter and a problem, count the kind, then apply it to the instance
+    /// ([`Instance::apply`]) and keep the leader changes it reveals.
     pub(super) fn ingest_log(&mut self, instance_id: &str, line: &[u8], now_ms: i64) {
         let Ok(entry) = serde_json::from_slice::<LogLine<'_>>(line) else {
             self.malformed.log += 1;
@@ -31,26 +35,9 @@ impl Aggregator {
             Some(kind) => kind,
             None => kind_from_metadata(metadata).unwrap_or(""),
         };
-        // Entries whose metadata carries counters must parse whole, or they change nothing.
-        let metrics = match kind {
-            "metrics" => match parse_metrics(metadata) {
-                Some(metrics) => Some(metrics),
-                None => {
-                    self.malformed.log += 1;
-                    return;
-                }
-            },
-            _ => None,
-        };
-        let stop = match kind {
-            "stopped" => match parse_stop(metadata) {
-                Some(stop) => Some(stop),
-                None => {
-                    self.malformed.log += 1;
-                    return;
-                }
-            },
-            _ => None,
+        let Some(carried) = Carried::of(kind, metadata) else {
+            self.malformed.log += 1;
+            return;
         };
         if kind == "dlq_sent" {
             self.record_dead_letter(instance_id, &entry, metadata, time_ms.unwrap_or(now_ms));
@@ -59,110 +46,11 @@ impl Aggregator {
         if level == "WARN" || level == "ERROR" {
             self.record_problem(instance_id, &entry, level, time_ms.unwrap_or(now_ms));
         }
-        let mut changes = Vec::new();
         let Some(instance) = self.instance(instance_id) else { return };
         instance.seen(time_ms.or(Some(now_ms)));
-        if !kind.is_empty() {
-            let room = instance.log_kinds.len() < MAX_STATUSES;
-            match instance.log_kinds.get_mut(kind) {
-                Some(count) => *count += 1,
-                None if room => {
-                    instance.log_kinds.insert(kept(kind).into_owned(), 1);
-                }
-                None => *instance.log_kinds.entry("(other)".to_owned()).or_default() += 1,
-            }
-        }
-        match kind {
-            "started" => {
-                instance.earlier_runs = instance.counters();
-                instance.current_run = Counters::ZERO;
-                instance.runs += 1;
-                instance.stopped = false;
-                instance.partitions.clear();
-                instance.lag = None;
-                instance.lag_time_ms = None;
-                instance.counters_time_ms = time_ms;
-                instance.partition_metrics.clear();
-            }
-            "kafka_initialised" => {
-                let initialised: Option<models::health::KafkaInitialised> =
-                    serde_json::from_str(metadata).ok();
-                instance.processing =
-                    initialised.and_then(|entry| entry.processing).map(|mode| kept(&mode).into_owned());
-            }
-            "partitions_assigned" => {
-                let change: PartitionsAssigned = serde_json::from_str(metadata).unwrap_or_default();
-                instance.partitions = change.partitions;
-                instance.partitions.sort_unstable();
-            }
-            "partitions_revoked" => {
-                let change: PartitionsRevoked = serde_json::from_str(metadata).unwrap_or_default();
-                instance.partitions.retain(|partition| !change.partitions.contains(partition));
-                instance.partition_metrics.retain(|p| !change.partitions.contains(&p.partition));
-            }
-            "metrics" => {
-                let Some(written) = metrics else { return };
-                let metrics = &written.metrics;
-                instance.current_run = written.counters;
-                instance.counters_time_ms = time_ms;
-                instance.lag = metrics.total_lag.or_else(|| {
-                    let lags: Vec<i64> = metrics.partitions.iter().filter_map(|p| p.lag).collect();
-                    (!lags.is_empty()).then(|| super::saturating_sum(&lags))
-                });
-                instance.lag_time_ms = time_ms;
-                instance.uptime_seconds = written.uptime_seconds;
-                instance.metrics_interval_ms =
-                    Some(metrics.interval_ms).filter(|&ms| ms > 0).unwrap_or(DEFAULT_METRICS_INTERVAL_MS);
-                instance.stopped = false;
-                instance.partition_metrics = metrics.partitions.clone();
-                instance.min_insync_replicas = metrics.min_insync_replicas;
-                instance.brokers.clone_from(&metrics.brokers);
-                for partition in &metrics.partitions {
-                    let Some(leader) = partition.leader else { continue };
-                    let before = instance.leaders.insert(partition.partition, leader);
-                    if let Some(from) = before.filter(|&from| from != leader) {
-                        changes.push(LeaderChange {
-                            time: time_ms.map(format_ms).unwrap_or_default(),
-                            time_ms: time_ms.unwrap_or(now_ms),
-                            partition: partition.partition,
-                            from,
-                            to: leader,
-                            instance_id: instance_id.to_owned(),
-                        });
-                    }
-                }
-                instance.last_metrics = Some(LastMetrics {
-                    timestamp: kept(text(&entry.timestamp).unwrap_or("")).into_owned(),
-                    uptime_seconds: written.uptime_seconds,
-                    messages_received: written.counters.received,
-                    messages_processed: written.counters.processed,
-                    messages_failed: written.counters.failed,
-                    success_rate_percent: written.success_rate_percent,
-                    messages_per_second: written.messages_per_second,
-                    total_lag: metrics.total_lag,
-                    retries: written.counters.retries,
-                    dlq_sent: written.counters.dlq_sent,
-                    duplicates: written.counters.duplicates,
-                    partitions: metrics.partitions.iter().map(|p| p.partition).collect(),
-                    latency_samples: metrics.latency_samples,
-                    latency_p50_ms: metrics.latency_p50_ms,
-                    latency_p99_ms: metrics.latency_p99_ms,
-                    latency_max_ms: metrics.latency_max_ms,
-                });
-            }
-            "stopped" => {
-                let Some((counters, uptime_seconds)) = stop else { return };
-                instance.current_run = Counters { retries: instance.current_run.retries, ..counters };
-                instance.counters_time_ms = time_ms;
-                instance.uptime_seconds = uptime_seconds.or(instance.uptime_seconds);
-                instance.stopped = true;
-                instance.partitions.clear();
-                instance.lag = None;
-                instance.lag_time_ms = None;
-                instance.partition_metrics.clear();
-            }
-            _ => {}
-        }
+        instance.count_kind(kind);
+        let at = EntryTime { timestamp: text(&entry.timestamp).unwrap_or(""), time_ms, now_ms };
+        let changes = instance.apply(kind, metadata, carried, &at, instance_id);
         self.record_leader_changes(changes);
     }
 
@@ -264,5 +152,178 @@ impl Aggregator {
     /// Counts a line dropped for its length.
     pub fn count_dropped_line(&mut self) {
         self.malformed.too_long += 1;
+    }
+}
+
+/// What a `.log` entry carries that must parse whole, or the entry changes nothing.
+// One value lives on the stack for the reading of one line and is never stored: a box would
+// only add an allocation per metrics entry.
+#[allow(clippy::large_enum_variant)]
+enum Carried {
+    /// A `metrics` entry's counters and figures.
+    Metrics(MetricsEntry),
+    /// A `stopped` entry's counters and uptime.
+    Stop(Counters, Option<f64>),
+    /// Any other kind: nothing that must parse.
+    Nothing,
+}
+
+impl Carried {
+    /// What an entry of `kind` carries in `metadata`; `None` when it does not parse (a
+    /// malformed line).
+    fn of(kind: &str, metadata: &str) -> Option<Carried> {
+        match kind {
+            "metrics" => parse_metrics(metadata).map(Carried::Metrics),
+            "stopped" => parse_stop(metadata).map(|(counters, uptime)| Carried::Stop(counters, uptime)),
+            _ => Some(Carried::Nothing),
+        }
+    }
+}
+
+/// When an entry was written, as the instance's figures keep it.
+struct EntryTime<'a> {
+    /// The entry's `timestamp` as written ("" when it has none).
+    timestamp: &'a str,
+    /// That timestamp, when it parses.
+    time_ms: Option<i64>,
+    /// The time of reading, for an entry without one.
+    now_ms: i64,
+}
+
+impl Instance {
+    /// Counts an entry of `kind` (kinds past [`MAX_STATUSES`] count as `(other)`).
+    fn count_kind(&mut self, kind: &str) {
+        if kind.is_empty() {
+            return;
+        }
+        let room = self.log_kinds.len() < MAX_STATUSES;
+        match self.log_kinds.get_mut(kind) {
+            Some(count) => *count += 1,
+            None if room => {
+                self.log_kinds.insert(kept(kind).into_owned(), 1);
+            }
+            None => *self.log_kinds.entry("(other)".to_owned()).or_default() += 1,
+        }
+    }
+
+    /// Applies an entry of `kind`; returns the leader changes a metrics entry reveals.
+    fn apply(
+        &mut self,
+        kind: &str,
+        metadata: &str,
+        carried: Carried,
+        at: &EntryTime<'_>,
+        instance_id: &str,
+    ) -> Vec<LeaderChange> {
+        match carried {
+            Carried::Metrics(written) => return self.apply_metrics(written, at, instance_id),
+            Carried::Stop(counters, uptime_seconds) => self.stop(counters, uptime_seconds, at.time_ms),
+            Carried::Nothing => match kind {
+                "started" => self.start_run(at.time_ms),
+                "kafka_initialised" => {
+                    let initialised: Option<models::health::KafkaInitialised> =
+                        serde_json::from_str(metadata).ok();
+                    self.processing =
+                        initialised.and_then(|entry| entry.processing).map(|mode| kept(&mode).into_owned());
+                }
+                "partitions_assigned" => {
+                    let change: PartitionsAssigned = serde_json::from_str(metadata).unwrap_or_default();
+                    self.partitions = change.partitions;
+                    self.partitions.sort_unstable();
+                }
+                "partitions_revoked" => {
+                    let change: PartitionsRevoked = serde_json::from_str(metadata).unwrap_or_default();
+                    self.partitions.retain(|partition| !change.partitions.contains(partition));
+                    self.partition_metrics.retain(|p| !change.partitions.contains(&p.partition));
+                }
+                _ => {}
+            },
+        }
+        Vec::new()
+    }
+
+    /// A `started` entry: the counters so far belong to earlier runs.
+    fn start_run(&mut self, time_ms: Option<i64>) {
+        self.earlier_runs = self.counters();
+        self.current_run = Counters::ZERO;
+        self.runs += 1;
+        self.stopped = false;
+        self.partitions.clear();
+        self.lag = None;
+        self.lag_time_ms = None;
+        self.counters_time_ms = time_ms;
+        self.partition_metrics.clear();
+    }
+
+    /// A `stopped` entry: its counters are the run's last (the retries are not among them).
+    fn stop(&mut self, counters: Counters, uptime_seconds: Option<f64>, time_ms: Option<i64>) {
+        self.current_run = Counters { retries: self.current_run.retries, ..counters };
+        self.counters_time_ms = time_ms;
+        self.uptime_seconds = uptime_seconds.or(self.uptime_seconds);
+        self.stopped = true;
+        self.partitions.clear();
+        self.lag = None;
+        self.lag_time_ms = None;
+        self.partition_metrics.clear();
+    }
+
+    /// A `metrics` entry: the run's counters, lag and figures; returns the partitions whose
+    /// leader moved since this instance's previous entry listing them.
+    fn apply_metrics(
+        &mut self,
+        written: MetricsEntry,
+        at: &EntryTime<'_>,
+        instance_id: &str,
+    ) -> Vec<LeaderChange> {
+        let metrics = &written.metrics;
+        let time_ms = at.time_ms;
+        self.current_run = written.counters;
+        self.counters_time_ms = time_ms;
+        self.lag = metrics.total_lag.or_else(|| {
+            let lags: Vec<i64> = metrics.partitions.iter().filter_map(|p| p.lag).collect();
+            (!lags.is_empty()).then(|| super::saturating_sum(&lags))
+        });
+        self.lag_time_ms = time_ms;
+        self.uptime_seconds = written.uptime_seconds;
+        self.metrics_interval_ms =
+            Some(metrics.interval_ms).filter(|&ms| ms > 0).unwrap_or(DEFAULT_METRICS_INTERVAL_MS);
+        self.stopped = false;
+        self.partition_metrics = metrics.partitions.clone();
+        self.min_insync_replicas = metrics.min_insync_replicas;
+        self.brokers.clone_from(&metrics.brokers);
+        let mut changes = Vec::new();
+        for partition in &metrics.partitions {
+            let Some(leader) = partition.leader else { continue };
+            let before = self.leaders.insert(partition.partition, leader);
+            if let Some(from) = before.filter(|&from| from != leader) {
+                changes.push(LeaderChange {
+                    time: time_ms.map(format_ms).unwrap_or_default(),
+                    time_ms: time_ms.unwrap_or(at.now_ms),
+                    partition: partition.partition,
+                    from,
+                    to: leader,
+                    instance_id: instance_id.to_owned(),
+                });
+            }
+        }
+        self.last_metrics = Some(LastMetrics {
+            timestamp: kept(at.timestamp).into_owned(),
+            uptime_seconds: written.uptime_seconds,
+            messages_received: written.counters.received,
+            messages_processed: written.counters.processed,
+            messages_failed: written.counters.failed,
+            success_rate_percent: written.success_rate_percent,
+            messages_per_second: written.messages_per_second,
+            total_lag: metrics.total_lag,
+            retries: written.counters.retries,
+            dlq_sent: written.counters.dlq_sent,
+            duplicates: written.counters.duplicates,
+            partitions: metrics.partitions.iter().map(|p| p.partition).collect(),
+            latency_samples: metrics.latency_samples,
+            latency_p50_ms: metrics.latency_p50_ms,
+            latency_p99_ms: metrics.latency_p99_ms,
+            latency_max_ms: metrics.latency_max_ms,
+        });
+        changes
     }
 }

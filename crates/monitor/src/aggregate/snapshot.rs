@@ -14,6 +14,23 @@ use super::{
     WINDOW_SECS,
 };
 
+/// When a snapshot is taken, for the ages and rates it shows.
+struct At {
+    /// Now, in milliseconds since the epoch.
+    now_ms: i64,
+    /// The second `now_ms` falls in (still filling).
+    now_second: i64,
+    /// The first second rates count.
+    rate_from: i64,
+}
+
+impl At {
+    /// Seconds from `time_ms` to now, to two decimals.
+    fn age(&self, time_ms: i64) -> f64 {
+        round2((self.now_ms - time_ms) as f64 / 1000.0)
+    }
+}
+
 impl Aggregator {
     fn status_of(&self, instance: &Instance, now_ms: i64) -> InstanceStatus {
         if instance.stopped {
@@ -37,59 +54,20 @@ impl Aggregator {
         }
     }
 
-    /// Everything the screen and the reports show, as of `now`.
+    /// Everything the screen and the reports show, as of `now`: the instances
+    /// ([`Aggregator::instance_summary`]), the totals ([`Aggregator::totals`]), the message
+    /// counts of the partitions, the charts and the tables.
     pub fn snapshot(&self, now: DateTime<Utc>) -> Summary {
         let now_ms = now.timestamp_millis();
         let now_second = now_ms.div_euclid(1000);
-        let age = |time_ms: i64| round2((now_ms - time_ms) as f64 / 1000.0);
         // The current second is still filling: rates use the complete seconds before it.
-        let rate_from = self.window_start(now_second - RATE_WINDOW_SECS);
+        let at = At { now_ms, now_second, rate_from: self.window_start(now_second - RATE_WINDOW_SECS) };
         let instances: Vec<InstanceSummary> = self
             .instances
             .iter()
-            .map(|(instance_id, instance)| {
-                let counters = instance.counters();
-                InstanceSummary {
-                    instance_id: instance_id.clone(),
-                    status: self.status_of(instance, now_ms),
-                    partitions: instance.partitions.clone(),
-                    counters: counters.into(),
-                    processing: instance.processing.clone(),
-                    events_lines: instance.received,
-                    deserialized: instance.received - instance.undeserializable,
-                    undeserializable: instance.undeserializable,
-                    validation_errors: instance.validation_errors,
-                    invalid: instance.invalid,
-                    log_kinds: instance.log_kinds.clone(),
-                    runs: instance.runs,
-                    messages_per_second: round2(instance.per_second.rate(rate_from, now_second)),
-                    lag: instance.lag,
-                    lag_age_seconds: instance.lag.and(instance.lag_time_ms).map(age),
-                    brokers: instance.brokers.clone(),
-                    uptime_seconds: instance.uptime_seconds,
-                    last_seen: instance.last_seen_ms.map(format_ms),
-                    seconds_since_last_seen: instance.last_seen_ms.map(age),
-                    last_metrics: instance.last_metrics.clone(),
-                }
-            })
+            .map(|(instance_id, instance)| self.instance_summary(instance_id, instance, &at))
             .collect();
-        let counters =
-            self.instances.values().fold(Counters::ZERO, |sum, instance| sum.plus(instance.counters()));
-        let counters_oldest_ms =
-            self.instances.values().filter_map(|instance| instance.counters_time_ms).min();
         let partition_lag = self.partition_lag(now_ms);
-        let lags: Vec<i64> = partition_lag.iter().filter_map(|row| row.lag).collect();
-        let lag_oldest_ms = partition_lag
-            .iter()
-            .filter(|row| row.lag.is_some())
-            .filter_map(|row| parse_timestamp_ms(&row.as_of))
-            .min();
-        let average_rate = match (self.first_event_ms, self.last_event_ms) {
-            (Some(first), Some(last)) if last > first => {
-                self.received as f64 * 1000.0 / (last - first) as f64
-            }
-            _ => 0.0,
-        };
         let chart_secs = self.config.chart_secs.clamp(1, WINDOW_SECS) as i64;
         let chart_from = self.window_start(now_second - chart_secs);
         let throughput = (now_second - chart_secs..now_second)
@@ -105,35 +83,8 @@ impl Aggregator {
             self.partitions.iter().map(|(key, offsets)| offsets.summary(key)).collect();
         Summary {
             generated_at: format_ms(now_ms),
-            totals: Totals {
-                counters: counters.into(),
-                success_rate_percent: match (counters.processed, counters.failed) {
-                    (Some(processed), Some(failed)) if processed.saturating_add(failed) > 0 => {
-                        Some(round2(models::health::success_rate_percent(processed, failed)))
-                    }
-                    _ => None,
-                },
-                counters_as_of: counters_oldest_ms.map(format_ms),
-                counters_age_seconds: counters_oldest_ms.map(age),
-                messages_per_second_now: round2(self.per_second.rate(rate_from, now_second)),
-                messages_per_second_average: round2(average_rate),
-                total_lag: (!lags.is_empty()).then(|| super::saturating_sum(&lags)),
-                lag_as_of: lag_oldest_ms.map(format_ms),
-                lag_age_seconds: lag_oldest_ms.map(age),
-                first_event: self.first_event_ms.map(format_ms),
-                last_event: self.last_event_ms.map(format_ms),
-            },
-            messages: MessageCounts {
-                received: self.received,
-                deserialized: self.deserialized,
-                undeserializable: self.received - self.deserialized,
-                validation_errors: self.validation_errors,
-                invalid: self.invalid_messages,
-                duplicate_deliveries: partitions.iter().map(|p| p.duplicates).sum(),
-                records: partitions.iter().map(|p| p.distinct_offsets).sum(),
-                retried_attempts: partitions.iter().map(|p| p.retried_attempts).sum(),
-                missing_offsets: partitions.iter().map(|p| p.missing_offsets).sum(),
-            },
+            totals: self.totals(&at, &partition_lag),
+            messages: self.message_counts(&partitions),
             instances_alive: instances.iter().filter(|i| i.status == InstanceStatus::Alive).count(),
             instances_total: instances.len(),
             instances,
@@ -165,6 +116,86 @@ impl Aggregator {
                 ),
             },
             dead_letters: self.dead_letters.summary(),
+        }
+    }
+
+    /// One instance's row, as of `at`.
+    fn instance_summary(&self, instance_id: &str, instance: &Instance, at: &At) -> InstanceSummary {
+        let counters = instance.counters();
+        InstanceSummary {
+            instance_id: instance_id.to_owned(),
+            status: self.status_of(instance, at.now_ms),
+            partitions: instance.partitions.clone(),
+            counters: counters.into(),
+            processing: instance.processing.clone(),
+            events_lines: instance.received,
+            deserialized: instance.received - instance.undeserializable,
+            undeserializable: instance.undeserializable,
+            validation_errors: instance.validation_errors,
+            invalid: instance.invalid,
+            log_kinds: instance.log_kinds.clone(),
+            runs: instance.runs,
+            messages_per_second: round2(instance.per_second.rate(at.rate_from, at.now_second)),
+            lag: instance.lag,
+            lag_age_seconds: instance.lag.and(instance.lag_time_ms).map(|time| at.age(time)),
+            brokers: instance.brokers.clone(),
+            uptime_seconds: instance.uptime_seconds,
+            last_seen: instance.last_seen_ms.map(format_ms),
+            seconds_since_last_seen: instance.last_seen_ms.map(|time| at.age(time)),
+            last_metrics: instance.last_metrics.clone(),
+        }
+    }
+
+    /// The totals over all instances, as of `at`; the lag is the sum of `partition_lag`'s.
+    fn totals(&self, at: &At, partition_lag: &[PartitionLag]) -> Totals {
+        let counters =
+            self.instances.values().fold(Counters::ZERO, |sum, instance| sum.plus(instance.counters()));
+        let counters_oldest_ms =
+            self.instances.values().filter_map(|instance| instance.counters_time_ms).min();
+        let lags: Vec<i64> = partition_lag.iter().filter_map(|row| row.lag).collect();
+        let lag_oldest_ms = partition_lag
+            .iter()
+            .filter(|row| row.lag.is_some())
+            .filter_map(|row| parse_timestamp_ms(&row.as_of))
+            .min();
+        let average_rate = match (self.first_event_ms, self.last_event_ms) {
+            (Some(first), Some(last)) if last > first => {
+                self.received as f64 * 1000.0 / (last - first) as f64
+            }
+            _ => 0.0,
+        };
+        Totals {
+            counters: counters.into(),
+            success_rate_percent: match (counters.processed, counters.failed) {
+                (Some(processed), Some(failed)) if processed.saturating_add(failed) > 0 => {
+                    Some(round2(models::health::success_rate_percent(processed, failed)))
+                }
+                _ => None,
+            },
+            counters_as_of: counters_oldest_ms.map(format_ms),
+            counters_age_seconds: counters_oldest_ms.map(|time| at.age(time)),
+            messages_per_second_now: round2(self.per_second.rate(at.rate_from, at.now_second)),
+            messages_per_second_average: round2(average_rate),
+            total_lag: (!lags.is_empty()).then(|| super::saturating_sum(&lags)),
+            lag_as_of: lag_oldest_ms.map(format_ms),
+            lag_age_seconds: lag_oldest_ms.map(|time| at.age(time)),
+            first_event: self.first_event_ms.map(format_ms),
+            last_event: self.last_event_ms.map(format_ms),
+        }
+    }
+
+    /// The messages read from the `.events` files, with the per-partition counts summed.
+    fn message_counts(&self, partitions: &[PartitionSummary]) -> MessageCounts {
+        MessageCounts {
+            received: self.received,
+            deserialized: self.deserialized,
+            undeserializable: self.received - self.deserialized,
+            validation_errors: self.validation_errors,
+            invalid: self.invalid_messages,
+            duplicate_deliveries: partitions.iter().map(|p| p.duplicates).sum(),
+            records: partitions.iter().map(|p| p.distinct_offsets).sum(),
+            retried_attempts: partitions.iter().map(|p| p.retried_attempts).sum(),
+            missing_offsets: partitions.iter().map(|p| p.missing_offsets).sum(),
         }
     }
 

@@ -299,21 +299,7 @@ impl Tailer {
             }
         }
 
-        // Rotated or deleted files: read while they grow, then let go.
-        let mut read = 0;
-        let mut orphan = 0;
-        while orphan < followed.orphans.len() {
-            let reader = &mut followed.orphans[orphan];
-            let turn = ReadTurn { source, buffer, memory, budget: budget.saturating_sub(read), sink };
-            let got = read_open(reader, turn).unwrap_or(0);
-            read += got;
-            reader.idle_polls = if got > 0 { 0 } else { reader.idle_polls + 1 };
-            if reader.idle_polls >= ORPHAN_IDLE_POLLS {
-                followed.orphans.swap_remove(orphan).finish(source, memory, sink);
-            } else {
-                orphan += 1;
-            }
-        }
+        let mut read = read_orphans(&mut followed.orphans, ReadTurn { source, buffer, memory, budget, sink });
 
         let Some(path_metadata) = path_metadata else {
             cannot_open.remove(&source.path);
@@ -359,6 +345,33 @@ impl Tailer {
     fn close_idle_files(&mut self) -> usize {
         self.files.iter_mut().filter_map(|followed| followed.current.as_mut()).map(close_if_idle).sum()
     }
+}
+
+/// Reads a source's rotated or deleted files while they grow, within `turn`'s budget, and lets
+/// go of each after [`ORPHAN_IDLE_POLLS`] polls without growth. Returns the bytes read.
+fn read_orphans<S: LineSink>(orphans: &mut Vec<Reader>, turn: ReadTurn<'_, S>) -> u64 {
+    let ReadTurn { source, buffer, memory, budget, sink } = turn;
+    let mut read = 0;
+    let mut orphan = 0;
+    while orphan < orphans.len() {
+        let reader = &mut orphans[orphan];
+        let turn = ReadTurn {
+            source,
+            buffer: &mut *buffer,
+            memory: &mut *memory,
+            budget: budget.saturating_sub(read),
+            sink: &mut *sink,
+        };
+        let got = read_open(reader, turn).unwrap_or(0);
+        read += got;
+        reader.idle_polls = if got > 0 { 0 } else { reader.idle_polls + 1 };
+        if reader.idle_polls >= ORPHAN_IDLE_POLLS {
+            orphans.swap_remove(orphan).finish(source, memory, sink);
+        } else {
+            orphan += 1;
+        }
+    }
+    read
 }
 
 #[cfg(test)]

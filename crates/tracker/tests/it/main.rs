@@ -10,5 +10,6 @@ mod end_to_end;
 mod exactly_once;
 mod group_protocol;
 mod hostile;
+mod no_broker;
 mod secrets;
 mod stopping;

@@ -80,6 +80,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_flag_check_names_the_flag_that_breaks_the_rule() {
+        let flag = |id: &'static str, help: String| clap::Arg::new(id).long(id).help(help);
+        let good = clap::Command::new("t")
+            .arg(flag("metrics", flag_help("Interval", "tracker.metrics_interval_ms")))
+            .arg(flag("config", "Configuration file".to_owned()));
+        assert_eq!(check_flag_help(&good, &["config"]), Ok(1));
+        let no_key = good.clone().arg(flag("other", "Something".to_owned()));
+        assert!(check_flag_help(&no_key, &["config"]).unwrap_err().starts_with("--other names no key"));
+        let typed_by_hand = clap::Command::new("t")
+            .arg(flag("metrics", "Interval [config: tracker.metrics_interval_ms] [default: 1]".to_owned()));
+        let error = check_flag_help(&typed_by_hand, &[]).unwrap_err();
+        assert!(error.contains("TRACKER_METRICS_INTERVAL_MS"), "{error}");
+    }
+
+    #[test]
     fn a_flag_says_its_variable_its_key_and_the_default_of_the_settings() {
         assert_eq!(
             flag_help("Milliseconds between two metrics entries", "tracker.metrics_interval_ms"),

@@ -68,6 +68,13 @@ fn tracker(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    group.bench_function("escape payload, models::json eight bytes at a time", |b| {
+        b.iter_batched_ref(
+            || Vec::with_capacity(4096),
+            |out| models::json::write_str_words(out, black_box(text)),
+            BatchSize::SmallInput,
+        )
+    });
     // The producer's four headers, as the tracker writes them into every audit line.
     let record_headers: [(&[u8], Option<&[u8]>); 4] = [
         (b"event_type", Some(b"order.created")),

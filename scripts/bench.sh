@@ -84,6 +84,9 @@ target_dir=${CARGO_TARGET_DIR:-$root/target}
 case "$target_dir" in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 bin="$target_dir/release"
 out=${BENCH_OUT:-$root/target/bench}
+# Programs run from their own folders: relative paths are taken from the repository's root.
+case "$out" in /*) ;; *) out="$root/$out" ;; esac
+case "$TRACKER_BEFORE" in /* | "") ;; *) TRACKER_BEFORE="$root/$TRACKER_BEFORE" ;; esac
 parts="$out/parts"
 run_id=$(date +%s)
 venv="$root/.tools/bench-venv"

@@ -68,6 +68,37 @@ fn tracker(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    group.bench_function("escape payload, models::json eight bytes at a time", |b| {
+        b.iter_batched_ref(
+            || Vec::with_capacity(4096),
+            |out| models::json::write_str_words(out, black_box(text)),
+            BatchSize::SmallInput,
+        )
+    });
+    // The producer's four headers, as the tracker writes them into every audit line.
+    let record_headers: [(&[u8], Option<&[u8]>); 4] = [
+        (b"event_type", Some(b"order.created")),
+        (b"content-type", Some(b"application/json")),
+        (b"producer_sequence", Some(b"12345")),
+        (b"trace_id", Some(b"6f1c2a0e-4f0b-4d7e-9a51-3c2d8e7f9b10")),
+    ];
+    group.bench_function("headers as JSON, through a map", |b| {
+        b.iter_batched_ref(
+            || Vec::with_capacity(256),
+            |out| {
+                let map = models::HeaderMap::from_raw(black_box(record_headers));
+                serde_json::to_writer(out, &map)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("headers as JSON, written directly", |b| {
+        b.iter_batched_ref(
+            || Vec::with_capacity(256),
+            |out| models::headers::write_json(out, black_box(&record_headers)),
+            BatchSize::SmallInput,
+        )
+    });
     let origin = MessageOrigin {
         topic: "orders",
         partition: 0,
@@ -83,7 +114,7 @@ fn tracker(c: &mut Criterion) {
             |out| {
                 AuditEntry::new("2026-11-27T21:00:00.000Z", "tracker-1", origin, Ok(&event), None)
                     .with_cluster_id(Some("cluster"))
-                    .with_headers(headers)
+                    .with_headers(&headers)
                     .write_line(out)
             },
             BatchSize::SmallInput,

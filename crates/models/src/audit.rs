@@ -12,7 +12,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::headers::HeaderMap;
+use crate::headers::{AuditHeaders, RawHeader};
 use crate::order::write::Object;
 use crate::order::{Order, OrderEvent};
 
@@ -106,7 +106,7 @@ pub struct AuditEntry<'a> {
     /// not UTF-8 are written); `{}` without headers. Lines written before this field existed
     /// read as `{}`.
     #[serde(default)]
-    pub headers: HeaderMap,
+    pub headers: AuditHeaders<'a>,
     /// `tracker.processing: exactly_once`: the Kafka transaction this reception belongs to
     /// (`<pid>-<n>`, the n-th transaction of the process that wrote the line); the `.log` of
     /// the same instance says whether it was committed (`transaction_committed`) or aborted.
@@ -175,7 +175,7 @@ impl<'a> AuditEntry<'a> {
             order_full: None,
             error: None,
             validation_error: validation_error.map(Cow::Owned),
-            headers: HeaderMap::default(),
+            headers: AuditHeaders::default(),
             transaction: None,
         };
         match parsed {
@@ -209,11 +209,8 @@ impl<'a> AuditEntry<'a> {
     }
 
     /// The entry with the record's headers, given as raw (name, value) pairs in order.
-    pub fn with_headers<'h>(
-        mut self,
-        headers: impl IntoIterator<Item = (&'h [u8], Option<&'h [u8]>)>,
-    ) -> Self {
-        self.headers = HeaderMap::from_raw(headers);
+    pub fn with_headers(mut self, headers: &'a [RawHeader<'a>]) -> Self {
+        self.headers = AuditHeaders::Record(headers);
         self
     }
 
@@ -248,9 +245,9 @@ impl<'a> AuditEntry<'a> {
         }
         line.optional_str("error", self.error.as_deref())
             .optional_str("validation_error", self.validation_error.as_deref());
-        // Serializing a map with string keys into a Vec cannot fail; if it ever did, no half
-        // line is left behind.
-        if serde_json::to_writer(line.key("headers"), &self.headers).is_err() {
+        // Writing headers into a Vec cannot fail (a decoded map has string keys); if it ever
+        // did, no half line is left behind.
+        if self.headers.write_json(line.key("headers")).is_err() {
             out.truncate(start);
             return;
         }
@@ -315,9 +312,10 @@ mod tests {
     fn the_line_is_what_serde_json_writes_for_every_kind_of_entry() {
         let event = OrderGenerator::seeded(3).new_order_event();
         let payload = event.to_json();
+        let headers: [RawHeader<'_>; 3] = [(b"a", Some(b"1")), (b"\xff", None), (b"a", Some(b"\xfe"))];
         let parsed = AuditEntry::new("t\"1", "i-1", origin(Some(&payload)), Ok(&event), Some("rule".into()))
             .with_cluster_id(Some("c"))
-            .with_headers([(&b"a"[..], Some(&b"1"[..])), (b"\xff", None), (b"a", Some(b"\xfe"))]);
+            .with_headers(&headers);
         let failed = AuditEntry::new("t", "i-1", origin(Some(b"\xff{")), Err("bad \n"), None);
         let mut tombstone = origin(None);
         tombstone.key = None;
@@ -343,8 +341,8 @@ mod tests {
                 key: key.as_deref(),
                 payload: Some(&payload),
             };
-            let entry = AuditEntry::new("t", "i", origin, Err(&error), None)
-                .with_headers([(header.as_slice(), Some(header.as_slice()))]);
+            let headers = [(header.as_slice(), Some(header.as_slice()))];
+            let entry = AuditEntry::new("t", "i", origin, Err(&error), None).with_headers(&headers);
             proptest::prop_assert_eq!(written(&entry), serde_line(&entry));
         }
     }
@@ -401,10 +399,9 @@ mod tests {
 
     #[test]
     fn headers_are_written_text_or_base64() {
-        let headers =
-            [(b"trace_id".to_vec(), Some(b"t-1".to_vec())), (b"\xff".to_vec(), Some(b"\xfe".to_vec()))];
+        let headers: [RawHeader<'_>; 2] = [(b"trace_id", Some(b"t-1")), (b"\xff", Some(b"\xfe"))];
         let entry = AuditEntry::new("t", "i-1", origin(Some(b"{}")), Err("missing field"), None)
-            .with_headers(headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())));
+            .with_headers(&headers);
         let value = line(&entry);
         assert_eq!(
             value["headers"],

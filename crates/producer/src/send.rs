@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use config::Config;
 use kafka::auth::AuthWatch;
+use rdkafka::bindings::rd_kafka_flush;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
-use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::types::{RDKafkaErrorCode, RDKafkaRespErr};
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery::{Counters, DeliveryContext};
@@ -193,7 +194,18 @@ pub(crate) fn flush(
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let flushed = producer.flush(left.min(FLUSH_SLICE));
+        let slice_ms = i32::try_from(left.min(FLUSH_SLICE).as_millis()).unwrap_or(i32::MAX);
+        // librdkafka's own flush, not rdkafka's `Producer::flush`: rdkafka 0.39 looks once and
+        // then polls for whole 100 ms slices (`BaseProducer::flush`), so a run ended up to
+        // 100 ms after its last acknowledgement (always 100 ms when a few records were still
+        // in flight). `rd_kafka_flush` returns as soon as no message is left; the delivery
+        // reports are served by the producer's polling thread, as during the run.
+        // SAFETY: the pointer is the live client of `producer`, borrowed for the call.
+        let code = unsafe { rd_kafka_flush(producer.client().native_ptr(), slice_ms) };
+        let flushed = match code {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR => Ok(()),
+            error => Err(KafkaError::Flush(error.into())),
+        };
         if flushed.is_ok() || left <= FLUSH_SLICE || auth.failure().is_some() {
             return flushed;
         }

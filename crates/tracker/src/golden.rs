@@ -82,7 +82,7 @@ fn audit_trail() -> Vec<u8> {
         inspection
             .audit_entry(payload, "2026-11-27T21:00:00.000Z", "tracker-golden", origin)
             .with_cluster_id(Some("golden-cluster"))
-            .with_headers(record.headers.iter().copied())
+            .with_headers(&record.headers)
             .write_line(&mut out);
     }
     out

@@ -395,15 +395,14 @@ impl Worker {
         self.counters.received += 1;
         self.counters.last_message_time = Some(received_at);
         // Read as raw bytes: rdkafka's own header accessors panic on a name that is not UTF-8.
-        let headers = kafka::headers::read(message.headers());
+        // Borrowed from the message, not copied: every record's headers are audited.
+        let headers: Vec<kafka::headers::HeaderRef<'_>> = kafka::headers::borrow(message.headers()).collect();
         self.audit(message, payload, &inspection, &headers, received_at);
         // A dead letter sent back by `dlq redrive` carries the event id of the message that
         // failed, and that id was remembered when it was dead-lettered: keyed with its redrive
         // count, the resend is not mistaken for a duplicate, while a second delivery of the
         // same resend still is.
-        let redrive = deadletter::claimed_redrive_count(
-            headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())),
-        );
+        let redrive = deadletter::claimed_redrive_count(headers.iter().copied());
         if let Some(event) = inspection.event() {
             self.counters.record_latency(event.timestamp, received_at, redrive);
         }
@@ -439,7 +438,7 @@ impl Worker {
         message: &BorrowedMessage<'_>,
         payload: Payload<'_>,
         inspection: &Inspection,
-        headers: &[kafka::headers::RawHeader],
+        headers: &[kafka::headers::HeaderRef<'_>],
         received_at: chrono::DateTime<Utc>,
     ) {
         let timestamp = models::Timestamp::new(received_at);
@@ -457,7 +456,7 @@ impl Worker {
             .audit_entry(payload, timestamp.as_str(), &self.instance_id, origin)
             .with_cluster_id(cluster_id.as_deref())
             .with_transaction(transaction.as_deref())
-            .with_headers(headers.iter().map(|(name, value)| (name.as_slice(), value.as_deref())));
+            .with_headers(headers);
         entry.write_line(shared.files.events.buffer());
     }
 

@@ -162,6 +162,8 @@ check() {
 }
 
 logs=$run_dir/logs
+# The monitor the waits below read, the one the reader's commands run (BIN_DIR's when given).
+monitor=${bin_dir:-$root/target/release}/monitor
 # Each tracker's current assignment (its last partitions_assigned entry) is one partition.
 one_partition_each() {
   local f
@@ -330,7 +332,7 @@ sections_7_to_9() {
   # The trackers' latest metrics entries, as the monitor reads them, see the loss: every ISR down
   # to two copies, partition 0 led by another node.
   degraded() {
-    target/release/monitor --once --dir "$logs" 2>/dev/null | grep -E '^partition ' >"$run_dir/partitions.now" || return 1
+    "$monitor" --once --dir "$logs" 2>/dev/null | grep -E '^partition ' >"$run_dir/partitions.now" || return 1
     [ "$(grep -c 'isr 2/3' "$run_dir/partitions.now")" = 3 ] && ! grep -qE "^partition 0: leader $leader," "$run_dir/partitions.now"
   }
   # Kafka's own clocks: the controller gives up on the node after broker.session.timeout.ms (9 s),
@@ -342,7 +344,7 @@ sections_7_to_9() {
   step cluster-rejoin
   cmd 'KAFKA_NODES=3 scripts/kafka.sh start'
   rejoined() {
-    target/release/monitor --once --dir "$logs" 2>/dev/null | grep -E '^partition ' >"$run_dir/partitions.now" || return 1
+    "$monitor" --once --dir "$logs" 2>/dev/null | grep -E '^partition ' >"$run_dir/partitions.now" || return 1
     [ "$(grep -c 'isr 3/3' "$run_dir/partitions.now")" = 3 ]
   }
   wait_until 180 "node $leader to be back in every ISR" rejoined
@@ -396,7 +398,7 @@ sections_7_to_9() {
   cmd 'kcat -b 127.0.0.1:9092 -C -t orders -e -q -X isolation.level=read_committed | wc -l'
   committed=$(kcat -b "127.0.0.1:$port" -C -t orders -e -q -X isolation.level=read_committed | wc -l)
   eos_done() {
-    target/release/monitor --once --dir "$logs" 2>/dev/null | grep -qE "^exactly once: $committed records"
+    "$monitor" --once --dir "$logs" 2>/dev/null | grep -qE "^exactly once: $committed records"
   }
   wait_until 120 "the trackers to audit the $committed committed records" eos_done
   step eos-effects

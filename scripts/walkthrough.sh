@@ -113,7 +113,7 @@ executed() {
 
 # What the reader sees: this run's folder, port and binaries named as the reader's.
 shown() {
-  local sed_program="s#$run_dir#run#g; s#RUN_DIR=run \./stop\.sh#./stop.sh#g"
+  local sed_program="s#$run_dir#run#g; s#RUN_DIR=run \./stop\.sh#./stop.sh#g; s#$root/##g; s#\.tools/broker/$port/#.tools/broker/9092/#g"
   sed_program+="; s#127\.0\.0\.1:$port([^0-9]|\$)#127.0.0.1:9092\1#g; s#127\.0\.0\.1:$((port + 1))([^0-9]|\$)#127.0.0.1:9093\1#g; s#127\.0\.0\.1:$((port + 2))([^0-9]|\$)#127.0.0.1:9094\1#g; s#kafka-data/$port([^0-9]|\$)#kafka-data/9092\1#g; s#port $port([^0-9]|\$)#port 9092\1#g"
   if [ -n "$bin_dir" ]; then
     sed_program+="; s#$bin_dir/#target/release/#g; s#${bin_dir#"$root"/}/#target/release/#g"
@@ -321,7 +321,9 @@ sections_1_to_6() {
 sections_7_to_9() {
   # --- 7. Lose a broker ------------------------------------------------------------------------
   step cluster-start
-  cmd './stop.sh --purge && rm -rf run/logs'
+  # What the purge says depends on what ran before (section 6's data, or none in a run of
+  # sections 7 to 9 alone): it is not shown.
+  cmd './stop.sh --purge >/dev/null && rm -rf run/logs'
   cmd 'BROKER=kafka KAFKA_NODES=3 TRACKER_METRICS_INTERVAL_MS=5000 PRODUCER_ARGS="--rate 50" ./start.sh'
   wait_until 120 "each tracker to hold one partition" one_partition_each
   step cluster-describe

@@ -98,6 +98,8 @@ pub fn each_record(
             source,
         })
     })?;
+    // The broker answered over a connection that logged in: the credentials work.
+    auth.logged_in();
     let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else { return Ok(false) };
     match found.error().map(RDKafkaErrorCode::from) {
         None => {}
@@ -257,6 +259,7 @@ fn assign_wanted(
             Some(message) => BrokerError::Authentication(message),
             None => BrokerError::Client { what: format!("read the metadata of {topic}"), source },
         })?;
+    auth.logged_in();
     let partitions: BTreeSet<i32> = metadata
         .topics()
         .iter()

@@ -24,12 +24,29 @@ use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use tokio_util::sync::CancellationToken;
 
-/// Whether a client-level error is a refused SASL login (or an unusable SASL mechanism).
-pub fn is_authentication_error(error: &KafkaError) -> bool {
-    matches!(
+/// Whether a client-level error is a refused SASL login (or an unusable SASL mechanism), from
+/// the error and librdkafka's `reason`.
+///
+/// librdkafka gives one code, `Local: Authentication failure`, both to a broker's refusal and
+/// to a SASL handshake that never got an answer because its connection dropped ("SASL
+/// SCRAM-SHA-512 mechanism handshake failed: Local: Broker transport failure: broker's
+/// supported mechanisms: (n/a)", `rd_kafka_broker_handle_SaslHandshake` in librdkafka 2.12).
+/// The second is a connection failure, retried like any other: only a broker's answer
+/// (a `Broker: ...` error) or a failed authentication exchange refuses the login.
+pub fn is_authentication_error(error: &KafkaError, reason: &str) -> bool {
+    let refused = matches!(
         error,
         KafkaError::Global(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed)
-    )
+    );
+    refused && !is_unanswered_handshake(reason)
+}
+
+/// A SASL handshake whose request failed in the client (`Local: ...`: the connection dropped,
+/// the request timed out) rather than in the broker's answer.
+fn is_unanswered_handshake(reason: &str) -> bool {
+    reason
+        .split_once("mechanism handshake failed: ")
+        .is_some_and(|(_, cause)| cause.starts_with("Local: "))
 }
 
 /// What [`AuthWatch::record`] made of an error.
@@ -94,7 +111,7 @@ impl AuthWatch {
     /// Looks at an error from a client's error callback; remembers the first authentication
     /// failure before any login succeeded and wakes up [`AuthWatch::failed`].
     pub fn record(&self, error: &KafkaError, reason: &str) -> Recorded {
-        let fatal = is_authentication_error(error) && !self.inner.logged_in.load(Ordering::Relaxed);
+        let fatal = is_authentication_error(error, reason) && !self.inner.logged_in.load(Ordering::Relaxed);
         if !fatal {
             return match self.inner.failure.get() {
                 Some(_) => Recorded::AlreadyFailed,
@@ -239,6 +256,21 @@ mod tests {
         let auth = KafkaError::Global(RDKafkaErrorCode::Authentication);
         assert_eq!(watch.record(&auth, "re-authentication refused"), Recorded::Other);
         assert_eq!(watch.failure(), None);
+    }
+
+    /// The reason a CI run's `dlq list` stopped on (2026-12-05): its group coordinator's
+    /// connection dropped mid-handshake, after the metadata had been read with the same login.
+    #[test]
+    fn a_handshake_that_lost_its_connection_is_not_a_refusal() {
+        let watch = AuthWatch::new(&settings(&[("sasl.username", "alice")]));
+        let auth = KafkaError::Global(RDKafkaErrorCode::Authentication);
+        let unanswered = "GroupCoordinator: SASL SCRAM-SHA-512 mechanism handshake failed: Local: Broker \
+                          transport failure: broker's supported mechanisms: (n/a) (after 0ms in state DOWN)";
+        assert_eq!(watch.record(&auth, unanswered), Recorded::Other);
+        assert_eq!(watch.failure(), None);
+        let unsupported = "SASL SCRAM-SHA-512 mechanism handshake failed: Broker: Unsupported SASL \
+                           mechanism: broker's supported mechanisms: PLAIN";
+        assert!(matches!(watch.record(&auth, unsupported), Recorded::First(_)), "a broker's answer refuses");
     }
 
     #[test]

@@ -172,15 +172,18 @@ pub(crate) fn say_if_the_broker_does_not_answer(
     auth: &AuthWatch,
 ) {
     let answer = producer.client().fetch_metadata(None, BROKER_ANSWER_TIMEOUT);
-    // A refused login answers, and is reported on its own.
-    if let (Err(error), None) = (answer, auth.failure()) {
-        tracing::warn!(
+    match answer {
+        // The broker answered over a connection that logged in: the credentials work.
+        Ok(_) => auth.logged_in(),
+        // A refused login answers, and is reported on its own.
+        Err(_) if auth.failure().is_some() => {}
+        Err(error) => tracing::warn!(
             broker,
             %error,
             "the broker does not answer after {} s; records wait for it up to message.timeout.ms \
              ({message_timeout_ms} ms), then count as lost",
             BROKER_ANSWER_TIMEOUT.as_secs()
-        );
+        ),
     }
 }
 

@@ -44,9 +44,7 @@ pub fn is_authentication_error(error: &KafkaError, reason: &str) -> bool {
 /// A SASL handshake whose request failed in the client (`Local: ...`: the connection dropped,
 /// the request timed out) rather than in the broker's answer.
 fn is_unanswered_handshake(reason: &str) -> bool {
-    reason
-        .split_once("mechanism handshake failed: ")
-        .is_some_and(|(_, cause)| cause.starts_with("Local: "))
+    reason.split_once("mechanism handshake failed: ").is_some_and(|(_, cause)| cause.starts_with("Local: "))
 }
 
 /// What [`AuthWatch::record`] made of an error.

@@ -119,6 +119,18 @@ async fn sigkill_mid_stream_then_restart_loses_no_offset() {
     let slow = [("TRACKER_PROCESSING_DELAY_MS", "2")];
     let mut victim = Tracker::start(&broker, dir.path(), "victim", &slow);
     let survivor = Tracker::start(&broker, dir.path(), "survivor", &slow);
+    // Produce once the two share the partitions: a survivor that owned all three for the
+    // first seconds could drain every record before the victim got one (a loaded CI run did).
+    let owned = |id: &str| {
+        log_entries(dir.path(), id, "partitions_assigned")
+            .last()
+            .and_then(|entry| entry["metadata"]["partitions"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    };
+    wait_until(GENEROUS, "the two trackers share the three partitions", || {
+        let (victim, survivor) = (owned("victim"), owned("survivor"));
+        victim >= 1 && survivor >= 1 && victim + survivor == 3
+    });
     let expected = produce_orders(&broker, &valid_orders(2, 1_500)).await;
 
     wait_until(GENEROUS, "the victim is mid-stream", || {

@@ -53,45 +53,105 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
     }
 }
 
-/// [`write_str`] sixteen bytes at a time with SSE2 (part of every x86-64 CPU): one compare
-/// flags every byte of the block that needs escaping, and each run of clean bytes between two
-/// flags is copied once.
+/// [`write_str`] sixteen bytes at a time with SSE2 (part of every x86-64 CPU). One compare
+/// flags every byte of a block that needs escaping, and the block is stored whole (one
+/// 16-byte store, no call to `memcpy`). Each flagged byte is then written over with its escape
+/// and the rest of the block stored again right after it, sixteen bytes at once. A payload's
+/// JSON has a quote every seven bytes or so: copying its short runs one by one was most of
+/// the cost.
 #[cfg(target_arch = "x86_64")]
 #[doc(hidden)]
 pub fn write_str_sse2(out: &mut Vec<u8>, text: &str) {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
+        _mm_set1_epi8, _mm_storeu_si128,
     };
+    /// The most one block can write: sixteen `\u00XX` escapes, and a last store's slack.
+    const BLOCK_ROOM: usize = 16 * 6 + 16;
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // `copied`: where the bytes not yet written start.
-    let (mut copied, mut block) = (0, 0);
-    while let Some(chunk) = bytes.get(block..block + 16) {
+    let mut block = 0;
+    // Up to the last 32 bytes: a store after an escape reads the 16 bytes that follow it,
+    // which may reach into the next block but never past the end.
+    while block + 32 <= bytes.len() {
+        out.reserve(BLOCK_ROOM);
         // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions exist on every
-        // CPU this code is compiled for; `chunk` is 16 readable bytes and the load has no
-        // alignment requirement.
-        let mut flags = unsafe {
-            let chunk = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+        // CPU this code is compiled for. Every load reads 16 bytes starting at most 16 bytes
+        // after `block`, so before `block + 32 <= bytes.len()`; every store writes 16 bytes
+        // (or an escape of at most 6) at most 6 * 16 bytes after `out.len()`, within the
+        // `BLOCK_ROOM` reserved; no access needs alignment. `set_len` covers only bytes
+        // written: the block's, with its escapes.
+        unsafe {
+            let start = out.as_mut_ptr().add(out.len());
+            let chunk = _mm_loadu_si128(bytes.as_ptr().add(block).cast::<__m128i>());
+            _mm_storeu_si128(start.cast::<__m128i>(), chunk);
             let control = _mm_set1_epi8(0x1f);
             // max(byte, 0x1f) == 0x1f exactly when byte <= 0x1f (unsigned): a control character.
             let below_space = _mm_cmpeq_epi8(_mm_max_epu8(chunk, control), control);
             let quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'"' as i8));
             let backslash = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'\\' as i8));
-            _mm_movemask_epi8(_mm_or_si128(below_space, _mm_or_si128(quote, backslash))) as u32
-        };
-        while flags != 0 {
-            let at = block + flags.trailing_zeros() as usize;
-            out.extend_from_slice(&bytes[copied..at]);
-            let byte = bytes[at];
-            write_escape(out, byte, ESCAPE[usize::from(byte)]);
-            copied = at + 1;
-            flags &= flags - 1;
+            let mut flags =
+                _mm_movemask_epi8(_mm_or_si128(below_space, _mm_or_si128(quote, backslash))) as u32;
+            // `run`: where the bytes being stored start in `bytes`; `to`: where they go.
+            let (mut run, mut to) = (block, start);
+            while flags != 0 {
+                let at = block + flags.trailing_zeros() as usize;
+                let byte = bytes[at];
+                let escape = escape_of(byte, ESCAPE[usize::from(byte)]);
+                let escape_at = to.add(at - run);
+                // All six bytes, whatever the escape's length: a fixed-size copy is one store,
+                // and what follows the escape is written over next.
+                std::ptr::copy_nonoverlapping(escape.as_ptr(), escape_at, 6);
+                run = at + 1;
+                to = escape_at.add(escape.len());
+                let rest = _mm_loadu_si128(bytes.as_ptr().add(run).cast::<__m128i>());
+                _mm_storeu_si128(to.cast::<__m128i>(), rest);
+                flags &= flags - 1;
+            }
+            let end = to.add(block + 16 - run);
+            out.set_len(end.offset_from(out.as_ptr()) as usize);
         }
         block += 16;
     }
-    for (at, &byte) in bytes.iter().enumerate().skip(block) {
+    write_tail(out, &bytes[block..]);
+    out.push(b'"');
+}
+
+/// The escape of `byte` (`escape` is its [`ESCAPE`] entry, not 0): `\"`, `\n`... or
+/// `\u00XX`, in a fixed array with its length.
+fn escape_of(byte: u8, escape: u8) -> EscapeBytes {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    if escape == b'u' {
+        EscapeBytes {
+            bytes: [b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]],
+            len: 6,
+        }
+    } else {
+        EscapeBytes { bytes: [b'\\', escape, 0, 0, 0, 0], len: 2 }
+    }
+}
+
+/// An escape sequence: at most six bytes.
+struct EscapeBytes {
+    bytes: [u8; 6],
+    len: usize,
+}
+
+impl EscapeBytes {
+    fn as_ptr(&self) -> *const u8 {
+        self.bytes.as_ptr()
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// The last bytes of a string (fewer than a block), one at a time.
+fn write_tail(out: &mut Vec<u8>, bytes: &[u8]) {
+    let mut copied = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
         let escape = ESCAPE[usize::from(byte)];
         if escape != 0 {
             out.extend_from_slice(&bytes[copied..at]);
@@ -100,7 +160,6 @@ pub fn write_str_sse2(out: &mut Vec<u8>, text: &str) {
         }
     }
     out.extend_from_slice(&bytes[copied..]);
-    out.push(b'"');
 }
 
 /// [`write_str`] eight bytes at a time in plain integer arithmetic (for other CPUs).
@@ -123,29 +182,13 @@ pub fn write_str_words(out: &mut Vec<u8>, text: &str) {
         write_escape(out, byte, ESCAPE[usize::from(byte)]);
         bytes = &bytes[clean + 1..];
     }
-    for &byte in bytes {
-        match ESCAPE[usize::from(byte)] {
-            0 => out.push(byte),
-            escape => write_escape(out, byte, escape),
-        }
-    }
+    write_tail(out, bytes);
     out.push(b'"');
 }
 
 fn write_escape(out: &mut Vec<u8>, byte: u8, escape: u8) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    if escape == b'u' {
-        out.extend_from_slice(&[
-            b'\\',
-            b'u',
-            b'0',
-            b'0',
-            HEX[usize::from(byte >> 4)],
-            HEX[usize::from(byte & 0xf)],
-        ]);
-    } else {
-        out.extend_from_slice(&[b'\\', escape]);
-    }
+    let escape = escape_of(byte, escape);
+    out.extend_from_slice(&escape.bytes[..escape.len]);
 }
 
 /// Appends `"key":` (the key must need no escaping: the callers' keys are field names).

@@ -35,6 +35,9 @@
 #   kcat_json       kcat -C -J (a JSON envelope per record) to a file
 #   kcat_copy       kcat -C -f '%k\t%s\n' to a file
 #   bare_consumer   the thinnest Rust consumer, kcat's '%p\t%o\t%k\t%s\n' (control)
+#   audit_only      the tracker's audit line and nothing else: parse, validate, the same .events
+#                   line, one thread, no group or commits (control: what the line's contract
+#                   costs by itself)
 #   perf_consumer   Kafka only: kafka-consumer-perf-test (reads and drops the records)
 #
 # Environment:
@@ -171,11 +174,11 @@ if want monitor; then command -v jq >/dev/null || die "jq is missing: apt-get in
 if want follow; then command -v script >/dev/null || die "script (util-linux) is missing"; fi
 
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
-  say "[setup] cargo build --release --locked -p producer -p tracker -p monitor, and the two controls (target: $target_dir)"
+  say "[setup] cargo build --release --locked -p producer -p tracker -p monitor, and the three controls (target: $target_dir)"
   timeout 1800 cargo build --release --locked -p producer -p tracker -p monitor \
-    --bins --example bare_producer --example bare_consumer >&2 || die "cargo build failed"
+    --bins --example bare_producer --example bare_consumer --example audit_only >&2 || die "cargo build failed"
 fi
-for b in producer tracker monitor examples/bare_producer examples/bare_consumer; do
+for b in producer tracker monitor examples/bare_producer examples/bare_consumer examples/audit_only; do
   [ -x "$bin/$b" ] || die "missing $bin/$b"
 done
 [ -z "$TRACKER_BEFORE" ] || [ -x "$TRACKER_BEFORE" ] || die "BENCH_TRACKER_BEFORE=$TRACKER_BEFORE is not an executable"
@@ -372,6 +375,15 @@ prog_bare_consumer() {
   record "$rdir/bare_consumer.json" "cpu_seconds=$(cat "$w/bare-c.cpu")"
   rm -f "$w/bare.out"
 }
+prog_audit_only() {
+  cpu_timed "$w/audit-only.cpu" timeout 600 "$bin/examples/audit_only" "$broker" "$src_topic" 3 "$N" "$w/audit-only.out" \
+    >"$w/audit_only.json" || die "audit_only failed"
+  local got; got=$(lines_of "$w/audit-only.out")
+  [ "$got" -eq "$N" ] || die "audit_only wrote $got lines, expected $N"
+  cp "$w/audit_only.json" "$rdir/audit_only.json"
+  record "$rdir/audit_only.json" "cpu_seconds=$(cat "$w/audit-only.cpu")"
+  rm -f "$w/audit-only.out"
+}
 prog_perf_consumer() {
   local t0 t1; t0=$(now)
   cpu_timed "$w/perf-c.cpu" timeout 600 "$root/scripts/kafka.sh" tool consumer-perf-test --bootstrap-server "$broker" \
@@ -386,7 +398,7 @@ prog_perf_consumer() {
 
 # ---------------------------------------------------------------------------------------------
 throughput() { # broker name
-  local producers=(producer kcat_p bare_producer) consumers=(tracker kcat_json kcat_copy bare_consumer)
+  local producers=(producer kcat_p bare_producer) consumers=(tracker kcat_json kcat_copy bare_consumer audit_only)
   [ -z "$TRACKER_BEFORE" ] || consumers+=(tracker_before)
   [ "${BENCH_FSYNC:-0}" != 1 ] || consumers+=(tracker_fsync)
   if [ "$b" = kafka ]; then producers+=(perf_producer); consumers+=(perf_consumer); fi

@@ -477,6 +477,7 @@ PROGRAMS = {
     "kcat_json": "kcat -C -J",
     "kcat_copy": "kcat -C -f '%k\\t%s\\n'",
     "bare_consumer": "bare_consumer (control)",
+    "audit_only": "audit_only: the audit line alone (control)",
     "perf_consumer": "kafka-consumer-perf-test",
 }
 
@@ -542,6 +543,8 @@ COMPARISONS = [
     ("tracker", "perf_consumer", "cpu", None),
     ("tracker", "perf_consumer", "rate", None),
     ("tracker", "bare_consumer", "cpu", None),
+    ("audit_only", "kcat_json", "cpu", None),
+    ("tracker", "audit_only", "cpu", None),
     ("tracker", "tracker_before", "cpu", None),
     ("tracker", "tracker_before", "rate", None),
     ("tracker_fsync", "tracker", "cpu", None),

@@ -366,24 +366,18 @@ kcat_drain() { # NAME FORMAT-ARGS...
 }
 prog_kcat_json() { kcat_drain kcat_json -J; }
 prog_kcat_copy() { kcat_drain kcat_copy -f '%k\t%s\n'; }
-prog_bare_consumer() {
-  cpu_timed "$w/bare-c.cpu" timeout 600 "$bin/examples/bare_consumer" "$broker" "$src_topic" 3 "$N" "$w/bare.out" \
-    >"$w/bare_consumer.json" || die "bare_consumer failed"
-  local got; got=$(lines_of "$w/bare.out")
-  [ "$got" -eq "$N" ] || die "bare_consumer wrote $got lines, expected $N"
-  cp "$w/bare_consumer.json" "$rdir/bare_consumer.json"
-  record "$rdir/bare_consumer.json" "cpu_seconds=$(cat "$w/bare-c.cpu")"
-  rm -f "$w/bare.out"
+# A Rust control that drains the round's topic into a file and prints its own JSON figures.
+control_drain() { # NAME
+  cpu_timed "$w/$1.cpu" timeout 600 "$bin/examples/$1" "$broker" "$src_topic" 3 "$N" "$w/$1.out" \
+    >"$w/$1.json" || die "$1 failed"
+  local got; got=$(lines_of "$w/$1.out")
+  [ "$got" -eq "$N" ] || die "$1 wrote $got lines, expected $N"
+  cp "$w/$1.json" "$rdir/$1.json"
+  record "$rdir/$1.json" "cpu_seconds=$(cat "$w/$1.cpu")"
+  rm -f "$w/$1.out"
 }
-prog_audit_only() {
-  cpu_timed "$w/audit-only.cpu" timeout 600 "$bin/examples/audit_only" "$broker" "$src_topic" 3 "$N" "$w/audit-only.out" \
-    >"$w/audit_only.json" || die "audit_only failed"
-  local got; got=$(lines_of "$w/audit-only.out")
-  [ "$got" -eq "$N" ] || die "audit_only wrote $got lines, expected $N"
-  cp "$w/audit_only.json" "$rdir/audit_only.json"
-  record "$rdir/audit_only.json" "cpu_seconds=$(cat "$w/audit-only.cpu")"
-  rm -f "$w/audit-only.out"
-}
+prog_bare_consumer() { control_drain bare_consumer; }
+prog_audit_only() { control_drain audit_only; }
 prog_perf_consumer() {
   local t0 t1; t0=$(now)
   cpu_timed "$w/perf-c.cpu" timeout 600 "$root/scripts/kafka.sh" tool consumer-perf-test --bootstrap-server "$broker" \

@@ -35,6 +35,18 @@ pub enum KafkaError {
     Authentication(String),
 }
 
+/// A consumed record's place, key and payload, as its audit line names them.
+pub fn origin<'a>(message: &'a rdkafka::message::BorrowedMessage<'_>) -> models::audit::MessageOrigin<'a> {
+    use rdkafka::Message;
+    models::audit::MessageOrigin {
+        topic: message.topic(),
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key(),
+        payload: message.payload(),
+    }
+}
+
 /// Loads the configuration as [`config::load_with`] does, then has librdkafka check every
 /// property of `-X` and `kafka.properties` ([`check_properties`]), so that an unknown name or a
 /// bad value is a configuration error (exit 2) before anything is created or connected.

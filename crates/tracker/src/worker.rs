@@ -25,7 +25,6 @@ use std::time::Duration;
 use chrono::Utc;
 use config::Config;
 use kafka::auth::AuthContext;
-use models::audit::MessageOrigin;
 use models::health::{
     DeserializationError, DuplicateSkipped, KafkaError, MessagePosition, OutOfOrder, ProcessingFailed,
     RetryScheduled, ValidationFailed,
@@ -442,13 +441,7 @@ impl Worker {
         received_at: chrono::DateTime<Utc>,
     ) {
         let timestamp = models::Timestamp::new(received_at);
-        let origin = MessageOrigin {
-            topic: message.topic(),
-            partition: message.partition(),
-            offset: message.offset(),
-            key: message.key(),
-            payload: message.payload(),
-        };
+        let origin = kafka::origin(message);
         let mut shared = self.shared();
         let cluster_id = shared.cluster_id().cloned();
         let transaction = shared.transactions.as_ref().and_then(|t| t.current()).map(str::to_owned);

@@ -62,10 +62,7 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
 #[cfg(target_arch = "x86_64")]
 #[doc(hidden)]
 pub fn write_str_sse2(out: &mut Vec<u8>, text: &str) {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8, _mm_storeu_si128,
-    };
+    use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_storeu_si128};
     /// The most one block can write: sixteen `\u00XX` escapes, and a last store's slack.
     const BLOCK_ROOM: usize = 16 * 6 + 16;
     let bytes = text.as_bytes();
@@ -86,13 +83,7 @@ pub fn write_str_sse2(out: &mut Vec<u8>, text: &str) {
             let start = out.as_mut_ptr().add(out.len());
             let chunk = _mm_loadu_si128(bytes.as_ptr().add(block).cast::<__m128i>());
             _mm_storeu_si128(start.cast::<__m128i>(), chunk);
-            let control = _mm_set1_epi8(0x1f);
-            // max(byte, 0x1f) == 0x1f exactly when byte <= 0x1f (unsigned): a control character.
-            let below_space = _mm_cmpeq_epi8(_mm_max_epu8(chunk, control), control);
-            let quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'"' as i8));
-            let backslash = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'\\' as i8));
-            let mut flags =
-                _mm_movemask_epi8(_mm_or_si128(below_space, _mm_or_si128(quote, backslash))) as u32;
+            let mut flags = escape_flags(chunk);
             // `run`: where the bytes being stored start in `bytes`; `to`: where they go.
             let (mut run, mut to) = (block, start);
             while flags != 0 {
@@ -114,8 +105,40 @@ pub fn write_str_sse2(out: &mut Vec<u8>, text: &str) {
         }
         block += 16;
     }
-    write_tail(out, &bytes[block..]);
+    // The last 16 to 31 bytes (most of an order's strings are that short): their last block
+    // is looked at whole, and its clean runs copied between the escapes.
+    let mut copied = block;
+    if let Some(chunk) = bytes.get(block..block + 16) {
+        // SAFETY: SSE2 as above; `chunk` is 16 readable bytes, loaded without alignment.
+        let mut flags = unsafe { escape_flags(_mm_loadu_si128(chunk.as_ptr().cast::<__m128i>())) };
+        while flags != 0 {
+            let at = block + flags.trailing_zeros() as usize;
+            out.extend_from_slice(&bytes[copied..at]);
+            let byte = bytes[at];
+            write_escape(out, byte, ESCAPE[usize::from(byte)]);
+            copied = at + 1;
+            flags &= flags - 1;
+        }
+        out.extend_from_slice(&bytes[copied..block + 16]);
+        copied = block + 16;
+    }
+    write_tail(out, &bytes[copied..]);
     out.push(b'"');
+}
+
+/// One bit for each byte of `block` that needs escaping: a control character, `"` or `\`.
+///
+/// # Safety
+/// SSE2 must be available: it is on every x86-64 CPU.
+#[cfg(target_arch = "x86_64")]
+unsafe fn escape_flags(block: std::arch::x86_64::__m128i) -> u32 {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
+    let control = _mm_set1_epi8(0x1f);
+    // max(byte, 0x1f) == 0x1f exactly when byte <= 0x1f (unsigned): a control character.
+    let below_space = _mm_cmpeq_epi8(_mm_max_epu8(block, control), control);
+    let quote = _mm_cmpeq_epi8(block, _mm_set1_epi8(b'"' as i8));
+    let backslash = _mm_cmpeq_epi8(block, _mm_set1_epi8(b'\\' as i8));
+    _mm_movemask_epi8(_mm_or_si128(below_space, _mm_or_si128(quote, backslash))) as u32
 }
 
 /// The escape of `byte` (`escape` is its [`ESCAPE`] entry, not 0): `\"`, `\n`... or
@@ -148,7 +171,7 @@ impl EscapeBytes {
     }
 }
 
-/// The last bytes of a string (fewer than a block), one at a time.
+/// The last bytes of a string (fewer than sixteen), one at a time.
 fn write_tail(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut copied = 0;
     for (at, &byte) in bytes.iter().enumerate() {
